@@ -1,0 +1,78 @@
+# sam-code-deploy. Two commands on a fresh machine:  make demo  |  make test
+# Everything runs against the embedded emulator (MiniStack on 127.0.0.1:$(EMULATOR_PORT)) unless said otherwise.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+EMULATOR_PORT ?= 4566
+STACK_NAME ?= sam-code-deploy
+# Extra `sam deploy` parameter overrides, e.g. make deploy PARAMS='HostsPerRegion=5000'
+PARAMS ?=
+
+PYTHON313 := $(shell scripts/find-python313.sh 2>/dev/null)
+# `sam build` looks for the runtime's python3.13 on PATH.
+SAM_PATH := $(dir $(PYTHON313)):$(PATH)
+
+TOOLS := .venv/tools/bin
+TEST := .venv/test/bin
+
+# What every command that talks to the emulator gets. boto3 and SAM CLI read AWS_ENDPOINT_URL.
+LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0
+
+.PHONY: help venvs emulator emulator-stop build deploy demo lint unit integration test invoke openapi local-env clean
+
+help: ## This list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+venvs: ## Create the tools, emulator and test virtualenvs (Python 3.13, pinned)
+	@scripts/bootstrap.sh tools emulator test
+
+emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one answering there
+	@scripts/bootstrap.sh emulator
+	@EMULATOR_PORT=$(EMULATOR_PORT) scripts/emulator.sh start
+
+emulator-stop: ## Stop the MiniStack this project started
+	@scripts/emulator.sh stop
+
+build: ## sam build (the layer and the four functions)
+	@scripts/bootstrap.sh tools
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build
+
+deploy: build emulator ## sam build + deploy to the emulator
+	$(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
+		$(if $(PARAMS),--parameter-overrides $(PARAMS))
+
+demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
+	$(LOCAL_ENV) $(TEST)/python -m tools.demo
+
+lint: ## sam validate --lint, cfn-lint, ruff
+	@scripts/bootstrap.sh tools test
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint
+	$(TOOLS)/cfn-lint template.yaml
+	$(TEST)/ruff check .
+	$(TEST)/ruff format --check .
+
+unit: ## Unit tests (moto; no emulator)
+	@scripts/bootstrap.sh test
+	$(TEST)/pytest tests/unit
+
+integration: venvs deploy ## Integration tests against the stack deployed on the emulator
+	$(LOCAL_ENV) $(TEST)/pytest tests/integration
+
+test: lint unit integration ## Lint + unit + integration tests (what CI runs)
+
+invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
+	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)
+
+openapi: ## Write the API's OpenAPI document (generated from the code) to openapi.json
+	@scripts/bootstrap.sh test
+	$(TEST)/python -m tools.openapi > openapi.json
+
+local-env: ## Print exports that point aws/sam at the emulator: eval "$$(make -s local-env)"
+	@echo 'export AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1'
+	@echo 'export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME)'
+	@echo 'export PATH="$(CURDIR)/.venv/tools/bin:$$PATH"'
+
+clean: emulator-stop ## Remove build output, the emulator's state and the virtualenvs
+	rm -rf .aws-sam .emulator .venv .pytest_cache .ruff_cache

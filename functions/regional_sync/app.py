@@ -1,0 +1,62 @@
+"""Regional sync: an artifact reached a region's bucket, so roll it out to the region's hosts."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from code_deploy import pipeline
+from code_deploy.builds import decoded_s3_key
+from code_deploy.rollout import RolloutParameters
+from code_deploy.settings import RegionalSyncSettings
+
+logger = Logger()
+
+
+@cache
+def settings() -> RegionalSyncSettings:
+    return RegionalSyncSettings.from_env()
+
+
+@cache
+def dynamodb():
+    return boto3.resource("dynamodb")
+
+
+@cache
+def s3():
+    return boto3.client("s3")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+    config = settings()
+    params = RolloutParameters(hosts=config.hosts_per_region, seeds=config.seed_hosts, fanout=config.fanout)
+    rollouts = []
+    for record in event.records:
+        result = pipeline.roll_out_region(
+            dynamodb().Table(config.builds_table),
+            s3(),
+            config.host_records_table,
+            config.regional_buckets,
+            record.s3.bucket.name,
+            decoded_s3_key(record.s3.get_object.key),
+            params,
+            config.write_workers,
+        )
+        logger.info(
+            "rollout done",
+            extra={
+                "build_id": result.build_id,
+                "region": result.region,
+                "hosts": result.hosts,
+                "rounds": result.rounds,
+            },
+        )
+        rollouts.append({"buildId": result.build_id, "region": result.region, "hosts": result.hosts})
+    return {"rollouts": rollouts}

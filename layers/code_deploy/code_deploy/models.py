@@ -1,0 +1,109 @@
+"""The REST API's request and response models; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from code_deploy.builds import COMMIT_PATTERN, BuildStatus
+
+Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
+
+
+class BuildRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    commit: Commit = Field(
+        description="The git commit to build: 7 to 64 lowercase hex digits.",
+        examples=["9fceb02d0ae598e95dc970b74767f19372d61af8"],
+    )
+
+
+class BuildAccepted(BaseModel):
+    buildId: str
+    commit: str
+    status: BuildStatus
+    statusUrl: str = Field(description="Where the build's status can be read (GET).")
+
+
+class DeploymentStatus(StrEnum):
+    """Where a build is on its way to every host: the one field a client polls."""
+
+    QUEUED = "QUEUED"
+    BUILDING = "BUILDING"
+    REPLICATING = "REPLICATING"
+    ROLLING_OUT = "ROLLING_OUT"
+    DEPLOYED = "DEPLOYED"
+    FAILED = "FAILED"
+
+
+class ReplicationStatus(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL_FAILURE = "PARTIAL_FAILURE"
+    FAILED = "FAILED"
+
+
+class RegionCopyStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class StatusChange(BaseModel):
+    status: BuildStatus
+    at: str
+    reason: str | None = None
+
+
+class Artifact(BaseModel):
+    bucket: str
+    key: str
+    sha256: str
+    sizeBytes: int
+    payloadBytes: int
+
+
+class Replication(BaseModel):
+    status: ReplicationStatus
+    executionId: str | None = None
+    startedAt: str | None = None
+    completedAt: str | None = None
+    successfulCopies: int = 0
+    failedCopies: int = 0
+
+
+class RegionStatus(BaseModel):
+    region: str
+    bucket: str
+    replication: RegionCopyStatus
+    replicationError: str | None = None
+    hostsTotal: int
+    hostsDeployed: int
+    rolloutCompletedAt: str | None = None
+
+
+class BuildView(BaseModel):
+    buildId: str
+    commit: str
+    status: BuildStatus
+    deploymentStatus: DeploymentStatus
+    failureReason: str | None = None
+    queuedAt: str
+    buildingAt: str | None = None
+    builtAt: str | None = None
+    failedAt: str | None = None
+    artifact: Artifact | None = None
+    replication: Replication
+    regions: list[RegionStatus]
+    statusHistory: list[StatusChange]
+
+
+class BuildMessage(BaseModel):
+    """What the API puts on the build queue for the build worker."""
+
+    buildId: str
+    commit: Commit

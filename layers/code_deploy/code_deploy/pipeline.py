@@ -1,0 +1,173 @@
+"""The pipeline's steps, one function a stage, each called by one thin Lambda handler.
+
+Every step takes its AWS clients, tables and names as arguments, so tests drive it with moto and the
+same code runs on the emulator and on AWS. Each step is safe to run again for the same event: S3,
+SQS and the S3 notifications deliver at least once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from code_deploy import store
+from code_deploy.artifact import build_artifact
+from code_deploy.builds import artifact_key, build_id_for_artifact, new_build_id, utc_now
+from code_deploy.regions import RegionalBuckets
+from code_deploy.replication import execution_input, execution_name
+from code_deploy.rollout import RolloutParameters, plan_rollout, rounds_needed
+
+logger = logging.getLogger(__name__)
+
+
+# --- 1. POST /builds ----------------------------------------------------------------------------------
+
+
+def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> dict:
+    """Records a build as QUEUED and queues it for the build worker."""
+    build_id = new_build_id()
+    now = utc_now()
+    record = store.create_build(builds_table, build_id, commit, now)
+    try:
+        sqs_client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"buildId": build_id, "commit": commit}))
+    except ClientError as error:
+        # Nothing half-written: a build that never reached the queue is recorded as FAILED, not left QUEUED.
+        store.fail_build(builds_table, build_id, utc_now(), f"could not queue the build: {error}")
+        raise
+    return record
+
+
+# --- 2. the build worker -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    build_id: str
+    artifact_key: str
+    sha256: str
+    artifact_size: int
+    already_built: bool = False
+
+
+def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, payload_size: int) -> BuildResult:
+    """Builds the artifact for a queued build and uploads it to the global builds bucket."""
+    try:
+        record = store.start_building(builds_table, build_id, utc_now())
+    except store.BuildAlreadyFinished:
+        record = store.get_build_record(builds_table, build_id)
+        logger.info("build already finished by an earlier delivery", extra={"build_id": build_id})
+        return BuildResult(
+            build_id,
+            record.get("artifactKey", ""),
+            record.get("sha256", ""),
+            int(record.get("artifactSize", 0)),
+            already_built=True,
+        )
+    if record["commit"] != commit:
+        raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record['commit']}")
+    # The artifact depends only on the build record, so a retried build uploads the same bytes.
+    artifact = build_artifact(commit, build_id, record["queuedAt"], payload_size)
+    key = artifact_key(build_id)
+    s3_client.upload_fileobj(
+        io.BytesIO(artifact.content),
+        bucket,
+        key,
+        ExtraArgs={
+            "ContentType": "application/zip",
+            "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.payload_sha256},
+        },
+    )
+    store.finish_build(
+        builds_table,
+        build_id,
+        utc_now(),
+        artifact_bucket=bucket,
+        artifact_key=key,
+        sha256=artifact.payload_sha256,
+        artifact_size=len(artifact.content),
+        payload_size=artifact.payload_size,
+    )
+    return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
+
+
+# --- 3. the replication starter ---------------------------------------------------------------------------
+
+
+def start_replication(
+    sfn_client,
+    state_machine_arn: str,
+    regional_buckets: RegionalBuckets,
+    source_bucket: str,
+    source_key: str,
+    version: str,
+) -> str:
+    """Starts the replication state machine for one object version; returns the execution's name.
+
+    The execution name is derived from the object version, so a repeated S3 event finds the
+    execution already there and starts nothing.
+    """
+    name = execution_name(source_bucket, source_key, version)
+    payload = execution_input(source_bucket, source_key, regional_buckets.bucket_names)
+    try:
+        sfn_client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
+    except ClientError as error:
+        # AWS answers ExecutionAlreadyExists for a name used before with other input or after the
+        # execution closed, and succeeds for the same input while it runs. MiniStack answers
+        # ExecutionAlreadyExists in every case. Both mean: this object version is already replicating.
+        if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            raise
+        logger.info("replication already started", extra={"execution_name": name})
+    return name
+
+
+# --- 4. the regional sync ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    build_id: str
+    region: str
+    hosts: int
+    rounds: int
+
+
+def roll_out_region(
+    builds_table,
+    s3_client,
+    host_records_table_name: str,
+    regional_buckets: RegionalBuckets,
+    bucket: str,
+    key: str,
+    params: RolloutParameters,
+    writers: int,
+) -> RolloutResult:
+    """Simulates the peer-to-peer rollout of an artifact that reached a regional bucket: one record a host."""
+    region = regional_buckets.region_of(bucket)
+    metadata = s3_client.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+    build_id = build_id_for_artifact(key, metadata)
+    started_at = utc_now()
+    records = [
+        store.host_record(build_id, region, deployment, started_at)
+        for deployment in plan_rollout(region, bucket, params)
+    ]
+    written = store.write_host_records(host_records_table_name, records, writers)
+    rounds = rounds_needed(params)
+    store.put_rollout_summary(
+        builds_table,
+        store.RolloutSummary(
+            build_id=build_id,
+            region=region,
+            bucket=bucket,
+            artifact_key=key,
+            hosts_total=params.hosts,
+            hosts_deployed=written,
+            rounds=rounds,
+            started_at=started_at,
+            completed_at=utc_now(),
+        ),
+    )
+    return RolloutResult(build_id, region, written, rounds)

@@ -1,0 +1,63 @@
+"""Every name a function needs comes from its environment, set in template.yaml and parsed once."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from code_deploy.regions import RegionalBuckets
+
+
+class _EnvSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None):
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
+class ApiSettings(_EnvSettings):
+    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
+    global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
+    copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
+    regions: str = Field(alias="REGIONS")
+    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
+    hosts_per_region: int = Field(alias="HOSTS_PER_REGION")
+
+    @cached_property
+    def regional_buckets(self) -> RegionalBuckets:
+        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
+
+
+class BuildWorkerSettings(_EnvSettings):
+    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
+    payload_size: int = Field(alias="ARTIFACT_PAYLOAD_BYTES", ge=0)
+
+
+class ReplicationStarterSettings(_EnvSettings):
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
+    regions: str = Field(alias="REGIONS")
+    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
+
+    @cached_property
+    def regional_buckets(self) -> RegionalBuckets:
+        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
+
+
+class RegionalSyncSettings(_EnvSettings):
+    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
+    regions: str = Field(alias="REGIONS")
+    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
+    hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=0)
+    seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
+    fanout: int = Field(alias="P2P_FANOUT", ge=1)
+    write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
+
+    @cached_property
+    def regional_buckets(self) -> RegionalBuckets:
+        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)

@@ -1,0 +1,266 @@
+"""Reads and writes of the pipeline's tables, as plain functions over boto3 Table resources.
+
+The builds table holds, under one build id, the build record (`record` = "BUILD") and one rollout
+summary per region (`record` = "ROLLOUT#<region>"), so a build's whole status is one Query, no Scan.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from code_deploy.builds import BuildStatus
+from code_deploy.rollout import HostDeployment
+
+BUILD_RECORD = "BUILD"
+ROLLOUT_RECORD_PREFIX = "ROLLOUT#"
+HOST_RECORD_SHARDS = 16
+
+
+class BuildNotFound(Exception):
+    pass
+
+
+class BuildAlreadyFinished(Exception):
+    """The build was finished by an earlier delivery of the same message."""
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+# --- build records ---------------------------------------------------------------------------------
+
+
+def create_build(table, build_id: str, commit: str, now: str) -> dict[str, Any]:
+    item = {
+        "build_id": build_id,
+        "record": BUILD_RECORD,
+        "commit": commit,
+        "status": BuildStatus.QUEUED.value,
+        "queuedAt": now,
+        "updatedAt": now,
+        "statusHistory": [{"status": BuildStatus.QUEUED.value, "at": now}],
+    }
+    table.put_item(Item=item, ConditionExpression="attribute_not_exists(build_id)")
+    return item
+
+
+def start_building(table, build_id: str, now: str) -> dict[str, Any]:
+    """Moves a build to BUILDING and returns its record.
+
+    A build already BUILDING is taken again (its earlier attempt died), without a second history entry.
+    Raises BuildAlreadyFinished when an earlier delivery finished it, BuildNotFound when there is none.
+    """
+    try:
+        return table.update_item(
+            Key={"build_id": build_id, "record": BUILD_RECORD},
+            UpdateExpression=(
+                "SET #status = :building, updatedAt = :now, buildingAt = :now, "
+                "statusHistory = list_append(statusHistory, :entry)"
+            ),
+            ConditionExpression="attribute_exists(build_id) AND #status = :queued",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":building": BuildStatus.BUILDING.value,
+                ":queued": BuildStatus.QUEUED.value,
+                ":now": now,
+                ":entry": [{"status": BuildStatus.BUILDING.value, "at": now}],
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if not _is_conditional_failure(error):
+            raise
+    record = get_build_record(table, build_id)
+    if record is None:
+        raise BuildNotFound(build_id)
+    if record["status"] == BuildStatus.BUILDING.value:
+        return record
+    raise BuildAlreadyFinished(build_id)
+
+
+def finish_build(
+    table,
+    build_id: str,
+    now: str,
+    *,
+    artifact_bucket: str,
+    artifact_key: str,
+    sha256: str,
+    artifact_size: int,
+    payload_size: int,
+) -> None:
+    table.update_item(
+        Key={"build_id": build_id, "record": BUILD_RECORD},
+        UpdateExpression=(
+            "SET #status = :succeeded, updatedAt = :now, builtAt = :now, artifactBucket = :bucket, "
+            "artifactKey = :key, sha256 = :sha, artifactSize = :size, payloadSize = :payload, "
+            "statusHistory = list_append(statusHistory, :entry)"
+        ),
+        ConditionExpression="#status = :building",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":succeeded": BuildStatus.SUCCEEDED.value,
+            ":building": BuildStatus.BUILDING.value,
+            ":now": now,
+            ":bucket": artifact_bucket,
+            ":key": artifact_key,
+            ":sha": sha256,
+            ":size": artifact_size,
+            ":payload": payload_size,
+            ":entry": [{"status": BuildStatus.SUCCEEDED.value, "at": now}],
+        },
+    )
+
+
+def fail_build(table, build_id: str, now: str, reason: str) -> None:
+    """Records a build as FAILED with its reason, unless it already succeeded or failed."""
+    try:
+        table.update_item(
+            Key={"build_id": build_id, "record": BUILD_RECORD},
+            UpdateExpression=(
+                "SET #status = :failed, updatedAt = :now, failedAt = :now, failureReason = :reason, "
+                "statusHistory = list_append(statusHistory, :entry)"
+            ),
+            ConditionExpression="attribute_exists(build_id) AND #status IN (:queued, :building)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":failed": BuildStatus.FAILED.value,
+                ":queued": BuildStatus.QUEUED.value,
+                ":building": BuildStatus.BUILDING.value,
+                ":now": now,
+                ":reason": reason,
+                ":entry": [{"status": BuildStatus.FAILED.value, "at": now, "reason": reason}],
+            },
+        )
+    except ClientError as error:
+        if not _is_conditional_failure(error):
+            raise
+
+
+def get_build_record(table, build_id: str) -> dict[str, Any] | None:
+    return table.get_item(Key={"build_id": build_id, "record": BUILD_RECORD}, ConsistentRead=True).get("Item")
+
+
+def get_build_items(table, build_id: str) -> list[dict[str, Any]]:
+    """The build record and its rollout summaries: everything GET /builds/{id} shows, in one Query."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("build_id").eq(build_id), "ConsistentRead": True}
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- rollouts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolloutSummary:
+    build_id: str
+    region: str
+    bucket: str
+    artifact_key: str
+    hosts_total: int
+    hosts_deployed: int
+    rounds: int
+    started_at: str
+    completed_at: str
+
+
+def put_rollout_summary(table, summary: RolloutSummary) -> None:
+    # A plain put: a repeated delivery of the same S3 event writes the same summary again.
+    table.put_item(
+        Item={
+            "build_id": summary.build_id,
+            "record": f"{ROLLOUT_RECORD_PREFIX}{summary.region}",
+            "region": summary.region,
+            "bucket": summary.bucket,
+            "artifactKey": summary.artifact_key,
+            "hostsTotal": summary.hosts_total,
+            "hostsDeployed": summary.hosts_deployed,
+            "rounds": summary.rounds,
+            "startedAt": summary.started_at,
+            "completedAt": summary.completed_at,
+        }
+    )
+
+
+def host_partition_key(build_id: str, region: str, host_index: int) -> str:
+    """Host records of one build and region are spread over shards so no partition key runs hot."""
+    return f"{build_id}#{region}#{host_index % HOST_RECORD_SHARDS:02d}"
+
+
+def host_record(build_id: str, region: str, deployment: HostDeployment, deployed_at: str) -> dict[str, Any]:
+    return {
+        "pk": host_partition_key(build_id, region, deployment.host_index),
+        "host_id": deployment.host_id,
+        "build_id": build_id,
+        "region": region,
+        "status": "DEPLOYED",
+        "source": deployment.source,
+        "round": deployment.round,
+        "deployed_at": deployed_at,
+    }
+
+
+def _write_chunk(table_name: str, records: Sequence[dict[str, Any]]) -> int:
+    # boto3 resources are not thread-safe: one session per worker thread. batch_writer sends
+    # BatchWriteItem requests of 25 and re-sends whatever DynamoDB returns as unprocessed.
+    table = boto3.session.Session().resource("dynamodb").Table(table_name)
+    with table.batch_writer(overwrite_by_pkeys=["pk", "host_id"]) as batch:
+        for record in records:
+            batch.put_item(Item=record)
+    return len(records)
+
+
+def write_host_records(table_name: str, records: Sequence[dict[str, Any]], workers: int) -> int:
+    """Writes the records with `workers` batch writers side by side; returns how many were written."""
+    if not records:
+        return 0
+    workers = max(1, min(workers, len(records) // 25 or 1))
+    chunk = -(-len(records) // workers)
+    slices = [records[i : i + chunk] for i in range(0, len(records), chunk)]
+    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+        return sum(pool.map(lambda part: _write_chunk(table_name, part), slices))
+
+
+# --- replication tracking (written by the state machine) ---------------------------------------------
+
+
+def get_copy_tracking(table, file_key: str, source_bucket: str) -> dict[str, Any] | None:
+    item = table.get_item(Key={"fileKey": file_key, "sourceBucket": source_bucket}, ConsistentRead=True).get("Item")
+    if item and isinstance(item.get("results"), str):
+        item = {**item, "results": json.loads(item["results"])}
+    return item
+
+
+def count_host_records(table, build_id: str, region: str) -> int:
+    """Counts a build's host records in one region by querying each shard (no Scan)."""
+    total = 0
+    for shard in range(HOST_RECORD_SHARDS):
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"{build_id}#{region}#{shard:02d}"),
+            "Select": "COUNT",
+        }
+        while True:
+            page = table.query(**kwargs)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return total
+
+
+def iter_regions(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["region"]: item for item in items if item["record"].startswith(ROLLOUT_RECORD_PREFIX)}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Creates the project's three virtualenvs, each on Python 3.13 and pinned by its lock file:
+#   .venv/tools     SAM CLI, samlocal, cfn-lint (aws-sam-cli pins its own botocore and pydantic)
+#   .venv/emulator  MiniStack, which runs the functions with its own interpreter
+#   .venv/test      pytest, moto, ruff + exactly what the functions import on Lambda
+# A venv is rebuilt only when its requirement or lock files change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python313="$(scripts/find-python313.sh)"
+
+make_venv() {
+  local name="$1"
+  local dir=".venv/$name" stamp=".venv/$name/.requirements-stamp"
+  local wanted
+  wanted="$(cat "requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$dir/bin/python" ]; then
+    return 0
+  fi
+  echo "==> creating $dir (Python $("$python313" -c 'import platform; print(platform.python_version())'))"
+  rm -rf "$dir"
+  "$python313" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "requirements/$name.txt" -c "requirements/$name.lock"
+  echo "$wanted" > "$stamp"
+}
+
+mkdir -p .venv
+for name in "$@"; do
+  make_venv "$name"
+done

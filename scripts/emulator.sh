@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts the embedded emulator (MiniStack) on 127.0.0.1:$EMULATOR_PORT, or reuses one already answering
+# there (MiniStack or LocalStack, e.g. from docker-compose). `emulator.sh stop` stops only one it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port="${EMULATOR_PORT:-4566}"
+health="http://127.0.0.1:$port/_localstack/health"
+state_dir=".emulator"
+pid_file="$state_dir/ministack.pid"
+log_file="$state_dir/ministack.log"
+
+answering() { curl -fsS --max-time 2 "$health" >/dev/null 2>&1; }
+
+case "${1:-start}" in
+  start)
+    if answering; then
+      echo "==> emulator already answering on 127.0.0.1:$port, reusing it"
+      exit 0
+    fi
+    mkdir -p "$state_dir"
+    echo "==> starting MiniStack on 127.0.0.1:$port (log: $log_file)"
+    BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" nohup .venv/emulator/bin/ministack >"$log_file" 2>&1 &
+    echo $! > "$pid_file"
+    for _ in $(seq 1 60); do
+      answering && { echo "==> emulator ready"; exit 0; }
+      kill -0 "$(cat "$pid_file")" 2>/dev/null || { echo "MiniStack exited; see $log_file" >&2; tail -20 "$log_file" >&2; exit 1; }
+      sleep 0.5
+    done
+    echo "MiniStack did not answer on $health within 30 s; see $log_file" >&2
+    exit 1
+    ;;
+  stop)
+    if [ -f "$pid_file" ]; then
+      pid="$(cat "$pid_file")"
+      kill "$pid" 2>/dev/null && echo "==> stopped MiniStack ($pid)" || true
+      rm -f "$pid_file"
+    fi
+    ;;
+  *)
+    echo "usage: $0 [start|stop]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,91 @@
+"""Integration fixtures: the stack deployed on the emulator (make deploy), found through its outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+import boto3
+import pytest
+
+from tools.stack import api_base_url, outputs, regional_buckets
+
+DEADLINE_SECONDS = 90
+
+
+@pytest.fixture(scope="session")
+def stack_outputs() -> dict[str, str]:
+    return outputs()
+
+
+@pytest.fixture(scope="session")
+def api(stack_outputs) -> str:
+    return api_base_url(stack_outputs)
+
+
+@pytest.fixture(scope="session")
+def buckets(stack_outputs) -> dict[str, str]:
+    return regional_buckets(stack_outputs)
+
+
+@pytest.fixture(scope="session")
+def hosts_per_region(stack_outputs) -> int:
+    return int(stack_outputs["SimulatedHostsPerRegion"])
+
+
+def http(
+    method: str, url: str, body: bytes | str | dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
+    if isinstance(body, dict):
+        body = json.dumps(body)
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(
+        url, data=data, method=method, headers=headers if headers is not None else {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_SECONDS) -> T:
+    """Polls `probe` until it returns something truthy; fails the test with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.3)
+
+
+def count_host_records(table_name: str, build_id: str) -> int:
+    """The plan's check: a Scan counting one build's host records."""
+    table = boto3.resource("dynamodb").Table(table_name)
+    count, kwargs = (
+        0,
+        {"FilterExpression": "build_id = :b", "ExpressionAttributeValues": {":b": build_id}, "Select": "COUNT"},
+    )
+    while True:
+        page = table.scan(**kwargs)
+        count += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return count
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def copy_tracking(stack_outputs: dict[str, str], key: str) -> dict:
+    table = boto3.resource("dynamodb").Table(stack_outputs["CopyTrackingTableName"])
+    return table.get_item(
+        Key={"fileKey": key, "sourceBucket": stack_outputs["GlobalBuildsBucketName"]}, ConsistentRead=True
+    ).get("Item", {})
+
+
+def execution_finished(execution_arn: str) -> dict | None:
+    described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    return described if described["status"] != "RUNNING" else None

@@ -1,0 +1,86 @@
+"""The whole pipeline, driven from outside: POST a build, or drop an artifact into the global bucket,
+and see it replicated to every region and rolled out to every host."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+import boto3
+
+from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
+
+
+def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, buckets, hosts_per_region):
+    # Given a commit
+    commit = secrets.token_hex(20)
+    # When it is submitted
+    status, accepted = http("POST", f"{api}/builds", {"commit": commit})
+    assert status == 202, accepted
+    build_id = accepted["buildId"]
+
+    # Then it is built, replicated and rolled out everywhere
+    def deployed():
+        code, view = http("GET", f"{api}/builds/{build_id}")
+        assert code == 200, view
+        assert view["deploymentStatus"] != "FAILED", view
+        return view if view["deploymentStatus"] == "DEPLOYED" else None
+
+    view = wait_for(deployed, f"build {build_id} to be DEPLOYED")
+    assert view["commit"] == commit
+    assert [change["status"] for change in view["statusHistory"]] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    assert view["replication"]["status"] == "SUCCEEDED"
+    assert {r["region"]: (r["replication"], r["hostsDeployed"]) for r in view["regions"]} == {
+        region: ("SUCCEEDED", hosts_per_region) for region in buckets
+    }
+
+    # and every copy is the artifact the build made, byte for byte
+    s3 = boto3.client("s3")
+    artifact = view["artifact"]
+    original = s3.get_object(Bucket=artifact["bucket"], Key=artifact["key"])
+    original_bytes = original["Body"].read()
+    assert original["Metadata"]["sha256"] == artifact["sha256"]
+    for bucket in buckets.values():
+        copy = s3.get_object(Bucket=bucket, Key=artifact["key"])
+        assert copy["Body"].read() == original_bytes
+        assert copy["Metadata"]["build-id"] == build_id
+
+    # and the plan's checks hold
+    assert copy_tracking(stack_outputs, artifact["key"])["status"] == "SUCCEEDED"
+    assert count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == hosts_per_region * len(buckets)
+
+
+def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs, buckets, hosts_per_region):
+    # Given an artifact uploaded by hand, with a key that needs URL-encoding in S3 events
+    stem = f"hand made ü+{uuid.uuid4().hex[:8]}"
+    key = f"uploads/{stem}.zip"
+    boto3.client("s3").put_object(Bucket=stack_outputs["GlobalBuildsBucketName"], Key=key, Body=b"hello")
+
+    # Then it is replicated to every region and rolled out under its file name
+    tracking = wait_for(
+        lambda: (item := copy_tracking(stack_outputs, key)).get("status") not in (None, "IN_PROGRESS") and item,
+        f"replication of {key}",
+    )
+    assert tracking["status"] == "SUCCEEDED", tracking
+    assert int(tracking["successfulCopies"]) == len(buckets)
+    for bucket in buckets.values():
+        assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
+    expected = hosts_per_region * len(buckets)
+    wait_for(
+        lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem) == expected,
+        f"{expected} host records for {stem}",
+    )
+
+
+def test_unknown_builds_are_404_and_bad_requests_are_422_with_nothing_queued(api, stack_outputs):
+    builds = boto3.resource("dynamodb").Table(stack_outputs["BuildsTableName"])
+    before = builds.scan(Select="COUNT")["Count"]
+
+    status, body = http("GET", f"{api}/builds/build-20200101T000000Z-00000000")
+    assert (status, body["message"]) == (404, "no build build-20200101T000000Z-00000000")
+    for bad in [{"commit": "xyz"}, {}, {"commit": "abcdef1", "extra": 1}, "not json"]:
+        status, body = http("POST", f"{api}/builds", bad)
+        assert status == 422, (bad, status, body)
+        assert body["detail"], body
+
+    assert builds.scan(Select="COUNT")["Count"] == before

@@ -1,0 +1,124 @@
+"""The replication state machine, started directly with the plan's input."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+
+from tests.integration.conftest import copy_tracking, execution_finished, wait_for
+
+
+@pytest.fixture
+def artifact_key(stack_outputs) -> str:
+    """An object in the global bucket (its own upload also triggers a replication; this test starts
+    another execution by hand, as the plan's Step 6 does)."""
+    key = f"direct/{uuid.uuid4().hex}.zip"
+    boto3.client("s3").put_object(Bucket=stack_outputs["GlobalBuildsBucketName"], Key=key, Body=b"artifact")
+    return key
+
+
+def start(stack_outputs, payload: dict) -> dict:
+    sfn = boto3.client("stepfunctions")
+    execution = sfn.start_execution(
+        stateMachineArn=stack_outputs["ReplicationStateMachineArn"],
+        name=f"test-{uuid.uuid4().hex}",
+        input=json.dumps(payload),
+    )
+    return wait_for(lambda: execution_finished(execution["executionArn"]), "the execution to finish")
+
+
+def test_the_plans_input_copies_to_every_destination(stack_outputs, buckets, artifact_key):
+    finished = start(
+        stack_outputs,
+        {
+            "sourceBucket": stack_outputs["GlobalBuildsBucketName"],
+            "sourceKey": artifact_key,
+            "destinationBuckets": list(buckets.values()),
+        },
+    )
+    assert finished["status"] == "SUCCEEDED", finished
+    output = json.loads(finished["output"])
+    assert output["status"] == "SUCCEEDED"
+    assert sorted(result["bucket"] for result in output["results"]) == sorted(buckets.values())
+    tracking = copy_tracking(stack_outputs, artifact_key)
+    assert (tracking["status"], int(tracking["successfulCopies"]), int(tracking["failedCopies"])) == (
+        "SUCCEEDED",
+        len(buckets),
+        0,
+    )
+    assert tracking["executionId"] == finished["executionArn"]
+
+
+@pytest.fixture
+def failure_notifications(stack_outputs):
+    """An SQS queue subscribed to file-copy-failures, to read what the workflow publishes."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    queue_url = sqs.create_queue(QueueName=f"failures-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=stack_outputs["FileCopyFailuresTopicArn"],
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    yield queue_url
+    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    sqs.delete_queue(QueueUrl=queue_url)
+
+
+def test_a_missing_destination_is_recorded_and_notified(stack_outputs, buckets, artifact_key, failure_notifications):
+    # Given one real destination and one bucket that does not exist
+    missing = f"no-such-bucket-{uuid.uuid4().hex[:12]}"
+    real = next(iter(buckets.values()))
+    # When the workflow copies to both
+    finished = start(
+        stack_outputs,
+        {
+            "sourceBucket": stack_outputs["GlobalBuildsBucketName"],
+            "sourceKey": artifact_key,
+            "destinationBuckets": [real, missing],
+        },
+    )
+    # Then the execution fails as a partial failure naming the missing bucket
+    assert finished["status"] == "FAILED"
+    history = boto3.client("stepfunctions").describe_execution(executionArn=finished["executionArn"])
+    assert history["error"] == "PartialReplicationFailure"
+    assert missing in history["cause"]
+    # and FileCopyTracking records which copy failed and why, and that the notification went out
+    tracking = copy_tracking(stack_outputs, artifact_key)
+    assert (tracking["status"], int(tracking["successfulCopies"]), int(tracking["failedCopies"])) == (
+        "PARTIAL_FAILURE",
+        1,
+        1,
+    )
+    results = {result["bucket"]: result for result in json.loads(tracking["results"])}
+    assert results[real]["status"] == "SUCCEEDED"
+    assert results[missing]["status"] == "FAILED" and results[missing]["error"]
+    assert tracking["notificationStatus"] == "SENT"
+    # and the SNS message names the build file and the failed bucket
+    sqs = boto3.client("sqs")
+    messages = wait_for(
+        lambda: sqs.receive_message(QueueUrl=failure_notifications, WaitTimeSeconds=1).get("Messages"),
+        "the failure notification",
+    )
+    message = messages[0]["Body"]
+    assert artifact_key in message and missing in message and "PARTIALLY FAILED" in message
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": []},
+        {"sourceBucket": "b", "destinationBuckets": ["x"]},
+    ],
+)
+def test_incomplete_input_fails_in_validate_input(stack_outputs, payload):
+    finished = start(stack_outputs, payload)
+    assert finished["status"] == "FAILED"
+    described = boto3.client("stepfunctions").describe_execution(executionArn=finished["executionArn"])
+    assert described["error"] == "InvalidInput"
+    assert "sourceBucket" in described["cause"]

@@ -1,0 +1,105 @@
+"""Unit-test fixtures: moto stands in for AWS, with the same resources the template creates."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.utils import LambdaContext
+
+STACK = "sam-code-deploy"
+SUFFIX = "000000000000-us-east-1"
+GLOBAL_BUCKET = f"{STACK}-global-builds-{SUFFIX}"
+REGIONS = ("region-a", "region-b", "region-c")
+BUCKET_PATTERN = f"{STACK}-{{region}}-builds-{SUFFIX}"
+HOSTS_PER_REGION = 200
+
+
+@dataclass
+class Stack:
+    """Names of the moto resources, as the template's outputs would give them."""
+
+    builds_table: str
+    copy_tracking_table: str
+    host_records_table: str
+    queue_url: str
+    state_machine_arn: str
+    global_bucket: str = GLOBAL_BUCKET
+
+    def regional_bucket(self, region: str) -> str:
+        return BUCKET_PATTERN.format(region=region)
+
+
+def _table(dynamodb, name: str, hash_key: str, range_key: str) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": hash_key, "AttributeType": "S"},
+            {"AttributeName": range_key, "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}],
+    )
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_DEV": "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def stack(aws, monkeypatch) -> Stack:
+    dynamodb = boto3.client("dynamodb")
+    _table(dynamodb, f"{STACK}-builds", "build_id", "record")
+    _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")
+    _table(dynamodb, f"{STACK}-host-deployment-logs", "pk", "host_id")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=GLOBAL_BUCKET)
+    s3.put_bucket_versioning(Bucket=GLOBAL_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    for region in REGIONS:
+        s3.create_bucket(Bucket=BUCKET_PATTERN.format(region=region))
+    queue_url = boto3.client("sqs").create_queue(QueueName=f"{STACK}-BuildQueue")["QueueUrl"]
+    role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
+    state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+        name=f"{STACK}-replicate-build",
+        roleArn=role,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    names = Stack(
+        f"{STACK}-builds", f"{STACK}-FileCopyTracking", f"{STACK}-host-deployment-logs", queue_url, state_machine_arn
+    )
+    for key, value in {
+        "BUILDS_TABLE_NAME": names.builds_table,
+        "COPY_TRACKING_TABLE_NAME": names.copy_tracking_table,
+        "HOST_RECORDS_TABLE_NAME": names.host_records_table,
+        "BUILD_QUEUE_URL": queue_url,
+        "GLOBAL_BUCKET_NAME": GLOBAL_BUCKET,
+        "STATE_MACHINE_ARN": state_machine_arn,
+        "REGIONS": ",".join(REGIONS),
+        "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
+        "HOSTS_PER_REGION": str(HOSTS_PER_REGION),
+        "SEED_HOSTS": "3",
+        "P2P_FANOUT": "4",
+        "HOST_RECORD_WRITERS": "4",
+        "ARTIFACT_PAYLOAD_BYTES": "2048",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return names
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()

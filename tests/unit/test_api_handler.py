@@ -1,0 +1,90 @@
+import json
+
+import boto3
+import pytest
+
+from tests.utils import load_event, load_handler
+
+VALID_COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+
+
+@pytest.fixture
+def api(stack):
+    return load_handler("api")
+
+
+def queued_messages(stack) -> list[dict]:
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def build_count(stack) -> int:
+    return boto3.resource("dynamodb").Table(stack.builds_table).scan(Select="COUNT")["Count"]
+
+
+def test_post_builds_records_the_build_and_queues_it(api, stack, context):
+    # Given the sample POST /builds event
+    event = load_event("api_post_builds.json")
+    # When the API handles it
+    response = api.lambda_handler(event, context)
+    # Then it answers 202 with the build id, and the build is recorded and queued
+    assert response["statusCode"] == 202
+    body = json.loads(response["body"])
+    assert body["commit"] == VALID_COMMIT
+    assert body["status"] == "QUEUED"
+    assert response["multiValueHeaders"]["Location"] == [f"/builds/{body['buildId']}"]
+    assert queued_messages(stack) == [{"buildId": body["buildId"], "commit": VALID_COMMIT}]
+    record = (
+        boto3.resource("dynamodb")
+        .Table(stack.builds_table)
+        .get_item(Key={"build_id": body["buildId"], "record": "BUILD"})["Item"]
+    )
+    assert record["status"] == "QUEUED"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"commit": "not-hex!"}),
+        json.dumps({"commit": ""}),
+        json.dumps({}),
+        json.dumps({"commit": 1234567}),
+        json.dumps({"commit": VALID_COMMIT, "branch": "main"}),
+        "{not json",
+    ],
+)
+def test_bad_bodies_get_422_and_nothing_is_written(api, stack, context, body):
+    event = {**load_event("api_post_builds.json"), "body": body}
+    response = api.lambda_handler(event, context)
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["detail"]
+    assert queued_messages(stack) == []
+    assert build_count(stack) == 0
+
+
+def test_get_build_returns_its_status(api, stack, context):
+    accepted = json.loads(api.lambda_handler(load_event("api_post_builds.json"), context)["body"])
+    event = load_event("api_get_build.json")
+    event["path"] = f"/builds/{accepted['buildId']}"
+    event["pathParameters"] = {"buildId": accepted["buildId"]}
+
+    response = api.lambda_handler(event, context)
+
+    assert response["statusCode"] == 200
+    view = json.loads(response["body"])
+    assert view["buildId"] == accepted["buildId"]
+    assert view["deploymentStatus"] == "QUEUED"
+    assert [region["region"] for region in view["regions"]] == ["region-a", "region-b", "region-c"]
+    assert all(region["hostsTotal"] == 200 and region["hostsDeployed"] == 0 for region in view["regions"])
+
+
+def test_unknown_build_is_404_and_malformed_id_is_422(api, stack, context):
+    # Given the sample GET event, whose build was never submitted here
+    response = api.lambda_handler(load_event("api_get_build.json"), context)
+    assert response["statusCode"] == 404
+    assert "no build" in json.loads(response["body"])["message"]
+
+    event = load_event("api_get_build.json")
+    event["path"], event["pathParameters"] = "/builds/..%2F..%2Fetc", {"buildId": "../../etc"}
+    assert api.lambda_handler(event, context)["statusCode"] == 422

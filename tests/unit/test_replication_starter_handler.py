@@ -1,0 +1,48 @@
+import json
+
+import boto3
+import pytest
+
+from tests.utils import load_event, load_handler
+
+
+@pytest.fixture
+def starter(stack):
+    return load_handler("replication_starter")
+
+
+def executions(stack):
+    sfn = boto3.client("stepfunctions")
+    return sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+
+
+def test_starts_replication_to_every_regional_bucket(starter, stack, context):
+    # Given the sample S3 put on the global bucket
+    event = load_event("s3_put.json")
+    # When the starter handles it
+    result = starter.lambda_handler(event, context)
+    # Then one execution runs with the plan's input shape
+    [execution] = executions(stack)
+    assert result == {"executions": [execution["name"]]}
+    started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(started["input"]) == {
+        "sourceBucket": stack.global_bucket,
+        "sourceKey": "builds/build-20261122T101500Z-1a2b3c4d.zip",
+        "destinationBuckets": [stack.regional_bucket(r) for r in ("region-a", "region-b", "region-c")],
+    }
+
+
+def test_the_same_event_delivered_three_times_starts_one_execution(starter, stack, context):
+    event = load_event("s3_put.json")
+    names = {starter.lambda_handler(event, context)["executions"][0] for _ in range(3)}
+    assert len(names) == 1
+    assert len(executions(stack)) == 1
+
+
+def test_url_encoded_keys_are_decoded(starter, stack, context):
+    event = load_event("s3_put.json")
+    event["Records"][0]["s3"]["object"]["key"] = "builds/my+build+%C3%BC%2B1.zip"
+    starter.lambda_handler(event, context)
+    [execution] = executions(stack)
+    started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(started["input"])["sourceKey"] == "builds/my build ü+1.zip"

@@ -1,0 +1,68 @@
+import boto3
+import pytest
+
+from code_deploy import store
+from code_deploy.builds import BuildStatus
+from code_deploy.rollout import RolloutParameters, plan_rollout
+
+
+@pytest.fixture
+def builds(stack):
+    return boto3.resource("dynamodb").Table(stack.builds_table)
+
+
+def test_build_lifecycle_keeps_one_clean_history(builds):
+    store.create_build(builds, "build-1", "abcdef1", "t0")
+    store.start_building(builds, "build-1", "t1")
+    store.finish_build(
+        builds, "build-1", "t2", artifact_bucket="b", artifact_key="k", sha256="s", artifact_size=10, payload_size=5
+    )
+
+    record = store.get_build_record(builds, "build-1")
+    assert record["status"] == BuildStatus.SUCCEEDED
+    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    assert (record["artifactKey"], record["sha256"], record["artifactSize"]) == ("k", "s", 10)
+
+
+def test_a_build_id_is_never_created_twice(builds):
+    store.create_build(builds, "build-1", "abcdef1", "t0")
+    with pytest.raises(builds.meta.client.exceptions.ConditionalCheckFailedException):
+        store.create_build(builds, "build-1", "abcdef1", "t1")
+
+
+def test_redelivered_build_is_taken_again_while_building_and_refused_once_finished(builds):
+    store.create_build(builds, "build-1", "abcdef1", "t0")
+    store.start_building(builds, "build-1", "t1")
+    # an earlier attempt died mid-build: the same build is taken again, history unchanged
+    again = store.start_building(builds, "build-1", "t2")
+    assert [change["status"] for change in again["statusHistory"]] == ["QUEUED", "BUILDING"]
+    store.finish_build(
+        builds, "build-1", "t3", artifact_bucket="b", artifact_key="k", sha256="s", artifact_size=1, payload_size=1
+    )
+    with pytest.raises(store.BuildAlreadyFinished):
+        store.start_building(builds, "build-1", "t4")
+    with pytest.raises(store.BuildNotFound):
+        store.start_building(builds, "no-such-build", "t4")
+
+
+def test_fail_build_records_the_reason_once(builds):
+    store.create_build(builds, "build-1", "abcdef1", "t0")
+    store.fail_build(builds, "build-1", "t1", "compiler exploded")
+    store.fail_build(builds, "build-1", "t2", "second delivery")
+    record = store.get_build_record(builds, "build-1")
+    assert record["status"] == BuildStatus.FAILED
+    assert record["failureReason"] == "compiler exploded"
+    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "FAILED"]
+
+
+def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack):
+    params = RolloutParameters(hosts=530, seeds=3, fanout=4)
+    records = [store.host_record("build-1", "region-a", d, "t") for d in plan_rollout("region-a", "bkt", params)]
+
+    assert store.write_host_records(stack.host_records_table, records, workers=4) == 530
+    assert store.write_host_records(stack.host_records_table, records, workers=3) == 530  # a redelivery
+
+    table = boto3.resource("dynamodb").Table(stack.host_records_table)
+    assert store.count_host_records(table, "build-1", "region-a") == 530
+    assert store.count_host_records(table, "build-1", "region-b") == 0
+    assert len({r["pk"] for r in records}) == store.HOST_RECORD_SHARDS

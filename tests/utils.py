@@ -1,0 +1,42 @@
+"""Helpers shared by the test suites."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parent.parent
+EVENTS = REPO / "events"
+FUNCTIONS = REPO / "functions"
+
+
+def load_event(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def load_handler(function: str) -> ModuleType:
+    """Imports functions/<function>/app.py as a fresh module, as a cold start would (every
+    function's module is called `app`, so each load gets a unique name)."""
+    path = FUNCTIONS / function / "app.py"
+    name = f"{function}_app_{uuid.uuid4().hex[:8]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:test-function"
+    aws_request_id: str = "5f2c0c2e-1b3a-4c8e-9d3f-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000

@@ -1,0 +1,220 @@
+"""Submits a build and follows it through every stage to every host of every region.
+
+    python -m tools.demo [--commit SHA] [--timeout SECONDS]
+
+Talks to the deployed stack only from outside: the REST API, then S3 and DynamoDB for the plan's
+verification commands. Exits 0 on SUCCESS, 1 on FAILURE with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+
+import boto3
+
+from tools.stack import api_base_url, outputs, regional_buckets
+
+POLL_SECONDS = 0.25
+
+
+def http_json(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def default_commit() -> str:
+    """This repository's own HEAD, else a random commit-like id."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return secrets.token_hex(20)
+
+
+def seconds_between(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return "-"
+    parse = lambda value: datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: E731
+    return f"{(parse(end) - parse(start)).total_seconds():6.2f} s"
+
+
+def _offset(start: str, end: str | None) -> float | None:
+    if not end:
+        return None
+    parse = lambda value: datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+class Progress:
+    """Prints each stage once, as soon as it is seen, timed by the records' own timestamps from the
+    build's submission (so a stage that passed between two polls still shows when it happened)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def note(self, key: str, at: float | None, message: str) -> None:
+        if key not in self.seen:
+            self.seen.add(key)
+            when = f"{at:6.2f} s" if at is not None else "   ... "
+            print(f"  [{when}] {message}", flush=True)
+
+
+def follow(api: str, build_id: str, timeout: float) -> dict:
+    progress = Progress()
+    deadline = time.monotonic() + timeout
+    while True:
+        status, view = http_json("GET", f"{api}/builds/{build_id}")
+        if status != 200:
+            raise RuntimeError(f"GET /builds/{build_id} answered {status}: {view}")
+        queued_at = view["queuedAt"]
+        for change in view["statusHistory"]:
+            reason = f": {change['reason']}" if change.get("reason") else ""
+            progress.note(change["status"], _offset(queued_at, change["at"]), f"build {change['status']}{reason}")
+        replication = view["replication"]
+        if replication["status"] != "NOT_STARTED":
+            progress.note(
+                "replication-started",
+                _offset(queued_at, replication["startedAt"]),
+                "replication started (Step Functions)",
+            )
+        for region in view["regions"]:
+            if region["replication"] != "PENDING":
+                error = f" ({region['replicationError']})" if region["replicationError"] else ""
+                progress.note(
+                    f"copy-{region['region']}",
+                    _offset(queued_at, replication["completedAt"]),
+                    f"copied to {region['region']}: {region['replication']}{error}",
+                )
+            if region["rolloutCompletedAt"]:
+                progress.note(
+                    f"rollout-{region['region']}",
+                    _offset(queued_at, region["rolloutCompletedAt"]),
+                    f"rolled out in {region['region']}: {region['hostsDeployed']:,}/{region['hostsTotal']:,} hosts",
+                )
+        if view["deploymentStatus"] in ("DEPLOYED", "FAILED"):
+            return view
+        if time.monotonic() > deadline:
+            view["timedOut"] = True
+            return view
+        time.sleep(POLL_SECONDS)
+
+
+def print_summary(view: dict) -> None:
+    print("\nStage timings (from the records' own timestamps):")
+    print(f"  queue wait       {seconds_between(view['queuedAt'], view.get('buildingAt'))}")
+    print(f"  build            {seconds_between(view.get('buildingAt'), view.get('builtAt'))}")
+    replication = view["replication"]
+    print(f"  replication      {seconds_between(replication.get('startedAt'), replication.get('completedAt'))}")
+    print(
+        f"  submit->deployed "
+        f"{seconds_between(view['queuedAt'], max((r['rolloutCompletedAt'] or '') for r in view['regions']) or None)}"
+    )
+    print("\nPer region:")
+    print(f"  {'region':<12} {'copy':<10} {'hosts':>17}  rolled out at")
+    for region in view["regions"]:
+        hosts = f"{region['hostsDeployed']:,}/{region['hostsTotal']:,}"
+        print(
+            f"  {region['region']:<12} {region['replication']:<10} {hosts:>17}  {region['rolloutCompletedAt'] or '-'}"
+        )
+
+
+def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]:
+    """The plan's verification commands, through boto3: s3 ls, FileCopyTracking, host record count."""
+    problems = []
+    s3 = boto3.client("s3")
+    artifact = view["artifact"]
+    print("\nThe plan's checks:")
+    listed = s3.list_objects_v2(Bucket=artifact["bucket"], Prefix=artifact["key"]).get("KeyCount", 0)
+    print(f"  s3 ls s3://{artifact['bucket']}/{artifact['key']}: {'found' if listed else 'MISSING'}")
+    problems += [] if listed else [f"artifact missing from {artifact['bucket']}"]
+    for region, bucket in regional_buckets(stack_outputs).items():
+        found = s3.list_objects_v2(Bucket=bucket, Prefix=artifact["key"]).get("KeyCount", 0)
+        print(f"  s3 ls s3://{bucket}/: {'found' if found else 'MISSING'}")
+        problems += [] if found else [f"artifact missing from {region}'s bucket"]
+    dynamodb = boto3.resource("dynamodb")
+    tracking = (
+        dynamodb.Table(stack_outputs["CopyTrackingTableName"])
+        .get_item(Key={"fileKey": artifact["key"], "sourceBucket": artifact["bucket"]})
+        .get("Item", {})
+    )
+    print(
+        f"  FileCopyTracking: status {tracking.get('status')}, {tracking.get('successfulCopies')} of "
+        f"{tracking.get('totalBuckets')} copies succeeded"
+    )
+    hosts = dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"])
+    count, kwargs = (
+        0,
+        {"FilterExpression": "build_id = :b", "ExpressionAttributeValues": {":b": view["buildId"]}, "Select": "COUNT"},
+    )
+    while True:
+        page = hosts.scan(**kwargs)
+        count += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    expected = sum(region["hostsTotal"] for region in view["regions"])
+    print(f"  host-deployment-logs records for {view['buildId']}: {count:,} (hosts x regions = {expected:,})")
+    if count != expected:
+        problems.append(f"{count} host records, expected {expected}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commit", default=default_commit())
+    parser.add_argument("--timeout", type=float, default=180)
+    args = parser.parse_args()
+
+    stack_outputs = outputs()
+    api = api_base_url(stack_outputs)
+    regions = stack_outputs["SimulatedRegions"].split(",")
+    print(
+        f"Stack {stack_outputs['ReplicationStateMachineArn'].split(':')[-1]}: {len(regions)} regions "
+        f"({', '.join(regions)}), {int(stack_outputs['SimulatedHostsPerRegion']):,} hosts each"
+    )
+    print(f"API {api}")
+    print(f'\nPOST /builds {{"commit": "{args.commit}"}}')
+    started = time.monotonic()
+    status, accepted = http_json("POST", f"{api}/builds", {"commit": args.commit})
+    if status != 202:
+        print(f"FAILURE: POST /builds answered {status}: {json.dumps(accepted)}")
+        return 1
+    print(f"  -> {status} buildId={accepted['buildId']}")
+
+    view = follow(api, accepted["buildId"], args.timeout)
+    elapsed = time.monotonic() - started
+    print_summary(view)
+    if view.get("timedOut"):
+        print(f"\nFAILURE: not deployed after {args.timeout:.0f} s; stuck at {view['deploymentStatus']}")
+        return 1
+    if view["deploymentStatus"] == "FAILED":
+        failed = [f"{r['region']}: {r['replicationError']}" for r in view["regions"] if r["replication"] == "FAILED"]
+        reason = view.get("failureReason") or "; ".join(failed) or view["replication"]["status"]
+        print(f"\nFAILURE: {reason}")
+        return 1
+    problems = verify_like_the_plan(stack_outputs, view)
+    if problems:
+        print(f"\nFAILURE: {'; '.join(problems)}")
+        return 1
+    total_hosts = sum(region["hostsDeployed"] for region in view["regions"])
+    print(
+        f"\nSUCCESS: {view['buildId']} ({view['commit'][:12]}) built, replicated to {len(regions)} regions and "
+        f"rolled out to {total_hosts:,} hosts in {elapsed:.2f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
