@@ -7,11 +7,12 @@ from http import HTTPStatus
 from typing import Annotated
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import pipeline, store
@@ -21,6 +22,8 @@ from code_deploy.settings import ApiSettings
 from code_deploy.status import build_view
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
 
@@ -48,6 +51,7 @@ def submit_build(request: BuildRequest) -> Response[BuildAccepted]:
     config = settings()
     record = pipeline.submit_build(dynamodb().Table(config.builds_table), sqs(), config.build_queue_url, request.commit)
     build_id = record["build_id"]
+    metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
     accepted = BuildAccepted(
         buildId=build_id, commit=record["commit"], status=BuildStatus(record["status"]), statusUrl=f"/builds/{build_id}"
     )
@@ -75,5 +79,7 @@ def get_build(buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN)]) -> BuildV
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import cache
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,6 +20,8 @@ from code_deploy.models import BuildMessage
 from code_deploy.settings import BuildWorkerSettings
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -53,8 +56,13 @@ def build_one(record: SQSRecord) -> None:
         "build done",
         extra={"artifact_key": result.artifact_key, "sha256": result.sha256, "already_built": result.already_built},
     )
+    if not result.already_built:
+        metrics.add_metric(name="BuildsSucceeded", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ArtifactBytes", unit=MetricUnit.Bytes, value=result.artifact_size)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event=event, record_handler=build_one, processor=processor, context=context)

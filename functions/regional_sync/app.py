@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,6 +16,8 @@ from code_deploy.rollout import RolloutParameters
 from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 
 
 @cache
@@ -33,6 +36,8 @@ def s3():
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     config = settings()
@@ -58,5 +63,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
                 "rounds": result.rounds,
             },
         )
+        metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.hosts)
         rollouts.append({"buildId": result.build_id, "region": result.region, "hosts": result.hosts})
     return {"rollouts": rollouts}

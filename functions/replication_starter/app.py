@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 import boto3
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,6 +15,8 @@ from code_deploy.builds import decoded_s3_key
 from code_deploy.settings import ReplicationStarterSettings
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
 
 
 @cache
@@ -27,6 +30,8 @@ def stepfunctions():
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     config = settings()
@@ -40,5 +45,6 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
             stepfunctions(), config.state_machine_arn, config.regional_buckets, record.s3.bucket.name, key, version
         )
         logger.info("replication started", extra={"bucket": record.s3.bucket.name, "key": key, "execution_name": name})
+        metrics.add_metric(name="ReplicationsStarted", unit=MetricUnit.Count, value=1)
         started.append(name)
     return {"executions": started}

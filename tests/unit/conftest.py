@@ -52,7 +52,7 @@ def aws(monkeypatch):
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_DEV": "false",
+        "POWERTOOLS_METRICS_NAMESPACE": "sam-code-deploy-test",
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
