@@ -1,7 +1,8 @@
 """Build worker: takes queued builds from SQS, builds each one's artifact into the global builds bucket.
 
 Messages fail one by one (partial batch response), so one bad build never sends its neighbours back
-to the queue; after the queue's redrive count a failing message moves to the dead-letter queue.
+to the queue. A failed build is retried with backoff (its message stays invisible 1, 2, 4, ... s); its last
+attempt records the build as FAILED with the reason, and SQS then moves the message to the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from code_deploy.settings import BuildWorkerSettings
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is answered like any other (each one listed), not raised.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache
@@ -40,18 +42,38 @@ def s3():
     return boto3.client("s3")
 
 
+@cache
+def sqs():
+    return boto3.client("sqs")
+
+
 def build_one(record: SQSRecord) -> None:
     message = BuildMessage.model_validate_json(record.body)
     config = settings()
+    builds_table = dynamodb().Table(config.builds_table)
     logger.append_keys(build_id=message.buildId, commit=message.commit)
-    result = pipeline.run_build(
-        dynamodb().Table(config.builds_table),
-        s3(),
-        config.global_bucket,
-        message.buildId,
-        message.commit,
-        config.payload_size,
-    )
+    try:
+        result = pipeline.run_build(
+            builds_table,
+            s3(),
+            config.global_bucket,
+            message.buildId,
+            message.commit,
+            config.payload_size,
+            config.failing_commit_prefix,
+        )
+    except Exception as error:
+        # Record the attempt and choose when the message comes back, then fail it all the same:
+        # SQS counts the receives and moves it to the dead-letter queue after the last one.
+        attempt = int(record.attributes.approximate_receive_count)
+        last = pipeline.record_build_failure(builds_table, message.buildId, attempt, config.max_attempts, error)
+        delay = 0 if last else pipeline.build_retry_delay_seconds(attempt)
+        sqs().change_message_visibility(
+            QueueUrl=config.build_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        )
+        logger.exception("build attempt failed", extra={"attempt": attempt, "last_attempt": last})
+        metrics.add_metric(name="BuildAttemptsFailed", unit=MetricUnit.Count, value=1)
+        raise
     logger.info(
         "build done",
         extra={"artifact_key": result.artifact_key, "sha256": result.sha256, "already_built": result.already_built},

@@ -95,6 +95,8 @@ def stack(aws, monkeypatch) -> Stack:
         "P2P_FANOUT": "4",
         "HOST_RECORD_WRITERS": "4",
         "ARTIFACT_PAYLOAD_BYTES": "2048",
+        "BUILD_MAX_RECEIVE_COUNT": "3",
+        "SIMULATED_FAILING_COMMIT_PREFIX": "deadbeef",
     }.items():
         monkeypatch.setenv(key, value)
     return names

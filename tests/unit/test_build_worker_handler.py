@@ -54,11 +54,23 @@ def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build,
     assert [change["status"] for change in history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
 
 
+def received(stack, body: str, receive_count: int = 1) -> dict:
+    """A message as the build worker gets it: sent to and received from the queue (a real receipt
+    handle), shaped like the sample event's record, with the given receive count."""
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
+    [message] = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=1)["Messages"]
+    record = load_event("sqs_build_message.json")["Records"][0]
+    record.update(messageId=message["MessageId"], receiptHandle=message["ReceiptHandle"], body=body)
+    record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    return record
+
+
 def test_a_bad_message_fails_alone(worker, stack, queued_build, context):
     # Given a batch with the good message, one for an unknown build and one that is not JSON
     good = load_event("sqs_build_message.json")["Records"][0]
-    unknown = {**good, "messageId": "unknown", "body": json.dumps({"buildId": "build-x", "commit": COMMIT})}
-    garbage = {**good, "messageId": "garbage", "body": "{{"}
+    unknown = {**received(stack, json.dumps({"buildId": "build-x", "commit": COMMIT})), "messageId": "unknown"}
+    garbage = {**received(stack, "{{"), "messageId": "garbage"}
     # When the worker takes the batch
     response = worker.lambda_handler({"Records": [unknown, good, garbage]}, context)
     # Then only the two bad messages go back to the queue, and the good build is done
@@ -72,3 +84,50 @@ def test_a_bad_message_fails_alone(worker, stack, queued_build, context):
         .nbytes
         > 2048
     )
+
+
+def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker, stack, context):
+    # Given a queued build of a commit the simulated compiler rejects
+    builds = boto3.resource("dynamodb").Table(stack.builds_table)
+    store.create_build(builds, "build-bad", "deadbeef00", "2026-11-22T10:15:00.000Z")
+    body = json.dumps({"buildId": "build-bad", "commit": "deadbeef00"})
+
+    # When its first two deliveries fail
+    for attempt in (1, 2):
+        response = worker.lambda_handler({"Records": [received(stack, body, attempt)]}, context)
+        assert len(response["batchItemFailures"]) == 1
+        record = store.get_build_record(builds, "build-bad")
+        # Then the build waits for its next attempt, with the error kept
+        assert record["status"] == "BUILDING"
+        assert (record["failedAttempts"], "simulated compile error" in record["lastError"]) == (attempt, True)
+
+    # When the last delivery fails too
+    worker.lambda_handler({"Records": [received(stack, body, 3)]}, context)
+    # Then the build is FAILED with the reason, once, and no artifact exists
+    record = store.get_build_record(builds, "build-bad")
+    assert record["status"] == "FAILED"
+    assert record["failureReason"].startswith("build failed after 3 attempts: SimulatedBuildFailure: simulated")
+    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "BUILDING", "FAILED"]
+    assert boto3.client("s3").list_objects_v2(Bucket=stack.global_bucket).get("KeyCount") == 0
+
+
+def test_a_worker_that_died_after_uploading_leaves_one_artifact(worker, stack, queued_build, context, monkeypatch):
+    # Given a first attempt that dies after the upload, before the build is recorded as done
+    finish = store.finish_build
+
+    def die_once(*args, **kwargs):
+        monkeypatch.setattr(store, "finish_build", finish)
+        raise TimeoutError("the worker was stopped")
+
+    monkeypatch.setattr(store, "finish_build", die_once)
+    body = load_event("sqs_build_message.json")["Records"][0]["body"]
+    assert worker.lambda_handler({"Records": [received(stack, body, 1)]}, context)["batchItemFailures"]
+    assert store.get_build_record(queued_build, BUILD_ID)["status"] == "BUILDING"
+
+    # When the message comes back
+    assert worker.lambda_handler({"Records": [received(stack, body, 2)]}, context) == {"batchItemFailures": []}
+
+    # Then the build SUCCEEDED with a single version of its artifact (no second upload, no second replication)
+    assert store.get_build_record(queued_build, BUILD_ID)["status"] == "SUCCEEDED"
+    versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
+    assert len(versions) == 1

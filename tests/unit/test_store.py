@@ -66,3 +66,10 @@ def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack
     assert store.count_host_records(table, "build-1", "region-a") == 530
     assert store.count_host_records(table, "build-1", "region-b") == 0
     assert len({r["pk"] for r in records}) == store.HOST_RECORD_SHARDS
+
+
+def test_retry_delays_back_off_and_are_bounded():
+    from code_deploy.pipeline import build_retry_delay_seconds
+
+    assert [build_retry_delay_seconds(attempt) for attempt in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert build_retry_delay_seconds(50) == 300

@@ -44,6 +44,15 @@ def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> dict:
 # --- 2. the build worker -------------------------------------------------------------------------------
 
 
+class SimulatedBuildFailure(Exception):
+    """The simulated compiler rejects the commit: a build failure for demos and tests."""
+
+
+def build_retry_delay_seconds(attempt: int) -> int:
+    """How long a failed build message stays invisible before its next attempt: 1, 2, 4, ... s, at most 5 min."""
+    return min(2 ** max(attempt - 1, 0), 300)
+
+
 @dataclass(frozen=True)
 class BuildResult:
     build_id: str
@@ -53,8 +62,25 @@ class BuildResult:
     already_built: bool = False
 
 
-def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, payload_size: int) -> BuildResult:
-    """Builds the artifact for a queued build and uploads it to the global builds bucket."""
+def _already_uploaded(s3_client, bucket: str, key: str, sha256: str) -> bool:
+    try:
+        head = s3_client.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return head.get("Metadata", {}).get("sha256") == sha256
+
+
+def run_build(
+    builds_table, s3_client, bucket: str, build_id: str, commit: str, payload_size: int, failing_commit_prefix: str = ""
+) -> BuildResult:
+    """Builds the artifact for a queued build and uploads it to the global builds bucket.
+
+    Safe to run again for the same build: a finished build is not rebuilt, and an attempt that died
+    after its upload finds the identical artifact in place and does not upload a second version
+    (which would start a second replication).
+    """
     try:
         record = store.start_building(builds_table, build_id, utc_now())
     except store.BuildAlreadyFinished:
@@ -69,18 +95,23 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
         )
     if record["commit"] != commit:
         raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record['commit']}")
-    # The artifact depends only on the build record, so a retried build uploads the same bytes.
+    if failing_commit_prefix and commit.startswith(failing_commit_prefix):
+        raise SimulatedBuildFailure(
+            f"simulated compile error: commits starting with {failing_commit_prefix!r} never build"
+        )
+    # The artifact depends only on the build record, so a retried build makes the same bytes.
     artifact = build_artifact(commit, build_id, record["queuedAt"], payload_size)
     key = artifact_key(build_id)
-    s3_client.upload_fileobj(
-        io.BytesIO(artifact.content),
-        bucket,
-        key,
-        ExtraArgs={
-            "ContentType": "application/zip",
-            "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.payload_sha256},
-        },
-    )
+    if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
+        s3_client.upload_fileobj(
+            io.BytesIO(artifact.content),
+            bucket,
+            key,
+            ExtraArgs={
+                "ContentType": "application/zip",
+                "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.payload_sha256},
+            },
+        )
     store.finish_build(
         builds_table,
         build_id,
@@ -92,6 +123,20 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
         payload_size=artifact.payload_size,
     )
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
+
+
+def record_build_failure(builds_table, build_id: str, attempt: int, max_attempts: int, error: Exception) -> bool:
+    """Notes a failed build attempt; on the last one the build becomes FAILED with the reason.
+
+    Returns True when that was the last attempt (the message then moves to the dead-letter queue,
+    where it stays for inspection or redrive).
+    """
+    reason = f"{type(error).__name__}: {error}"
+    if attempt >= max_attempts:
+        store.fail_build(builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}")
+        return True
+    store.note_build_attempt_failure(builds_table, build_id, attempt, reason)
+    return False
 
 
 # --- 3. the replication starter ---------------------------------------------------------------------------

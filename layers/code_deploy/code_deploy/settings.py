@@ -34,8 +34,11 @@ class ApiSettings(_EnvSettings):
 
 class BuildWorkerSettings(_EnvSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
     payload_size: int = Field(alias="ARTIFACT_PAYLOAD_BYTES", ge=0)
+    max_attempts: int = Field(alias="BUILD_MAX_RECEIVE_COUNT", ge=1)
+    failing_commit_prefix: str = Field(alias="SIMULATED_FAILING_COMMIT_PREFIX", default="")
 
 
 class ReplicationStarterSettings(_EnvSettings):

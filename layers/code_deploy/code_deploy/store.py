@@ -146,6 +146,20 @@ def fail_build(table, build_id: str, now: str, reason: str) -> None:
             raise
 
 
+def note_build_attempt_failure(table, build_id: str, attempt: int, reason: str) -> None:
+    """Keeps the last attempt's error on a build that will be tried again (its status is unchanged)."""
+    try:
+        table.update_item(
+            Key={"build_id": build_id, "record": BUILD_RECORD},
+            UpdateExpression="SET failedAttempts = :attempt, lastError = :reason",
+            ConditionExpression="attribute_exists(build_id)",
+            ExpressionAttributeValues={":attempt": attempt, ":reason": reason},
+        )
+    except ClientError as error:
+        if not _is_conditional_failure(error):
+            raise
+
+
 def get_build_record(table, build_id: str) -> dict[str, Any] | None:
     return table.get_item(Key={"build_id": build_id, "record": BUILD_RECORD}, ConsistentRead=True).get("Item")
 
