@@ -8,7 +8,13 @@ import uuid
 
 import boto3
 
-from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
+from tests.integration.conftest import (
+    copy_tracking,
+    count_host_records,
+    http,
+    scan_count_host_records,
+    wait_for,
+)
 
 
 def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, buckets, hosts_per_region):
@@ -47,7 +53,9 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
 
     # and the plan's checks hold
     assert copy_tracking(stack_outputs, artifact["key"])["status"] == "SUCCEEDED"
-    assert count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == hosts_per_region * len(buckets)
+    expected_hosts = hosts_per_region * len(buckets)
+    assert count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id, buckets) == expected_hosts
+    assert scan_count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == expected_hosts
 
 
 def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs, buckets, hosts_per_region):
@@ -67,7 +75,7 @@ def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs,
         assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
     expected = hosts_per_region * len(buckets)
     wait_for(
-        lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem) == expected,
+        lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem, buckets) == expected,
         f"{expected} host records for {stem}",
     )
 
