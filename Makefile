@@ -8,6 +8,8 @@ EMULATOR_PORT ?= 4566
 STACK_NAME ?= sam-code-deploy
 # Extra `sam deploy` parameter overrides, e.g. make deploy PARAMS='HostsPerRegion=5000'
 PARAMS ?=
+# Locally, artifacts over 8 MiB take the multipart copy path (on AWS: over 5 GiB), so tests exercise it.
+LOCAL_PARAMS := MultipartCopyThresholdBytes=8388608 MultipartCopyPartBytes=5242880
 
 PYTHON313 := $(shell scripts/find-python313.sh 2>/dev/null)
 # `sam build` looks for the runtime's python3.13 on PATH.
@@ -41,7 +43,7 @@ build: ## sam build (the layer and the four functions)
 
 deploy: build emulator ## sam build + deploy to the emulator
 	$(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
-		$(if $(PARAMS),--parameter-overrides $(PARAMS))
+		--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
 
 demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
 	$(LOCAL_ENV) $(TEST)/python -m tools.demo

@@ -21,6 +21,7 @@ FUNCTIONS = {
     "build-worker": "BuildWorkerFunctionName",
     "replication-starter": "ReplicationStarterFunctionName",
     "regional-sync": "RegionalSyncFunctionName",
+    "large-copy": "LargeCopyFunctionName",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import uuid
 
 import boto3
@@ -13,10 +15,15 @@ from tests.integration.conftest import copy_tracking, execution_finished, wait_f
 
 @pytest.fixture
 def artifact_key(stack_outputs) -> str:
-    """An object in the global bucket (its own upload also triggers a replication; this test starts
-    another execution by hand, as the plan's Step 6 does)."""
+    """An object in the global bucket. Its upload starts a replication of its own, which writes the
+    same FileCopyTracking row (fileKey + sourceBucket): the test starts its own execution only after
+    that one has finished, as the plan's Step 6 starts one by hand."""
     key = f"direct/{uuid.uuid4().hex}.zip"
     boto3.client("s3").put_object(Bucket=stack_outputs["GlobalBuildsBucketName"], Key=key, Body=b"artifact")
+    wait_for(
+        lambda: copy_tracking(stack_outputs, key).get("status") not in (None, "IN_PROGRESS"),
+        "the upload's own replication",
+    )
     return key
 
 
@@ -122,3 +129,31 @@ def test_incomplete_input_fails_in_validate_input(stack_outputs, payload):
     described = boto3.client("stepfunctions").describe_execution(executionArn=finished["executionArn"])
     assert described["error"] == "InvalidInput"
     assert "sourceBucket" in described["cause"]
+
+
+def test_an_artifact_over_the_multipart_threshold_is_copied_in_parts_byte_for_byte(stack_outputs, buckets):
+    # Given an artifact bigger than the stack's multipart threshold (8 MiB locally, 5 GiB on AWS)
+    threshold = int(stack_outputs["MultipartCopyThresholdBytes"])
+    body = os.urandom(threshold + 12 * 1024 * 1024)
+    key = f"large/{uuid.uuid4().hex}.zip"
+    # When it lands in the global bucket
+    boto3.client("s3").put_object(
+        Bucket=stack_outputs["GlobalBuildsBucketName"],
+        Key=key,
+        Body=body,
+        Metadata={"build-id": f"large-{uuid.uuid4().hex[:8]}"},
+    )
+    # Then every region gets it by multipart copy, the same bytes
+    tracking = wait_for(
+        lambda: (item := copy_tracking(stack_outputs, key)).get("status") not in (None, "IN_PROGRESS") and item,
+        f"replication of {key}",
+    )
+    assert tracking["status"] == "SUCCEEDED", tracking
+    results = json.loads(tracking["results"])
+    assert {result["method"] for result in results} == {"multipart"}
+    assert all(result["parts"] >= 2 for result in results)
+    digest = hashlib.sha256(body).hexdigest()
+    for bucket in buckets.values():
+        copy = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+        assert hashlib.sha256(copy["Body"].read()).hexdigest() == digest
+        assert copy["Metadata"]["build-id"].startswith("large-")

@@ -94,3 +94,16 @@ def test_the_template_keeps_the_plans_names():
     assert resources["HostDeploymentLogsTable"]["Properties"]["TableName"].endswith("-host-deployment-logs")
     assert resources["FileCopyFailuresTopic"]["Properties"]["TopicName"].endswith("-file-copy-failures")
     assert TEMPLATE["Parameters"]["Regions"]["Default"].split(",")[:2] == ["region-a", "region-b"]
+
+
+@pytest.mark.parametrize("size,method", [(0, "CopyObject"), (100, "CopyObject"), (101, "MultipartCopy")])
+def test_artifacts_above_the_threshold_take_the_multipart_copy(size, method):
+    choose = STATES["CopyToMultipleBuckets"]["ItemProcessor"]["States"]["ChooseCopyMethod"]
+    condition = choose["Choices"][0]["Condition"].removeprefix("{%").removesuffix("%}")
+    expression = condition.replace("${MultipartCopyThresholdBytes}", "100").replace("$states.input", "$$")
+    chosen = (
+        choose["Choices"][0]["Next"]
+        if jsonata.Jsonata(expression).evaluate({"sourceSize": size})
+        else choose["Default"]
+    )
+    assert chosen == method

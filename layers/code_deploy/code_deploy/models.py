@@ -107,3 +107,11 @@ class BuildMessage(BaseModel):
 
     buildId: str
     commit: Commit
+
+
+class CopyRequest(BaseModel):
+    """What the replication state machine asks the large-copy function to copy."""
+
+    sourceBucket: str = Field(min_length=3)
+    sourceKey: str = Field(min_length=1)
+    destinationBucket: str = Field(min_length=3)
