@@ -27,8 +27,8 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-venvs: ## Create the tools, emulator and test virtualenvs (Python 3.13, pinned)
-	@scripts/bootstrap.sh tools emulator test
+venvs: ## Create the tools, emulator, test and scan virtualenvs (Python 3.13, pinned)
+	@scripts/bootstrap.sh tools emulator test scan
 
 emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one answering there
 	@scripts/bootstrap.sh emulator
@@ -48,10 +48,13 @@ deploy: build emulator ## sam build + deploy to the emulator
 demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
 	$(LOCAL_ENV) $(TEST)/python -m tools.demo
 
-lint: ## sam validate --lint, cfn-lint, ruff
-	@scripts/bootstrap.sh tools test
+lint: ## sam validate --lint, cfn-lint with the serverless rules, checkov, ruff
+	@scripts/bootstrap.sh tools test scan
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint
-	$(TOOLS)/cfn-lint template.yaml
+	$(TOOLS)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	@mkdir -p .aws-sam
+	$(TOOLS)/python -m tools.expand_template .aws-sam/expanded-template.json
+	.venv/scan/bin/checkov --file .aws-sam/expanded-template.json --framework cloudformation --compact --quiet --skip-download
 	$(TEST)/ruff check .
 	$(TEST)/ruff format --check .
 
