@@ -22,7 +22,7 @@ TEST := .venv/test/bin
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0
 
-.PHONY: help venvs emulator emulator-stop build deploy demo lint unit integration test invoke openapi local-env clean
+.PHONY: help venvs emulator emulator-stop build deploy demo lint unit integration test load invoke openapi local-env clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ integration: venvs deploy ## Integration tests against the stack deployed on the
 	$(LOCAL_ENV) $(TEST)/pytest tests/integration
 
 test: lint unit integration ## Lint + unit + integration tests (what CI runs)
+
+BUILDS ?= 100
+load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated
+	$(LOCAL_ENV) PYTHONPATH=layers/code_deploy $(TEST)/python -m tools.load --builds $(BUILDS)
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

@@ -14,25 +14,14 @@ import secrets
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 
 import boto3
 
+from tools.api_client import call
 from tools.stack import api_base_url, outputs, regional_buckets
 
 POLL_SECONDS = 0.25
-
-
-def http_json(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def default_commit() -> str:
@@ -75,7 +64,7 @@ def follow(api: str, build_id: str, timeout: float) -> dict:
     progress = Progress()
     deadline = time.monotonic() + timeout
     while True:
-        status, view = http_json("GET", f"{api}/builds/{build_id}")
+        status, view = call("GET", f"{api}/builds/{build_id}")
         if status != 200:
             raise RuntimeError(f"GET /builds/{build_id} answered {status}: {view}")
         queued_at = view["queuedAt"]
@@ -187,7 +176,7 @@ def main() -> int:
     print(f"API {api}")
     print(f'\nPOST /builds {{"commit": "{args.commit}"}}')
     started = time.monotonic()
-    status, accepted = http_json("POST", f"{api}/builds", {"commit": args.commit})
+    status, accepted = call("POST", f"{api}/builds", {"commit": args.commit})
     if status != 202:
         print(f"FAILURE: POST /builds answered {status}: {json.dumps(accepted)}")
         return 1

@@ -107,3 +107,20 @@ def test_artifacts_above_the_threshold_take_the_multipart_copy(size, method):
         else choose["Default"]
     )
     assert chosen == method
+
+
+def _all_states(states: dict):
+    for name, state in states.items():
+        yield name, state
+        if "ItemProcessor" in state:
+            yield from _all_states(state["ItemProcessor"]["States"])
+
+
+def test_every_task_retries_transient_errors_with_backoff_and_jitter():
+    tasks = {name: state for name, state in _all_states(STATES) if state["Type"] == "Task"}
+    assert len(tasks) >= 7
+    for name, task in tasks.items():
+        catch_all = [r for r in task.get("Retry", []) if r["ErrorEquals"] == ["States.ALL"]]
+        assert catch_all, f"{name} has no retry for transient errors"
+        assert catch_all[0]["MaxAttempts"] >= 2 and catch_all[0]["BackoffRate"] >= 2, name
+        assert catch_all[0]["JitterStrategy"] == "FULL", name

@@ -1,5 +1,8 @@
+import json
+
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from code_deploy import store
 from code_deploy.builds import BuildStatus
@@ -73,3 +76,34 @@ def test_retry_delays_back_off_and_are_bounded():
 
     assert [build_retry_delay_seconds(attempt) for attempt in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert build_retry_delay_seconds(50) == 300
+
+
+def test_unprocessed_items_are_sent_again(stack, monkeypatch):
+    # Given DynamoDB answering the first BatchWriteItem with every item unprocessed (as under throttling)
+    unprocessed_once = []
+
+    class ThrottledSession(boto3.session.Session):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.events.register("before-call.dynamodb.BatchWriteItem", self._first_call_unprocessed)
+
+        @staticmethod
+        def _first_call_unprocessed(params, **kwargs):
+            if unprocessed_once:
+                return None
+            request_items = json.loads(params["body"])["RequestItems"]
+            unprocessed_once.append(sum(len(items) for items in request_items.values()))
+            return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
+
+    monkeypatch.setattr(store.boto3.session, "Session", ThrottledSession)
+    records = [
+        store.host_record("build-t", "region-a", d, "t")
+        for d in plan_rollout("region-a", "bkt", RolloutParameters(hosts=60))
+    ]
+    # When the records are written
+    written = store.write_host_records(stack.host_records_table, records, workers=1)
+    # Then the unprocessed ones were sent again and every host has its record
+    assert unprocessed_once == [25]
+    assert written == 60
+    table = boto3.resource("dynamodb").Table(stack.host_records_table)
+    assert store.count_host_records(table, "build-t", "region-a") == 60

@@ -1,0 +1,151 @@
+"""Submits many builds at once and checks every one of them reaches every host: none lost, none
+duplicated. Prints the figures.
+
+    python -m tools.load [--builds 100] [--timeout 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+
+from code_deploy import store
+from tools.api_client import call
+from tools.stack import api_base_url, outputs
+
+# On the emulator every concurrent request cold-starts its own API worker, all on this machine's cores,
+# so the first answers of a burst can take a minute; on AWS they take well under a second.
+SUBMIT_TIMEOUT_SECONDS = 240
+
+
+@dataclass
+class LoadReport:
+    submitted: int
+    accepted: dict[str, str] = field(default_factory=dict)  # commit -> build id
+    rejected: list[tuple[str, int, dict]] = field(default_factory=list)
+    deployed: dict[str, float] = field(default_factory=dict)  # build id -> seconds from submission
+    failed: dict[str, str] = field(default_factory=dict)  # build id -> reason
+    submit_seconds: float = 0.0
+    total_seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        latencies = sorted(self.deployed.values())
+        lines = [
+            f"builds submitted concurrently : {self.submitted}",
+            f"accepted (202)                : {len(self.accepted)} in {self.submit_seconds:.2f} s",
+            f"rejected                      : {len(self.rejected)}",
+            f"deployed to every host        : {len(self.deployed)}",
+            f"failed                        : {len(self.failed)}",
+            f"all done after                : {self.total_seconds:.1f} s",
+        ]
+        if latencies:
+            p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+            lines.append(
+                f"submit -> deployed, median    : {statistics.median(latencies):.1f} s (p95 {p95:.1f} s, "
+                f"max {latencies[-1]:.1f} s)"
+            )
+        lines += [f"PROBLEM: {problem}" for problem in self.problems]
+        return lines
+
+
+def submit(api: str, commit: str) -> tuple[int, dict]:
+    return call("POST", f"{api}/builds", {"commit": commit}, timeout=SUBMIT_TIMEOUT_SECONDS)
+
+
+def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
+    stack_outputs = outputs()
+    api = api_base_url(stack_outputs)
+    regions = stack_outputs["SimulatedRegions"].split(",")
+    hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
+    report = LoadReport(submitted=builds)
+    commits = [secrets.token_hex(20) for _ in range(builds)]
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers or builds) as pool:
+        answers = list(pool.map(lambda commit: (commit, *submit(api, commit)), commits))
+    report.submit_seconds = time.monotonic() - started
+    for commit, status, body in answers:
+        if status == 202:
+            report.accepted[commit] = body["buildId"]
+        else:
+            report.rejected.append((commit, status, body))
+
+    pending = set(report.accepted.values())
+    deadline = started + timeout
+    while pending and time.monotonic() < deadline:
+        for build_id in list(pending):
+            status, view = call("GET", f"{api}/builds/{build_id}")
+            if status == 200 and view["deploymentStatus"] == "DEPLOYED":
+                report.deployed[build_id] = time.monotonic() - started
+                pending.discard(build_id)
+            elif status == 200 and view["deploymentStatus"] == "FAILED":
+                report.failed[build_id] = view.get("failureReason") or view["replication"]["status"]
+                pending.discard(build_id)
+        time.sleep(0.5)
+    report.total_seconds = time.monotonic() - started
+
+    report.problems += [f"POST answered {status} for {commit}: {body}" for commit, status, body in report.rejected]
+    report.problems += [f"{build_id} FAILED: {reason}" for build_id, reason in report.failed.items()]
+    report.problems += [f"{build_id} not deployed after {timeout:.0f} s" for build_id in sorted(pending)]
+    report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region)
+    return report
+
+
+def _duplicates_and_losses(
+    stack_outputs: dict[str, str], report: LoadReport, regions: list[str], hosts_per_region: int
+) -> list[str]:
+    """Exactly one build record per submitted commit, and exactly hosts x regions records per build."""
+    problems = []
+    if len(set(report.accepted.values())) != len(report.accepted):
+        problems.append("two commits were given the same build id")
+    dynamodb = boto3.resource("dynamodb")
+    builds = dynamodb.Table(stack_outputs["BuildsTableName"])
+    commits = set(report.accepted)
+    records_per_commit: dict[str, int] = {}
+    kwargs = {"FilterExpression": Attr("record").eq(store.BUILD_RECORD)}
+    while True:
+        page = builds.scan(**kwargs)
+        for item in page["Items"]:
+            if item["commit"] in commits:
+                records_per_commit[item["commit"]] = records_per_commit.get(item["commit"], 0) + 1
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    problems += [
+        f"{count} build records for commit {commit}" for commit, count in records_per_commit.items() if count != 1
+    ]
+    problems += [f"no build record for commit {commit}" for commit in commits - set(records_per_commit)]
+    hosts = dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"])
+    for build_id in report.deployed:
+        count = sum(store.count_host_records(hosts, build_id, region) for region in regions)
+        if count != hosts_per_region * len(regions):
+            problems.append(f"{build_id} has {count} host records, expected {hosts_per_region * len(regions)}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--builds", type=int, default=100)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    report = run(args.builds, args.timeout)
+    print("\n".join(report.lines()))
+    print("LOAD OK" if report.ok else "LOAD FAILED")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
