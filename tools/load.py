@@ -34,6 +34,7 @@ class LoadReport:
     deployed: dict[str, float] = field(default_factory=dict)  # build id -> seconds from submission
     failed: dict[str, str] = field(default_factory=dict)  # build id -> reason
     submit_seconds: float = 0.0
+    poll_errors: int = 0
     total_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -50,6 +51,7 @@ class LoadReport:
             f"deployed to every host        : {len(self.deployed)}",
             f"failed                        : {len(self.failed)}",
             f"all done after                : {self.total_seconds:.1f} s",
+            f"status polls that failed      : {self.poll_errors} (asked again)",
         ]
         if latencies:
             p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
@@ -62,7 +64,10 @@ class LoadReport:
 
 
 def submit(api: str, commit: str) -> tuple[int, dict]:
-    return call("POST", f"{api}/builds", {"commit": commit}, timeout=SUBMIT_TIMEOUT_SECONDS)
+    try:
+        return call("POST", f"{api}/builds", {"commit": commit}, timeout=SUBMIT_TIMEOUT_SECONDS)
+    except OSError as error:
+        return 0, {"error": f"{type(error).__name__}: {error}"}
 
 
 def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
@@ -84,10 +89,16 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
             report.rejected.append((commit, status, body))
 
     pending = set(report.accepted.values())
+    last_poll_error: OSError | None = None
     deadline = started + timeout
     while pending and time.monotonic() < deadline:
         for build_id in list(pending):
-            status, view = call("GET", f"{api}/builds/{build_id}")
+            try:
+                status, view = call("GET", f"{api}/builds/{build_id}")
+            except OSError as error:  # a dropped connection or timeout under load: ask again next round
+                report.poll_errors += 1
+                last_poll_error = error
+                continue
             if status == 200 and view["deploymentStatus"] == "DEPLOYED":
                 report.deployed[build_id] = time.monotonic() - started
                 pending.discard(build_id)
@@ -99,7 +110,10 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
 
     report.problems += [f"POST answered {status} for {commit}: {body}" for commit, status, body in report.rejected]
     report.problems += [f"{build_id} FAILED: {reason}" for build_id, reason in report.failed.items()]
-    report.problems += [f"{build_id} not deployed after {timeout:.0f} s" for build_id in sorted(pending)]
+    report.problems += [
+        f"{build_id} not deployed after {timeout:.0f} s (last poll error: {last_poll_error})"
+        for build_id in sorted(pending)
+    ]
     report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region)
     return report
 
