@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
@@ -40,3 +41,20 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+def api_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None) -> dict:
+    """The event API Gateway hands the API function for a request: the sample POST event with this
+    method, headers and body, and the path percent-decoded as the gateway does before routing."""
+    event = load_event("api_post_builds.json")
+    headers = headers or {}
+    event.update(
+        httpMethod=method,
+        path=unquote(path),
+        headers=headers,
+        multiValueHeaders={name: [value] for name, value in headers.items()},
+        body=body,
+        pathParameters=None,
+    )
+    event["requestContext"].update(httpMethod=method, path=f"/dev{unquote(path)}")
+    return event

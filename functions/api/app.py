@@ -10,21 +10,26 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import pipeline, store
-from code_deploy.builds import BUILD_ID_PATTERN, BuildStatus
-from code_deploy.models import BuildAccepted, BuildRequest, BuildView
+from code_deploy import api_input, pipeline, store
+from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus
+from code_deploy.models import ApiError, BuildAccepted, BuildRequest, BuildView, ErrorDetail
 from code_deploy.settings import ApiSettings
 from code_deploy.status import build_view
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_input.parse_json)
 
 
 @cache
@@ -42,10 +47,83 @@ def sqs():
     return boto3.client("sqs")
 
 
+def _json(model: type, description: str) -> dict:
+    return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
+
+
+def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] | None = None) -> Response:
+    error = ApiError(statusCode=status, message=message, detail=detail)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=error.model_dump(exclude_none=True)
+    )
+
+
+def body_refusal() -> api_input.Refusal | None:
+    """Why the current request's body is refused as a whole (too large, empty, not JSON, not an object);
+    only POST takes one."""
+    event = app.current_event
+    if event.http_method != "POST":
+        return None
+    return api_input.refuse_body(event.headers.get("content-type"), event.decoded_body)
+
+
+def refuse_unreadable_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Refuses a body that is unreadable as a whole before the handler writes anything. Powertools
+    validates a request before any middleware runs, so when validation fails too, `invalid_request`
+    gives the same answer: the body as a whole first, then its fields."""
+    refusal = body_refusal()
+    if refusal:
+        return error_response(refusal.status, refusal.message)
+    return next_middleware(app)
+
+
+@app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+def invalid_request(error: RequestValidationError | RequestUnsupportedContentType) -> Response:
+    refusal = body_refusal()
+    if refusal:
+        return error_response(refusal.status, refusal.message)
+    errors = error.errors()
+    # Powertools' detail list (where and what, without pydantic's messages), with a sentence for people.
+    detail = [ErrorDetail(loc=list(problem["loc"]), type=problem["type"]) for problem in errors]
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, api_input.validation_message(errors), detail)
+
+
+@app.exception_handler(ValueError)
+def unparsable_body(error: ValueError) -> Response:
+    """Powertools parses a form or multipart body before anything of ours runs, and raises ValueError on
+    a malformed one (multipart without a boundary); such a body is refused anyway, as not JSON."""
+    refusal = body_refusal()
+    if refusal is None:
+        raise error
+    return error_response(refusal.status, refusal.message)
+
+
+@app.exception_handler(store.BuildNotFound)
+def unknown_build(error: store.BuildNotFound) -> Response:
+    return error_response(HTTPStatus.NOT_FOUND, f"no build {error}")
+
+
+@app.not_found
+def no_such_route(error: NotFoundError) -> Response:
+    event = app.current_event
+    return error_response(
+        HTTPStatus.NOT_FOUND,
+        f"no route for {event.http_method} {api_input.shortened(event.path)}: "
+        "the API serves POST /builds and GET /builds/{buildId}",
+    )
+
+
 @app.post(
     "/builds",
     summary="Queue a build of a commit",
-    responses={202: {"description": "Build queued", "content": {"application/json": {"model": BuildAccepted}}}},
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: _json(BuildAccepted, "Build queued"),
+        400: _json(ApiError, "The body is empty or not JSON"),
+        413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
+        415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
+        422: _json(ApiError, "The body is JSON but not a valid build request"),
+    },
 )
 def submit_build(request: BuildRequest) -> Response[BuildAccepted]:
     config = settings()
@@ -63,12 +141,22 @@ def submit_build(request: BuildRequest) -> Response[BuildAccepted]:
     )
 
 
-@app.get("/builds/<buildId>", summary="Read a build's status: built, replicated, rolled out")
-def get_build(buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN)]) -> BuildView:  # noqa: N803 (the path's name)
+@app.get(
+    "/builds/<buildId>",
+    summary="Read a build's status: built, replicated, rolled out",
+    responses={
+        200: _json(BuildView, "The build's status"),
+        404: _json(ApiError, "No such build"),
+        422: _json(ApiError, "The build id is malformed"),
+    },
+)
+def get_build(
+    buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
+) -> BuildView:
     config = settings()
     items = store.get_build_items(dynamodb().Table(config.builds_table), buildId)
     if not items:
-        raise NotFoundError(f"no build {buildId}")
+        raise store.BuildNotFound(buildId)
     record = next(item for item in items if item["record"] == store.BUILD_RECORD)
     tracking = None
     if record.get("artifactKey"):

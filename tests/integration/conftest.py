@@ -7,9 +7,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from http.client import HTTPConnection, HTTPSConnection
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Attr
 
 from code_deploy import store
 from tools.stack import api_base_url, outputs, regional_buckets
@@ -51,6 +54,36 @@ def http(
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def send(
+    method: str, url: str, body: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str, bytes]:
+    """One request exactly as given, for malformed ones: the path is not re-encoded and no header is
+    added (urllib would add a Content-Type). Returns the status, the answer's Content-Type and body."""
+    parts = urlsplit(url)
+    connection = (HTTPSConnection if parts.scheme == "https" else HTTPConnection)(parts.netloc, timeout=30)
+    try:
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        connection.request(method, target, body=None if body is None else body.encode(), headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+def build_record_ids(table_name: str) -> set[str]:
+    """The id of every build recorded in the builds table (its BUILD records, not rollout summaries,
+    which the pipeline keeps writing for earlier builds)."""
+    table = boto3.resource("dynamodb").Table(table_name)
+    kwargs = {"FilterExpression": Attr("record").eq(store.BUILD_RECORD), "ProjectionExpression": "build_id"}
+    build_ids: set[str] = set()
+    while True:
+        page = table.scan(ConsistentRead=True, **kwargs)
+        build_ids.update(item["build_id"] for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return build_ids
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_SECONDS) -> T:

@@ -78,17 +78,3 @@ def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs,
         lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem, buckets) == expected,
         f"{expected} host records for {stem}",
     )
-
-
-def test_unknown_builds_are_404_and_bad_requests_are_422_with_nothing_queued(api, stack_outputs):
-    builds = boto3.resource("dynamodb").Table(stack_outputs["BuildsTableName"])
-    before = builds.scan(Select="COUNT")["Count"]
-
-    status, body = http("GET", f"{api}/builds/build-20200101T000000Z-00000000")
-    assert (status, body["message"]) == (404, "no build build-20200101T000000Z-00000000")
-    for bad in [{"commit": "xyz"}, {}, {"commit": "abcdef1", "extra": 1}, "not json"]:
-        status, body = http("POST", f"{api}/builds", bad)
-        assert status == 422, (bad, status, body)
-        assert body["detail"], body
-
-    assert builds.scan(Select="COUNT")["Count"] == before

@@ -46,8 +46,7 @@ def _table(dynamodb, name: str, hash_key: str, range_key: str) -> None:
     )
 
 
-@pytest.fixture
-def aws(monkeypatch):
+def _use_fake_aws(monkeypatch) -> None:
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -56,12 +55,31 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    _use_fake_aws(monkeypatch)
     with mock_aws():
         yield
 
 
 @pytest.fixture
 def stack(aws, monkeypatch) -> Stack:
+    return _create_stack(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_stack() -> Stack:
+    """One stack for a whole module of tests that must each leave it as they found it (malformed
+    requests): moto's setup, once instead of once a test."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _use_fake_aws(monkeypatch)
+        with mock_aws():
+            yield _create_stack(monkeypatch)
+
+
+def _create_stack(monkeypatch) -> Stack:
     dynamodb = boto3.client("dynamodb")
     _table(dynamodb, f"{STACK}-builds", "build_id", "record")
     _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")

@@ -15,3 +15,16 @@ def test_the_document_describes_both_routes_and_the_commit_rule():
     assert "202" in document["paths"]["/builds"]["post"]["responses"]
     commit = document["components"]["schemas"]["BuildRequest"]["properties"]["commit"]
     assert commit["pattern"] == "^[0-9a-f]{7,64}$"
+
+
+def test_the_document_describes_every_refusal_with_the_error_model():
+    # The fuzzer (tests/integration/test_api_fuzz.py) holds every answer to this list and model.
+    document = json.loads(openapi_document())
+    submit = document["paths"]["/builds"]["post"]["responses"]
+    read = document["paths"]["/builds/{buildId}"]["get"]["responses"]
+    assert set(submit) == {"202", "400", "413", "415", "422"}
+    assert set(read) == {"200", "404", "422"}
+    refusals = [submit[code] for code in ("400", "413", "415", "422")] + [read["404"], read["422"]]
+    for refusal in refusals:
+        assert refusal["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApiError"}
+    assert document["components"]["schemas"]["ApiError"]["required"] == ["statusCode", "message"]

@@ -11,9 +11,11 @@ from urllib.parse import unquote_plus
 
 # A git object name: abbreviated (7+) or full SHA-1 (40) or SHA-256 (64) hex.
 COMMIT_PATTERN = r"^[0-9a-f]{7,64}$"
+COMMIT_RULE = "7 to 64 lowercase hex digits"
 _COMMIT_RE = re.compile(COMMIT_PATTERN)
 
 BUILD_ID_PATTERN = r"^build-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
+BUILD_ID_RULE = "build-<UTC time as YYYYMMDDTHHMMSSZ>-<8 lowercase hex digits>, e.g. build-20260101T000000Z-0a1b2c3d"
 _BUILD_ID_RE = re.compile(BUILD_ID_PATTERN)
 
 ARTIFACT_PREFIX = "builds/"

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from code_deploy.builds import COMMIT_PATTERN, BuildStatus
+from code_deploy.builds import COMMIT_PATTERN, COMMIT_RULE, BuildStatus
 
 Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
 
@@ -16,7 +16,7 @@ class BuildRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     commit: Commit = Field(
-        description="The git commit to build: 7 to 64 lowercase hex digits.",
+        description=f"The git commit to build: {COMMIT_RULE}.",
         examples=["9fceb02d0ae598e95dc970b74767f19372d61af8"],
     )
 
@@ -26,6 +26,22 @@ class BuildAccepted(BaseModel):
     commit: str
     status: BuildStatus
     statusUrl: str = Field(description="Where the build's status can be read (GET).")
+
+
+class ErrorDetail(BaseModel):
+    """One problem Powertools' validation found, as it reports it."""
+
+    loc: list[str | int] = Field(description='Where: ["body", "commit"], ["path", "buildId"], ["body", 12] ...')
+    type: str = Field(description="What, as a pydantic error type: string_pattern_mismatch, extra_forbidden ...")
+
+
+class ApiError(BaseModel):
+    """Every refusal: a status, a sentence that says what is wrong, and for a request that failed
+    validation, the problems one by one."""
+
+    statusCode: int
+    message: str = Field(examples=["commit: must be 7 to 64 lowercase hex digits"])
+    detail: list[ErrorDetail] | None = None
 
 
 class DeploymentStatus(StrEnum):
