@@ -16,7 +16,8 @@ from botocore.awsrequest import AWSRequest
 TIMEOUT_SECONDS = 30
 
 
-def _signed_headers(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+def signed_headers(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` plus a SigV4 signature for execute-api (unchanged when no credentials are found)."""
     session = boto3.session.Session()
     credentials = session.get_credentials()
     if credentials is None:
@@ -39,7 +40,7 @@ def call(
         body = json.dumps(body)
     data = body.encode() if isinstance(body, str) else body
     headers = {"Content-Type": "application/json"} if headers is None else dict(headers)
-    request = urllib.request.Request(url, data=data, method=method, headers=_signed_headers(method, url, data, headers))
+    request = urllib.request.Request(url, data=data, method=method, headers=signed_headers(method, url, data, headers))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -11,6 +11,7 @@ import secrets
 import statistics
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -63,11 +64,23 @@ class LoadReport:
         return lines
 
 
+SUBMIT_ATTEMPTS = 4
+
+
 def submit(api: str, commit: str) -> tuple[int, dict]:
-    try:
-        return call("POST", f"{api}/builds", {"commit": commit}, timeout=SUBMIT_TIMEOUT_SECONDS)
-    except OSError as error:
-        return 0, {"error": f"{type(error).__name__}: {error}"}
+    """POSTs a build like a careful client: a timeout, 429 or 5xx is retried with the same
+    Idempotency-Key, so a retry can never make a second build."""
+    headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    status, body = 0, {}
+    for attempt in range(SUBMIT_ATTEMPTS):
+        try:
+            status, body = call("POST", f"{api}/builds", {"commit": commit}, headers, timeout=SUBMIT_TIMEOUT_SECONDS)
+        except OSError as error:
+            status, body = 0, {"error": f"{type(error).__name__}: {error}"}
+        if status != 0 and status != 409 and status != 429 and status < 500:
+            return status, body
+        time.sleep(2**attempt)
+    return status, body
 
 
 def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:

@@ -15,9 +15,18 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import api_input, pipeline, store
@@ -45,6 +54,41 @@ def dynamodb():
 @cache
 def sqs():
     return boto3.client("sqs")
+
+
+# A POST retried with the same Idempotency-Key answers the first request's build; the same key with
+# another commit is refused. Keys are kept a day.
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="key",
+    payload_validation_jmespath="commit",
+    expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
+)
+
+
+def queue_build(commit: str) -> dict:
+    config = settings()
+    record = pipeline.submit_build(dynamodb().Table(config.builds_table), sqs(), config.build_queue_url, commit)
+    metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
+    build_id = record["build_id"]
+    accepted = BuildAccepted(
+        buildId=build_id, commit=record["commit"], status=BuildStatus(record["status"]), statusUrl=f"/builds/{build_id}"
+    )
+    return accepted.model_dump(mode="json")
+
+
+@cache
+def queue_build_once():
+    """queue_build, once per Idempotency-Key (Powertools idempotency, records in IdempotencyTable)."""
+
+    @idempotent_function(
+        data_keyword_argument="submission",
+        persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
+        config=IDEMPOTENCY,
+    )
+    def queue(submission: dict) -> dict:
+        return queue_build(submission["commit"])
+
+    return queue
 
 
 def _json(model: type, description: str) -> dict:
@@ -98,6 +142,21 @@ def unparsable_body(error: ValueError) -> Response:
     return error_response(refusal.status, refusal.message)
 
 
+@app.exception_handler(IdempotencyValidationError)
+def idempotency_key_reused(error: IdempotencyValidationError) -> Response:
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "Idempotency-Key was already used with another commit: use a new key for a new request",
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def idempotent_request_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+    return error_response(
+        HTTPStatus.CONFLICT, "a request with this Idempotency-Key is still being handled: retry in a moment"
+    )
+
+
 @app.exception_handler(store.BuildNotFound)
 def unknown_build(error: store.BuildNotFound) -> Response:
     return error_response(HTTPStatus.NOT_FOUND, f"no build {error}")
@@ -122,17 +181,29 @@ def no_such_route(error: NotFoundError) -> Response:
         400: _json(ApiError, "The body is empty or not JSON"),
         413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
         415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
-        422: _json(ApiError, "The body is JSON but not a valid build request"),
+        409: _json(ApiError, "A request with the same Idempotency-Key is still being handled"),
+        422: _json(
+            ApiError,
+            "The body is JSON but not a valid build request, or the Idempotency-Key was used with another commit",
+        ),
     },
 )
-def submit_build(request: BuildRequest) -> Response[BuildAccepted]:
-    config = settings()
-    record = pipeline.submit_build(dynamodb().Table(config.builds_table), sqs(), config.build_queue_url, request.commit)
-    build_id = record["build_id"]
-    metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
-    accepted = BuildAccepted(
-        buildId=build_id, commit=record["commit"], status=BuildStatus(record["status"]), statusUrl=f"/builds/{build_id}"
-    )
+def submit_build(
+    request: BuildRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description="Makes retries safe: a POST repeated with the same key answers the first one's build "
+            f"instead of making another ({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ] = None,
+) -> Response[BuildAccepted]:
+    if idempotency_key:
+        accepted = BuildAccepted(**queue_build_once()(submission={"key": idempotency_key, "commit": request.commit}))
+    else:
+        accepted = BuildAccepted(**queue_build(request.commit))
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type=content_types.APPLICATION_JSON,
@@ -170,4 +241,5 @@ def get_build(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    IDEMPOTENCY.register_lambda_context(context)
     return app.resolve(event, context)

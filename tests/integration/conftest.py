@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from http.client import HTTPConnection, HTTPSConnection
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import requests
 from boto3.dynamodb.conditions import Attr
 
 from code_deploy import store
+from tools.api_client import call, signed_headers
 from tools.stack import api_base_url, outputs, regional_buckets
 
 DEADLINE_SECONDS = 90
@@ -43,33 +42,36 @@ def hosts_per_region(stack_outputs) -> int:
 def http(
     method: str, url: str, body: bytes | str | dict | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict]:
-    if isinstance(body, dict):
-        body = json.dumps(body)
-    data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(
-        url, data=data, method=method, headers=headers if headers is not None else {"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    """A JSON request, SigV4-signed as every client of the API must (it uses IAM authorization)."""
+    return call(method, url, body, headers)
 
 
 def send(
-    method: str, url: str, body: str | None = None, headers: dict[str, str] | None = None
+    method: str, url: str, body: str | None = None, headers: dict[str, str] | None = None, sign: bool = True
 ) -> tuple[int, str, bytes]:
     """One request exactly as given, for malformed ones: the path is not re-encoded and no header is
-    added (urllib would add a Content-Type). Returns the status, the answer's Content-Type and body."""
+    added but the SigV4 signature (urllib would add a Content-Type). Returns the status, the answer's
+    Content-Type and body."""
+    data = None if body is None else body.encode()
+    headers = signed_headers(method, url, data, dict(headers or {})) if sign else dict(headers or {})
     parts = urlsplit(url)
     connection = (HTTPSConnection if parts.scheme == "https" else HTTPConnection)(parts.netloc, timeout=30)
     try:
         target = f"{parts.path}?{parts.query}" if parts.query else parts.path
-        connection.request(method, target, body=None if body is None else body.encode(), headers=headers or {})
+        connection.request(method, target, body=data, headers=headers)
         response = connection.getresponse()
         return response.status, response.getheader("Content-Type", ""), response.read()
     finally:
         connection.close()
+
+
+class SigV4(requests.auth.AuthBase):
+    """Signs a `requests` request (schemathesis sends with requests) as tools.api_client does."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        request.headers.update(signed_headers(request.method, request.url, body, dict(request.headers)))
+        return request
 
 
 def build_record_ids(table_name: str) -> set[str]:

@@ -13,7 +13,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.integration.conftest import build_record_ids
+from tests.integration.conftest import SigV4, build_record_ids
 from tests.utils import REPO
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
@@ -53,7 +53,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_every_answer_is_documented_and_no_5xx(case, fuzz_run):
     # Given a request generated from the OpenAPI document, valid or not
     # When it is sent to the deployed API
-    response = case.call()
+    response = case.call(auth=SigV4())
     fuzz_run.answers[(case.operation.label, response.status_code)] += 1
     if response.status_code == 202:
         fuzz_run.accepted_build_ids.add(response.json()["buildId"])

@@ -17,6 +17,7 @@ GLOBAL_BUCKET = f"{STACK}-global-builds-{SUFFIX}"
 REGIONS = ("region-a", "region-b", "region-c")
 BUCKET_PATTERN = f"{STACK}-{{region}}-builds-{SUFFIX}"
 HOSTS_PER_REGION = 200
+IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
 
 
 @dataclass
@@ -84,6 +85,12 @@ def _create_stack(monkeypatch) -> Stack:
     _table(dynamodb, f"{STACK}-builds", "build_id", "record")
     _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")
     _table(dynamodb, f"{STACK}-host-deployment-logs", "pk", "host_id")
+    dynamodb.create_table(
+        TableName=IDEMPOTENCY_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=GLOBAL_BUCKET)
     s3.put_bucket_versioning(Bucket=GLOBAL_BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -102,6 +109,7 @@ def _create_stack(monkeypatch) -> Stack:
     for key, value in {
         "BUILDS_TABLE_NAME": names.builds_table,
         "COPY_TRACKING_TABLE_NAME": names.copy_tracking_table,
+        "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
         "HOST_RECORDS_TABLE_NAME": names.host_records_table,
         "BUILD_QUEUE_URL": queue_url,
         "GLOBAL_BUCKET_NAME": GLOBAL_BUCKET,

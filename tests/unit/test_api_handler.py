@@ -74,3 +74,43 @@ def test_unknown_build_is_404(api, stack, context):
     # Then it answers 404, naming the build
     assert response["statusCode"] == 404
     assert json.loads(response["body"])["message"] == "no build build-20261122T101500Z-1a2b3c4d"
+
+
+def post_with_key(api, context, key: str, commit: str = VALID_COMMIT) -> dict:
+    event = load_event("api_post_builds.json")
+    event["body"] = json.dumps({"commit": commit})
+    event["headers"] = {**event["headers"], "Idempotency-Key": key}
+    event["multiValueHeaders"] = {**event["multiValueHeaders"], "Idempotency-Key": [key]}
+    return api.lambda_handler(event, context)
+
+
+def test_a_post_retried_with_its_idempotency_key_makes_one_build(api, stack, context):
+    # Given a POST that carried an Idempotency-Key
+    first = post_with_key(api, context, "3f6c2b9e-retry-me")
+    # When the client retries it (its answer was lost) with the same key
+    again = post_with_key(api, context, "3f6c2b9e-retry-me")
+    # Then the retry answers the same build, and only one build was recorded and queued
+    assert first["statusCode"] == again["statusCode"] == 202
+    assert json.loads(again["body"])["buildId"] == json.loads(first["body"])["buildId"]
+    assert build_count(stack) == 1
+    assert len(queued_messages(stack)) == 1
+    # while another key makes another build
+    assert (
+        json.loads(post_with_key(api, context, "another-key")["body"])["buildId"]
+        != json.loads(first["body"])["buildId"]
+    )
+
+
+def test_an_idempotency_key_reused_for_another_commit_is_refused(api, stack, context):
+    post_with_key(api, context, "one-key")
+    refused = post_with_key(api, context, "one-key", commit="abcdef1")
+    assert refused["statusCode"] == 422
+    assert "Idempotency-Key was already used with another commit" in json.loads(refused["body"])["message"]
+    assert build_count(stack) == 1
+
+
+@pytest.mark.parametrize("key", ["", "with space", "é", "x" * 129])
+def test_a_malformed_idempotency_key_is_refused(api, stack, context, key):
+    response = post_with_key(api, context, key)
+    assert response["statusCode"] == 422
+    assert build_count(stack) == 0

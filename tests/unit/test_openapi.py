@@ -22,9 +22,9 @@ def test_the_document_describes_every_refusal_with_the_error_model():
     document = json.loads(openapi_document())
     submit = document["paths"]["/builds"]["post"]["responses"]
     read = document["paths"]["/builds/{buildId}"]["get"]["responses"]
-    assert set(submit) == {"202", "400", "413", "415", "422"}
+    assert set(submit) == {"202", "400", "409", "413", "415", "422"}
     assert set(read) == {"200", "404", "422"}
-    refusals = [submit[code] for code in ("400", "413", "415", "422")] + [read["404"], read["422"]]
+    refusals = [submit[code] for code in ("400", "409", "413", "415", "422")] + [read["404"], read["422"]]
     for refusal in refusals:
         assert refusal["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ApiError"}
     assert document["components"]["schemas"]["ApiError"]["required"] == ["statusCode", "message"]

@@ -131,3 +131,9 @@ def _json_type(value: Any) -> str:
 def shortened(text: str) -> str:
     """Echo what the client sent, but never a page of it."""
     return text if len(text) <= _LONGEST_ECHO else f"{text[:_LONGEST_ECHO]}..."
+
+
+# Idempotency-Key: any visible ASCII, as in the IETF draft's examples (UUIDs, random tokens).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
+IDEMPOTENCY_KEY_RULE = "1 to 128 visible ASCII characters, e.g. a UUID"
+IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60

@@ -23,6 +23,7 @@ class ApiSettings(_EnvSettings):
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     regions: str = Field(alias="REGIONS")
     regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
     hosts_per_region: int = Field(alias="HOSTS_PER_REGION")
