@@ -19,8 +19,10 @@ TOOLS := .venv/tools/bin
 TEST := .venv/test/bin
 
 # What every command that talks to the emulator gets. boto3 and SAM CLI read AWS_ENDPOINT_URL.
+# The tools (tools/) import the domain package as the functions do.
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
-	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0 \
+	PYTHONPATH=$(CURDIR)/layers/code_deploy
 
 .PHONY: help venvs emulator emulator-stop build deploy demo lint unit integration test load invoke openapi local-env clean
 
@@ -69,7 +71,7 @@ test: lint unit integration ## Lint + unit + integration tests (what CI runs)
 
 BUILDS ?= 100
 load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated
-	$(LOCAL_ENV) PYTHONPATH=layers/code_deploy $(TEST)/python -m tools.load --builds $(BUILDS)
+	$(LOCAL_ENV) $(TEST)/python -m tools.load --builds $(BUILDS)
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

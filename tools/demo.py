@@ -18,6 +18,7 @@ from datetime import datetime
 
 import boto3
 
+from code_deploy import store
 from tools.api_client import call
 from tools.stack import api_base_url, outputs, regional_buckets
 
@@ -142,17 +143,9 @@ def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]
         f"  FileCopyTracking: status {tracking.get('status')}, {tracking.get('successfulCopies')} of "
         f"{tracking.get('totalBuckets')} copies succeeded"
     )
-    hosts = dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"])
-    count, kwargs = (
-        0,
-        {"FilterExpression": "build_id = :b", "ExpressionAttributeValues": {":b": view["buildId"]}, "Select": "COUNT"},
+    count = store.count_host_records_by_scan(
+        dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"]), view["buildId"]
     )
-    while True:
-        page = hosts.scan(**kwargs)
-        count += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     expected = sum(region["hostsTotal"] for region in view["regions"])
     print(f"  host-deployment-logs records for {view['buildId']}: {count:,} (hosts x regions = {expected:,})")
     if count != expected:

@@ -6,7 +6,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -29,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, pipeline, store
+from code_deploy import api_input, aws, pipeline, store
 from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus
 from code_deploy.models import ApiError, BuildAccepted, BuildRequest, BuildView, ErrorDetail
 from code_deploy.settings import ApiSettings
@@ -46,16 +45,6 @@ def settings() -> ApiSettings:
     return ApiSettings.from_env()
 
 
-@cache
-def dynamodb():
-    return boto3.resource("dynamodb")
-
-
-@cache
-def sqs():
-    return boto3.client("sqs")
-
-
 # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
 # another commit is refused. Keys are kept a day.
 IDEMPOTENCY = IdempotencyConfig(
@@ -67,7 +56,7 @@ IDEMPOTENCY = IdempotencyConfig(
 
 def queue_build(commit: str) -> dict:
     config = settings()
-    record = pipeline.submit_build(dynamodb().Table(config.builds_table), sqs(), config.build_queue_url, commit)
+    record = pipeline.submit_build(aws.dynamodb().Table(config.builds_table), aws.sqs(), config.build_queue_url, commit)
     metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
     build_id = record["build_id"]
     accepted = BuildAccepted(
@@ -225,14 +214,14 @@ def get_build(
     buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
 ) -> BuildView:
     config = settings()
-    items = store.get_build_items(dynamodb().Table(config.builds_table), buildId)
+    items = store.get_build_items(aws.dynamodb().Table(config.builds_table), buildId)
     if not items:
         raise store.BuildNotFound(buildId)
     record = next(item for item in items if item["record"] == store.BUILD_RECORD)
     tracking = None
     if record.get("artifactKey"):
         tracking = store.get_copy_tracking(
-            dynamodb().Table(config.copy_tracking_table), record["artifactKey"], record["artifactBucket"]
+            aws.dynamodb().Table(config.copy_tracking_table), record["artifactKey"], record["artifactBucket"]
         )
     return build_view(items, tracking, config.regional_buckets, config.hosts_per_region)
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from functools import cache
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import pipeline
+from code_deploy import aws, pipeline
 from code_deploy.models import BuildMessage
 from code_deploy.settings import BuildWorkerSettings
 
@@ -32,30 +31,15 @@ def settings() -> BuildWorkerSettings:
     return BuildWorkerSettings.from_env()
 
 
-@cache
-def dynamodb():
-    return boto3.resource("dynamodb")
-
-
-@cache
-def s3():
-    return boto3.client("s3")
-
-
-@cache
-def sqs():
-    return boto3.client("sqs")
-
-
 def build_one(record: SQSRecord) -> None:
     message = BuildMessage.model_validate_json(record.body)
     config = settings()
-    builds_table = dynamodb().Table(config.builds_table)
+    builds_table = aws.dynamodb().Table(config.builds_table)
     logger.append_keys(build_id=message.buildId, commit=message.commit)
     try:
         result = pipeline.run_build(
             builds_table,
-            s3(),
+            aws.s3(),
             config.global_bucket,
             message.buildId,
             message.commit,
@@ -68,7 +52,7 @@ def build_one(record: SQSRecord) -> None:
         attempt = int(record.attributes.approximate_receive_count)
         last = pipeline.record_build_failure(builds_table, message.buildId, attempt, config.max_attempts, error)
         delay = 0 if last else pipeline.build_retry_delay_seconds(attempt)
-        sqs().change_message_visibility(
+        aws.sqs().change_message_visibility(
             QueueUrl=config.build_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
         )
         logger.exception("build attempt failed", extra={"attempt": attempt, "last_attempt": last})

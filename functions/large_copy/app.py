@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from functools import cache
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from code_deploy import aws
 from code_deploy.models import CopyRequest
 from code_deploy.transfer import multipart_copy
 
@@ -23,17 +23,12 @@ def part_bytes() -> int:
     return int(os.environ["COPY_PART_BYTES"])
 
 
-@cache
-def s3():
-    return boto3.client("s3")
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = CopyRequest.model_validate(event)
-    result = multipart_copy(s3(), request.sourceBucket, request.sourceKey, request.destinationBucket, part_bytes())
+    result = multipart_copy(aws.s3(), request.sourceBucket, request.sourceKey, request.destinationBucket, part_bytes())
     logger.info(
         "multipart copy done",
         extra={"destination": request.destinationBucket, "parts": result.parts, "size": result.size},

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import pipeline
+from code_deploy import aws, pipeline
 from code_deploy.builds import decoded_s3_key
 from code_deploy.rollout import RolloutParameters
 from code_deploy.settings import RegionalSyncSettings
@@ -25,16 +24,6 @@ def settings() -> RegionalSyncSettings:
     return RegionalSyncSettings.from_env()
 
 
-@cache
-def dynamodb():
-    return boto3.resource("dynamodb")
-
-
-@cache
-def s3():
-    return boto3.client("s3")
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -45,8 +34,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     rollouts = []
     for record in event.records:
         result = pipeline.roll_out_region(
-            dynamodb().Table(config.builds_table),
-            s3(),
+            aws.dynamodb().Table(config.builds_table),
+            aws.s3(),
             config.host_records_table,
             config.regional_buckets,
             record.s3.bucket.name,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import pipeline
+from code_deploy import aws, pipeline
 from code_deploy.builds import decoded_s3_key
 from code_deploy.settings import ReplicationStarterSettings
 
@@ -22,11 +21,6 @@ metrics = Metrics()
 @cache
 def settings() -> ReplicationStarterSettings:
     return ReplicationStarterSettings.from_env()
-
-
-@cache
-def stepfunctions():
-    return boto3.client("stepfunctions")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -42,7 +36,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
         # The version id, or else the ETag, names this upload of the key.
         version = s3_object.version_id or s3_object.etag or record.event_time
         name = pipeline.start_replication(
-            stepfunctions(), config.state_machine_arn, config.regional_buckets, record.s3.bucket.name, key, version
+            aws.stepfunctions(), config.state_machine_arn, config.regional_buckets, record.s3.bucket.name, key, version
         )
         logger.info("replication started", extra={"bucket": record.s3.bucket.name, "key": key, "execution_name": name})
         metrics.add_metric(name="ReplicationsStarted", unit=MetricUnit.Count, value=1)

@@ -102,17 +102,7 @@ def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADL
 
 def scan_count_host_records(table_name: str, build_id: str) -> int:
     """The plan's check, as it wrote it: a Scan counting one build's host records."""
-    table = boto3.resource("dynamodb").Table(table_name)
-    count, kwargs = (
-        0,
-        {"FilterExpression": "build_id = :b", "ExpressionAttributeValues": {":b": build_id}, "Select": "COUNT"},
-    )
-    while True:
-        page = table.scan(**kwargs)
-        count += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return store.count_host_records_by_scan(boto3.resource("dynamodb").Table(table_name), build_id)
 
 
 def count_host_records(table_name: str, build_id: str, regions) -> int:

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from code_deploy import aws as aws_clients
 from tests.utils import LambdaContext
 
 STACK = "sam-code-deploy"
@@ -56,6 +57,14 @@ def _use_fake_aws(monkeypatch) -> None:
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients():
+    """The functions' clients are cached per execution environment (code_deploy.aws); every test
+    stands a new moto in front of AWS, so each starts without them."""
+    for client in (aws_clients.dynamodb, aws_clients.s3, aws_clients.sqs, aws_clients.stepfunctions):
+        client.cache_clear()
 
 
 @pytest.fixture

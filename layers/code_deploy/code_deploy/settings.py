@@ -18,19 +18,24 @@ class _EnvSettings(BaseModel):
         return cls.model_validate(dict(os.environ if environ is None else environ))
 
 
-class ApiSettings(_EnvSettings):
+class _RegionalSettings(_EnvSettings):
+    """For functions that name the regional buckets: the regions and the template's naming rule."""
+
+    regions: str = Field(alias="REGIONS")
+    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
+
+    @cached_property
+    def regional_buckets(self) -> RegionalBuckets:
+        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
+
+
+class ApiSettings(_RegionalSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
-    regions: str = Field(alias="REGIONS")
-    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
     hosts_per_region: int = Field(alias="HOSTS_PER_REGION")
-
-    @cached_property
-    def regional_buckets(self) -> RegionalBuckets:
-        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
 
 
 class BuildWorkerSettings(_EnvSettings):
@@ -42,26 +47,14 @@ class BuildWorkerSettings(_EnvSettings):
     failing_commit_prefix: str = Field(alias="SIMULATED_FAILING_COMMIT_PREFIX", default="")
 
 
-class ReplicationStarterSettings(_EnvSettings):
+class ReplicationStarterSettings(_RegionalSettings):
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
-    regions: str = Field(alias="REGIONS")
-    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
-
-    @cached_property
-    def regional_buckets(self) -> RegionalBuckets:
-        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
 
 
-class RegionalSyncSettings(_EnvSettings):
+class RegionalSyncSettings(_RegionalSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
-    regions: str = Field(alias="REGIONS")
-    regional_bucket_pattern: str = Field(alias="REGIONAL_BUCKET_PATTERN")
     hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=0)
     seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
     fanout: int = Field(alias="P2P_FANOUT", ge=1)
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
-
-    @cached_property
-    def regional_buckets(self) -> RegionalBuckets:
-        return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
