@@ -157,7 +157,7 @@ def _duplicates_and_losses(
     problems += [f"no build record for commit {commit}" for commit in commits - set(records_per_commit)]
     hosts = dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"])
     for build_id in report.deployed:
-        count = sum(store.count_host_records(hosts, build_id, region) for region in regions)
+        count = sum(store.count_host_records(hosts, build_id, region, hosts_per_region) for region in regions)
         if count != hosts_per_region * len(regions):
             problems.append(f"{build_id} has {count} host records, expected {hosts_per_region * len(regions)}")
     return problems

@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline
 from code_deploy.builds import decoded_s3_key
-from code_deploy.rollout import RolloutParameters
 from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
@@ -30,7 +29,6 @@ def settings() -> RegionalSyncSettings:
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     config = settings()
-    params = RolloutParameters(hosts=config.hosts_per_region, seeds=config.seed_hosts, fanout=config.fanout)
     rollouts = []
     for record in event.records:
         result = pipeline.roll_out_region(
@@ -40,7 +38,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
             config.regional_buckets,
             record.s3.bucket.name,
             decoded_s3_key(record.s3.get_object.key),
-            params,
+            config.fleet,
             config.write_workers,
         )
         logger.info(
@@ -49,9 +47,13 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
                 "build_id": result.build_id,
                 "region": result.region,
                 "hosts": result.hosts,
-                "rounds": result.rounds,
+                "plan_method": result.plan.method.value,
+                "pieces": result.plan.params.pieces,
+                "rounds": result.plan.rounds,
+                "model_seconds": result.plan.seconds,
             },
         )
         metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.hosts)
+        metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.plan.seconds)
         rollouts.append({"buildId": result.build_id, "region": result.region, "hosts": result.hosts})
     return {"rollouts": rollouts}

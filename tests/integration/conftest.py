@@ -105,11 +105,12 @@ def scan_count_host_records(table_name: str, build_id: str) -> int:
     return store.count_host_records_by_scan(boto3.resource("dynamodb").Table(table_name), build_id)
 
 
-def count_host_records(table_name: str, build_id: str, regions) -> int:
+def count_host_records(stack_outputs: dict[str, str], build_id: str, regions) -> int:
     """One build's host records in every region, by querying the shards (no Scan: the table grows
     with every test, and polling a Scan would slow down with it)."""
-    table = boto3.resource("dynamodb").Table(table_name)
-    return sum(store.count_host_records(table, build_id, region) for region in regions)
+    table = boto3.resource("dynamodb").Table(stack_outputs["HostDeploymentLogsTableName"])
+    hosts = int(stack_outputs["SimulatedHostsPerRegion"])
+    return sum(store.count_host_records(table, build_id, region, hosts) for region in regions)
 
 
 def copy_tracking(stack_outputs: dict[str, str], key: str) -> dict:

@@ -67,7 +67,7 @@ def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
     expected_hosts = hosts_per_region * len(buckets)
     wait_for(lambda: copy_tracking(stack_outputs, key).get("status") == "SUCCEEDED", f"replication of {key}")
     wait_for(
-        lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem, buckets) == expected_hosts,
+        lambda: count_host_records(stack_outputs, stem, buckets) == expected_hosts,
         "the first rollout",
     )
 
@@ -86,7 +86,7 @@ def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
     executions = sfn.list_executions(stateMachineArn=stack_outputs["ReplicationStateMachineArn"])["executions"]
     assert [execution["name"] for execution in executions if execution["name"].startswith(stem)] == [name]
     assert copy_tracking(stack_outputs, key)["executionId"].endswith(f":{name}")
-    assert count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem, buckets) == expected_hosts
+    assert count_host_records(stack_outputs, stem, buckets) == expected_hosts
 
 
 def test_a_build_message_delivered_twice_builds_once(api, stack_outputs):

@@ -54,8 +54,8 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
     # and the plan's checks hold
     assert copy_tracking(stack_outputs, artifact["key"])["status"] == "SUCCEEDED"
     expected_hosts = hosts_per_region * len(buckets)
-    assert count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id, buckets) == expected_hosts
-    assert scan_count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == expected_hosts
+    assert count_host_records(stack_outputs, build_id, buckets) == expected_hosts
+    assert scan_count_host_records(stack_outputs, build_id) == expected_hosts
 
 
 def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs, buckets, hosts_per_region):
@@ -75,6 +75,6 @@ def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs,
         assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
     expected = hosts_per_region * len(buckets)
     wait_for(
-        lambda: count_host_records(stack_outputs["HostDeploymentLogsTableName"], stem, buckets) == expected,
+        lambda: count_host_records(stack_outputs, stem, buckets) == expected,
         f"{expected} host records for {stem}",
     )

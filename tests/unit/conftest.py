@@ -128,6 +128,7 @@ def _create_stack(monkeypatch) -> Stack:
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),
         "SEED_HOSTS": "3",
         "P2P_FANOUT": "4",
+        "P2P_PIECE_BYTES": "1024",
         "HOST_RECORD_WRITERS": "4",
         "ARTIFACT_PAYLOAD_BYTES": "2048",
         "BUILD_MAX_RECEIVE_COUNT": "3",

@@ -30,10 +30,40 @@ def test_rolls_out_to_every_host_of_the_region(regional_sync, stack, replicated_
     # Then every host of region-a has a record, and the build's rollout summary says so
     assert result == {"rollouts": [{"buildId": BUILD_ID, "region": "region-a", "hosts": 200}]}
     hosts = boto3.resource("dynamodb").Table(stack.host_records_table)
-    assert store.count_host_records(hosts, BUILD_ID, "region-a") == 200
+    assert store.count_host_records(hosts, BUILD_ID, "region-a", 200) == 200
     items = store.get_build_items(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
     [summary] = [item for item in items if item["record"] == "ROLLOUT#region-a"]
-    assert (summary["hostsDeployed"], summary["hostsTotal"], summary["rounds"]) == (200, 200, 3)
+    assert (summary["hostsDeployed"], summary["hostsTotal"]) == (200, 200)
+    # the P2P model's plan for a 3-byte artifact: one piece, broadcast from 3 seeds in log2(200 / 3) rounds
+    assert (summary["planMethod"], summary["pieces"]) == ("simulated", 1)
+    assert 7 <= summary["rounds"] <= 9
+
+
+def test_the_swarm_plan_is_written_host_by_host_and_is_the_same_when_the_event_repeats(regional_sync, stack, context):
+    # Given a 10 KiB artifact: 10 pieces of 1 KiB (the test stack's P2P_PIECE_BYTES)
+    boto3.client("s3").put_object(
+        Bucket=stack.regional_bucket("region-a"), Key=f"builds/{BUILD_ID}.zip", Body=b"x" * 10 * 1024
+    )
+    event = load_event("s3_put_regional.json")
+    table = boto3.resource("dynamodb").Table(stack.host_records_table)
+
+    def plan_written() -> dict:
+        items = table.scan()["Items"]
+        return {
+            item["host_id"]: (item["first_source"], item["completed_round"], item["finish_seconds"]) for item in items
+        }
+
+    regional_sync.lambda_handler(event, context)
+    first = plan_written()
+    regional_sync.lambda_handler(event, context)
+    assert plan_written() == first
+    assert len(first) == 200
+    sources = [source for source, _, _ in first.values()]
+    assert sum(source.startswith("s3://") for source in sources) == 3  # the seeds
+    items = store.get_build_items(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
+    [summary] = [item for item in items if item["record"] == "ROLLOUT#region-a"]
+    assert summary["pieces"] == 10
+    assert max(rounds for _, rounds, _ in first.values()) == summary["rounds"]
 
 
 def test_the_plans_check_counts_hosts_once_even_when_the_event_repeats(

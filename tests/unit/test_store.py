@@ -1,4 +1,5 @@
 import json
+from collections import Counter
 
 import boto3
 import pytest
@@ -6,7 +7,7 @@ from botocore.awsrequest import AWSResponse
 
 from code_deploy import store
 from code_deploy.builds import BuildStatus
-from code_deploy.rollout import RolloutParameters, plan_rollout
+from code_deploy.swarm import MIB, Fleet, plan_region, simulate_swarm
 
 
 @pytest.fixture
@@ -59,16 +60,50 @@ def test_fail_build_records_the_reason_once(builds):
 
 
 def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack):
-    params = RolloutParameters(hosts=530, seeds=3, fanout=4)
-    records = [store.host_record("build-1", "region-a", d, "t") for d in plan_rollout("region-a", "bkt", params)]
+    plan = simulate_swarm(Fleet(hosts=530).swarm(MIB))
+    records = store.host_records("build-1", "region-a", "bkt", plan, "t")
 
     assert store.write_host_records(stack.host_records_table, records, workers=4) == 530
     assert store.write_host_records(stack.host_records_table, records, workers=3) == 530  # a redelivery
 
     table = boto3.resource("dynamodb").Table(stack.host_records_table)
-    assert store.count_host_records(table, "build-1", "region-a") == 530
-    assert store.count_host_records(table, "build-1", "region-b") == 0
-    assert len({r["pk"] for r in records}) == store.HOST_RECORD_SHARDS
+    assert store.count_host_records(table, "build-1", "region-a", 530) == 530
+    assert store.count_host_records(table, "build-1", "region-b", 530) == 0
+    assert len({r["pk"] for r in records}) == store.MIN_HOST_RECORD_SHARDS
+
+
+def test_a_host_record_holds_the_hosts_part_of_the_plan():
+    plan = simulate_swarm(Fleet(hosts=40, piece_bytes=MIB // 4).swarm(MIB))
+    records = store.host_records("build-1", "region-a", "bkt", plan, "t")
+    assert [r["host_id"] for r in records[:2]] == ["region-a-host-000000", "region-a-host-000001"]
+    by_host = {r["host_id"]: r for r in records}
+    for host, record in enumerate(records):
+        assert record["completed_round"] == plan.completed_round[host]
+        assert float(record["finish_seconds"]) == pytest.approx(plan.finish_seconds(host), abs=1e-6)
+        if record["first_source"] == "s3://bkt":
+            assert host < plan.params.seed_count
+        else:
+            # its first piece came from a host that had one before it
+            peer = by_host[record["first_source"]]
+            assert peer["host_id"] != record["host_id"]
+
+
+@pytest.mark.parametrize("hosts", [1, 800, 12_800, 12_801, 100_000, 200_000])
+def test_no_partition_key_holds_more_hosts_of_a_rollout_than_it_can_take_writes_in_a_second(hosts):
+    # However the model bunches the hosts' completions, a key with at most 800 of them never needs more
+    # than 800 writes in a second, under DynamoDB's 1,000 a partition.
+    shards = store.host_record_shards(hosts)
+    keys = Counter(store.host_partition_key("b", "r", host, shards) for host in range(hosts))
+    assert max(keys.values()) <= store.HOSTS_PER_PARTITION_KEY
+    assert len(keys) == min(hosts, shards) and shards >= store.MIN_HOST_RECORD_SHARDS
+
+
+def test_a_design_scale_region_is_planned_by_the_closed_form_and_keyed_within_limits():
+    plan = plan_region(Fleet(hosts=100_000, piece_bytes=4 * MIB).swarm(10 * 10**9))
+    assert plan.method == "closed-form"
+    records = store.host_records("b", "region-a", "bkt", plan, "t")
+    assert len(records) == 100_000
+    assert max(Counter(r["pk"] for r in records).values()) <= store.HOSTS_PER_PARTITION_KEY
 
 
 def test_retry_delays_back_off_and_are_bounded():
@@ -96,14 +131,11 @@ def test_unprocessed_items_are_sent_again(stack, monkeypatch):
             return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
     monkeypatch.setattr(store.boto3.session, "Session", ThrottledSession)
-    records = [
-        store.host_record("build-t", "region-a", d, "t")
-        for d in plan_rollout("region-a", "bkt", RolloutParameters(hosts=60))
-    ]
+    records = store.host_records("build-t", "region-a", "bkt", simulate_swarm(Fleet(hosts=60).swarm(MIB)), "t")
     # When the records are written
     written = store.write_host_records(stack.host_records_table, records, workers=1)
     # Then the unprocessed ones were sent again and every host has its record
     assert unprocessed_once == [25]
     assert written == 60
     table = boto3.resource("dynamodb").Table(stack.host_records_table)
-    assert store.count_host_records(table, "build-t", "region-a") == 60
+    assert store.count_host_records(table, "build-t", "region-a", 60) == 60

@@ -92,6 +92,17 @@ class Replication(BaseModel):
     failedCopies: int = 0
 
 
+class RolloutModel(BaseModel):
+    """What the P2P swarm model says of a region's rollout (README: "The P2P model")."""
+
+    method: str = Field(description="simulated (piece by piece) or closed-form (large swarms)")
+    pieces: int
+    rounds: int
+    seconds: float = Field(description="until the last host has the artifact")
+    physicalLimitSeconds: float = Field(description="artifact size / one host's bandwidth")
+    directFromBucketSeconds: float = Field(description="every host pulling from the bucket instead")
+
+
 class RegionStatus(BaseModel):
     region: str
     bucket: str
@@ -100,6 +111,7 @@ class RegionStatus(BaseModel):
     hostsTotal: int
     hostsDeployed: int
     rolloutCompletedAt: str | None = None
+    rolloutModel: RolloutModel | None = None
 
 
 class BuildView(BaseModel):

@@ -10,16 +10,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import zlib
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from code_deploy import store
+from code_deploy import store, swarm
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import artifact_key, build_id_for_artifact, new_build_id, utc_now
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
-from code_deploy.rollout import RolloutParameters, plan_rollout, rounds_needed
+from code_deploy.swarm import Fleet, SwarmResult
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class RolloutResult:
     build_id: str
     region: str
     hosts: int
-    rounds: int
+    plan: SwarmResult
 
 
 def roll_out_region(
@@ -187,20 +188,19 @@ def roll_out_region(
     regional_buckets: RegionalBuckets,
     bucket: str,
     key: str,
-    params: RolloutParameters,
+    fleet: Fleet,
     writers: int,
 ) -> RolloutResult:
-    """Simulates the peer-to-peer rollout of an artifact that reached a regional bucket: one record a host."""
+    """Rolls an artifact that reached a regional bucket out to the region's hosts as a P2P swarm (the
+    model in code_deploy.swarm) and writes its plan, one record a host, then the region's summary."""
     region = regional_buckets.region_of(bucket)
-    metadata = s3_client.head_object(Bucket=bucket, Key=key).get("Metadata", {})
-    build_id = build_id_for_artifact(key, metadata)
+    head = s3_client.head_object(Bucket=bucket, Key=key)
+    build_id = build_id_for_artifact(key, head.get("Metadata", {}))
     started_at = utc_now()
-    records = [
-        store.host_record(build_id, region, deployment, started_at)
-        for deployment in plan_rollout(region, bucket, params)
-    ]
+    # Seeded by build and region, so a repeated event writes the very same plan over the first one.
+    plan = swarm.plan_region(fleet.swarm(head["ContentLength"]), seed=zlib.crc32(f"{build_id}#{region}".encode()))
+    records = store.host_records(build_id, region, bucket, plan, started_at)
     written = store.write_host_records(host_records_table_name, records, writers)
-    rounds = rounds_needed(params)
     store.put_rollout_summary(
         builds_table,
         store.RolloutSummary(
@@ -208,11 +208,11 @@ def roll_out_region(
             region=region,
             bucket=bucket,
             artifact_key=key,
-            hosts_total=params.hosts,
+            hosts_total=fleet.hosts,
             hosts_deployed=written,
-            rounds=rounds,
             started_at=started_at,
             completed_at=utc_now(),
+            plan=plan,
         ),
     )
-    return RolloutResult(build_id, region, written, rounds)
+    return RolloutResult(build_id, region, written, plan)

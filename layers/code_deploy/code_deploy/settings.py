@@ -8,6 +8,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field
 
 from code_deploy.regions import RegionalBuckets
+from code_deploy.swarm import DEFAULT_PIECE_BYTES, Fleet
 
 
 class _EnvSettings(BaseModel):
@@ -54,7 +55,21 @@ class ReplicationStarterSettings(_RegionalSettings):
 class RegionalSyncSettings(_RegionalSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
-    hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=0)
+    hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=1)
     seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
-    fanout: int = Field(alias="P2P_FANOUT", ge=1)
+    fanout: int = Field(alias="P2P_FANOUT", ge=2)
+    piece_bytes: int = Field(alias="P2P_PIECE_BYTES", default=DEFAULT_PIECE_BYTES, ge=1)
+    host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=125_000_000.0, gt=0)
+    bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=12_500_000_000.0, gt=0)
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
+
+    @cached_property
+    def fleet(self) -> Fleet:
+        return Fleet(
+            hosts=self.hosts_per_region,
+            seeds=self.seed_hosts,
+            fanout=self.fanout,
+            piece_bytes=self.piece_bytes,
+            host_bandwidth=self.host_bandwidth,
+            bucket_egress=self.bucket_egress,
+        )

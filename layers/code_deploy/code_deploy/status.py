@@ -13,6 +13,7 @@ from code_deploy.models import (
     RegionStatus,
     Replication,
     ReplicationStatus,
+    RolloutModel,
     StatusChange,
 )
 from code_deploy.regions import RegionalBuckets
@@ -53,6 +54,19 @@ def deployment_status(
     return DeploymentStatus.ROLLING_OUT
 
 
+def _rollout_model(rollout: dict[str, Any]) -> RolloutModel | None:
+    if "modelSeconds" not in rollout:
+        return None
+    return RolloutModel(
+        method=rollout["planMethod"],
+        pieces=int(rollout["pieces"]),
+        rounds=int(rollout["rounds"]),
+        seconds=float(rollout["modelSeconds"]),
+        physicalLimitSeconds=float(rollout["physicalLimitSeconds"]),
+        directFromBucketSeconds=float(rollout["directFromBucketSeconds"]),
+    )
+
+
 def build_view(
     items: list[dict[str, Any]],
     copy_tracking: dict[str, Any] | None,
@@ -77,6 +91,7 @@ def build_view(
                 hostsTotal=int(rollout.get("hostsTotal", hosts_per_region)),
                 hostsDeployed=int(rollout.get("hostsDeployed", 0)),
                 rolloutCompletedAt=rollout.get("completedAt"),
+                rolloutModel=_rollout_model(rollout),
             )
         )
     artifact = None

@@ -7,9 +7,11 @@ summary per region (`record` = "ROLLOUT#<region>"), so a build's whole status is
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -17,11 +19,17 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from code_deploy.builds import BuildStatus
-from code_deploy.rollout import HostDeployment
+from code_deploy.swarm import BUCKET, SwarmResult, direct_from_bucket_seconds, physical_limit_seconds
 
 BUILD_RECORD = "BUILD"
 ROLLOUT_RECORD_PREFIX = "ROLLOUT#"
-HOST_RECORD_SHARDS = 16
+# One partition key takes at most 1,000 writes a second. However a rollout's completions bunch (the
+# swarm model finishes a region's hosts within a few piece-times of each other), a key that holds at
+# most 800 hosts of a rollout never needs more than 800 writes in a second; and at least 16 keys a
+# region let the regional sync's batch writers go at up to 16 x 800 records a second.
+HOSTS_PER_PARTITION_KEY = 800
+MIN_HOST_RECORD_SHARDS = 16
+BUCKET_SOURCE_PREFIX = "s3://"
 
 
 class BuildNotFound(Exception):
@@ -187,45 +195,72 @@ class RolloutSummary:
     artifact_key: str
     hosts_total: int
     hosts_deployed: int
-    rounds: int
     started_at: str
     completed_at: str
+    plan: SwarmResult
+
+
+def _seconds(value: float) -> Decimal:
+    return Decimal(str(round(value, 6)))
 
 
 def put_rollout_summary(table, summary: RolloutSummary) -> None:
     # A plain put: a repeated delivery of the same S3 event writes the same summary again.
-    table.put_item(
-        Item={
-            "build_id": summary.build_id,
-            "record": f"{ROLLOUT_RECORD_PREFIX}{summary.region}",
-            "region": summary.region,
-            "bucket": summary.bucket,
-            "artifactKey": summary.artifact_key,
-            "hostsTotal": summary.hosts_total,
-            "hostsDeployed": summary.hosts_deployed,
-            "rounds": summary.rounds,
-            "startedAt": summary.started_at,
-            "completedAt": summary.completed_at,
-        }
-    )
-
-
-def host_partition_key(build_id: str, region: str, host_index: int) -> str:
-    """Host records of one build and region are spread over shards so no partition key runs hot."""
-    return f"{build_id}#{region}#{host_index % HOST_RECORD_SHARDS:02d}"
-
-
-def host_record(build_id: str, region: str, deployment: HostDeployment, deployed_at: str) -> dict[str, Any]:
-    return {
-        "pk": host_partition_key(build_id, region, deployment.host_index),
-        "host_id": deployment.host_id,
-        "build_id": build_id,
-        "region": region,
-        "status": "DEPLOYED",
-        "source": deployment.source,
-        "round": deployment.round,
-        "deployed_at": deployed_at,
+    plan, params = summary.plan, summary.plan.params
+    item = {
+        "build_id": summary.build_id,
+        "record": f"{ROLLOUT_RECORD_PREFIX}{summary.region}",
+        "region": summary.region,
+        "bucket": summary.bucket,
+        "artifactKey": summary.artifact_key,
+        "hostsTotal": summary.hosts_total,
+        "hostsDeployed": summary.hosts_deployed,
+        "hostShards": host_record_shards(summary.hosts_total),
+        "startedAt": summary.started_at,
+        "completedAt": summary.completed_at,
+        # the P2P model's figures for this rollout (README: "The P2P model")
+        "planMethod": plan.method.value,
+        "pieces": params.pieces,
+        "pieceBytes": params.piece_bytes,
+        "rounds": plan.rounds,
+        "modelSeconds": _seconds(plan.seconds),
+        "physicalLimitSeconds": _seconds(physical_limit_seconds(params)),
+        "directFromBucketSeconds": _seconds(direct_from_bucket_seconds(params)),
     }
+    table.put_item(Item=item)
+
+
+def host_record_shards(hosts: int) -> int:
+    return max(MIN_HOST_RECORD_SHARDS, math.ceil(hosts / HOSTS_PER_PARTITION_KEY))
+
+
+def host_partition_key(build_id: str, region: str, host_index: int, shards: int) -> str:
+    """Host records of one build and region are spread over shards so no partition key runs hot."""
+    return f"{build_id}#{region}#{host_index % shards:03d}"
+
+
+def host_id(region: str, host_index: int) -> str:
+    return f"{region}-host-{host_index:06d}"
+
+
+def host_records(build_id: str, region: str, bucket: str, plan: SwarmResult, deployed_at: str) -> list[dict[str, Any]]:
+    """One record a host of the region: where its first piece came from, the round it completed in and
+    its finish time in the P2P model, as the plan says."""
+    shards = host_record_shards(plan.params.hosts)
+    return [
+        {
+            "pk": host_partition_key(build_id, region, host, shards),
+            "host_id": host_id(region, host),
+            "build_id": build_id,
+            "region": region,
+            "status": "DEPLOYED",
+            "first_source": f"{BUCKET_SOURCE_PREFIX}{bucket}" if source == BUCKET else host_id(region, source),
+            "completed_round": plan.completed_round[host],
+            "finish_seconds": _seconds(plan.finish_seconds(host)),
+            "deployed_at": deployed_at,
+        }
+        for host, source in enumerate(plan.first_source)
+    ]
 
 
 def _write_chunk(table_name: str, records: Sequence[dict[str, Any]]) -> int:
@@ -259,12 +294,12 @@ def get_copy_tracking(table, file_key: str, source_bucket: str) -> dict[str, Any
     return item
 
 
-def count_host_records(table, build_id: str, region: str) -> int:
-    """Counts a build's host records in one region by querying each shard (no Scan)."""
-    total = 0
-    for shard in range(HOST_RECORD_SHARDS):
+def count_host_records(table, build_id: str, region: str, hosts: int) -> int:
+    """Counts a build's host records in a region of `hosts` hosts by querying each shard (no Scan)."""
+    total, shards = 0, host_record_shards(hosts)
+    for shard in range(shards):
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"{build_id}#{region}#{shard:02d}"),
+            "KeyConditionExpression": Key("pk").eq(host_partition_key(build_id, region, shard, shards)),
             "Select": "COUNT",
         }
         while True:

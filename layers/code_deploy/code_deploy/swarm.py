@@ -9,7 +9,8 @@ seeds, as many pieces a round as its egress allows. Each host asks its neighbour
 lacks at or after its own offset in the file, so neighbours fetch different pieces and trade them.
 
 `simulate_swarm` plays this exactly (small and medium scale); `pipelined_broadcast_seconds` is the closed
-form for large scale: about (pieces + log2 hosts) piece-times, the pipelined broadcast's bound.
+form for large scale: about (pieces + log2 hosts) piece-times, the pipelined broadcast's bound, and
+`pipelined_plan` the per-host plan that goes with it. `plan_region` picks one of the two by size.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 MIB = 1024 * 1024
 DEFAULT_PIECE_BYTES = 4 * MIB  # Kraken's default piece size
 BUCKET = -1  # the source id of the regional bucket in transfers
+# How many host-pieces (hosts x pieces) the exact simulation plays: about a second of CPU. Beyond it,
+# e.g. a region of 100,000 hosts, the closed form's plan stands in for it (the two agree within 10%
+# where both run: tests/unit/test_swarm.py).
+SIMULATION_BUDGET = 250_000
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,39 @@ class SwarmParameters:
 
 
 @dataclass(frozen=True)
+class Fleet:
+    """A region's hosts and network: the model's parameters but the artifact, which each rollout brings."""
+
+    hosts: int
+    seeds: int = 3
+    fanout: int = 4
+    piece_bytes: int = DEFAULT_PIECE_BYTES
+    host_bandwidth: float = 125_000_000.0
+    bucket_egress: float = 12_500_000_000.0
+
+    def swarm(self, artifact_bytes: int) -> SwarmParameters:
+        return SwarmParameters(
+            hosts=self.hosts,
+            artifact_bytes=max(artifact_bytes, 1),
+            seeds=self.seeds,
+            fanout=self.fanout,
+            piece_bytes=self.piece_bytes,
+            host_bandwidth=self.host_bandwidth,
+            bucket_egress=self.bucket_egress,
+        )
+
+
+@dataclass(frozen=True)
 class Transfer:
     round: int
     source: int  # a host, or BUCKET
     destination: int
     piece: int
+
+
+class PlanMethod(StrEnum):
+    SIMULATED = "simulated"  # played piece by piece
+    CLOSED_FORM = "closed-form"  # the pipelined broadcast's plan
 
 
 @dataclass
@@ -76,6 +110,7 @@ class SwarmResult:
     first_source: list[int]  # per host: where its first piece came from (a host or BUCKET)
     completed_round: list[int]  # per host: the round its last piece arrived in
     transfers: list[Transfer] = field(default_factory=list)  # only when recorded
+    method: PlanMethod = PlanMethod.SIMULATED
 
     @property
     def seconds(self) -> float:
@@ -117,9 +152,11 @@ def simulate_swarm(
 ) -> SwarmResult:
     """Plays the swarm round by round until every host has every piece.
 
-    Each round, hosts take their turn in a shuffled order (seeded, so a plan is reproducible) and pull
-    the rarest piece it lacks that a neighbour with a free upload offers, as BitTorrent's rarest-first
-    does: pieces spread evenly, so neighbours always have something to trade.
+    Each round the bucket feeds the seeds, then every other host is paired with a neighbour that has a
+    piece it lacks and a free upload: as many pairs as the overlay allows (a maximum matching, found by
+    augmenting paths, the hosts furthest behind first). Each pair moves the rarest piece the uploader
+    offers, as BitTorrent's rarest-first does, so pieces spread evenly and neighbours keep having
+    something to trade. Ties are broken by a seeded shuffle, so a plan is reproducible.
     """
     rng = random.Random(seed)
     n, pieces = params.hosts, params.pieces
@@ -139,12 +176,10 @@ def simulate_swarm(
             raise RuntimeError(f"no complete rollout after {max_rounds} rounds")
         held = have[:]  # what each host may serve this round: what it had when the round began
         rarest_first = sorted(range(pieces), key=lambda piece: (copies[piece], rng.random()))
-        rank = {piece: position for position, piece in enumerate(rarest_first)}
-        upload_used = [False] * n
-        downloading = [False] * n
         arrivals: list[tuple[int, int, int]] = []  # (destination, source, piece)
         # The bucket feeds the seeds first, up to its egress, the pieces fewest hosts have.
         bucket_budget = params.bucket_pieces_per_round
+        fed_by_bucket = set()
         for seed_host in range(params.seed_count):
             if bucket_budget == 0:
                 break
@@ -152,25 +187,14 @@ def simulate_swarm(
             piece = _rarest(wanted, rarest_first) or _rarest(everything & ~have[seed_host], rarest_first)
             if piece is not None:
                 arrivals.append((seed_host, BUCKET, piece))
-                downloading[seed_host] = True
+                fed_by_bucket.add(seed_host)
                 bucket_budget -= 1
         # Every other host (and a seed the bucket could not serve) pulls one piece from a neighbour.
         rng.shuffle(turn)
-        for host in turn:
-            if downloading[host] or have[host] == everything:
-                continue
-            best: tuple[int, int, int] | None = None  # (rank, piece, peer): the rarest piece on offer
-            for peer in peers_of[host]:
-                if upload_used[peer]:
-                    continue
-                piece = _rarest(held[peer] & ~have[host], rarest_first)
-                if piece is not None and (best is None or rank[piece] < best[0]):
-                    best = (rank[piece], piece, peer)
-            if best is not None:
-                _, piece, peer = best
-                arrivals.append((host, peer, piece))
-                upload_used[peer] = True
-                downloading[host] = True
+        turn.sort(key=lambda host: have[host].bit_count())  # stable: the shuffle breaks ties
+        pulling = [host for host in turn if host not in fed_by_bucket and have[host] != everything]
+        for host, peer in _pair_with_uploaders(pulling, peers_of, held, have).items():
+            arrivals.append((host, peer, _rarest(held[peer] & ~have[host], rarest_first)))
         if not arrivals:
             raise RuntimeError("the swarm is stuck: no host can get a piece it lacks")
         for destination, source, piece in arrivals:
@@ -186,6 +210,64 @@ def simulate_swarm(
     return SwarmResult(params, round_number, first_source, completed, transfers)
 
 
+def _pair_with_uploaders(
+    pulling: list[int], peers_of: list[list[int]], held: list[int], have: list[int]
+) -> dict[int, int]:
+    """A maximum matching of downloading hosts to neighbours with something for them, each uploader
+    serving one host (Kuhn's augmenting paths, started from a greedy matching in `pulling`'s order, so
+    the hosts first in line are the ones sure to be served when not everyone can be)."""
+    uploader_of: dict[int, int] = {}  # downloader -> uploader
+    downloader_of: dict[int, int] = {}  # uploader -> downloader
+    offers = {host: [peer for peer in peers_of[host] if held[peer] & ~have[host]] for host in pulling}
+    for host in pulling:
+        for peer in offers[host]:
+            if peer not in downloader_of:
+                uploader_of[host], downloader_of[peer] = peer, host
+                break
+    unmatched = [host for host in pulling if host not in uploader_of]
+    while unmatched:
+        visited: set[int] = set()  # uploaders already tried in this pass: a failed search stays failed
+        still_unmatched = [
+            host for host in unmatched if not _augment(host, offers, downloader_of, uploader_of, visited)
+        ]
+        if len(still_unmatched) == len(unmatched):
+            break
+        unmatched = still_unmatched
+    return uploader_of
+
+
+def _augment(
+    host: int,
+    offers: dict[int, list[int]],
+    downloader_of: dict[int, int],
+    uploader_of: dict[int, int],
+    visited: set[int],
+) -> bool:
+    """Finds an augmenting path from `host` (iteratively: paths can be as long as the swarm is wide) and
+    flips it, so one more host downloads this round and every host matched before still does."""
+    stack = [(host, iter(offers[host]))]
+    path: list[tuple[int, int]] = []  # (downloader, uploader) edges taken down the stack
+    while stack:
+        downloader, candidates = stack[-1]
+        for peer in candidates:
+            if peer in visited:
+                continue
+            visited.add(peer)
+            holder = downloader_of.get(peer)
+            path.append((downloader, peer))
+            if holder is None:
+                for taker, giver in path:
+                    uploader_of[taker], downloader_of[giver] = giver, taker
+                return True
+            stack.append((holder, iter(offers[holder])))
+            break
+        else:
+            stack.pop()
+            if path:
+                path.pop()
+    return False
+
+
 def _arriving(arrivals: list[tuple[int, int, int]]) -> int:
     """The pieces already on their way from the bucket this round (seeds fetch different ones)."""
     mask = 0
@@ -194,14 +276,69 @@ def _arriving(arrivals: list[tuple[int, int, int]]) -> int:
     return mask
 
 
+def _join_cohorts(params: SwarmParameters) -> list[int]:
+    """How many hosts get their first piece in each round of a pipelined broadcast: the seeds in round
+    1, from the bucket; then every host that has a piece passes one to a newcomer each round, as long
+    as it has a free link in the overlay: a seed to `fanout` newcomers, any other host to fanout - 1
+    (one of its links goes to the host that fed it). So the swarm about doubles every round (exactly,
+    for a large fanout), and the depth is about log2(hosts / seeds)."""
+    seeds, fanout = params.seed_count, params.fanout
+    cohorts, holding = [seeds], seeds
+    while holding < params.hosts:
+        this_round = len(cohorts) + 1
+        # cohort k (0-based) joined in round k + 1 and serves in the fanout - 1 rounds after it
+        serving = sum(cohorts[max(1, this_round - fanout) : this_round - 1])
+        serving += seeds if this_round - 1 <= fanout else 0
+        newcomers = min(serving, params.hosts - holding)
+        cohorts.append(newcomers)
+        holding += newcomers
+    return cohorts
+
+
 def pipelined_broadcast_seconds(params: SwarmParameters) -> float:
-    """The closed form for large swarms: pieces stream down a pipeline whose depth grows as log2 of the
-    hosts per seed, so the last host finishes after about (pieces + log2(hosts / seeds)) piece-times;
-    never faster than the bucket can hand every piece to the seeds."""
-    depth = math.ceil(math.log2(max(params.hosts / params.seed_count, 1))) + 1
-    pipelined = (params.pieces + depth) * params.piece_seconds
-    bucket_bound = params.pieces * params.piece_bytes / params.bucket_egress + depth * params.piece_seconds
+    """The closed form for large swarms: pieces stream from the bucket to the seeds one a round and on
+    down a pipeline whose depth grows as log2 of the hosts per seed, so the last host finishes after
+    about (pieces + log2(hosts / seeds)) piece-times; never faster than the bucket hands out every piece."""
+    return _closed_form_rounds(params) * params.piece_seconds
+
+
+def _closed_form_rounds(params: SwarmParameters) -> float:
+    # The last host gets its first piece in round `depth` and the others one a round after it; one more
+    # round of margin for a random overlay, where a host's neighbours are not always the ones in need.
+    depth = len(_join_cohorts(params))
+    pipelined = params.pieces + depth
+    bucket_bound = params.pieces * params.piece_bytes / params.bucket_egress / params.piece_seconds + depth
     return max(pipelined, bucket_bound)
+
+
+def pipelined_plan(params: SwarmParameters) -> SwarmResult:
+    """The closed form's plan, for swarms too large to play piece by piece: hosts join the pipeline in
+    the cohorts of `_join_cohorts`, each newcomer fed its first piece by a host that joined before it
+    and has a free link; the rest of its pieces stream in behind the first, one a round, so the last host
+    finishes when the closed form says."""
+    seeds, fanout = params.seed_count, params.fanout
+    cohorts = _join_cohorts(params)
+    first_source, joined = [BUCKET] * params.hosts, [1] * params.hosts
+    cohort_start = [0]
+    for size in cohorts:
+        cohort_start.append(cohort_start[-1] + size)
+    for round_index in range(1, len(cohorts)):  # round_index + 1 is the round played
+        servers = list(range(seeds)) if round_index <= fanout else []
+        for cohort in range(max(1, round_index + 1 - fanout), round_index):
+            servers.extend(range(cohort_start[cohort], cohort_start[cohort + 1]))
+        newcomers = range(cohort_start[round_index], cohort_start[round_index + 1])
+        for server, newcomer in zip(servers, newcomers, strict=False):
+            first_source[newcomer], joined[newcomer] = server, round_index + 1
+    streaming = math.ceil(_closed_form_rounds(params)) - len(cohorts)  # from the first piece to the last
+    completed = [round_joined + streaming for round_joined in joined]
+    return SwarmResult(params, max(completed), first_source, completed, method=PlanMethod.CLOSED_FORM)
+
+
+def plan_region(params: SwarmParameters, seed: int = 0) -> SwarmResult:
+    """A region's rollout plan: simulated exactly when it fits the budget, else the closed form's."""
+    if params.hosts * params.pieces <= SIMULATION_BUDGET:
+        return simulate_swarm(params, seed=seed)
+    return pipelined_plan(params)
 
 
 def direct_from_bucket_seconds(params: SwarmParameters) -> float:
