@@ -7,7 +7,9 @@ import secrets
 import uuid
 
 import boto3
+from boto3.dynamodb.conditions import Key
 
+from code_deploy import store
 from tests.integration.conftest import (
     copy_tracking,
     count_host_records,
@@ -55,7 +57,45 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
     assert copy_tracking(stack_outputs, artifact["key"])["status"] == "SUCCEEDED"
     expected_hosts = hosts_per_region * len(buckets)
     assert count_host_records(stack_outputs, build_id, buckets) == expected_hosts
-    assert scan_count_host_records(stack_outputs, build_id) == expected_hosts
+    assert scan_count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == expected_hosts
+
+
+def test_each_region_rolls_out_as_a_p2p_swarm_and_says_how_long_it_took_in_the_model(
+    api, stack_outputs, buckets, hosts_per_region
+):
+    # Given a build rolled out everywhere
+    status, accepted = http("POST", f"{api}/builds", {"commit": secrets.token_hex(20)})
+    assert status == 202, accepted
+    build_id = accepted["buildId"]
+
+    def deployed():
+        code, view = http("GET", f"{api}/builds/{build_id}")
+        return view if code == 200 and view["deploymentStatus"] == "DEPLOYED" else None
+
+    view = wait_for(deployed, f"build {build_id} to be DEPLOYED")
+    # Then each region's status carries the swarm model's figures: the artifact cut into pieces
+    # (P2PPieceBytes, 64 KiB), played piece by piece, and slower than the physical limit but near it
+    pieces = -(-view["artifact"]["sizeBytes"] // (64 * 1024))
+    for region in view["regions"]:
+        model = region["rolloutModel"]
+        assert (model["method"], model["pieces"]) == ("simulated", pieces)
+        assert model["physicalLimitSeconds"] <= model["seconds"] <= 2 * model["physicalLimitSeconds"]
+        assert model["directFromBucketSeconds"] > model["seconds"]
+
+    # and every host's record holds its part of the plan: the seeds got their first piece from the
+    # bucket, every other host from a peer, and the last host finished in the plan's last round
+    table = boto3.resource("dynamodb").Table(stack_outputs["HostDeploymentLogsTableName"])
+    region = view["regions"][0]
+    shards = store.host_record_shards(hosts_per_region)
+    records = []
+    for shard in range(shards):
+        pk = store.host_partition_key(build_id, region["region"], shard, shards)
+        records += table.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
+    assert len(records) == hosts_per_region
+    from_bucket = [r for r in records if r["first_source"].startswith("s3://")]
+    assert len(from_bucket) == int(stack_outputs["SimulatedSeedHostsPerRegion"])
+    assert all(r["first_source"] == f"s3://{region['bucket']}" for r in from_bucket)
+    assert max(int(r["completed_round"]) for r in records) == region["rolloutModel"]["rounds"]
 
 
 def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs, buckets, hosts_per_region):
