@@ -111,12 +111,21 @@ def print_summary(view: dict) -> None:
         f"  submit->deployed "
         f"{seconds_between(view['queuedAt'], max((r['rolloutCompletedAt'] or '') for r in view['regions']) or None)}"
     )
-    print("\nPer region:")
-    print(f"  {'region':<12} {'copy':<10} {'hosts':>17}  rolled out at")
+    print("\nPer region (the P2P swarm model's time: the artifact's pieces passed host to host):")
+    print(f"  {'region':<12} {'copy':<10} {'hosts':>17}  {'rolled out at':<27} swarm model")
     for region in view["regions"]:
         hosts = f"{region['hostsDeployed']:,}/{region['hostsTotal']:,}"
+        model = region.get("rolloutModel")
+        swarm = (
+            f"{model['pieces']} pieces, {model['rounds']} rounds, {model['seconds'] * 1000:.1f} ms "
+            f"= {model['seconds'] / model['physicalLimitSeconds']:.2f}x the physical limit "
+            f"(from the bucket: {model['directFromBucketSeconds'] / model['seconds']:.0f}x slower)"
+            if model
+            else "-"
+        )
         print(
-            f"  {region['region']:<12} {region['replication']:<10} {hosts:>17}  {region['rolloutCompletedAt'] or '-'}"
+            f"  {region['region']:<12} {region['replication']:<10} {hosts:>17}  "
+            f"{region['rolloutCompletedAt'] or '-':<27} {swarm}"
         )
 
 
