@@ -27,7 +27,7 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
 	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
 
-.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load invoke openapi local-env clean
+.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -78,6 +78,11 @@ test: lint unit integration ## Lint + unit + integration tests (what CI runs)
 BUILDS ?= 100
 load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated
 	$(LOCAL_ENV) $(TEST)/python -m tools.load --builds $(BUILDS)
+
+# make bench BENCH_ARGS='--runs 5 --hosts 1000,10000,100000 --regions 2,5,10' (those are the defaults)
+BENCH_ARGS ?=
+bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
+	$(LOCAL_ENV) $(TEST)/python -m tools.bench $(BENCH_ARGS)
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)
