@@ -4,6 +4,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from code_deploy import aws as aws_clients
 from code_deploy import store
 from code_deploy.builds import BuildStatus
 from code_deploy.rollout import RolloutParameters, plan_rollout
@@ -78,24 +79,20 @@ def test_retry_delays_back_off_and_are_bounded():
     assert build_retry_delay_seconds(50) == 300
 
 
-def test_unprocessed_items_are_sent_again(stack, monkeypatch):
+def test_unprocessed_items_are_sent_again(stack):
     # Given DynamoDB answering the first BatchWriteItem with every item unprocessed (as under throttling)
     unprocessed_once = []
 
-    class ThrottledSession(boto3.session.Session):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.events.register("before-call.dynamodb.BatchWriteItem", self._first_call_unprocessed)
+    def first_call_unprocessed(params, **kwargs):
+        if unprocessed_once:
+            return None
+        request_items = json.loads(params["body"])["RequestItems"]
+        unprocessed_once.append(sum(len(items) for items in request_items.values()))
+        return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
-        @staticmethod
-        def _first_call_unprocessed(params, **kwargs):
-            if unprocessed_once:
-                return None
-            request_items = json.loads(params["body"])["RequestItems"]
-            unprocessed_once.append(sum(len(items) for items in request_items.values()))
-            return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
-
-    monkeypatch.setattr(store.boto3.session, "Session", ThrottledSession)
+    aws_clients.dynamodb().meta.client.meta.events.register(
+        "before-call.dynamodb.BatchWriteItem", first_call_unprocessed
+    )
     records = [
         store.host_record("build-t", "region-a", d, "t")
         for d in plan_rollout("region-a", "bkt", RolloutParameters(hosts=60))
