@@ -90,9 +90,7 @@ def test_unprocessed_items_are_sent_again(stack):
         unprocessed_once.append(sum(len(items) for items in request_items.values()))
         return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
-    aws_clients.dynamodb().meta.client.meta.events.register(
-        "before-call.dynamodb.BatchWriteItem", first_call_unprocessed
-    )
+    aws_clients.dynamodb_client().meta.events.register("before-call.dynamodb.BatchWriteItem", first_call_unprocessed)
     records = [
         store.host_record("build-t", "region-a", d, "t")
         for d in plan_rollout("region-a", "bkt", RolloutParameters(hosts=60))
