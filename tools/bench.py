@@ -34,13 +34,14 @@ from botocore.exceptions import ClientError
 from code_deploy import store
 from code_deploy.rollout import RolloutParameters
 from code_deploy.settings import RegionalSyncSettings
-from tools import bench_floor, bench_plots
+from tools import bench_floor, bench_plots, bench_profile
 from tools.api_client import call
 from tools.stack import api_base_url, emulator_endpoint, outputs, regional_buckets, stack_name
 
 REPO = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.1
 SCRATCH_STACK = "scd-bench"  # short: stack + region names must fit S3's 63-character bucket names
+PROFILED_BUILDS = 5
 REGION_NAMES = [f"region-{letter}" for letter in "abcdefghijklmnopqrstuvwxyz"]
 
 
@@ -518,6 +519,9 @@ def main() -> int:
     parser.add_argument("--regions-sweep-hosts", type=int, default=1000)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling sweeps (no scratch stack)")
     parser.add_argument("--smoke", action="store_true", help="small sizes, to check that it all runs (CI)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy samples of the emulator and the sync during more builds"
+    )
     parser.add_argument("--scratch-stack", default=SCRATCH_STACK)
     parser.add_argument("--out", type=Path, default=REPO / "bench")
     args = parser.parse_args()
@@ -532,6 +536,18 @@ def main() -> int:
     config = sync_config(stack_outputs)
     print(f"Stack {stack_name()}: end-to-end, floor and throughput ({sizes.runs} runs after a warm-up)", flush=True)
     measured = measure_deployed_stack(stack_outputs, sizes.runs, config)
+    profiled = {}
+    if args.profile:
+        # Several builds, for enough samples of a rollout that lasts a fraction of a second.
+        builds = PROFILED_BUILDS
+        seconds = 3 + 2 * builds * statistics.median(run.end_to_end for run in measured.runs)
+        print(f"Profiling {builds} more builds ({seconds:.0f} s of py-spy samples)", flush=True)
+        profiled = bench_profile.profile(
+            stack_outputs["RegionalSyncFunctionName"],
+            seconds,
+            args.out / "profile",
+            lambda: [run_build(stack_outputs, 120) for _ in range(builds)],
+        )
     points: list[ScalingPoint] = []
     if not args.no_scaling:
         print(f"Scaling, on the scratch stack {args.scratch_stack}", flush=True)
@@ -573,6 +589,8 @@ def main() -> int:
         "throughput": {**throughput(measured), "naiveRunsSeconds": measured.naive_seconds},
         "scaling": [point.summary() for point in points],
     }
+    if profiled:
+        results["profile"] = profiled
     results["targets"] = [target.summary() for target in targets(results, points, sizes)]
     median_run = sorted(measured.runs, key=lambda run: run.end_to_end)[len(measured.runs) // 2]
     results["plots"] = bench_plots.draw_all(results, median_run.offsets(), plots_dir)
@@ -581,6 +599,9 @@ def main() -> int:
         results["p2p"] = p2p
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print("\n".join(report_lines(results)))
+    for name, frames in profiled.items():
+        print(f"Profile of {name}: share of CPU samples by module of the innermost frame")
+        print("\n".join(f"  {share:6.1%}  {frame}" for frame, share in frames[:8]))
     print(f"Wrote {args.out / 'results.json'} and {len(results['plots'])} plots in {plots_dir}")
     return 0
 

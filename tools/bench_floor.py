@@ -7,6 +7,7 @@ after, so nothing of the deployed stack is touched and no S3 notification fires.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import secrets
 import time
@@ -23,6 +24,7 @@ from code_deploy import store
 from code_deploy.rollout import RolloutParameters, plan_rollout
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
+PROCESS_TIMEOUT_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -125,27 +127,67 @@ def _send_batch(client, table: str, batch: list[dict[str, Any]]) -> None:
         pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
-def raw_batch_write(table: str, records_by_region: dict[str, list[dict[str, Any]]], writers: int) -> float:
-    """The ceiling: every region's records as pre-serialized BatchWriteItem requests of 25, sent by
-    `writers` threads a region, all regions at once (one sync function a region runs side by side).
-    One client for all threads (boto3 clients are thread-safe). Returns the wall time in seconds."""
+def _batch_writes(table: str, records: list[dict[str, Any]], writers: int) -> Callable[[], object]:
+    # One client for the region's threads (boto3 clients are thread-safe), items serialized beforehand.
     client = boto3.client("dynamodb")
-    batches = [batch for records in records_by_region.values() for batch in _put_requests(records)]
-    with ThreadPoolExecutor(max_workers=writers * len(records_by_region)) as pool:
-        return timed(lambda: list(pool.map(lambda batch: _send_batch(client, table, batch), batches)))
+    batches = _put_requests(records)
+
+    def send_all() -> None:
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            list(pool.map(lambda batch: _send_batch(client, table, batch), batches))
+
+    return send_all
 
 
-def naive_put_items(table: str, records_by_region: dict[str, list[dict[str, Any]]]) -> float:
-    """The original plan's way: one PutItem a host in a loop, one loop a region, the regions at once."""
+def _put_item_loop(table: str, records: list[dict[str, Any]], writers: int) -> Callable[[], object]:
+    writer = boto3.resource("dynamodb").Table(table)
 
-    # boto3 resources are not thread-safe: one a region, made before the clock starts.
-    work = [
-        (boto3.session.Session().resource("dynamodb").Table(table), records) for records in records_by_region.values()
-    ]
-
-    def one_region(writer, records: list[dict[str, Any]]) -> None:
+    def put_all() -> None:
         for record in records:
             writer.put_item(Item=record)
 
-    with ThreadPoolExecutor(max_workers=len(work)) as pool:
-        return timed(lambda: list(pool.map(lambda job: one_region(*job), work)))
+    return put_all
+
+
+_WORKLOADS = {"batch": _batch_writes, "naive": _put_item_loop}
+
+
+def _region_process(workload: str, table: str, records: list, writers: int, barrier, spans) -> None:
+    """One region's writes in a process of its own, as one sync function a region runs: prepared, then
+    started with the other regions' at the barrier; reports its (start, end) on the system-wide clock."""
+    write = _WORKLOADS[workload](table, records, writers)
+    barrier.wait()
+    started = time.monotonic()
+    write()
+    spans.put((started, time.monotonic()))
+
+
+def _in_region_processes(workload: str, table: str, records_by_region: dict[str, list], writers: int) -> float:
+    """Wall time from the first region's start to the last one's end. Processes, not threads: the sync
+    functions run in a process each, and one interpreter's lock would cap the client side below them."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(records_by_region))
+    spans = context.Queue()
+    processes = [
+        context.Process(target=_region_process, args=(workload, table, records, writers, barrier, spans))
+        for records in records_by_region.values()
+    ]
+    for process in processes:
+        process.start()
+    ended = [spans.get(timeout=PROCESS_TIMEOUT_SECONDS) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a {workload} writer process exited with {process.exitcode}")
+    return max(end for _, end in ended) - min(start for start, _ in ended)
+
+
+def raw_batch_write(table: str, records_by_region: dict[str, list[dict[str, Any]]], writers: int) -> float:
+    """The ceiling: every region's records as pre-serialized BatchWriteItem requests of 25, sent by
+    `writers` threads in a process a region, all regions at once. Returns the wall time in seconds."""
+    return _in_region_processes("batch", table, records_by_region, writers)
+
+
+def naive_put_items(table: str, records_by_region: dict[str, list[dict[str, Any]]]) -> float:
+    """The original plan's way: one PutItem a host in a loop, a process a region, all regions at once."""
+    return _in_region_processes("naive", table, records_by_region, 1)
