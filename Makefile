@@ -24,7 +24,10 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0 \
 	PYTHONPATH=$(CURDIR)/layers/code_deploy
 
-.PHONY: help venvs emulator emulator-stop build deploy demo lint unit integration test load invoke openapi local-env clean
+SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
+	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
+
+.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,8 +47,11 @@ build: ## sam build (the layer and the four functions)
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build
 
 deploy: build emulator ## sam build + deploy to the emulator
-	$(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
-		--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
+	$(SAM_DEPLOY)
+
+# The benchmark deploys its own stacks (other STACK_NAME and PARAMS) of what `make deploy` built.
+redeploy: ## sam deploy of the last build, no build: make redeploy STACK_NAME=x PARAMS='HostsPerRegion=10000'
+	$(SAM_DEPLOY)
 
 demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
 	$(LOCAL_ENV) $(TEST)/python -m tools.demo
@@ -72,6 +78,11 @@ test: lint unit integration ## Lint + unit + integration tests (what CI runs)
 BUILDS ?= 100
 load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated
 	$(LOCAL_ENV) $(TEST)/python -m tools.load --builds $(BUILDS)
+
+# make bench BENCH_ARGS='--runs 5 --hosts 1000,10000,100000 --regions 2,5,10' (those are the defaults)
+BENCH_ARGS ?=
+bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
+	$(LOCAL_ENV) $(TEST)/python -m tools.bench $(BENCH_ARGS)
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

@@ -63,7 +63,13 @@ def _use_fake_aws(monkeypatch) -> None:
 def fresh_clients():
     """The functions' clients are cached per execution environment (code_deploy.aws); every test
     stands a new moto in front of AWS, so each starts without them."""
-    for client in (aws_clients.dynamodb, aws_clients.s3, aws_clients.sqs, aws_clients.stepfunctions):
+    for client in (
+        aws_clients.dynamodb,
+        aws_clients.dynamodb_client,
+        aws_clients.s3,
+        aws_clients.sqs,
+        aws_clients.stepfunctions,
+    ):
         client.cache_clear()
 
 

@@ -5,6 +5,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from code_deploy import aws as aws_clients
 from code_deploy import store
 from code_deploy.builds import BuildStatus
 from code_deploy.swarm import MIB, Fleet, plan_region, simulate_swarm
@@ -113,24 +114,18 @@ def test_retry_delays_back_off_and_are_bounded():
     assert build_retry_delay_seconds(50) == 300
 
 
-def test_unprocessed_items_are_sent_again(stack, monkeypatch):
+def test_unprocessed_items_are_sent_again(stack):
     # Given DynamoDB answering the first BatchWriteItem with every item unprocessed (as under throttling)
     unprocessed_once = []
 
-    class ThrottledSession(boto3.session.Session):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.events.register("before-call.dynamodb.BatchWriteItem", self._first_call_unprocessed)
+    def first_call_unprocessed(params, **kwargs):
+        if unprocessed_once:
+            return None
+        request_items = json.loads(params["body"])["RequestItems"]
+        unprocessed_once.append(sum(len(items) for items in request_items.values()))
+        return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
-        @staticmethod
-        def _first_call_unprocessed(params, **kwargs):
-            if unprocessed_once:
-                return None
-            request_items = json.loads(params["body"])["RequestItems"]
-            unprocessed_once.append(sum(len(items) for items in request_items.values()))
-            return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
-
-    monkeypatch.setattr(store.boto3.session, "Session", ThrottledSession)
+    aws_clients.dynamodb_client().meta.events.register("before-call.dynamodb.BatchWriteItem", first_call_unprocessed)
     records = store.host_records("build-t", "region-a", "bkt", simulate_swarm(Fleet(hosts=60).swarm(MIB)), "t")
     # When the records are written
     written = store.write_host_records(stack.host_records_table, records, workers=1)

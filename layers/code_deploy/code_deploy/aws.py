@@ -14,6 +14,12 @@ def dynamodb():
 
 
 @cache
+def dynamodb_client():
+    """A plain client, which takes items in DynamoDB's own JSON: for bulk writes that build them so."""
+    return boto3.client("dynamodb")
+
+
+@cache
 def s3():
     return boto3.client("s3")
 

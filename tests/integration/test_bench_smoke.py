@@ -1,0 +1,50 @@
+"""A small `make bench`: it runs through on the deployed stack and a scratch stack, writes its results
+and plots, and leaves the deployed stack as it was. The figures are not checked: on two shared cores
+they say little at these sizes."""
+
+import json
+import subprocess
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+from tests.utils import REPO
+from tools.bench import SCRATCH_STACK
+from tools.stack import outputs
+
+
+def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
+    # When the benchmark runs at its smallest sizes
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", "--smoke", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    print(done.stdout[-4000:], done.stderr[-4000:])
+    assert done.returncode == 0
+
+    # Then it wrote its results, with a verdict for every target, and its plots
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["config"]["smoke"] is True
+    assert {target["result"] for target in results["targets"]} <= {"PASS", "MISS"}
+    assert len(results["targets"]) == 5
+    plots = ("timeline", "floor", "throughput", "scaling_hosts", "scaling_regions")
+    for plot in (*plots, "p2p_time_vs_hosts", "p2p_time_vs_artifact_size"):
+        assert (tmp_path / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
+    assert results["p2p"]["designScale"]["swarmVsPhysical"] > 1
+
+    # And the deployed stack is as it was; the scratch stack is gone
+    outputs.cache_clear()
+    assert outputs() == stack_outputs
+    assert scratch_stack_status() in (None, "DELETE_COMPLETE")
+
+
+def scratch_stack_status() -> str | None:
+    try:
+        return boto3.client("cloudformation").describe_stacks(StackName=SCRATCH_STACK)["Stacks"][0]["StackStatus"]
+    except ClientError:
+        return None

@@ -1,0 +1,193 @@
+"""The emulator's floor: the least work the pipeline asks of S3 and DynamoDB, done straight from the
+benchmark's process with no Lambda, queue or state machine in between.
+
+A scratch bucket and a scratch table (the host-deployment-logs key schema) are made for it and deleted
+after, so nothing of the deployed stack is touched and no S3 notification fires.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeSerializer
+
+from code_deploy import store
+from code_deploy.swarm import Fleet, plan_region
+
+BATCH_SIZE = 25  # BatchWriteItem's limit
+PROCESS_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Floor:
+    put_seconds: float
+    copy_seconds: float
+    batch_write_seconds: float
+
+    @property
+    def total_seconds(self) -> float:
+        return self.put_seconds + self.copy_seconds + self.batch_write_seconds
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def host_records(
+    build_id: str, regions: Sequence[str], fleet: Fleet, artifact_bytes: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The records the regional sync writes for one build: region -> one record a host of its swarm plan."""
+    plan = plan_region(fleet.swarm(artifact_bytes))
+    return {
+        region: store.host_records(build_id, region, f"bench-{region}", plan, "2026-01-01T00:00:00.000Z")
+        for region in regions
+    }
+
+
+@contextmanager
+def scratch_table(like_table: str) -> Iterator[str]:
+    """A new on-demand table with `like_table`'s key schema, deleted on exit."""
+    client = boto3.client("dynamodb")
+    described = client.describe_table(TableName=like_table)["Table"]
+    name = f"bench-host-records-{secrets.token_hex(4)}"
+    key_names = {key["AttributeName"] for key in described["KeySchema"]}
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=described["KeySchema"],
+        AttributeDefinitions=[a for a in described["AttributeDefinitions"] if a["AttributeName"] in key_names],
+    )
+    client.get_waiter("table_exists").wait(TableName=name)
+    try:
+        yield name
+    finally:
+        client.delete_table(TableName=name)
+
+
+@contextmanager
+def scratch_bucket() -> Iterator[str]:
+    s3 = boto3.client("s3")
+    name = f"bench-scratch-{secrets.token_hex(6)}"
+    s3.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        empty_bucket(name)
+        s3.delete_bucket(Bucket=name)
+
+
+def empty_bucket(bucket: str) -> None:
+    """Deletes every object version and delete marker (the builds buckets are versioned)."""
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [
+            {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(doomed), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed[start : start + 1000], "Quiet": True})
+
+
+def put_and_copy(bucket: str, artifact_bytes: int, regions: Sequence[str]) -> tuple[float, float]:
+    """One PutObject of an artifact's size, then one CopyObject per region side by side (the state
+    machine's Map copies them at once). Returns both times in seconds."""
+    s3 = boto3.client("s3")
+    body = os.urandom(artifact_bytes)
+    key = f"builds/{secrets.token_hex(8)}.zip"
+    put_seconds = timed(lambda: s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/zip"))
+
+    def copy(region: str) -> None:
+        s3.copy_object(Bucket=bucket, Key=f"{region}/{key}", CopySource={"Bucket": bucket, "Key": key})
+
+    with ThreadPoolExecutor(max_workers=len(regions)) as pool:
+        copy_seconds = timed(lambda: list(pool.map(copy, regions)))
+    return put_seconds, copy_seconds
+
+
+def _put_requests(records: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    serializer = TypeSerializer()
+    requests = [{"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in r.items()}}} for r in records]
+    return [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
+
+
+def _send_batch(client, table: str, batch: list[dict[str, Any]]) -> None:
+    pending: dict[str, list] = {table: batch}
+    while pending:
+        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def _batch_writes(table: str, records: list[dict[str, Any]], writers: int) -> Callable[[], object]:
+    # One client for the region's threads (boto3 clients are thread-safe), items serialized beforehand.
+    client = boto3.client("dynamodb")
+    batches = _put_requests(records)
+
+    def send_all() -> None:
+        with ThreadPoolExecutor(max_workers=writers) as pool:
+            list(pool.map(lambda batch: _send_batch(client, table, batch), batches))
+
+    return send_all
+
+
+def _put_item_loop(table: str, records: list[dict[str, Any]], writers: int) -> Callable[[], object]:
+    writer = boto3.resource("dynamodb").Table(table)
+
+    def put_all() -> None:
+        for record in records:
+            writer.put_item(Item=record)
+
+    return put_all
+
+
+_WORKLOADS = {"batch": _batch_writes, "naive": _put_item_loop}
+
+
+def _region_process(workload: str, table: str, records: list, writers: int, barrier, spans) -> None:
+    """One region's writes in a process of its own, as one sync function a region runs: prepared, then
+    started with the other regions' at the barrier; reports its (start, end) on the system-wide clock."""
+    write = _WORKLOADS[workload](table, records, writers)
+    barrier.wait()
+    started = time.monotonic()
+    write()
+    spans.put((started, time.monotonic()))
+
+
+def _in_region_processes(workload: str, table: str, records_by_region: dict[str, list], writers: int) -> float:
+    """Wall time from the first region's start to the last one's end. Processes, not threads: the sync
+    functions run in a process each, and one interpreter's lock would cap the client side below them."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(len(records_by_region))
+    spans = context.Queue()
+    processes = [
+        context.Process(target=_region_process, args=(workload, table, records, writers, barrier, spans))
+        for records in records_by_region.values()
+    ]
+    for process in processes:
+        process.start()
+    ended = [spans.get(timeout=PROCESS_TIMEOUT_SECONDS) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a {workload} writer process exited with {process.exitcode}")
+    return max(end for _, end in ended) - min(start for start, _ in ended)
+
+
+def raw_batch_write(table: str, records_by_region: dict[str, list[dict[str, Any]]], writers: int) -> float:
+    """The ceiling: every region's records as pre-serialized BatchWriteItem requests of 25, sent by
+    `writers` threads in a process a region, all regions at once. Returns the wall time in seconds."""
+    return _in_region_processes("batch", table, records_by_region, writers)
+
+
+def naive_put_items(table: str, records_by_region: dict[str, list[dict[str, Any]]]) -> float:
+    """The original plan's way: one PutItem a host in a loop, a process a region, all regions at once."""
+    return _in_region_processes("naive", table, records_by_region, 1)
