@@ -197,8 +197,8 @@ def roll_out_region(
     head = s3_client.head_object(Bucket=bucket, Key=key)
     build_id = build_id_for_artifact(key, head.get("Metadata", {}))
     started_at = utc_now()
-    # Seeded by build and region, so a repeated event writes the very same plan over the first one.
-    plan = swarm.plan_region(fleet.swarm(head["ContentLength"]), seed=zlib.crc32(f"{build_id}#{region}".encode()))
+    # Seeded by region (its hosts' overlay), so a repeated event writes the very same plan over the first.
+    plan = swarm.plan_region(fleet.swarm(head["ContentLength"]), seed=zlib.crc32(region.encode()))
     records = store.host_records(build_id, region, bucket, plan, started_at)
     written = store.write_host_records(host_records_table_name, records, writers)
     store.put_rollout_summary(
