@@ -78,12 +78,11 @@ def test_a_host_record_holds_the_hosts_part_of_the_plan():
     records = store.host_records("build-1", "region-a", "bkt", plan, "t")
     assert [r["host_id"] for r in records[:2]] == ["region-a-host-000000", "region-a-host-000001"]
     by_host = {r["host_id"]: r for r in records}
+    assert sum(r["first_source"] == "s3://bkt" for r in records) == plan.params.seed_count
     for host, record in enumerate(records):
         assert record["completed_round"] == plan.completed_round[host]
         assert float(record["finish_seconds"]) == pytest.approx(plan.finish_seconds(host), abs=1e-6)
-        if record["first_source"] == "s3://bkt":
-            assert host < plan.params.seed_count
-        else:
+        if record["first_source"] != "s3://bkt":
             # its first piece came from a host that had one before it
             peer = by_host[record["first_source"]]
             assert peer["host_id"] != record["host_id"]

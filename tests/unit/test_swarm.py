@@ -126,6 +126,24 @@ def test_a_region_is_simulated_within_the_budget_and_planned_by_the_closed_form_
     assert plan_region(large).rounds == pipelined_plan(large).rounds
 
 
+def test_every_region_gets_the_same_swarm_with_its_hosts_shuffled_its_own_way():
+    params = SwarmParameters(hosts=200, artifact_bytes=8 * MIB, piece_bytes=MIB)
+    region_a, region_b = plan_region(params, seed=1), plan_region(params, seed=2)
+    assert plan_region(params, seed=1).first_source == region_a.first_source  # reproducible
+    assert region_a.first_source != region_b.first_source
+    assert region_a.rounds == region_b.rounds == simulate_swarm(params).rounds
+    assert sorted(region_a.completed_round) == sorted(simulate_swarm(params).completed_round)
+    for plan in (region_a, region_b):
+        assert plan.first_source.count(BUCKET) == params.seed_count
+        # every host's first piece can be traced back through its feeders to a seed, and so to the bucket
+        for host in range(params.hosts):
+            for _ in range(params.hosts):
+                if plan.first_source[host] == BUCKET:
+                    break
+                host = plan.first_source[host]
+            assert plan.first_source[host] == BUCKET
+
+
 def test_at_the_design_problems_scale_p2p_beats_the_bucket_by_orders_of_magnitude():
     # 100,000 hosts a region, a 10 GB binary, 1 Gbit/s a host, 4 MiB pieces, a 100 Gbit/s bucket
     params = SwarmParameters(hosts=100_000, artifact_bytes=10 * 10**9)
