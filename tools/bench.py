@@ -268,6 +268,9 @@ class ScalingPoint:
     warmup_seconds: float = 0.0
     seconds: list[float] = field(default_factory=list)  # POST -> every host, per counted run
     rollout_seconds: list[float] = field(default_factory=list)  # first sync start -> last sync end
+    # raw BatchWriteItem of the same records from this process, a process a region: what the emulator
+    # itself needs for the point's writes, to tell its limits from the pipeline's
+    floor_seconds: float = 0.0
 
     @property
     def median_seconds(self) -> float:
@@ -278,7 +281,12 @@ class ScalingPoint:
         return 1000 * self.median_seconds / (self.hosts_per_region * self.regions)
 
     def summary(self) -> dict[str, Any]:
-        return {**asdict(self), "medianSeconds": self.median_seconds, "msPerHost": self.ms_per_host}
+        return {
+            **asdict(self),
+            "medianSeconds": self.median_seconds,
+            "msPerHost": self.ms_per_host,
+            "overFloor": self.median_seconds / self.floor_seconds if self.floor_seconds else None,
+        }
 
 
 def scaling_configurations(sizes: Sizes) -> list[tuple[int, int]]:
@@ -332,7 +340,7 @@ def delete_scratch_stack(name: str) -> None:
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 2})
 
 
-def measure_scaling(sizes: Sizes, scratch_stack: str) -> list[ScalingPoint]:
+def measure_scaling(sizes: Sizes, scratch_stack: str, config: RegionalSyncSettings) -> list[ScalingPoint]:
     points = []
     try:
         for hosts, regions in scaling_configurations(sizes):
@@ -340,14 +348,23 @@ def measure_scaling(sizes: Sizes, scratch_stack: str) -> list[ScalingPoint]:
             stack_outputs = deploy_scratch_stack(scratch_stack, hosts, regions)
             print(f"  {regions} regions x {hosts:,} hosts: deployed in {time.monotonic() - started:.0f} s", flush=True)
             timeout = rollout_timeout(hosts, regions)
-            point = ScalingPoint(hosts, regions, warmup_seconds=run_build(stack_outputs, timeout).end_to_end)
+            warmup = run_build(stack_outputs, timeout)
+            point = ScalingPoint(hosts, regions, warmup_seconds=warmup.end_to_end)
             for _ in range(sizes.scaling_runs):
                 run = run_build(stack_outputs, timeout)
                 point.seconds.append(run.end_to_end)
                 point.rollout_seconds.append(run.stages()["rollout"])
+            with bench_floor.scratch_table(stack_outputs["HostDeploymentLogsTableName"]) as table:
+                records = bench_floor.host_records(
+                    f"bench-scaling-{secrets.token_hex(4)}",
+                    REGION_NAMES[:regions],
+                    dataclasses.replace(config.fleet, hosts=hosts),
+                    warmup.artifact_bytes,
+                )
+                point.floor_seconds = bench_floor.raw_batch_write(table, records, config.write_workers)
             print(
                 f"    warm-up {point.warmup_seconds:.2f} s, median {point.median_seconds:.2f} s "
-                f"({point.ms_per_host:.3f} ms a host)",
+                f"({point.ms_per_host:.3f} ms a host); raw BatchWriteItem of its records {point.floor_seconds:.2f} s",
                 flush=True,
             )
             points.append(point)
@@ -465,15 +482,26 @@ def report_lines(results: dict[str, Any]) -> list[str]:
     ]
     if results["scaling"]:
         lines.append("Scaling: POST -> every host (median; warm-up not counted)")
-        lines.append(f"  {'regions':>7} {'hosts/region':>12} {'seconds':>8} {'ms a host':>10}")
+        lines.append(
+            f"  {'regions':>7} {'hosts/region':>12} {'seconds':>8} {'ms a host':>10} {'raw writes s':>12} {'/ raw':>6}"
+        )
         lines += [
-            f"  {p['regions']:>7} {p['hosts_per_region']:>12,} {p['medianSeconds']:>8.2f} {p['msPerHost']:>10.4f}"
+            f"  {p['regions']:>7} {p['hosts_per_region']:>12,} {p['medianSeconds']:>8.2f} {p['msPerHost']:>10.4f} "
+            f"{p['floor_seconds']:>12.2f} {p['overFloor'] or 0:>6.2f}"
             for p in results["scaling"]
         ]
     lines.append("Targets")
     lines += [
         f"  {t['result']:<4}  {t['name']:<45} {t['value']:>8.2f}  (target {t['target']})" for t in results["targets"]
     ]
+    regions_sweep = [p for p in results["scaling"] if p["hosts_per_region"] == config["regionsSweepHosts"]]
+    if len(regions_sweep) >= 2 and all(p["floor_seconds"] for p in regions_sweep):
+        few, many = min(regions_sweep, key=lambda p: p["regions"]), max(regions_sweep, key=lambda p: p["regions"])
+        lines.append(
+            f"  (the emulator's raw writes alone, {many['regions']} / {few['regions']} regions: "
+            f"{many['floor_seconds'] / few['floor_seconds']:.2f}; the pipeline: "
+            f"{many['medianSeconds'] / few['medianSeconds']:.2f})"
+        )
     return lines
 
 
@@ -530,7 +558,7 @@ def main() -> int:
     points: list[ScalingPoint] = []
     if not args.no_scaling:
         print(f"Scaling, on the scratch stack {args.scratch_stack}", flush=True)
-        points = measure_scaling(sizes, args.scratch_stack)
+        points = measure_scaling(sizes, args.scratch_stack, config)
 
     floor_medians = {
         "putSeconds": statistics.median(f.put_seconds for f in measured.floors),
