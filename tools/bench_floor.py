@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeSerializer
 
 from code_deploy import store
 from code_deploy.swarm import Fleet, plan_region
 
-BATCH_SIZE = 25  # BatchWriteItem's limit
 PROCESS_TIMEOUT_SECONDS = 900
 
 
@@ -115,26 +113,15 @@ def put_and_copy(bucket: str, artifact_bytes: int, regions: Sequence[str]) -> tu
     return put_seconds, copy_seconds
 
 
-def _put_requests(records: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    serializer = TypeSerializer()
-    requests = [{"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in r.items()}}} for r in records]
-    return [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
-
-
-def _send_batch(client, table: str, batch: list[dict[str, Any]]) -> None:
-    pending: dict[str, list] = {table: batch}
-    while pending:
-        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-
 def _batch_writes(table: str, records: list[dict[str, Any]], writers: int) -> Callable[[], object]:
-    # One client for the region's threads (boto3 clients are thread-safe), items serialized beforehand.
+    # One client for the region's threads (boto3 clients are thread-safe), the sync's own batches and
+    # sends, the items serialized beforehand.
     client = boto3.client("dynamodb")
-    batches = _put_requests(records)
+    batches = store.host_record_batches(records)
 
     def send_all() -> None:
         with ThreadPoolExecutor(max_workers=writers) as pool:
-            list(pool.map(lambda batch: _send_batch(client, table, batch), batches))
+            list(pool.map(lambda batch: store.write_batch(client, table, batch), batches))
 
     return send_all
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,6 @@ LONG_AGREEMENT_CASE = (1000, 2000, 4)
 HOSTS_AXIS = [10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 SIZE_AXIS_GB = [0.1, 0.3, 1, 3, 10, 30, 100]
 SIMULATED_HOSTS_AXIS = [4, 16, 64, 256, 1000, 2000]  # a 256 MiB artifact: 64 pieces, simulated piece by piece
-
-
-def _with(params: SwarmParameters, **changes: Any) -> SwarmParameters:
-    return SwarmParameters(**{**params.__dict__, **changes})
 
 
 def design_scale() -> dict[str, float]:
@@ -105,8 +102,8 @@ def curves() -> dict[str, list[dict[str, float]]]:
     by_hosts = [
         {
             "hosts": hosts,
-            "swarmSeconds": pipelined_broadcast_seconds(_with(DESIGN, hosts=hosts)),
-            "directSeconds": direct_from_bucket_seconds(_with(DESIGN, hosts=hosts)),
+            "swarmSeconds": pipelined_broadcast_seconds(replace(DESIGN, hosts=hosts)),
+            "directSeconds": direct_from_bucket_seconds(replace(DESIGN, hosts=hosts)),
         }
         for hosts in HOSTS_AXIS
     ]
@@ -114,18 +111,18 @@ def curves() -> dict[str, list[dict[str, float]]]:
     simulated = [
         {
             "hosts": hosts,
-            "simulatedSeconds": simulate_swarm(_with(small, hosts=hosts)).seconds,
-            "swarmSeconds": pipelined_broadcast_seconds(_with(small, hosts=hosts)),
-            "directSeconds": direct_from_bucket_seconds(_with(small, hosts=hosts)),
+            "simulatedSeconds": simulate_swarm(replace(small, hosts=hosts)).seconds,
+            "swarmSeconds": pipelined_broadcast_seconds(replace(small, hosts=hosts)),
+            "directSeconds": direct_from_bucket_seconds(replace(small, hosts=hosts)),
         }
         for hosts in SIMULATED_HOSTS_AXIS
     ]
     by_size = [
         {
             "artifactBytes": int(size * GB),
-            "swarmSeconds": pipelined_broadcast_seconds(_with(DESIGN, artifact_bytes=int(size * GB))),
-            "directSeconds": direct_from_bucket_seconds(_with(DESIGN, artifact_bytes=int(size * GB))),
-            "physicalLimitSeconds": physical_limit_seconds(_with(DESIGN, artifact_bytes=int(size * GB))),
+            "swarmSeconds": pipelined_broadcast_seconds(replace(DESIGN, artifact_bytes=int(size * GB))),
+            "directSeconds": direct_from_bucket_seconds(replace(DESIGN, artifact_bytes=int(size * GB))),
+            "physicalLimitSeconds": physical_limit_seconds(replace(DESIGN, artifact_bytes=int(size * GB))),
         }
         for size in SIZE_AXIS_GB
     ]

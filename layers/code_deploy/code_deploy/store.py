@@ -278,16 +278,18 @@ def _attribute_value(value: Any) -> dict[str, Any]:
     return _SERIALIZER.serialize(value)
 
 
-def _put_requests(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def host_record_batches(records: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The records as BatchWriteItem put requests in DynamoDB's JSON, in batches of 25."""
     # BatchWriteItem refuses two requests for one key: a record given twice is written once, the last.
     unique = {(record["pk"], record["host_id"]): record for record in records}
-    return [
+    requests = [
         {"PutRequest": {"Item": {name: _attribute_value(value) for name, value in record.items()}}}
         for record in unique.values()
     ]
+    return [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
 
 
-def _write_batch(client, table_name: str, requests: list[dict[str, Any]]) -> None:
+def write_batch(client, table_name: str, requests: list[dict[str, Any]]) -> None:
     """One BatchWriteItem; what DynamoDB leaves unprocessed (throttling) is sent again after a backoff."""
     pending = {table_name: requests}
     for attempt in range(BATCH_WRITE_ATTEMPTS):
@@ -311,11 +313,10 @@ def write_host_records(table_name: str, records: Sequence[dict[str, Any]], worke
     if not records:
         return 0
     client = aws.dynamodb_client()
-    requests = _put_requests(records)
-    batches = [requests[i : i + BATCH_SIZE] for i in range(0, len(requests), BATCH_SIZE)]
+    batches = host_record_batches(records)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batches)))) as pool:
-        list(pool.map(lambda batch: _write_batch(client, table_name, batch), batches))
-    return len(requests)
+        list(pool.map(lambda batch: write_batch(client, table_name, batch), batches))
+    return sum(len(batch) for batch in batches)
 
 
 # --- replication tracking (written by the state machine) ---------------------------------------------

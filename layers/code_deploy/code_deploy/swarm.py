@@ -5,8 +5,8 @@ bucket, and every host passes on the pieces it has to its neighbours before it h
 Time goes in rounds of one piece-time: the time one host takes to move one piece at its bandwidth. In a
 round each host uploads at most one piece (its bandwidth) and downloads at most one, only to and from its
 `fanout` neighbours in a fixed overlay, and only pieces it held when the round began. The bucket serves the
-seeds, as many pieces a round as its egress allows. Each host asks its neighbours for the first piece it
-lacks at or after its own offset in the file, so neighbours fetch different pieces and trade them.
+seeds, as many pieces a round as its egress allows. Hosts are paired with neighbours that have a piece
+they lack (as many pairs as the overlay allows), and each pair moves the rarest piece on offer.
 
 `simulate_swarm` plays this exactly (small and medium scale); `pipelined_broadcast_seconds` is the closed
 form for large scale: about (pieces + log2 hosts) piece-times, the pipelined broadcast's bound, and
