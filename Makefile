@@ -30,7 +30,8 @@ SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(
 .PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean
 
 help: ## This list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
+		| awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 venvs: ## Create the tools, emulator, test and scan virtualenvs (Python 3.13, pinned)
 	@scripts/bootstrap.sh tools emulator test scan
@@ -42,7 +43,7 @@ emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one ans
 emulator-stop: ## Stop the MiniStack this project started
 	@scripts/emulator.sh stop
 
-build: ## sam build (the layer and the four functions)
+build: ## sam build (the layer and the five functions)
 	@scripts/bootstrap.sh tools
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Creates the project's three virtualenvs, each on Python 3.13 and pinned by its lock file:
+# Creates the project's four virtualenvs, each on Python 3.13 and pinned by its lock file:
 #   .venv/tools     SAM CLI, samlocal, cfn-lint (aws-sam-cli pins its own botocore and pydantic)
 #   .venv/emulator  MiniStack, which runs the functions with its own interpreter
 #   .venv/test      pytest, moto, ruff + exactly what the functions import on Lambda
+#   .venv/scan      checkov (it pins versions that conflict with SAM CLI's)
 # A venv is rebuilt only when its requirement or lock files change.
 set -euo pipefail
 cd "$(dirname "$0")/.."

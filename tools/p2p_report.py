@@ -27,7 +27,7 @@ from code_deploy.swarm import (
 
 GB = 10**9
 # The design problem: 100,000 hosts a region, 10 regions, a 10 GB binary, 1 Gbit/s a host, a
-# 30-minute build-and-deploy budget of which the build takes 15. The rest are our assumptions (README).
+# 30-minute build-and-deploy budget of which the build takes 15. The rest are our assumptions (docs/p2p-model.md).
 DESIGN = SwarmParameters(
     hosts=100_000,
     artifact_bytes=10 * GB,

@@ -1,4 +1,4 @@
-"""The P2P model's report: the design problem's figures and the two plots the README shows."""
+"""The P2P model's report: the design problem's figures and the two plots docs/p2p-model.md shows."""
 
 from tools import p2p_report
 
