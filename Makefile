@@ -27,7 +27,7 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
 	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
 
-.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean
+.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean capacity
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -84,6 +84,10 @@ load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach e
 BENCH_ARGS ?=
 bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
 	$(LOCAL_ENV) $(TEST)/python -m tools.bench $(BENCH_ARGS)
+
+capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
+	@scripts/bootstrap.sh test
+	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m tools.capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

@@ -1,0 +1,275 @@
+"""The capacity and cost model: its arithmetic on a scenario small enough to count by hand, properties
+that must hold at any scale, and the first-limit finder pushed past each limit in turn."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from code_deploy import capacity
+from code_deploy.capacity import (
+    GIB,
+    MIB,
+    Assumptions,
+    CapacityMode,
+    FunctionSettings,
+    LimitKind,
+    PriceTable,
+    RecordLayout,
+    Scenario,
+    TemplateSettings,
+)
+from tools import capacity as capacity_tool
+
+TEMPLATE = TemplateSettings(
+    api=FunctionSettings(512, 60),
+    build_worker=FunctionSettings(512, 60),
+    replication_starter=FunctionSettings(512, 60),
+    copy=FunctionSettings(512, 900),
+    regional_sync=FunctionSettings(1024, 300),
+    copy_function_for_every_copy=False,
+    multipart_copy_threshold_bytes=8 * MIB,
+    multipart_copy_part_bytes=5 * MIB,
+    replication_top_level_transitions=8,
+    replication_transitions_per_destination=2,
+    replication_map_max_concurrency=10,
+    api_rate_limit=100,
+    api_burst_limit=200,
+    build_queue_batch_size=10,
+    hosts_per_region_max=200_000,
+    hosts_per_partition_key=800,
+    min_host_record_shards=16,
+    host_record_writers=8,
+)
+ASSUMPTIONS = Assumptions(host_record_bytes=284)
+# 2 regions x 10 hosts, a 1 MiB artifact: every count below is checked by hand in the tests.
+SMALL = Scenario(
+    name="2 x 10",
+    deployments_per_day=10,
+    regions=2,
+    hosts_per_region=10,
+    artifact_bytes=MIB,
+    piece_bytes=64 * 1024,
+    host_bandwidth=125e6,
+    bucket_egress=12.5e9,
+    seeds=3,
+    fanout=4,
+    status_polls_per_deployment=0,
+    idempotency_keys=False,
+)
+DESIGN = capacity_tool.design_scenario()
+PRICES = capacity_tool.load_prices()
+QUOTAS = capacity_tool.load_quotas()
+
+
+def usage_of(scenario: Scenario, template: TemplateSettings = TEMPLATE) -> dict[str, float]:
+    return capacity.usage(capacity.work(scenario, template, ASSUMPTIONS))
+
+
+def test_small_scenario_counts_by_hand():
+    used = usage_of(SMALL)
+
+    assert used["apigateway.requests"] == 1  # the POST, no polls
+    assert used["sqs.requests"] == 3  # send, receive, delete
+    assert used["lambda.requests"] == 1 + 1 + 1 + 2  # API, worker, starter, a sync per region; copies by CopyObject
+    assert used["stepfunctions.state_transitions"] == 8 + 2 * 2
+    assert used["s3.tier1_requests"] == 1 + 2  # one PUT (under 8 MiB), a COPY per region
+    # HEADs: worker, workflow, a sync per region; GETs: 3 seeds x one 8 MiB range each, per region
+    assert used["s3.tier2_requests"] == 1 + 1 + 2 + 3 * 2
+    # builds 3 puts/updates, tracking put + update, 20 host records of 284 bytes, 2 summaries
+    assert used["dynamodb.write_units"] == 3 + 2 + 20 + 2
+    assert "dynamodb.read_units" not in used  # nobody polled
+    assert used["transfer.inter_region_gb"] == pytest.approx(2 * MIB / GIB)
+
+
+def test_small_scenario_leaves_countable_records():
+    counts = capacity.counts(SMALL, TEMPLATE, ASSUMPTIONS)
+
+    assert counts.host_records == 20
+    assert counts.host_record_items == 20
+    assert counts.rollout_summaries == 2
+    assert counts.tracking_rows == 1
+    assert counts.replication_executions == 1
+    assert counts.replication_state_transitions == 12
+    assert counts.artifact_copies == 2
+    assert counts.artifact_objects == 3
+    assert counts.stored_artifact_bytes == 3 * MIB
+
+
+def test_polls_and_idempotency_add_their_requests_and_units():
+    used = usage_of(replace(SMALL, status_polls_per_deployment=5, idempotency_keys=True))
+
+    assert used["apigateway.requests"] == 6
+    # each poll: a consistent Query of the build and 2 summaries (1 unit) + GetItem of the tracking row (1)
+    assert used["dynamodb.read_units"] == 5 * 2
+    assert used["dynamodb.write_units"] == 27 + 2
+
+
+def test_large_artifacts_are_uploaded_and_copied_in_parts():
+    gib = replace(SMALL, artifact_bytes=GIB)
+    used = usage_of(gib)
+
+    # upload: create + 128 parts of 8 MiB + complete; copy (above the 8 MiB threshold, by the copy
+    # function): create + 205 parts of 5 MiB + complete, per region
+    assert used["s3.tier1_requests"] == (2 + 128) + 2 * (2 + 205)
+    assert used["lambda.requests"] == 5 + 2
+    # the regional layout's CopyFunction copies every artifact, small ones too
+    every_copy = replace(TEMPLATE, copy_function_for_every_copy=True)
+    assert usage_of(SMALL, every_copy)["lambda.requests"] == 5 + 2
+
+
+def test_per_shard_records_write_one_item_a_shard():
+    per_host = capacity.host_record_writes(replace(SMALL, hosts_per_region=100_000), TEMPLATE, ASSUMPTIONS, 100_000)
+    per_shard = capacity.host_record_writes(
+        replace(SMALL, hosts_per_region=100_000, record_layout=RecordLayout.PER_SHARD), TEMPLATE, ASSUMPTIONS, 100_000
+    )
+
+    assert per_host.items == per_host.write_units == 100_000
+    assert per_host.batch_calls == 4_000
+    assert per_shard.items == 125  # 100,000 hosts / 800 a key
+    # 120 bytes + 800 hosts x 16 bytes = 12,920 bytes: 13 units an item
+    assert per_shard.write_units == 125 * 13
+    assert per_shard.batch_calls == 5
+
+
+def test_cost_is_usage_times_price():
+    only_writes = PriceTable(
+        "test",
+        "2026-11-23",
+        {key: replace(price, usd=0.0) for key, price in PRICES.prices.items()}
+        | {"dynamodb.write_units": replace(PRICES.prices["dynamodb.write_units"], usd=1.0, per=1.0)},
+    )
+
+    cost = capacity.cost(SMALL, TEMPLATE, ASSUMPTIONS, only_writes)
+
+    assert cost.per_deployment["DynamoDB"] == 27
+    assert cost.deployment_total == 27
+    assert cost.month_total(SMALL.deployments_per_day) == pytest.approx(27 * 10 * capacity.DAYS_PER_MONTH)
+
+
+def test_the_price_and_quota_tables_are_dated_and_sourced():
+    assert PRICES.retrieved and PRICES.region == "us-east-1"
+    for key, price in PRICES.prices.items():
+        assert price.usd > 0 and price.source.startswith("https://aws.amazon.com/"), key
+    for key, quota in QUOTAS.items():
+        assert quota.value > 0 and quota.source.startswith("https://docs.aws.amazon.com/"), key
+    # every usage the model bills has a price
+    every_usage = set(usage_of(replace(DESIGN, cross_az_peer_fraction=0.5))) | {"dynamodb.pitr_gb_month"}
+    assert every_usage <= set(PRICES.prices)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    hosts=st.integers(min_value=1, max_value=1_000_000),
+    more=st.integers(min_value=1, max_value=1_000_000),
+    layout=st.sampled_from(list(RecordLayout)),
+    mode=st.sampled_from(list(CapacityMode)),
+)
+def test_more_hosts_never_cost_less(hosts, more, layout, mode):
+    scenario = replace(DESIGN, record_layout=layout, capacity_mode=mode)
+    fewer = capacity.cost(replace(scenario, hosts_per_region=hosts), TEMPLATE, ASSUMPTIONS, PRICES)
+    larger = capacity.cost(replace(scenario, hosts_per_region=hosts + more), TEMPLATE, ASSUMPTIONS, PRICES)
+
+    assert larger.deployment_total >= fewer.deployment_total
+    assert larger.month_total(scenario.deployments_per_day) >= fewer.month_total(scenario.deployments_per_day)
+
+
+@pytest.mark.parametrize("mode", list(CapacityMode))
+@pytest.mark.parametrize("deployments", [1, 100, 2_000, 50_000])
+def test_doubling_deployments_doubles_what_they_cost(deployments, mode):
+    scenario = replace(DESIGN, deployments_per_day=deployments, capacity_mode=mode)
+    once = capacity.cost(scenario, TEMPLATE, ASSUMPTIONS, PRICES)
+    twice = capacity.cost(replace(scenario, deployments_per_day=2 * deployments), TEMPLATE, ASSUMPTIONS, PRICES)
+    idle = once.fixed_per_month["SQS"]  # the event source's polls of an empty queue: the same either way
+
+    assert twice.month_total(2 * deployments) - idle == pytest.approx(2 * (once.month_total(deployments) - idle))
+
+
+@pytest.mark.parametrize(
+    ("pushed", "first"),
+    [
+        (replace(SMALL, regions=11), "Replication Map concurrency vs regions"),
+        (replace(SMALL, hosts_per_region=250_000), "HostsPerRegion bound in the template"),
+        (replace(SMALL, artifact_bytes=600 * MIB), "Build worker memory (artifact built in memory)"),
+        (replace(SMALL, status_polls_per_deployment=1_000_000), "API stage throttling (template)"),
+    ],
+)
+def test_first_limit_names_the_limit_pushed_past(pushed, first):
+    assert capacity.first_limit(capacity.limits(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS)).headroom > 1
+
+    found = capacity.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
+
+    assert capacity.first_limit(found).name == first
+    assert capacity.first_limit(found).headroom < 1
+
+
+def test_first_aws_quota_at_the_design_scale_grows_into_the_host_record_table():
+    pushed = replace(DESIGN, deployments_per_day=20_000)
+
+    found = capacity.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
+
+    quota = capacity.first_limit(found, LimitKind.QUOTA)
+    assert quota.name == "DynamoDB writes, one region's host-record table"
+    assert quota.headroom < 1
+    # 20,000 a day, 3 times as many at the peak, each writing 100,000 one-unit records in the region
+    # (within 2%: the syncs also spend 0.2 s each not writing)
+    assert quota.demand == pytest.approx(20_000 * 3 / 86_400 * 100_000, rel=0.02)
+
+
+def test_breaking_points_find_each_limit_where_it_breaks():
+    points = {
+        point.limit: point
+        for point in capacity.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "hosts_per_region")
+    }
+
+    assert points["HostsPerRegion bound in the template"].value == pytest.approx(200_000, rel=0.002)
+    assert points["Step Functions StartExecution rate"].value is None  # hosts do not start executions
+    regions = {
+        point.limit: point for point in capacity.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "regions")
+    }
+    assert math.floor(regions["Replication Map concurrency vs regions"].value) == 10
+
+
+def test_rollout_time_is_the_swarms_closed_form_per_wave():
+    one_wave = capacity.rollout_seconds(DESIGN, ASSUMPTIONS)
+    waves = capacity.rollout_seconds(replace(DESIGN, waves=4), replace(ASSUMPTIONS, bake_seconds_between_waves=60))
+
+    assert one_wave == pytest.approx(capacity.pipelined_broadcast_seconds(DESIGN.swarm()))
+    assert waves == pytest.approx(4 * capacity.pipelined_broadcast_seconds(DESIGN.swarm(25_000)) + 3 * 60)
+    assert capacity.rollout_seconds(replace(DESIGN, p2p=False), ASSUMPTIONS) > 10 * one_wave
+
+
+def test_the_tool_reads_the_templates_settings():
+    template, parameters = capacity_tool.template_settings()
+
+    assert template.regional_sync.memory_mb == int(
+        capacity_tool.load_template(capacity_tool.REPO / "template.yaml")["Resources"]["RegionalSyncFunction"][
+            "Properties"
+        ]["MemorySize"]
+    )
+    assert template.replication_top_level_transitions >= 5
+    assert template.replication_transitions_per_destination >= 1
+    assert template.hosts_per_region_max >= int(parameters["HostsPerRegion"])
+
+
+def test_replication_shape_follows_the_success_path():
+    definition = {
+        "StartAt": "Check",
+        "States": {
+            "Check": {"Type": "Choice", "Choices": [{"Next": "Copy"}], "Default": "Reject"},
+            "Reject": {"Type": "Fail"},
+            "Copy": {
+                "Type": "Map",
+                "MaxConcurrency": 5,
+                "ItemProcessor": {"StartAt": "One", "States": {"One": {"Type": "Task", "End": True}}},
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+
+    assert capacity_tool.replication_shape(definition) == (3, 1, 5)
