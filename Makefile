@@ -33,8 +33,8 @@ help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
 		| awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-venvs: ## Create the tools, emulator, test and scan virtualenvs (Python 3.13, pinned)
-	@scripts/bootstrap.sh tools emulator test scan
+venvs: ## Create the tools, emulator, test, scan and deployctl virtualenvs (Python 3.13, pinned)
+	@scripts/bootstrap.sh tools emulator test scan deployctl
 
 emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one answering there
 	@scripts/bootstrap.sh emulator
@@ -96,10 +96,10 @@ openapi: ## Write the API's OpenAPI document (generated from the code) to openap
 	@scripts/bootstrap.sh test
 	$(TEST)/python -m tools.openapi > openapi.json
 
-local-env: ## Print exports that point aws/sam at the emulator: eval "$$(make -s local-env)"
+local-env: ## Print exports that point deployctl/aws/sam at the emulator: eval "$$(make -s local-env)"
 	@echo 'export AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1'
 	@echo 'export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME)'
-	@echo 'export PATH="$(CURDIR)/.venv/tools/bin:$$PATH"'
+	@echo 'export PATH="$(CURDIR)/.venv/deployctl/bin:$(CURDIR)/.venv/tools/bin:$$PATH"'
 
 clean: emulator-stop ## Remove build output, the emulator's state and the virtualenvs
 	rm -rf .aws-sam .emulator .venv .pytest_cache .ruff_cache

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Creates the project's four virtualenvs, each on Python 3.13 and pinned by its lock file:
+# Creates the project's five virtualenvs, each on Python 3.13 and pinned by its lock file:
 #   .venv/tools     SAM CLI, samlocal, cfn-lint (aws-sam-cli pins its own botocore and pydantic)
 #   .venv/emulator  MiniStack, which runs the functions with its own interpreter
 #   .venv/test      pytest, moto, ruff + exactly what the functions import on Lambda
 #   .venv/scan      checkov (it pins versions that conflict with SAM CLI's)
+#   .venv/deployctl the deployctl CLI (this checkout, installed editable: .venv/deployctl/bin/deployctl)
 # A venv is rebuilt only when its requirement or lock files change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,10 @@ make_venv() {
   local name="$1"
   local dir=".venv/$name" stamp=".venv/$name/.requirements-stamp"
   local wanted
-  wanted="$(cat "requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt | sha256sum | cut -c1-16)"
+  local inputs=("requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt)
+  # deployctl's console script comes from pyproject.toml.
+  [ "$name" = deployctl ] && inputs+=(pyproject.toml)
+  wanted="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$dir/bin/python" ]; then
     return 0
   fi
@@ -23,6 +27,10 @@ make_venv() {
   "$python313" -m venv "$dir"
   "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "requirements/$name.txt" -c "requirements/$name.lock"
+  if [ "$name" = deployctl ]; then
+    # Editable: the console script runs this checkout's deployctl/, so it never goes stale.
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+  fi
   echo "$wanted" > "$stamp"
 }
 

@@ -1,4 +1,5 @@
-"""REST API: POST /builds queues a build; GET /builds/{buildId} reads where it is."""
+"""REST API: POST /builds queues a build; GET /builds lists builds, newest first; GET /builds/{buildId} reads
+where one is."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -28,9 +29,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, aws, pipeline, store
-from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus
-from code_deploy.models import ApiError, BuildAccepted, BuildRequest, BuildView, ErrorDetail
+from code_deploy import api_input, aws, build_list, pipeline, store
+from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus, utc_now
+from code_deploy.models import ApiError, BuildAccepted, BuildList, BuildRequest, BuildSummary, BuildView, ErrorDetail
 from code_deploy.settings import ApiSettings
 from code_deploy.status import build_view
 
@@ -146,6 +147,13 @@ def idempotent_request_in_progress(error: IdempotencyAlreadyInProgressError) -> 
     )
 
 
+@app.exception_handler(build_list.InvalidCursor)
+def invalid_cursor(error: build_list.InvalidCursor) -> Response:
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, f"cursor: not a cursor this API gave out ({error}); start without one"
+    )
+
+
 @app.exception_handler(store.BuildNotFound)
 def unknown_build(error: store.BuildNotFound) -> Response:
     return error_response(HTTPStatus.NOT_FOUND, f"no build {error}")
@@ -157,7 +165,7 @@ def no_such_route(error: NotFoundError) -> Response:
     return error_response(
         HTTPStatus.NOT_FOUND,
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
-        "the API serves POST /builds and GET /builds/{buildId}",
+        "the API serves POST /builds, GET /builds and GET /builds/{buildId}",
     )
 
 
@@ -202,6 +210,61 @@ def submit_build(
 
 
 @app.get(
+    "/builds",
+    summary="List builds, newest first, a page at a time",
+    responses={
+        200: _json(BuildList, "A page of builds"),
+        422: _json(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
+    },
+)
+def list_builds(
+    limit: Annotated[
+        int,
+        Query(ge=1, le=build_list.MAX_PAGE_SIZE, description="Builds on the page"),
+    ] = build_list.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=build_list.MAX_CURSOR_CHARS, description="The previous page's nextCursor"),
+    ] = None,
+) -> BuildList:
+    config = settings()
+    builds_table = aws.dynamodb().Table(config.builds_table)
+    page = build_list.list_builds(
+        builds_table, utc_now(), limit, build_list.Cursor.decode(cursor) if cursor is not None else None
+    )
+    summaries = [summary_of(read_build(config, record["build_id"])) for record in page.records]
+    return BuildList(builds=summaries, nextCursor=page.next_cursor.encode() if page.next_cursor else None)
+
+
+def read_build(config: ApiSettings, build_id: str) -> BuildView:
+    """The build record, its rollout summaries (one Query) and its replication's tracking row, joined."""
+    items = store.get_build_items(aws.dynamodb().Table(config.builds_table), build_id)
+    if not items:
+        raise store.BuildNotFound(build_id)
+    record = next(item for item in items if item["record"] == store.BUILD_RECORD)
+    tracking = None
+    if record.get("artifactKey"):
+        tracking = store.get_copy_tracking(
+            aws.dynamodb().Table(config.copy_tracking_table), record["artifactKey"], record["artifactBucket"]
+        )
+    return build_view(items, tracking, config.regional_buckets, config.hosts_per_region)
+
+
+def summary_of(view: BuildView) -> BuildSummary:
+    return BuildSummary(
+        buildId=view.buildId,
+        commit=view.commit,
+        status=view.status,
+        deploymentStatus=view.deploymentStatus,
+        failureReason=view.failureReason,
+        queuedAt=view.queuedAt,
+        hostsDeployed=sum(region.hostsDeployed for region in view.regions),
+        hostsTotal=sum(region.hostsTotal for region in view.regions),
+        statusUrl=f"/builds/{view.buildId}",
+    )
+
+
+@app.get(
     "/builds/<buildId>",
     summary="Read a build's status: built, replicated, rolled out",
     responses={
@@ -213,17 +276,7 @@ def submit_build(
 def get_build(
     buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
 ) -> BuildView:
-    config = settings()
-    items = store.get_build_items(aws.dynamodb().Table(config.builds_table), buildId)
-    if not items:
-        raise store.BuildNotFound(buildId)
-    record = next(item for item in items if item["record"] == store.BUILD_RECORD)
-    tracking = None
-    if record.get("artifactKey"):
-        tracking = store.get_copy_tracking(
-            aws.dynamodb().Table(config.copy_tracking_table), record["artifactKey"], record["artifactBucket"]
-        )
-    return build_view(items, tracking, config.regional_buckets, config.hosts_per_region)
+    return read_build(settings(), buildId)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

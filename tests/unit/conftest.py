@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from code_deploy import aws as aws_clients
+from code_deploy import build_list
 from tests.utils import LambdaContext
 
 STACK = "sam-code-deploy"
@@ -98,6 +99,26 @@ def module_stack() -> Stack:
 def _create_stack(monkeypatch) -> Stack:
     dynamodb = boto3.client("dynamodb")
     _table(dynamodb, f"{STACK}-builds", "build_id", "record")
+    # GET /builds's index, as the template declares it
+    dynamodb.update_table(
+        TableName=f"{STACK}-builds",
+        AttributeDefinitions=[
+            {"AttributeName": build_list.MONTH_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": "queuedAt", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": build_list.BUILD_LIST_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": build_list.MONTH_ATTRIBUTE, "KeyType": "HASH"},
+                        {"AttributeName": "queuedAt", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            }
+        ],
+    )
     _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")
     _table(dynamodb, f"{STACK}-host-deployment-logs", "pk", "host_id")
     dynamodb.create_table(

@@ -130,6 +130,27 @@ class BuildView(BaseModel):
     statusHistory: list[StatusChange]
 
 
+class BuildSummary(BaseModel):
+    """One build in the list: where it is, and how many of its hosts run it."""
+
+    buildId: str
+    commit: str
+    status: BuildStatus
+    deploymentStatus: DeploymentStatus
+    failureReason: str | None = None
+    queuedAt: str
+    hostsDeployed: int
+    hostsTotal: int
+    statusUrl: str
+
+
+class BuildList(BaseModel):
+    builds: list[BuildSummary] = Field(description="Newest first.")
+    nextCursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
+    )
+
+
 class BuildMessage(BaseModel):
     """What the API puts on the build queue for the build worker."""
 

@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from code_deploy import aws
+from code_deploy import aws, build_list
 from code_deploy.builds import BuildStatus
 from code_deploy.swarm import BUCKET, SwarmResult, direct_from_bucket_seconds, physical_limit_seconds
 
@@ -60,6 +60,8 @@ def create_build(table, build_id: str, commit: str, now: str) -> dict[str, Any]:
         "commit": commit,
         "status": BuildStatus.QUEUED.value,
         "queuedAt": now,
+        # the partition of the by-queued-month index, which lists builds newest first (build_list)
+        build_list.MONTH_ATTRIBUTE: build_list.queued_month(now),
         "updatedAt": now,
         "statusHistory": [{"status": BuildStatus.QUEUED.value, "at": now}],
     }

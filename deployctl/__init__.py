@@ -1,0 +1,1 @@
+"""deployctl: the command line (and the local dashboard) of sam-code-deploy's builds API."""

@@ -1,0 +1,117 @@
+"""The list of builds, newest first, a page at a time, without a Scan.
+
+Every build record carries `queuedMonth` ("2026-11"), the partition key of the builds table's
+`by-queued-month` index, sorted by `queuedAt`. A page walks the months backwards from the newest, one
+Query each (descending), until it has `limit` builds; the cursor says where the next page starts: a
+month, and DynamoDB's LastEvaluatedKey within it. Rollout summaries have no `queuedMonth`, so the
+index holds build records only.
+
+One month is one index partition: its writes are the month's build submissions, far below the
+1,000 writes a second a partition takes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+BUILD_LIST_INDEX = "by-queued-month"
+MONTH_ATTRIBUTE = "queuedMonth"
+# How far back the list reaches: a page walks at most this many empty months.
+LIST_MONTHS = 13
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 50
+MAX_CURSOR_CHARS = 1024
+_MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+# The keys of a LastEvaluatedKey from the index: the table's keys and the index's.
+_PAGE_KEY_FIELDS = {"build_id", "record", MONTH_ATTRIBUTE, "queuedAt"}
+
+
+class InvalidCursor(ValueError):
+    """The cursor is not one this API gave out."""
+
+
+def queued_month(queued_at: str) -> str:
+    """The index partition of a build queued at `queued_at` (ISO-8601 UTC): its year and month."""
+    return queued_at[:7]
+
+
+def previous_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def months_before(month: str, count: int) -> str:
+    for _ in range(count):
+        month = previous_month(month)
+    return month
+
+
+@dataclass(frozen=True)
+class Cursor:
+    month: str
+    start_key: dict[str, str] | None = None
+
+    def encode(self) -> str:
+        payload = json.dumps({"m": self.month, "k": self.start_key}, separators=(",", ":"), sort_keys=True)
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        """The cursor, checked field by field: a forged one is refused here, never sent to DynamoDB."""
+        if len(text) > MAX_CURSOR_CHARS:
+            raise InvalidCursor("too long")
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise InvalidCursor("not base64url JSON") from None
+        if not isinstance(payload, dict) or set(payload) != {"m", "k"}:
+            raise InvalidCursor("unexpected fields")
+        month, start_key = payload["m"], payload["k"]
+        if not isinstance(month, str) or not _MONTH_RE.fullmatch(month):
+            raise InvalidCursor("bad month")
+        if start_key is not None and (
+            not isinstance(start_key, dict)
+            or set(start_key) != _PAGE_KEY_FIELDS
+            or not all(isinstance(value, str) for value in start_key.values())
+            or start_key[MONTH_ATTRIBUTE] != month
+        ):
+            raise InvalidCursor("bad start key")
+        return cls(month, start_key)
+
+
+@dataclass(frozen=True)
+class BuildPage:
+    records: list[dict[str, Any]]
+    next_cursor: Cursor | None
+
+
+def list_builds(table, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None) -> BuildPage:
+    """Build records, newest first: at most `limit`, from `cursor` on (from the newest without one).
+
+    `now` bounds the walk: months from now back LIST_MONTHS are listed, older ones are not.
+    """
+    oldest = months_before(queued_month(now), LIST_MONTHS - 1)
+    month, start_key = (cursor.month, cursor.start_key) if cursor else (queued_month(now), None)
+    records: list[dict[str, Any]] = []
+    while month >= oldest and len(records) < limit:
+        kwargs: dict[str, Any] = {
+            "IndexName": BUILD_LIST_INDEX,
+            "KeyConditionExpression": Key(MONTH_ATTRIBUTE).eq(month),
+            "ScanIndexForward": False,
+            "Limit": limit - len(records),
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        page = table.query(**kwargs)
+        records.extend(page["Items"])
+        start_key = page.get("LastEvaluatedKey")
+        if not start_key:
+            month = previous_month(month)
+    return BuildPage(records, Cursor(month, start_key) if month >= oldest else None)
