@@ -25,6 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # Answers worth polling through while following a build: throttling and the API's own hiccups.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGE_SIZE = 50  # GET /builds's largest page
+DEFAULT_DASHBOARD_PORT = 8089
 
 
 def _print_json(console: Console, value: Any) -> None:
@@ -123,6 +124,26 @@ def cmd_builds(args: argparse.Namespace, api: Api, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_dashboard(args: argparse.Namespace, api: Api, console: Console) -> int:
+    from deployctl import dashboard  # the server's imports only for this command
+
+    def ready(url: str) -> None:
+        if args.json:
+            # One line, so a script can read the URL as soon as the server listens.
+            console.out(json.dumps({"url": url}), highlight=False)
+        else:
+            console.print(f"dashboard of stack {api.target.stack_name} on {url} (Ctrl-C stops it)", highlight=False)
+        console.file.flush()
+
+    try:
+        dashboard.serve(api, args.port, on_ready=ready)
+    except OSError as error:
+        raise DeployctlError(f"cannot serve on 127.0.0.1:{args.port}: {error.strerror or error}") from None
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 # --- the parser ----------------------------------------------------------------------------------------
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str, str]] = {
@@ -145,6 +166,11 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         cmd_builds,
         "recent builds, newest first: status and hosts of each",
         "deployctl builds --limit 50",
+    ),
+    "dashboard": (
+        cmd_dashboard,
+        "a live page of the builds on 127.0.0.1, proxying the API with your credentials",
+        "deployctl dashboard --port 8089",
     ),
 }
 
@@ -210,6 +236,13 @@ def parser() -> argparse.ArgumentParser:
         elif name == "builds":
             command.add_argument("--limit", type=_positive, default=20, help="how many builds (default 20)")
             command.add_argument("--cursor", help="start after the builds a previous listing showed")
+        elif name == "dashboard":
+            command.add_argument(
+                "--port",
+                type=int,
+                default=DEFAULT_DASHBOARD_PORT,
+                help=f"default {DEFAULT_DASHBOARD_PORT}; 0 for any free port",
+            )
         if name in ("build", "watch"):
             command.add_argument(
                 "--timeout",
