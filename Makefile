@@ -57,18 +57,19 @@ redeploy: ## sam deploy of the last build, no build: make redeploy STACK_NAME=x 
 demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
 	$(LOCAL_ENV) $(TEST)/python -m tools.demo
 
-lint: ## sam validate --lint, cfn-lint with the serverless rules, checkov, ruff
-	@scripts/bootstrap.sh tools test scan
+lint: ## sam validate --lint, cfn-lint with the serverless rules, checkov, the ASL check, ruff
+	@scripts/bootstrap.sh tools test scan asl
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint
 	$(TOOLS)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	@mkdir -p .aws-sam
 	$(TOOLS)/python -m tools.expand_template .aws-sam/expanded-template.json
 	.venv/scan/bin/checkov --file .aws-sam/expanded-template.json --framework cloudformation --compact --quiet --skip-download
+	$(TEST)/python -m tools.check_asl
 	$(TEST)/ruff check .
 	$(TEST)/ruff format --check .
 
 unit: ## Unit tests (moto; no emulator)
-	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh test asl
 	$(TEST)/pytest tests/unit
 
 integration: venvs deploy ## Integration tests against the stack deployed on the emulator
@@ -96,10 +97,13 @@ openapi: ## Write the API's OpenAPI document (generated from the code) to openap
 	@scripts/bootstrap.sh test
 	$(TEST)/python -m tools.openapi > openapi.json
 
-local-env: ## Print exports that point deployctl/aws/sam at the emulator: eval "$$(make -s local-env)"
+# The AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS in us-east-1 (it forces queue.amazonaws.com), so in
+# this shell `aws` is awslocal, which passes --endpoint-url on every call, SQS included.
+local-env: ## Print exports that point deployctl/aws (= awslocal)/sam at the emulator: eval "$$(make -s local-env)"
 	@echo 'export AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1'
-	@echo 'export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME)'
-	@echo 'export PATH="$(CURDIR)/.venv/deployctl/bin:$(CURDIR)/.venv/tools/bin:$$PATH"'
+	@echo 'export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0'
+	@echo 'export DISABLE_DEPRECATION_NOTICE=1 PATH="$(CURDIR)/.venv/deployctl/bin:$(CURDIR)/.venv/tools/bin:$$PATH"'
+	@echo 'aws() { awslocal "$$@"; }'
 
 clean: emulator-stop ## Remove build output, the emulator's state and the virtualenvs
 	rm -rf .aws-sam .emulator .venv .pytest_cache .ruff_cache

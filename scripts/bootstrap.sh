@@ -5,6 +5,7 @@
 #   .venv/test      pytest, moto, ruff + exactly what the functions import on Lambda
 #   .venv/scan      checkov (it pins versions that conflict with SAM CLI's)
 #   .venv/deployctl the deployctl CLI (this checkout, installed editable: .venv/deployctl/bin/deployctl)
+#   .venv/asl       asl-validator (npm, Node 18+), which `make lint` runs on the state machine definitions
 # A venv is rebuilt only when its requirement or lock files change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,29 @@ make_venv() {
   echo "$wanted" > "$stamp"
 }
 
+# The npm packages of requirements/<name>/, installed with `npm ci` from their package-lock.json.
+make_node_env() {
+  local name="$1"
+  local dir=".venv/$name" stamp=".venv/$name/.requirements-stamp"
+  local wanted
+  wanted="$(cat "requirements/$name/package.json" "requirements/$name/package-lock.json" | sha256sum | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -d "$dir/node_modules" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null || { echo "$dir needs Node.js 18+ and npm on PATH" >&2; exit 1; }
+  echo "==> creating $dir (Node $(node --version))"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "requirements/$name/package.json" "requirements/$name/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --silent --no-audit --no-fund)
+  echo "$wanted" > "$stamp"
+}
+
 mkdir -p .venv
 for name in "$@"; do
-  make_venv "$name"
+  if [ -f "requirements/$name/package.json" ]; then
+    make_node_env "$name"
+  else
+    make_venv "$name"
+  fi
 done

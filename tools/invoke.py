@@ -1,28 +1,36 @@
 """Sends an event file to a function of the deployed stack and prints its answer and its logs:
-the Docker-free counterpart of `sam local invoke -e EVENT`.
+the Docker-free counterpart of `sam local invoke -e EVENT`. The sample is first filled in with the
+stack's buckets and newest build (tools/sample_event.py), so the function works on something real;
+`--as-is` sends the file unchanged.
 
     python -m tools.invoke replication-starter events/s3_put.json
+    python -m tools.invoke --as-is api events/api_post_builds.json
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import ClientError
 
-from tools.stack import outputs
+from tools.sample_event import NoBuildYet, filled_event
+from tools.stack import outputs, stack_name
 
-FUNCTIONS = {
-    "api": "ApiFunctionName",
-    "build-worker": "BuildWorkerFunctionName",
-    "replication-starter": "ReplicationStarterFunctionName",
-    "regional-sync": "RegionalSyncFunctionName",
-    "large-copy": "LargeCopyFunctionName",
-}
+
+def deployed_functions(stack_outputs: dict[str, str]) -> dict[str, str]:
+    """The stack's functions by short name, from its `<Name>FunctionName` outputs: ApiFunctionName
+    is `api`, BuildWorkerFunctionName `build-worker`."""
+    return {
+        re.sub(r"(?<!^)(?=[A-Z])", "-", key.removesuffix("FunctionName")).lower(): value
+        for key, value in stack_outputs.items()
+        if key.endswith("FunctionName")
+    }
 
 
 def function_logs(function_name: str, since_ms: int, request_id: str | None) -> list[str]:
@@ -52,12 +60,24 @@ def _one_invocation(lines: list[str], request_id: str) -> list[str]:
     return lines[starts[0] : (reports[0] + 1) if reports else None]
 
 
-def invoke(function: str, event_path: str) -> int:
-    if function not in FUNCTIONS:
-        print(f"unknown function {function!r}; one of: {', '.join(FUNCTIONS)}", file=sys.stderr)
+def invoke(function: str, event_path: str, as_is: bool = False) -> int:
+    try:
+        stack_outputs = outputs()
+    except ClientError as error:
+        print(f"stack {stack_name()} not found ({error}): run `make deploy` first", file=sys.stderr)
         return 2
-    function_name = outputs()[FUNCTIONS[function]]
-    payload = Path(event_path).read_bytes()
+    functions = deployed_functions(stack_outputs)
+    if function not in functions:
+        print(f"unknown function {function!r}; one of: {', '.join(sorted(functions))}", file=sys.stderr)
+        return 2
+    function_name = functions[function]
+    try:
+        payload = (
+            Path(event_path).read_bytes() if as_is else json.dumps(filled_event(event_path, stack_outputs)).encode()
+        )
+    except (OSError, json.JSONDecodeError, NoBuildYet) as error:
+        print(f"cannot send {event_path}: {error}", file=sys.stderr)
+        return 2
     since_ms = int(time.time() * 1000) - 1000
     response = boto3.client("lambda").invoke(FunctionName=function_name, Payload=payload, LogType="Tail")
     answer = response["Payload"].read().decode()
@@ -79,7 +99,8 @@ def invoke(function: str, event_path: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    arguments = [a for a in sys.argv[1:] if a != "--as-is"]
+    if len(arguments) != 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(invoke(sys.argv[1], sys.argv[2]))
+    sys.exit(invoke(*arguments, as_is="--as-is" in sys.argv))

@@ -3,6 +3,7 @@ import json
 import boto3
 import pytest
 
+from code_deploy.replication import InvalidReplicationRequest
 from tests.utils import load_event, load_handler
 
 
@@ -46,3 +47,22 @@ def test_url_encoded_keys_are_decoded(starter, stack, context):
     [execution] = executions(stack)
     started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
     assert json.loads(started["input"])["sourceKey"] == "builds/my build ü+1.zip"
+
+
+def test_the_plans_direct_input_starts_one_execution_to_its_destinations(starter, stack, context):
+    # Given the plan's input, as the seed's invoker is called (lambda invoke --payload)
+    event = load_event("replication_input.json")
+    event["destinationBuckets"] = [stack.regional_bucket("region-b")]
+    # When the starter is invoked with it twice
+    results = [starter.lambda_handler(event, context) for _ in range(2)]
+    # Then one execution copies to exactly the buckets it names
+    [execution] = executions(stack)
+    assert results == [{"executions": [execution["name"]]}] * 2
+    started = boto3.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(started["input"]) == event
+
+
+def test_an_event_it_cannot_read_is_refused_naming_what_it_expected(starter, stack, context):
+    with pytest.raises(InvalidReplicationRequest, match=r"expected an S3 event notification .*sourceBucket"):
+        starter.lambda_handler({"bucket": "x"}, context)
+    assert executions(stack) == []

@@ -146,7 +146,7 @@ def record_build_failure(builds_table, build_id: str, attempt: int, max_attempts
 def start_replication(
     sfn_client,
     state_machine_arn: str,
-    regional_buckets: RegionalBuckets,
+    destination_buckets: list[str],
     source_bucket: str,
     source_key: str,
     version: str,
@@ -157,7 +157,7 @@ def start_replication(
     execution already there and starts nothing.
     """
     name = execution_name(source_bucket, source_key, version)
-    payload = execution_input(source_bucket, source_key, regional_buckets.bucket_names)
+    payload = execution_input(source_bucket, source_key, list(destination_buckets))
     try:
         sfn_client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
     except ClientError as error:
