@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
 
@@ -32,21 +33,37 @@ def succeeded(run: subprocess.CompletedProcess) -> str:
 
 
 def test_aws_in_the_local_env_reaches_the_emulator_for_sqs_too(stack_outputs):
-    # Given a message in the build DLQ (where the README sends you to inspect failed builds)
-    dlq = stack_outputs["BuildDeadLetterQueueUrl"]
+    # Given a message in the failed-events queue (where the README sends you to inspect failed events)
+    queue_url = stack_outputs["FailedEventsQueueUrl"]
+    sqs = boto3.client("sqs")
     marker = f"cli-verbs-{uuid.uuid4().hex[:8]}"
-    boto3.client("sqs").send_message(QueueUrl=dlq, MessageBody=json.dumps({"marker": marker}))
-    # When it is read with the plain `aws sqs` command of the local env
-    out = succeeded(
-        shell(
-            'aws sqs get-queue-attributes --queue-url "$DLQ" --attribute-names ApproximateNumberOfMessages\n'
-            'aws sqs receive-message --queue-url "$DLQ" --max-number-of-messages 10 --visibility-timeout 0',
-            DLQ=dlq,
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"marker": marker}))
+    try:
+        # When it is read with the plain `aws sqs` command of the local env
+        out = succeeded(
+            shell(
+                'aws sqs get-queue-attributes --queue-url "$QUEUE" --attribute-names ApproximateNumberOfMessages\n'
+                'aws sqs receive-message --queue-url "$QUEUE" --max-number-of-messages 10 --visibility-timeout 0',
+                QUEUE=queue_url,
+            )
         )
-    )
-    # Then the emulator answered (the bare AWS CLI v1 would go to queue.amazonaws.com)
-    assert "ApproximateNumberOfMessages" in out
-    assert marker in out
+        # Then the emulator answered (the bare AWS CLI v1 would go to queue.amazonaws.com)
+        assert "ApproximateNumberOfMessages" in out
+        assert marker in out
+    finally:
+        # the other tests read this queue: leave it as it was
+        for _ in range(10):
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            mine = [m for m in messages if marker in m["Body"]]
+            for message in messages:
+                if message not in mine:
+                    sqs.change_message_visibility(
+                        QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+            for message in mine:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if mine:
+                break
 
 
 def test_the_plans_phase_5_commands_run_as_written_with_awslocal(stack_outputs):
@@ -131,3 +148,15 @@ def test_a_direct_invoke_it_cannot_read_fails_saying_what_it_expected(stack_outp
     error = json.loads(answer["Payload"].read())
     assert answer.get("FunctionError"), error
     assert words in error["errorMessage"]
+
+
+def test_samlocal_deploy_with_make_deploys_parameters_is_make_deploy():
+    # make deploy's local parameter overrides, as the Makefile passes them
+    local_params = re.search(r"^LOCAL_PARAMS := (.+)$", (REPO / "Makefile").read_text(), re.M).group(1)
+    # samlocal (aws-sam-cli-local) deploys what `make deploy` built, to the stack it deployed: no change
+    run = shell(
+        'samlocal deploy --stack-name "$STACK_NAME" --parameter-overrides $LOCAL_PARAMS --no-execute-changeset',
+        LOCAL_PARAMS=local_params,
+    )
+    succeeded(run)
+    assert "No changes to deploy" in run.stdout + run.stderr, run.stdout + run.stderr
