@@ -15,7 +15,7 @@ import argparse
 import json
 import math
 import tracemalloc
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -52,6 +52,7 @@ DESIGN_DEPLOYMENTS_PER_DAY = 2_000
 LOCAL_DEPLOYMENTS_PER_DAY = 100
 HOSTS_AXIS = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
+INLINE_MAP_MAX_CONCURRENCY = 40  # an inline Map's most iterations at once, when MaxConcurrency is unset (0)
 
 
 # --- the templates, as CloudFormation reads them ---------------------------------------------------------
@@ -120,15 +121,47 @@ def _happy_path(states: dict[str, Any], start: str) -> list[str]:
     return path
 
 
-def replication_shape(definition: dict[str, Any]) -> tuple[int, int, int]:
-    """(states outside the Map, states per Map item, the Map's MaxConcurrency) of a successful replication."""
+@dataclass(frozen=True)
+class ReplicationShape:
+    """What a successful replication does, read from its ASL."""
+
+    top_level_states: int  # states entered outside the Map
+    states_per_destination: int  # states one Map item enters
+    map_max_concurrency: int
+    every_copy_invokes_a_function: bool  # each item's path calls Lambda, whatever the artifact's size
+
+
+def replication_shape(definition: dict[str, Any]) -> ReplicationShape:
     path = _happy_path(definition["States"], definition["StartAt"])
     maps = [definition["States"][name] for name in path if definition["States"][name]["Type"] == "Map"]
     if len(maps) != 1:
         raise ValueError("the replication workflow should copy in exactly one Map state")
     processor = maps[0].get("ItemProcessor") or maps[0]["Iterator"]
-    per_item = _happy_path(processor["States"], processor["StartAt"])
-    return len(path), len(per_item), int(maps[0].get("MaxConcurrency", 0)) or 40
+    per_item = [processor["States"][name] for name in _happy_path(processor["States"], processor["StartAt"])]
+    # Without a Choice on the way, the first (successful) path is every item's path.
+    every_copy_invokes = all(state["Type"] != "Choice" for state in per_item) and any(
+        "lambda:invoke" in state.get("Resource", "") for state in per_item
+    )
+    return ReplicationShape(
+        top_level_states=len(path),
+        states_per_destination=len(per_item),
+        map_max_concurrency=int(maps[0].get("MaxConcurrency", 0)) or INLINE_MAP_MAX_CONCURRENCY,
+        every_copy_invokes_a_function=every_copy_invokes,
+    )
+
+
+def _copy_function(resources: dict[str, dict[str, Any]]) -> str:
+    """The function the replication workflow invokes to copy: the one its DefinitionSubstitutions name."""
+    state_machine = next(
+        resource for resource in resources.values() if resource["Type"] == "AWS::Serverless::StateMachine"
+    )
+    for value in state_machine["Properties"].get("DefinitionSubstitutions", {}).values():
+        if isinstance(value, dict) and "GetAtt" in value:
+            target = value["GetAtt"]
+            name = (target if isinstance(target, str) else target[0]).split(".")[0]
+            if resources.get(name, {}).get("Type") == "AWS::Serverless::Function":
+                return name
+    raise ValueError("the replication state machine invokes no function of the template")
 
 
 def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None) -> tuple[TemplateSettings, dict]:
@@ -136,8 +169,7 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
     templates = [load_template(repo / name) for name in TEMPLATES if (repo / name).exists()]
     resources = _resources(templates)
     parameters = _parameter_defaults(templates, overrides or {})
-    top_level, per_item, map_concurrency = replication_shape(json.loads((repo / REPLICATION_ASL).read_text()))
-    copy_function = "CopyFunction" if "CopyFunction" in resources else "LargeCopyFunction"
+    shape = replication_shape(json.loads((repo / REPLICATION_ASL).read_text()))
     queue_event = next(
         event["Properties"]
         for event in resources["BuildWorkerFunction"]["Properties"]["Events"].values()
@@ -148,14 +180,14 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
         api=_function(templates, resources, "ApiFunction"),
         build_worker=_function(templates, resources, "BuildWorkerFunction"),
         replication_starter=_function(templates, resources, "ReplicationStarterFunction"),
-        copy=_function(templates, resources, copy_function),
+        copy=_function(templates, resources, _copy_function(resources)),
         regional_sync=_function(templates, resources, "RegionalSyncFunction"),
-        copy_function_for_every_copy=copy_function == "CopyFunction",
+        copy_function_for_every_copy=shape.every_copy_invokes_a_function,
         multipart_copy_threshold_bytes=int(parameters["MultipartCopyThresholdBytes"]),
         multipart_copy_part_bytes=int(parameters["MultipartCopyPartBytes"]),
-        replication_top_level_transitions=top_level,
-        replication_transitions_per_destination=per_item,
-        replication_map_max_concurrency=map_concurrency,
+        replication_top_level_transitions=shape.top_level_states,
+        replication_transitions_per_destination=shape.states_per_destination,
+        replication_map_max_concurrency=shape.map_max_concurrency,
         api_rate_limit=float(parameters["ApiThrottlingRateLimit"]),
         api_burst_limit=int(parameters["ApiThrottlingBurstLimit"]),
         build_queue_batch_size=int(queue_event.get("BatchSize", 10)),
@@ -192,15 +224,16 @@ def item_bytes(item: dict[str, Any]) -> int:
 def measured_assumptions(parameters: dict[str, Any]) -> Assumptions:
     """The host record's size and the regional sync's memory per host, measured on the code that writes
     them: a plan of SAMPLE_HOSTS hosts, its records and their BatchWriteItem requests."""
-    fleet = swarm.Fleet(
+    sample = swarm.SwarmParameters(
         hosts=SAMPLE_HOSTS,
+        artifact_bytes=max(1, int(parameters["ArtifactPayloadBytes"])),
         seeds=int(parameters["SeedHosts"]),
         fanout=int(parameters["P2PFanout"]),
         piece_bytes=int(parameters["P2PPieceBytes"]),
     )
     build_id = "build-20261123T000000Z-0123abcd"
     bucket = "sam-code-deploy-us-west-2-builds-123456789012-us-west-2"
-    plan = swarm.plan_region(fleet.swarm(int(parameters["ArtifactPayloadBytes"])), seed=1)
+    plan = swarm.plan_region(sample, seed=1)
     tracemalloc.start()
     records = store.host_records(build_id, "us-west-2", bucket, plan, "2026-11-23T00:00:00.000Z")
     batches = store.host_record_batches(records)
@@ -423,18 +456,10 @@ def plot(rows: list[dict[str, Any]], points: list, scenario: Scenario, path: Pat
     shown = [point for point in points if point.value is not None and low <= point.value <= high][:4]
     # limits broken at any scale (the build worker's, by the artifact) do not move with hosts: not drawn
     for index, point in enumerate(shown):
-        axes.axvline(point.value, color=f"C{index + 2}", linestyle=":", linewidth=1.5)
-        axes.text(
-            point.value * 1.05,
-            0.95 - 0.07 * index,
-            f"{point.limit}\n  at {point.value:,.0f}",
-            transform=axes.get_xaxis_transform(),
-            fontsize=7.5,
-            color=f"C{index + 2}",
-            va="top",
-        )
+        color = f"C{index + 2}"
+        axes.axvline(point.value, color=color, linestyle=":", linewidth=1.5, label=f"{point.limit}: {point.value:,.0f}")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

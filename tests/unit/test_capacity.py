@@ -117,9 +117,10 @@ def test_large_artifacts_are_uploaded_and_copied_in_parts():
     # function): create + 205 parts of 5 MiB + complete, per region
     assert used["s3.tier1_requests"] == (2 + 128) + 2 * (2 + 205)
     assert used["lambda.requests"] == 5 + 2
-    # the regional layout's CopyFunction copies every artifact, small ones too
+    # the regional layout's copy function copies every artifact, small ones too, by CopyObject
     every_copy = replace(TEMPLATE, copy_function_for_every_copy=True)
     assert usage_of(SMALL, every_copy)["lambda.requests"] == 5 + 2
+    assert usage_of(SMALL, every_copy)["s3.tier1_requests"] == 1 + 2
 
 
 def test_per_shard_records_write_one_item_a_shard():
@@ -272,4 +273,18 @@ def test_replication_shape_follows_the_success_path():
         },
     }
 
-    assert capacity_tool.replication_shape(definition) == (3, 1, 5)
+    shape = capacity_tool.replication_shape(definition)
+
+    assert (shape.top_level_states, shape.states_per_destination, shape.map_max_concurrency) == (3, 1, 5)
+    assert not shape.every_copy_invokes_a_function  # a Task without a Resource invokes no function
+    definition["States"]["Copy"]["ItemProcessor"]["States"]["One"]["Resource"] = "arn:aws:states:::lambda:invoke"
+    assert capacity_tool.replication_shape(definition).every_copy_invokes_a_function
+    definition["States"]["Copy"]["ItemProcessor"] = {
+        "StartAt": "Big?",
+        "States": {
+            "Big?": {"Type": "Choice", "Choices": [{"Next": "One"}], "Default": "Small"},
+            "One": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True},
+            "Small": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:copyObject", "End": True},
+        },
+    }
+    assert not capacity_tool.replication_shape(definition).every_copy_invokes_a_function

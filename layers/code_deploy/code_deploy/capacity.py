@@ -283,8 +283,15 @@ def seed_range_bytes(scenario: Scenario) -> int:
     return max(scenario.piece_bytes, BOTO3_MULTIPART_CHUNK)
 
 
+def copies_in_parts(scenario: Scenario, template: TemplateSettings) -> bool:
+    """Above the threshold an artifact is copied by multipart copy (UploadPartCopy); else by CopyObject."""
+    return scenario.artifact_bytes > template.multipart_copy_threshold_bytes
+
+
 def copies_by_function(scenario: Scenario, template: TemplateSettings) -> bool:
-    return template.copy_function_for_every_copy or scenario.artifact_bytes > template.multipart_copy_threshold_bytes
+    """Whether each copy is a Lambda invocation: always with the regional layout's copy function, else
+    only the multipart ones (the state machine makes the others with CopyObject itself)."""
+    return template.copy_function_for_every_copy or copies_in_parts(scenario, template)
 
 
 def rollout_seconds(scenario: Scenario, assumptions: Assumptions) -> float:
@@ -348,7 +355,8 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
     polls = scenario.status_polls_per_deployment
     api_calls = 1 + polls
     by_function = copies_by_function(scenario, template)
-    copy_parts = artifact_parts(artifact, template.multipart_copy_part_bytes) if by_function else 0
+    in_parts = copies_in_parts(scenario, template)
+    copy_parts = artifact_parts(artifact, template.multipart_copy_part_bytes) if in_parts else 0
     per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
     seeds = min(scenario.seeds, scenario.hosts_per_wave)
     if scenario.p2p:
@@ -408,7 +416,7 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
         WorkItem(
             "S3",
             "regional copies: COPY, or create + UploadPartCopy parts + complete",
-            regions * (copy_parts + 2 if by_function else 1),
+            regions * (copy_parts + 2 if in_parts else 1),
             "s3.tier1_requests",
         ),
         WorkItem(
