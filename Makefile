@@ -27,7 +27,7 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
 	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
 
-.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration test load bench invoke openapi local-env clean capacity
+.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -50,7 +50,6 @@ build: ## sam build (the layer and the five functions)
 deploy: build emulator ## sam build + deploy to the emulator
 	$(SAM_DEPLOY)
 
-# The benchmark deploys its own stacks (other STACK_NAME and PARAMS) of what `make deploy` built.
 redeploy: ## sam deploy of the last build, no build: make redeploy STACK_NAME=x PARAMS='HostsPerRegion=10000'
 	$(SAM_DEPLOY)
 
@@ -75,7 +74,10 @@ unit: ## Unit tests (moto; no emulator)
 integration: venvs deploy ## Integration tests against the stack deployed on the emulator
 	$(LOCAL_ENV) $(TEST)/pytest tests/integration
 
-test: lint unit integration ## Lint + unit + integration tests (what CI runs)
+e2e: venvs deploy ## End-to-end checks on the deployed stack: a small load run and a small benchmark
+	$(LOCAL_ENV) $(TEST)/pytest tests/e2e
+
+test: lint unit integration e2e ## Lint + unit + integration + e2e tests (what CI runs)
 
 BUILDS ?= 100
 load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated

@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from tests.utils import REPO
-from tools.bench import SCRATCH_STACK
+from tools.bench.scratch import SCRATCH_STACK
 from tools.stack import outputs
 
 
@@ -21,7 +21,7 @@ def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # a safety net on a busy machine, not a measure: the figures are make bench's
         check=False,
     )
     print(done.stdout[-4000:], done.stderr[-4000:])

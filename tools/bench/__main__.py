@@ -1,0 +1,151 @@
+"""Benchmarks the pipeline on the emulator: end-to-end latency by stage against the emulator's own floor,
+the regional sync's host-record throughput against raw BatchWriteItem and a naive PutItem loop, and how
+the rollout's time grows with hosts and regions. Prints a table with a PASS/MISS per target, writes
+<out>/results.json and PNG plots under <out>/plots/.
+
+    python -m tools.bench [--runs 5] [--hosts 1000,10000,100000] [--regions 2,5,10] [--out bench]
+    python -m tools.bench --smoke --out /tmp/bench     # small sizes, for CI
+
+The latency and throughput runs use the deployed stack (STACK_NAME) as it is. The scaling runs deploy a
+scratch stack (`sam deploy` of the same build with the deployed stack's parameters but other HostsPerRegion
+and Regions), update it from one size to the next and delete it at the end, so the deployed stack is left
+as `make deploy` made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tools import p2p_report
+from tools.bench import plots as bench_plots
+from tools.bench import profiling as bench_profile
+from tools.bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
+from tools.bench.report import report_lines
+from tools.bench.scratch import SCRATCH_STACK
+from tools.bench.targets import median_stages, targets, throughput
+from tools.bench.timing import run_build
+from tools.stack import emulator_endpoint, outputs, stack_name
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILED_BUILDS = 5
+
+
+def parse_sizes(args: argparse.Namespace) -> Sizes:
+    if args.smoke:
+        return SMOKE
+    return Sizes(
+        runs=args.runs,
+        scaling_runs=args.scaling_runs,
+        hosts=[int(h) for h in args.hosts.split(",")],
+        regions=[int(r) for r in args.regions.split(",")],
+        regions_sweep_hosts=args.regions_sweep_hosts,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scaling-runs", type=int, default=2)
+    parser.add_argument("--hosts", default="1000,10000,100000", help="hosts per region of the hosts sweep (3 regions)")
+    parser.add_argument("--regions", default="2,5,10", help="region counts of the regions sweep")
+    parser.add_argument("--regions-sweep-hosts", type=int, default=1000)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling sweeps (no scratch stack)")
+    parser.add_argument("--smoke", action="store_true", help="small sizes, to check that it all runs (CI)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy samples of the emulator and the sync during more builds"
+    )
+    parser.add_argument("--scratch-stack", default=SCRATCH_STACK)
+    parser.add_argument("--out", type=Path, default=REPO / "bench")
+    args = parser.parse_args()
+    if not emulator_endpoint():
+        print("The benchmark runs on the emulator: set AWS_ENDPOINT_URL (make bench does).", file=sys.stderr)
+        return 2
+    sizes = parse_sizes(args)
+    plots_dir = args.out / "plots"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+
+    stack_outputs = outputs()
+    config = sync_config(stack_outputs)
+    print(f"Stack {stack_name()}: end-to-end, floor and throughput ({sizes.runs} runs after a warm-up)", flush=True)
+    measured = measure_deployed_stack(stack_outputs, sizes.runs, config)
+    profiled = {}
+    if args.profile:
+        # Several builds, for enough samples of a rollout that lasts a fraction of a second.
+        builds = PROFILED_BUILDS
+        seconds = 3 + 2 * builds * statistics.median(run.end_to_end for run in measured.runs)
+        print(f"Profiling {builds} more builds ({seconds:.0f} s of py-spy samples)", flush=True)
+        profiled = bench_profile.profile(
+            stack_outputs["RegionalSyncFunctionName"],
+            seconds,
+            args.out / "profile",
+            lambda: [run_build(stack_outputs, 120) for _ in range(builds)],
+        )
+    points: list[ScalingPoint] = []
+    if not args.no_scaling:
+        print(f"Scaling, on the scratch stack {args.scratch_stack}", flush=True)
+        points = measure_scaling(sizes, args.scratch_stack, config)
+
+    floor_medians = {
+        "putSeconds": statistics.median(f.put_seconds for f in measured.floors),
+        "copySeconds": statistics.median(f.copy_seconds for f in measured.floors),
+        "batchWriteSeconds": statistics.median(f.batch_write_seconds for f in measured.floors),
+        "totalSeconds": statistics.median(f.total_seconds for f in measured.floors),
+    }
+    stages = median_stages(measured.runs)
+    regions = stack_outputs["SimulatedRegions"].split(",")
+    results: dict[str, Any] = {
+        "config": {
+            "stack": stack_name(),
+            "regions": regions,
+            "hostsPerRegion": int(stack_outputs["SimulatedHostsPerRegion"]),
+            "artifactBytes": measured.warmup.artifact_bytes,
+            "runs": sizes.runs,
+            "scalingRuns": sizes.scaling_runs,
+            "syncWriters": config.write_workers,
+            "hostsSweepRegions": sizes.hosts_sweep_regions,
+            "regionsSweepHosts": sizes.regions_sweep_hosts,
+            "smoke": args.smoke,
+            "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        },
+        "endToEnd": {
+            "warmupSeconds": measured.warmup.end_to_end,
+            "medianStages": stages,
+            "medianRolloutByRegion": {
+                region: statistics.median(run.rollout_seconds()[region] for run in measured.runs) for region in regions
+            },
+            "overFloor": stages["endToEnd"] / floor_medians["totalSeconds"],
+            "warmup": measured.warmup.summary(),
+            "runs": [run.summary() for run in measured.runs],
+        },
+        "floor": {**floor_medians, "runs": [asdict(f) for f in measured.floors]},
+        "throughput": {**throughput(measured), "naiveRunsSeconds": measured.naive_seconds},
+        "scaling": [point.summary() for point in points],
+    }
+    if profiled:
+        results["profile"] = profiled
+    results["targets"] = [target.summary() for target in targets(results, points, sizes)]
+    median_run = sorted(measured.runs, key=lambda run: run.end_to_end)[len(measured.runs) // 2]
+    results["plots"] = bench_plots.draw_all(results, median_run.offsets(), plots_dir)
+    # The P2P model's figures and plots (no emulator); a smoke run leaves out its 15-second simulation.
+    results["p2p"] = p2p_report.report(plots_dir, quick=args.smoke)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\n".join(report_lines(results)))
+    print("\n".join(p2p_report.lines(results["p2p"])))
+    for name, frames in profiled.items():
+        print(f"Profile of {name}: share of CPU samples by module of the innermost frame")
+        print("\n".join(f"  {share:6.1%}  {frame}" for frame, share in frames[:8]))
+    print(f"Wrote {args.out / 'results.json'} and {len(results['plots'])} plots in {plots_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
