@@ -8,8 +8,9 @@ EMULATOR_PORT ?= 4566
 STACK_NAME ?= sam-code-deploy
 # Extra `sam deploy` parameter overrides, e.g. make deploy PARAMS='HostsPerRegion=5000'
 PARAMS ?=
-# Locally, artifacts over 8 MiB take the multipart copy path (on AWS: over 5 GiB), so tests exercise it.
-LOCAL_PARAMS := MultipartCopyThresholdBytes=8388608 MultipartCopyPartBytes=5242880
+# Locally, artifacts over 8 MiB take the multipart copy path (on AWS: over 5 GiB), so tests exercise it,
+# and tracing is off (the emulator has no X-Ray), which spares every cold start the X-Ray SDK.
+LOCAL_PARAMS := MultipartCopyThresholdBytes=8388608 MultipartCopyPartBytes=5242880 TraceDisabled=true
 
 PYTHON313 := $(shell scripts/find-python313.sh 2>/dev/null)
 # `sam build` looks for the runtime's python3.13 on PATH.

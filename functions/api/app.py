@@ -7,7 +7,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -29,14 +29,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, aws, build_list, pipeline, store
+from code_deploy import api_input, aws, build_list, pipeline, store, tracing
 from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus, utc_now
 from code_deploy.models import ApiError, BuildAccepted, BuildList, BuildRequest, BuildSummary, BuildView, ErrorDetail
 from code_deploy.settings import ApiSettings
 from code_deploy.status import build_view
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_input.parse_json)
 
@@ -72,7 +72,10 @@ def queue_build_once():
 
     @idempotent_function(
         data_keyword_argument="submission",
-        persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
+        # the functions' one DynamoDB client: a session of its own would load botocore's models again
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=settings().idempotency_table, boto3_client=aws.dynamodb_client()
+        ),
         config=IDEMPOTENCY,
     )
     def queue(submission: dict) -> dict:

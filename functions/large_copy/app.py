@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import aws
+from code_deploy import aws, tracing
 from code_deploy.models import CopyRequest
 from code_deploy.transfer import multipart_copy
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 
 
