@@ -36,6 +36,10 @@ def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
     for plot in (*plots, "p2p_time_vs_hosts", "p2p_time_vs_artifact_size"):
         assert (tmp_path / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
     assert results["p2p"]["designScale"]["swarmVsPhysical"] > 1
+    # and every function's cold import, warm and cold
+    functions = {"ApiFunction", "BuildWorkerFunction", "ReplicationStarterFunction", "RegionalSyncFunction"}
+    assert functions <= {found["function"] for found in results["coldImports"]}
+    assert all(found["coldSeconds"] > 0 and found["warmSeconds"] > 0 for found in results["coldImports"])
 
     # And the deployed stack is as it was; the scratch stack is gone
     outputs.cache_clear()

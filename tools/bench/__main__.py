@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import p2p_report
+from tools.bench import cold_imports
 from tools.bench import plots as bench_plots
 from tools.bench import profiling as bench_profile
 from tools.bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
@@ -74,6 +75,10 @@ def main() -> int:
     plots_dir.mkdir(parents=True, exist_ok=True)
 
     stack_outputs = outputs()
+    # First, before the runs below load the machine: each function's import as a cold start runs it.
+    print("Cold imports of the functions (sam build's output in the runtime's interpreter)", flush=True)
+    found = cold_imports.measure_all(cold_imports.DEFAULT_BUILD_DIR, stack_outputs, runs=1 if args.smoke else 5)
+    imports = [function.summary() for function in found]
     config = sync_config(stack_outputs)
     print(f"Stack {stack_name()}: end-to-end, floor and throughput ({sizes.runs} runs after a warm-up)", flush=True)
     measured = measure_deployed_stack(stack_outputs, sizes.runs, config)
@@ -132,6 +137,7 @@ def main() -> int:
     }
     if profiled:
         results["profile"] = profiled
+    results["coldImports"] = imports
     results["targets"] = [target.summary() for target in targets(results, points, sizes)]
     median_run = sorted(measured.runs, key=lambda run: run.end_to_end)[len(measured.runs) // 2]
     results["plots"] = bench_plots.draw_all(results, median_run.offsets(), plots_dir)
@@ -139,6 +145,7 @@ def main() -> int:
     results["p2p"] = p2p_report.report(plots_dir, quick=args.smoke)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print("\n".join(report_lines(results)))
+    print("\n".join(cold_imports.report_lines(imports)))
     print("\n".join(p2p_report.lines(results["p2p"])))
     for name, frames in profiled.items():
         print(f"Profile of {name}: share of CPU samples by module of the innermost frame")
