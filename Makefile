@@ -28,7 +28,7 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
 	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
 
-.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity
+.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -96,6 +96,31 @@ capacity: ## Capacity and cost model: work, limits, cost and time at the design 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)
 
+# sam local invoke / start-api in Docker, against the deployed stack's services (tools/local_invoke.py).
+# Another template's functions: make local-invoke TEMPLATE=regional.yaml REGION=us-west-2 FN=... EVENT=...
+TEMPLATE ?= template.yaml
+REGION ?= us-east-1
+API_PORT ?= 3000
+LOCAL_INVOKE = $(LOCAL_ENV) AWS_REGION=$(REGION) AWS_DEFAULT_REGION=$(REGION) PATH="$(SAM_PATH)" \
+	$(TOOLS)/python -m tools.local_invoke
+local-build:
+	@scripts/bootstrap.sh tools
+	@if [ "$(TEMPLATE)" = template.yaml ]; then $(MAKE) -s build; else PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 \
+		$(TOOLS)/sam build --template $(TEMPLATE) --build-dir .aws-sam/build-$(basename $(notdir $(TEMPLATE))); fi
+	@scripts/docker.sh start
+
+local-invoke: local-build ## sam local invoke in Docker vs the emulator: make local-invoke FN=ReplicationStarterFunction EVENT=events/s3_put.json
+	$(LOCAL_INVOKE) invoke $(FN) $(EVENT) --template $(TEMPLATE) --region $(REGION)
+
+local-api: local-build ## sam local start-api in Docker on 127.0.0.1:3000 (API_PORT=...), vs the emulator's services
+	$(LOCAL_INVOKE) start-api --template $(TEMPLATE) --region $(REGION) --port $(API_PORT)
+
+docker-stop: ## Stop the Docker daemon this project started (scripts/docker.sh)
+	@scripts/docker.sh stop
+
+docker-test: venvs deploy ## The sam local tests (tests/docker) where a Docker daemon runs or can start; skipped, saying why, elsewhere
+	$(LOCAL_ENV) PATH="$(SAM_PATH)" scripts/docker-tests.sh
+
 openapi: ## Write the API's OpenAPI document (generated from the code) to openapi.json
 	@scripts/bootstrap.sh test
 	$(TEST)/python -m tools.openapi > openapi.json
@@ -108,5 +133,5 @@ local-env: ## Print exports that point deployctl/aws (= awslocal)/sam at the emu
 	@echo 'export DISABLE_DEPRECATION_NOTICE=1 PATH="$(CURDIR)/.venv/deployctl/bin:$(CURDIR)/.venv/tools/bin:$$PATH"'
 	@echo 'aws() { awslocal "$$@"; }'
 
-clean: emulator-stop ## Remove build output, the emulator's state and the virtualenvs
+clean: emulator-stop docker-stop ## Remove build output, the emulator's state and the virtualenvs
 	rm -rf .aws-sam .emulator .venv .pytest_cache .ruff_cache

@@ -13,7 +13,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.conftest import copy_tracking, count_host_records, execution_finished, wait_for
+from tests.integration.conftest import copy_tracking, count_host_records, execution_finished, http, wait_for
 from tests.utils import REPO
 
 
@@ -160,3 +160,80 @@ def test_samlocal_deploy_with_make_deploys_parameters_is_make_deploy():
     )
     succeeded(run)
     assert "No changes to deploy" in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+def test_the_readmes_curl_commands_submit_and_read_a_build():
+    # The README's "By hand with curl", as written (curl 7.75+ signs with --aws-sigv4)
+    commit = uuid.uuid4().hex + "0" * 8
+    out = succeeded(
+        shell(
+            "API=$(.venv/test/bin/python -m tools.stack ApiBaseUrl)\n"
+            'SIGN=(--aws-sigv4 "aws:amz:us-east-1:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")\n'
+            'curl -s "${SIGN[@]}" -X POST "$API/builds" -H \'Content-Type: application/json\' \\\n'
+            '  -H "Idempotency-Key: $(uuidgen || cat /proc/sys/kernel/random/uuid)" \\\n'
+            '  -d "{\\"commit\\": \\"$COMMIT\\"}" > /tmp/cli-verbs-post.json\n'
+            "BUILD_ID=$(.venv/test/bin/python -c \"import json, sys; print(json.load(sys.stdin)['buildId'])\" \\\n"
+            "  < /tmp/cli-verbs-post.json)\n"
+            'curl -s "${SIGN[@]}" "$API/builds/$BUILD_ID"',
+            COMMIT=commit,
+        )
+    )
+    assert json.loads(out)["commit"] == commit
+
+
+def test_the_plans_start_execution_from_the_cli(stack_outputs):
+    # docs/using.md: start the state machine directly with the plan's input
+    global_bucket = stack_outputs["GlobalBuildsBucketName"]
+    key = f"cli-start/{uuid.uuid4().hex[:8]}.zip"
+    boto3.client("s3").put_object(Bucket=global_bucket, Key=key, Body=b"start-execution")
+    destination = stack_outputs["RegionalBucketNamePattern"].format(
+        region=stack_outputs["SimulatedRegions"].split(",")[0]
+    )
+    out = succeeded(
+        shell(
+            "aws stepfunctions start-execution \\\n"
+            '  --state-machine-arn "$(.venv/test/bin/python -m tools.stack ReplicationStateMachineArn)" \\\n'
+            '  --input "$INPUT"',
+            INPUT=json.dumps({"sourceBucket": global_bucket, "sourceKey": key, "destinationBuckets": [destination]}),
+        )
+    )
+    finished = wait_for(lambda: execution_finished(json.loads(out)["executionArn"]), "the execution")
+    assert finished["status"] == "SUCCEEDED", finished
+
+
+def test_make_invoke_sends_the_samples_filled_in_with_the_newest_build(api, stack_outputs):
+    # Given a build that deployed (the newest artifact in the global bucket)
+    build_id = http("POST", f"{api}/builds", {"commit": uuid.uuid4().hex[:12]})[1]["buildId"]
+    wait_for(lambda: http("GET", f"{api}/builds/{build_id}")[1]["deploymentStatus"] == "DEPLOYED", f"{build_id}")
+    pages = boto3.client("stepfunctions").get_paginator("list_executions")
+
+    def executions_of_the_build() -> list[str]:
+        return [
+            execution["name"]
+            for page in pages.paginate(stateMachineArn=stack_outputs["ReplicationStateMachineArn"])
+            for execution in page["executions"]
+            if execution["name"].startswith(build_id)
+        ]
+
+    executions_before = executions_of_the_build()
+    port = os.environ["AWS_ENDPOINT_URL"].rsplit(":", 1)[1].rstrip("/")
+
+    def make_invoke(function: str, event: str) -> str:
+        run = subprocess.run(
+            ["make", "-s", "invoke", f"EMULATOR_PORT={port}", f"FN={function}", f"EVENT={event}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return succeeded(run)
+
+    # When the starter gets the sample S3 event, then it names the execution the real event started
+    # and starts none
+    out = make_invoke("replication-starter", "events/s3_put.json")
+    assert "Traceback" not in out
+    assert json.loads(out[out.index("{") : out.index("== logs")])["executions"] == executions_before
+    assert executions_of_the_build() == executions_before
+    # and the API's GET sample reads that build
+    out = make_invoke("api", "events/api_get_build.json")
+    assert '"statusCode": 200' in out and build_id in out and "Traceback" not in out
