@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from code_deploy.swarm import (
+    DEFAULT_BUCKET_EGRESS,
+    DEFAULT_HOST_BANDWIDTH,
     MIB,
     SwarmParameters,
     direct_from_bucket_seconds,
@@ -34,8 +36,8 @@ DESIGN = SwarmParameters(
     seeds=3,
     fanout=4,
     piece_bytes=4 * MIB,  # Kraken's default
-    host_bandwidth=125_000_000.0,  # 1 Gbit/s
-    bucket_egress=12_500_000_000.0,  # 100 Gbit/s out of the regional bucket to the region's hosts
+    host_bandwidth=DEFAULT_HOST_BANDWIDTH,  # 1 Gbit/s
+    bucket_egress=DEFAULT_BUCKET_EGRESS,  # 100 Gbit/s out of the regional bucket to the region's hosts
 )
 DESIGN_REGIONS = 10
 BUDGET_SECONDS = 30 * 60

@@ -29,11 +29,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, aws, build_list, pipeline, store, tracing
-from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, BuildStatus, utc_now
+from code_deploy import api_input, aws, build_list, pipeline, status, store, tracing
+from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
 from code_deploy.models import ApiError, BuildAccepted, BuildList, BuildRequest, BuildSummary, BuildView, ErrorDetail
 from code_deploy.settings import ApiSettings
-from code_deploy.status import build_view
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -59,9 +58,8 @@ def queue_build(commit: str) -> dict:
     config = settings()
     record = pipeline.submit_build(aws.dynamodb().Table(config.builds_table), aws.sqs(), config.build_queue_url, commit)
     metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
-    build_id = record["build_id"]
     accepted = BuildAccepted(
-        buildId=build_id, commit=record["commit"], status=BuildStatus(record["status"]), statusUrl=f"/builds/{build_id}"
+        buildId=record.build_id, commit=record.commit, status=record.status, statusUrl=f"/builds/{record.build_id}"
     )
     return accepted.model_dump(mode="json")
 
@@ -240,17 +238,13 @@ def list_builds(
 
 
 def read_build(config: ApiSettings, build_id: str) -> BuildView:
-    """The build record, its rollout summaries (one Query) and its replication's tracking row, joined."""
-    items = store.get_build_items(aws.dynamodb().Table(config.builds_table), build_id)
-    if not items:
-        raise store.BuildNotFound(build_id)
-    record = next(item for item in items if item["record"] == store.BUILD_RECORD)
-    tracking = None
-    if record.get("artifactKey"):
-        tracking = store.get_copy_tracking(
-            aws.dynamodb().Table(config.copy_tracking_table), record["artifactKey"], record["artifactBucket"]
-        )
-    return build_view(items, tracking, config.regional_buckets, config.hosts_per_region)
+    return status.read_build(
+        aws.dynamodb().Table(config.builds_table),
+        aws.dynamodb().Table(config.copy_tracking_table),
+        build_id,
+        config.regional_buckets,
+        config.hosts_per_region,
+    )
 
 
 def summary_of(view: BuildView) -> BuildSummary:

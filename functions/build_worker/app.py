@@ -47,15 +47,22 @@ def build_one(record: SQSRecord) -> None:
             config.failing_commit_prefix,
         )
     except Exception as error:
-        # Record the attempt and choose when the message comes back, then fail it all the same:
-        # SQS counts the receives and moves it to the dead-letter queue after the last one.
+        # Recorded, and the message comes back later (or goes to the DLQ), but it fails all the same.
         attempt = int(record.attributes.approximate_receive_count)
-        last = pipeline.record_build_failure(builds_table, message.buildId, attempt, config.max_attempts, error)
-        delay = 0 if last else pipeline.build_retry_delay_seconds(attempt)
-        aws.sqs().change_message_visibility(
-            QueueUrl=config.build_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        failed = pipeline.handle_failed_attempt(
+            builds_table,
+            aws.sqs(),
+            config.build_queue_url,
+            record.receipt_handle,
+            message.buildId,
+            attempt,
+            config.max_attempts,
+            error,
         )
-        logger.exception("build attempt failed", extra={"attempt": attempt, "last_attempt": last})
+        logger.exception(
+            "build attempt failed",
+            extra={"attempt": attempt, "last_attempt": failed.last, "retry_in_seconds": failed.retry_in_seconds},
+        )
         metrics.add_metric(name="BuildAttemptsFailed", unit=MetricUnit.Count, value=1)
         raise
     logger.info(

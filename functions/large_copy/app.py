@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, tracing
 from code_deploy.models import CopyRequest
+from code_deploy.settings import LargeCopySettings
 from code_deploy.transfer import multipart_copy
 
 logger = Logger()
@@ -19,8 +19,8 @@ metrics = Metrics()
 
 
 @cache
-def part_bytes() -> int:
-    return int(os.environ["COPY_PART_BYTES"])
+def settings() -> LargeCopySettings:
+    return LargeCopySettings.from_env()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -28,7 +28,8 @@ def part_bytes() -> int:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = CopyRequest.model_validate(event)
-    result = multipart_copy(aws.s3(), request.sourceBucket, request.sourceKey, request.destinationBucket, part_bytes())
+    part_bytes = settings().part_bytes
+    result = multipart_copy(aws.s3(), request.sourceBucket, request.sourceKey, request.destinationBucket, part_bytes)
     logger.info(
         "multipart copy done",
         extra={"destination": request.destinationBucket, "parts": result.parts, "size": result.size},

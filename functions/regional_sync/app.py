@@ -34,6 +34,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
         result = pipeline.roll_out_region(
             aws.dynamodb().Table(config.builds_table),
             aws.s3(),
+            aws.dynamodb_client(),
             config.host_records_table,
             config.regional_buckets,
             record.s3.bucket.name,

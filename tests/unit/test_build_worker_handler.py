@@ -38,8 +38,8 @@ def test_builds_the_artifact_into_the_global_bucket(worker, stack, queued_build,
     manifest = read_manifest(body)
     assert (manifest["commit"], manifest["buildId"], manifest["payloadSize"]) == (COMMIT, BUILD_ID, 2048)
     record = store.get_build_record(queued_build, BUILD_ID)
-    assert record["status"] == "SUCCEEDED"
-    assert record["sha256"] == manifest["sha256"] == head["Metadata"]["sha256"]
+    assert record.status == "SUCCEEDED"
+    assert record.artifact.sha256 == manifest["sha256"] == head["Metadata"]["sha256"]
 
 
 def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build, context):
@@ -49,8 +49,8 @@ def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build,
 
     versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
     assert len(versions) == 1
-    history = store.get_build_record(queued_build, BUILD_ID)["statusHistory"]
-    assert [change["status"] for change in history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    history = store.get_build_record(queued_build, BUILD_ID).history
+    assert [change.status for change in history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
 
 
 def received(stack, body: str, receive_count: int = 1) -> dict:
@@ -74,7 +74,7 @@ def test_a_bad_message_fails_alone(worker, stack, queued_build, context):
     response = worker.lambda_handler({"Records": [unknown, good, garbage]}, context)
     # Then only the two bad messages go back to the queue, and the good build is done
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "unknown"]
-    assert store.get_build_record(queued_build, BUILD_ID)["status"] == "SUCCEEDED"
+    assert store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
     artifact = boto3.client("s3").get_object(Bucket=stack.global_bucket, Key=f"builds/{BUILD_ID}.zip")
     assert len(artifact["Body"].read()) > 2048
 
@@ -91,16 +91,16 @@ def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker
         assert len(response["batchItemFailures"]) == 1
         record = store.get_build_record(builds, "build-bad")
         # Then the build waits for its next attempt, with the error kept
-        assert record["status"] == "BUILDING"
-        assert (record["failedAttempts"], "simulated compile error" in record["lastError"]) == (attempt, True)
+        assert record.status == "BUILDING"
+        assert (record.failed_attempts, "simulated compile error" in record.last_error) == (attempt, True)
 
     # When the last delivery fails too
     worker.lambda_handler({"Records": [received(stack, body, 3)]}, context)
     # Then the build is FAILED with the reason, once, and no artifact exists
     record = store.get_build_record(builds, "build-bad")
-    assert record["status"] == "FAILED"
-    assert record["failureReason"].startswith("build failed after 3 attempts: SimulatedBuildFailure: simulated")
-    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "BUILDING", "FAILED"]
+    assert record.status == "FAILED"
+    assert record.failure_reason.startswith("build failed after 3 attempts: SimulatedBuildFailure: simulated")
+    assert [change.status for change in record.history] == ["QUEUED", "BUILDING", "FAILED"]
     assert boto3.client("s3").list_objects_v2(Bucket=stack.global_bucket).get("KeyCount") == 0
 
 
@@ -115,12 +115,12 @@ def test_a_worker_that_died_after_uploading_leaves_one_artifact(worker, stack, q
     monkeypatch.setattr(store, "finish_build", die_once)
     body = load_event("sqs_build_message.json")["Records"][0]["body"]
     assert worker.lambda_handler({"Records": [received(stack, body, 1)]}, context)["batchItemFailures"]
-    assert store.get_build_record(queued_build, BUILD_ID)["status"] == "BUILDING"
+    assert store.get_build_record(queued_build, BUILD_ID).status == "BUILDING"
 
     # When the message comes back
     assert worker.lambda_handler({"Records": [received(stack, body, 2)]}, context) == {"batchItemFailures": []}
 
     # Then the build SUCCEEDED with a single version of its artifact (no second upload, no second replication)
-    assert store.get_build_record(queued_build, BUILD_ID)["status"] == "SUCCEEDED"
+    assert store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
     versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
     assert len(versions) == 1

@@ -31,12 +31,12 @@ def test_rolls_out_to_every_host_of_the_region(regional_sync, stack, replicated_
     assert result == {"rollouts": [{"buildId": BUILD_ID, "region": "region-a", "hosts": 200}]}
     hosts = boto3.resource("dynamodb").Table(stack.host_records_table)
     assert store.count_host_records(hosts, BUILD_ID, "region-a", 200) == 200
-    items = store.get_build_items(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
-    [summary] = [item for item in items if item["record"] == "ROLLOUT#region-a"]
-    assert (summary["hostsDeployed"], summary["hostsTotal"]) == (200, 200)
+    summaries = store.get_rollout_summaries(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
+    summary = summaries["region-a"]
+    assert (summary.hosts_deployed, summary.hosts_total) == (200, 200)
     # the P2P model's plan for a 3-byte artifact: one piece, broadcast from 3 seeds in log2(200 / 3) rounds
-    assert (summary["planMethod"], summary["pieces"]) == ("simulated", 1)
-    assert 7 <= summary["rounds"] <= 9
+    assert (summary.model.method, summary.model.pieces) == ("simulated", 1)
+    assert 7 <= summary.model.rounds <= 9
 
 
 def test_the_swarm_plan_is_written_host_by_host_and_is_the_same_when_the_event_repeats(regional_sync, stack, context):
@@ -60,10 +60,9 @@ def test_the_swarm_plan_is_written_host_by_host_and_is_the_same_when_the_event_r
     assert len(first) == 200
     sources = [source for source, _, _ in first.values()]
     assert sum(source.startswith("s3://") for source in sources) == 3  # the seeds
-    items = store.get_build_items(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
-    [summary] = [item for item in items if item["record"] == "ROLLOUT#region-a"]
-    assert summary["pieces"] == 10
-    assert max(rounds for _, rounds, _ in first.values()) == summary["rounds"]
+    summary = store.get_rollout_summaries(boto3.resource("dynamodb").Table(stack.builds_table), BUILD_ID)
+    assert summary["region-a"].model.pieces == 10
+    assert max(rounds for _, rounds, _ in first.values()) == summary["region-a"].model.rounds
 
 
 def test_the_plans_check_counts_hosts_once_even_when_the_event_repeats(

@@ -8,7 +8,7 @@ from botocore.awsrequest import AWSResponse
 from code_deploy import aws as aws_clients
 from code_deploy import store
 from code_deploy.builds import BuildStatus
-from code_deploy.swarm import MIB, Fleet, plan_region, simulate_swarm
+from code_deploy.swarm import MIB, SwarmParameters, plan_region, simulate_swarm
 
 
 @pytest.fixture
@@ -19,14 +19,12 @@ def builds(stack):
 def test_build_lifecycle_keeps_one_clean_history(builds):
     store.create_build(builds, "build-1", "abcdef1", "t0")
     store.start_building(builds, "build-1", "t1")
-    store.finish_build(
-        builds, "build-1", "t2", artifact_bucket="b", artifact_key="k", sha256="s", artifact_size=10, payload_size=5
-    )
+    store.finish_build(builds, "build-1", "t2", store.ArtifactLocation("b", "k", "s", 10, 5))
 
     record = store.get_build_record(builds, "build-1")
-    assert record["status"] == BuildStatus.SUCCEEDED
-    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "BUILDING", "SUCCEEDED"]
-    assert (record["artifactKey"], record["sha256"], record["artifactSize"]) == ("k", "s", 10)
+    assert record.status == BuildStatus.SUCCEEDED
+    assert [change.status for change in record.history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    assert record.artifact == store.ArtifactLocation(bucket="b", key="k", sha256="s", size=10, payload_size=5)
 
 
 def test_a_build_id_is_never_created_twice(builds):
@@ -40,10 +38,8 @@ def test_redelivered_build_is_taken_again_while_building_and_refused_once_finish
     store.start_building(builds, "build-1", "t1")
     # an earlier attempt died mid-build: the same build is taken again, history unchanged
     again = store.start_building(builds, "build-1", "t2")
-    assert [change["status"] for change in again["statusHistory"]] == ["QUEUED", "BUILDING"]
-    store.finish_build(
-        builds, "build-1", "t3", artifact_bucket="b", artifact_key="k", sha256="s", artifact_size=1, payload_size=1
-    )
+    assert [change.status for change in again.history] == ["QUEUED", "BUILDING"]
+    store.finish_build(builds, "build-1", "t3", store.ArtifactLocation("b", "k", "s", 1, 1))
     with pytest.raises(store.BuildAlreadyFinished):
         store.start_building(builds, "build-1", "t4")
     with pytest.raises(store.BuildNotFound):
@@ -55,17 +51,18 @@ def test_fail_build_records_the_reason_once(builds):
     store.fail_build(builds, "build-1", "t1", "compiler exploded")
     store.fail_build(builds, "build-1", "t2", "second delivery")
     record = store.get_build_record(builds, "build-1")
-    assert record["status"] == BuildStatus.FAILED
-    assert record["failureReason"] == "compiler exploded"
-    assert [change["status"] for change in record["statusHistory"]] == ["QUEUED", "FAILED"]
+    assert record.status == BuildStatus.FAILED
+    assert record.failure_reason == "compiler exploded"
+    assert [change.status for change in record.history] == ["QUEUED", "FAILED"]
 
 
 def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack):
-    plan = simulate_swarm(Fleet(hosts=530).swarm(MIB))
+    plan = simulate_swarm(SwarmParameters(hosts=530, artifact_bytes=MIB))
     records = store.host_records("build-1", "region-a", "bkt", plan, "t")
 
-    assert store.write_host_records(stack.host_records_table, records, workers=4) == 530
-    assert store.write_host_records(stack.host_records_table, records, workers=3) == 530  # a redelivery
+    client = aws_clients.dynamodb_client()
+    assert store.write_host_records(client, stack.host_records_table, records, workers=4) == 530
+    assert store.write_host_records(client, stack.host_records_table, records, workers=3) == 530  # a redelivery
 
     table = boto3.resource("dynamodb").Table(stack.host_records_table)
     assert store.count_host_records(table, "build-1", "region-a", 530) == 530
@@ -74,7 +71,7 @@ def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack
 
 
 def test_a_host_record_holds_the_hosts_part_of_the_plan():
-    plan = simulate_swarm(Fleet(hosts=40, piece_bytes=MIB // 4).swarm(MIB))
+    plan = simulate_swarm(SwarmParameters(hosts=40, piece_bytes=MIB // 4, artifact_bytes=MIB))
     records = store.host_records("build-1", "region-a", "bkt", plan, "t")
     assert [r["host_id"] for r in records[:2]] == ["region-a-host-000000", "region-a-host-000001"]
     by_host = {r["host_id"]: r for r in records}
@@ -99,7 +96,7 @@ def test_no_partition_key_holds_more_hosts_of_a_rollout_than_it_can_take_writes_
 
 
 def test_a_design_scale_region_is_planned_by_the_closed_form_and_keyed_within_limits():
-    plan = plan_region(Fleet(hosts=100_000, piece_bytes=4 * MIB).swarm(10 * 10**9))
+    plan = plan_region(SwarmParameters(hosts=100_000, piece_bytes=4 * MIB, artifact_bytes=10 * 10**9))
     assert plan.method == "closed-form"
     records = store.host_records("b", "region-a", "bkt", plan, "t")
     assert len(records) == 100_000
@@ -125,9 +122,10 @@ def test_unprocessed_items_are_sent_again(stack):
         return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
     aws_clients.dynamodb_client().meta.events.register("before-call.dynamodb.BatchWriteItem", first_call_unprocessed)
-    records = store.host_records("build-t", "region-a", "bkt", simulate_swarm(Fleet(hosts=60).swarm(MIB)), "t")
+    plan = simulate_swarm(SwarmParameters(hosts=60, artifact_bytes=MIB))
+    records = store.host_records("build-t", "region-a", "bkt", plan, "t")
     # When the records are written
-    written = store.write_host_records(stack.host_records_table, records, workers=1)
+    written = store.write_host_records(aws_clients.dynamodb_client(), stack.host_records_table, records, workers=1)
     # Then the unprocessed ones were sent again and every host has its record
     assert unprocessed_once == [25]
     assert written == 60

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 
 from code_deploy import store
-from code_deploy.swarm import Fleet, plan_region
+from code_deploy.swarm import SwarmParameters, plan_region
 
 PROCESS_TIMEOUT_SECONDS = 900
 
@@ -43,10 +43,10 @@ def timed(action: Callable[[], object]) -> float:
 
 
 def host_records(
-    build_id: str, regions: Sequence[str], fleet: Fleet, artifact_bytes: int
+    build_id: str, regions: Sequence[str], fleet: SwarmParameters, artifact_bytes: int
 ) -> dict[str, list[dict[str, Any]]]:
     """The records the regional sync writes for one build: region -> one record a host of its swarm plan."""
-    plan = plan_region(fleet.swarm(artifact_bytes))
+    plan = plan_region(fleet.with_artifact(artifact_bytes))
     return {
         region: store.host_records(build_id, region, f"bench-{region}", plan, "2026-01-01T00:00:00.000Z")
         for region in regions

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 
 from code_deploy.settings import RegionalSyncSettings
-from code_deploy.swarm import Fleet
+from code_deploy.swarm import SwarmParameters
 from tools.bench import floor as bench_floor
 from tools.bench.scratch import REGION_NAMES, delete_scratch_stack, deploy_scratch_stack
 from tools.bench.timing import COLD_START_ALLOWANCE_SECONDS, PipelineRun, rollout_timeout, run_build
@@ -89,7 +89,7 @@ def floor_pass(
     bucket: str,
     artifact_bytes: int,
     regions: Sequence[str],
-    fleet: Fleet,
+    fleet: SwarmParameters,
     writers: int,
     label: str,
 ) -> bench_floor.Floor:

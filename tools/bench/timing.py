@@ -11,7 +11,8 @@ from typing import Any
 
 import boto3
 
-from code_deploy import store
+from code_deploy.regions import RegionalBuckets
+from code_deploy.status import read_build
 from tools.api_client import call
 from tools.stack import api_base_url
 
@@ -102,43 +103,32 @@ def run_build(stack_outputs: dict[str, str], timeout: float) -> PipelineRun:
     builds = dynamodb.Table(stack_outputs["BuildsTableName"])
     tracking = dynamodb.Table(stack_outputs["CopyTrackingTableName"])
     posted_at = time.time()
-    status, body = call("POST", f"{api}/builds", {"commit": secrets.token_hex(20)})
-    if status != 202:
-        raise RuntimeError(f"POST /builds answered {status}: {body}")
+    answered, body = call("POST", f"{api}/builds", {"commit": secrets.token_hex(20)})
+    if answered != 202:
+        raise RuntimeError(f"POST /builds answered {answered}: {body}")
     build_id = body["buildId"]
     deadline = time.monotonic() + timeout
+    buckets = RegionalBuckets(tuple(regions), stack_outputs["RegionalBucketNamePattern"])
+    hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
     while time.monotonic() < deadline:
-        items = store.get_build_items(builds, build_id)
-        record = next(item for item in items if item["record"] == store.BUILD_RECORD)
-        if record["status"] == "FAILED":
-            raise RuntimeError(f"{build_id} FAILED: {record.get('failureReason')}")
-        summaries = store.iter_regions(items)
-        copy = (
-            store.get_copy_tracking(tracking, record["artifactKey"], record["artifactBucket"])
-            if "artifactKey" in record
-            else None
-        )
-        done = all(
-            region in summaries and summaries[region]["hostsDeployed"] >= summaries[region]["hostsTotal"]
-            for region in regions
-        )
-        if done and copy and copy.get("completeTime"):
+        view = read_build(builds, tracking, build_id, buckets, hosts_per_region)
+        if view.status == "FAILED":
+            raise RuntimeError(f"{build_id} FAILED: {view.failureReason}")
+        if view.deploymentStatus == "DEPLOYED" and view.replication.completedAt:
             return PipelineRun(
                 build_id=build_id,
-                artifact_bytes=int(record["artifactSize"]),
+                artifact_bytes=view.artifact.sizeBytes,
                 posted_at=posted_at,
-                queued_at=_epoch(record["queuedAt"]),
-                building_at=_epoch(record["buildingAt"]),
-                built_at=_epoch(record["builtAt"]),
-                replication_started_at=_epoch(copy["startTime"]),
-                replication_completed_at=_epoch(copy["completeTime"]),
+                queued_at=_epoch(view.queuedAt),
+                building_at=_epoch(view.buildingAt),
+                built_at=_epoch(view.builtAt),
+                replication_started_at=_epoch(view.replication.startedAt),
+                replication_completed_at=_epoch(view.replication.completedAt),
                 rollouts={
-                    region: Rollout(
-                        _epoch(summaries[region]["startedAt"]),
-                        _epoch(summaries[region]["completedAt"]),
-                        int(summaries[region]["hostsDeployed"]),
+                    region.region: Rollout(
+                        _epoch(region.rolloutStartedAt), _epoch(region.rolloutCompletedAt), region.hostsDeployed
                     )
-                    for region in regions
+                    for region in view.regions
                 },
             )
         time.sleep(POLL_SECONDS)

@@ -110,6 +110,7 @@ class RegionStatus(BaseModel):
     replicationError: str | None = None
     hostsTotal: int
     hostsDeployed: int
+    rolloutStartedAt: str | None = None
     rolloutCompletedAt: str | None = None
     rolloutModel: RolloutModel | None = None
 

@@ -18,9 +18,10 @@ from botocore.exceptions import ClientError
 from code_deploy import store, swarm
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import artifact_key, build_id_for_artifact, new_build_id, utc_now
+from code_deploy.models import BuildMessage
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
-from code_deploy.swarm import Fleet, SwarmResult
+from code_deploy.swarm import SwarmParameters, SwarmResult
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,14 @@ logger = logging.getLogger(__name__)
 # --- 1. POST /builds ----------------------------------------------------------------------------------
 
 
-def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> dict:
+def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> store.BuildRecord:
     """Records a build as QUEUED and queues it for the build worker."""
     build_id = new_build_id()
     now = utc_now()
     record = store.create_build(builds_table, build_id, commit, now)
+    message = BuildMessage(buildId=build_id, commit=commit)
     try:
-        sqs_client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"buildId": build_id, "commit": commit}))
+        sqs_client.send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json())
     except ClientError as error:
         # Nothing half-written: a build that never reached the queue is recorded as FAILED, not left QUEUED.
         store.fail_build(builds_table, build_id, utc_now(), f"could not queue the build: {error}")
@@ -87,21 +89,22 @@ def run_build(
     except store.BuildAlreadyFinished:
         record = store.get_build_record(builds_table, build_id)
         logger.info("build already finished by an earlier delivery", extra={"build_id": build_id})
+        artifact = record.artifact if record else None
         return BuildResult(
             build_id,
-            record.get("artifactKey", ""),
-            record.get("sha256", ""),
-            int(record.get("artifactSize", 0)),
+            artifact.key if artifact else "",
+            artifact.sha256 if artifact else "",
+            artifact.size if artifact else 0,
             already_built=True,
         )
-    if record["commit"] != commit:
-        raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record['commit']}")
+    if record.commit != commit:
+        raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record.commit}")
     if failing_commit_prefix and commit.startswith(failing_commit_prefix):
         raise SimulatedBuildFailure(
             f"simulated compile error: commits starting with {failing_commit_prefix!r} never build"
         )
     # The artifact depends only on the build record, so a retried build makes the same bytes.
-    artifact = build_artifact(commit, build_id, record["queuedAt"], payload_size)
+    artifact = build_artifact(commit, build_id, record.queued_at, payload_size)
     key = artifact_key(build_id)
     if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
         s3_client.upload_fileobj(
@@ -117,27 +120,42 @@ def run_build(
         builds_table,
         build_id,
         utc_now(),
-        artifact_bucket=bucket,
-        artifact_key=key,
-        sha256=artifact.payload_sha256,
-        artifact_size=len(artifact.content),
-        payload_size=artifact.payload_size,
+        store.ArtifactLocation(bucket, key, artifact.payload_sha256, len(artifact.content), artifact.payload_size),
     )
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
 
 
-def record_build_failure(builds_table, build_id: str, attempt: int, max_attempts: int, error: Exception) -> bool:
-    """Notes a failed build attempt; on the last one the build becomes FAILED with the reason.
+@dataclass(frozen=True)
+class FailedAttempt:
+    last: bool  # the build is FAILED; its message goes on to the dead-letter queue
+    retry_in_seconds: int  # when the message comes back (0 on the last attempt: straight to the DLQ)
 
-    Returns True when that was the last attempt (the message then moves to the dead-letter queue,
-    where it stays for inspection or redrive).
-    """
+
+def handle_failed_attempt(
+    builds_table,
+    sqs_client,
+    queue_url: str,
+    receipt_handle: str,
+    build_id: str,
+    attempt: int,
+    max_attempts: int,
+    error: Exception,
+) -> FailedAttempt:
+    """Records a failed build attempt and chooses when its message comes back: after 1, 2, 4 ... s, or
+    at once on the last attempt, which marks the build FAILED with the reason. SQS counts the receives
+    and moves the message to the dead-letter queue after the last one, where it stays for inspection
+    or redrive; the caller still reports the message as failed."""
     reason = f"{type(error).__name__}: {error}"
     if attempt >= max_attempts:
         store.fail_build(builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}")
-        return True
-    store.note_build_attempt_failure(builds_table, build_id, attempt, reason)
-    return False
+        outcome = FailedAttempt(last=True, retry_in_seconds=0)
+    else:
+        store.note_build_attempt_failure(builds_table, build_id, attempt, reason)
+        outcome = FailedAttempt(last=False, retry_in_seconds=build_retry_delay_seconds(attempt))
+    sqs_client.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=outcome.retry_in_seconds
+    )
+    return outcome
 
 
 # --- 3. the replication starter ---------------------------------------------------------------------------
@@ -181,14 +199,29 @@ class RolloutResult:
     plan: SwarmResult
 
 
+def rollout_model(plan: SwarmResult) -> store.RolloutModel:
+    """The figures of the swarm's plan that a rollout's summary keeps."""
+    params = plan.params
+    return store.RolloutModel(
+        method=plan.method.value,
+        pieces=params.pieces,
+        piece_bytes=params.piece_bytes,
+        rounds=plan.rounds,
+        seconds=plan.seconds,
+        physical_limit_seconds=swarm.physical_limit_seconds(params),
+        direct_from_bucket_seconds=swarm.direct_from_bucket_seconds(params),
+    )
+
+
 def roll_out_region(
     builds_table,
     s3_client,
+    dynamodb_client,
     host_records_table_name: str,
     regional_buckets: RegionalBuckets,
     bucket: str,
     key: str,
-    fleet: Fleet,
+    fleet: SwarmParameters,
     writers: int,
 ) -> RolloutResult:
     """Rolls an artifact that reached a regional bucket out to the region's hosts as a P2P swarm (the
@@ -198,9 +231,9 @@ def roll_out_region(
     build_id = build_id_for_artifact(key, head.get("Metadata", {}))
     started_at = utc_now()
     # Seeded by region (its hosts' overlay), so a repeated event writes the very same plan over the first.
-    plan = swarm.plan_region(fleet.swarm(head["ContentLength"]), seed=zlib.crc32(region.encode()))
+    plan = swarm.plan_region(fleet.with_artifact(head["ContentLength"]), seed=zlib.crc32(region.encode()))
     records = store.host_records(build_id, region, bucket, plan, started_at)
-    written = store.write_host_records(host_records_table_name, records, writers)
+    written = store.write_host_records(dynamodb_client, host_records_table_name, records, writers)
     store.put_rollout_summary(
         builds_table,
         store.RolloutSummary(
@@ -212,7 +245,7 @@ def roll_out_region(
             hosts_deployed=written,
             started_at=started_at,
             completed_at=utc_now(),
-            plan=plan,
+            model=rollout_model(plan),
         ),
     )
     return RolloutResult(build_id, region, written, plan)

@@ -8,7 +8,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field
 
 from code_deploy.regions import RegionalBuckets
-from code_deploy.swarm import DEFAULT_PIECE_BYTES, Fleet
+from code_deploy.swarm import DEFAULT_BUCKET_EGRESS, DEFAULT_HOST_BANDWIDTH, DEFAULT_PIECE_BYTES, SwarmParameters
 
 
 class _EnvSettings(BaseModel):
@@ -33,7 +33,6 @@ class _RegionalSettings(_EnvSettings):
 class ApiSettings(_RegionalSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
-    global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     hosts_per_region: int = Field(alias="HOSTS_PER_REGION")
@@ -48,6 +47,10 @@ class BuildWorkerSettings(_EnvSettings):
     failing_commit_prefix: str = Field(alias="SIMULATED_FAILING_COMMIT_PREFIX", default="")
 
 
+class LargeCopySettings(_EnvSettings):
+    part_bytes: int = Field(alias="COPY_PART_BYTES", ge=5 * 1024 * 1024)
+
+
 class ReplicationStarterSettings(_RegionalSettings):
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
 
@@ -59,14 +62,16 @@ class RegionalSyncSettings(_RegionalSettings):
     seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
     fanout: int = Field(alias="P2P_FANOUT", ge=2)
     piece_bytes: int = Field(alias="P2P_PIECE_BYTES", default=DEFAULT_PIECE_BYTES, ge=1)
-    host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=125_000_000.0, gt=0)
-    bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=12_500_000_000.0, gt=0)
+    host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=DEFAULT_HOST_BANDWIDTH, gt=0)
+    bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=DEFAULT_BUCKET_EGRESS, gt=0)
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
 
     @cached_property
-    def fleet(self) -> Fleet:
-        return Fleet(
+    def fleet(self) -> SwarmParameters:
+        """The region's hosts and network in the P2P model; each rollout sets its artifact's size."""
+        return SwarmParameters(
             hosts=self.hosts_per_region,
+            artifact_bytes=1,
             seeds=self.seed_hosts,
             fanout=self.fanout,
             piece_bytes=self.piece_bytes,

@@ -1,9 +1,11 @@
-"""A build's status as a client reads it: built, replicated where, rolled out to how many hosts."""
+"""A build's status as a client reads it: built, replicated where, rolled out to how many hosts.
+
+`read_build` is the one read of a build: the API, the demo, the benchmark and the load test all use it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
+from code_deploy import store
 from code_deploy.builds import BuildStatus
 from code_deploy.models import (
     Artifact,
@@ -17,25 +19,32 @@ from code_deploy.models import (
     StatusChange,
 )
 from code_deploy.regions import RegionalBuckets
-from code_deploy.store import BUILD_RECORD, iter_regions
+from code_deploy.store import BuildRecord, CopyTracking, RolloutSummary
 
 
-def replication_of(copy_tracking: dict[str, Any] | None) -> Replication:
-    if not copy_tracking:
+def read_build(
+    builds_table, copy_tracking_table, build_id: str, regional_buckets: RegionalBuckets, hosts_per_region: int
+) -> BuildView:
+    """The build, its replication and its rollouts, joined: one Query and one GetItem, no Scan.
+    Raises store.BuildNotFound for an unknown build."""
+    found = store.get_build_with_rollouts(builds_table, build_id)
+    tracking = None
+    if found.build.artifact:
+        tracking = store.get_copy_tracking(copy_tracking_table, found.build.artifact.key, found.build.artifact.bucket)
+    return build_view(found.build, found.rollouts, tracking, regional_buckets, hosts_per_region)
+
+
+def replication_of(tracking: CopyTracking | None) -> Replication:
+    if not tracking:
         return Replication(status=ReplicationStatus.NOT_STARTED)
     return Replication(
-        status=ReplicationStatus(copy_tracking.get("status", ReplicationStatus.IN_PROGRESS)),
-        executionId=copy_tracking.get("executionId"),
-        startedAt=copy_tracking.get("startTime"),
-        completedAt=copy_tracking.get("completeTime"),
-        successfulCopies=int(copy_tracking.get("successfulCopies", 0)),
-        failedCopies=int(copy_tracking.get("failedCopies", 0)),
+        status=ReplicationStatus(tracking.status),
+        executionId=tracking.execution_id,
+        startedAt=tracking.started_at,
+        completedAt=tracking.completed_at,
+        successfulCopies=tracking.successful_copies,
+        failedCopies=tracking.failed_copies,
     )
-
-
-def _copy_results_by_bucket(copy_tracking: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    results = (copy_tracking or {}).get("results") or []
-    return {result["bucket"]: result for result in results}
 
 
 def deployment_status(
@@ -54,69 +63,73 @@ def deployment_status(
     return DeploymentStatus.ROLLING_OUT
 
 
-def _rollout_model(rollout: dict[str, Any]) -> RolloutModel | None:
-    if "modelSeconds" not in rollout:
+def _rollout_model(rollout: RolloutSummary | None) -> RolloutModel | None:
+    if rollout is None or rollout.model is None:
         return None
+    model = rollout.model
     return RolloutModel(
-        method=rollout["planMethod"],
-        pieces=int(rollout["pieces"]),
-        rounds=int(rollout["rounds"]),
-        seconds=float(rollout["modelSeconds"]),
-        physicalLimitSeconds=float(rollout["physicalLimitSeconds"]),
-        directFromBucketSeconds=float(rollout["directFromBucketSeconds"]),
+        method=model.method,
+        pieces=model.pieces,
+        rounds=model.rounds,
+        seconds=model.seconds,
+        physicalLimitSeconds=model.physical_limit_seconds,
+        directFromBucketSeconds=model.direct_from_bucket_seconds,
+    )
+
+
+def region_status(
+    region: str, bucket: str, tracking: CopyTracking | None, rollout: RolloutSummary | None, hosts_per_region: int
+) -> RegionStatus:
+    copy = tracking.outcome_for(bucket) if tracking else None
+    return RegionStatus(
+        region=region,
+        bucket=bucket,
+        replication=RegionCopyStatus(copy.status) if copy else RegionCopyStatus.PENDING,
+        replicationError=copy.error if copy else None,
+        hostsTotal=rollout.hosts_total if rollout else hosts_per_region,
+        hostsDeployed=rollout.hosts_deployed if rollout else 0,
+        rolloutStartedAt=rollout.started_at if rollout else None,
+        rolloutCompletedAt=rollout.completed_at if rollout else None,
+        rolloutModel=_rollout_model(rollout),
     )
 
 
 def build_view(
-    items: list[dict[str, Any]],
-    copy_tracking: dict[str, Any] | None,
+    build: BuildRecord,
+    rollouts: dict[str, RolloutSummary],
+    tracking: CopyTracking | None,
     regional_buckets: RegionalBuckets,
     hosts_per_region: int,
 ) -> BuildView:
     """Joins the build record, its rollout summaries and the state machine's tracking row."""
-    record = next(item for item in items if item["record"] == BUILD_RECORD)
-    rollouts = iter_regions(items)
-    copies = _copy_results_by_bucket(copy_tracking)
-    regions = []
-    for region in regional_buckets.regions:
-        bucket = regional_buckets.bucket_for(region)
-        copy = copies.get(bucket, {})
-        rollout = rollouts.get(region, {})
-        regions.append(
-            RegionStatus(
-                region=region,
-                bucket=bucket,
-                replication=RegionCopyStatus(copy.get("status", RegionCopyStatus.PENDING)),
-                replicationError=copy.get("error"),
-                hostsTotal=int(rollout.get("hostsTotal", hosts_per_region)),
-                hostsDeployed=int(rollout.get("hostsDeployed", 0)),
-                rolloutCompletedAt=rollout.get("completedAt"),
-                rolloutModel=_rollout_model(rollout),
-            )
-        )
+    regions = [
+        region_status(region, regional_buckets.bucket_for(region), tracking, rollouts.get(region), hosts_per_region)
+        for region in regional_buckets.regions
+    ]
     artifact = None
-    if record.get("artifactKey"):
+    if build.artifact:
         artifact = Artifact(
-            bucket=record["artifactBucket"],
-            key=record["artifactKey"],
-            sha256=record["sha256"],
-            sizeBytes=int(record["artifactSize"]),
-            payloadBytes=int(record["payloadSize"]),
+            bucket=build.artifact.bucket,
+            key=build.artifact.key,
+            sha256=build.artifact.sha256,
+            sizeBytes=build.artifact.size,
+            payloadBytes=build.artifact.payload_size,
         )
-    build_status = BuildStatus(record["status"])
-    replication = replication_of(copy_tracking)
+    replication = replication_of(tracking)
     return BuildView(
-        buildId=record["build_id"],
-        commit=record["commit"],
-        status=build_status,
-        deploymentStatus=deployment_status(build_status, replication, regions),
-        failureReason=record.get("failureReason"),
-        queuedAt=record["queuedAt"],
-        buildingAt=record.get("buildingAt"),
-        builtAt=record.get("builtAt"),
-        failedAt=record.get("failedAt"),
+        buildId=build.build_id,
+        commit=build.commit,
+        status=build.status,
+        deploymentStatus=deployment_status(build.status, replication, regions),
+        failureReason=build.failure_reason,
+        queuedAt=build.queued_at,
+        buildingAt=build.building_at,
+        builtAt=build.built_at,
+        failedAt=build.failed_at,
         artifact=artifact,
         replication=replication,
         regions=regions,
-        statusHistory=[StatusChange(**change) for change in record.get("statusHistory", [])],
+        statusHistory=[
+            StatusChange(status=change.status, at=change.at, reason=change.reason) for change in build.history
+        ],
     )

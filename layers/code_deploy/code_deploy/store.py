@@ -1,4 +1,5 @@
-"""Reads and writes of the pipeline's tables, as plain functions over boto3 Table resources.
+"""The pipeline's data access: plain functions over boto3 Table resources (and one plain client for
+bulk writes), taking and returning typed records; no other module reads a table's attribute names.
 
 The builds table holds, under one build id, the build record (`record` = "BUILD") and one rollout
 summary per region (`record` = "ROLLOUT#<region>"), so a build's whole status is one Query, no Scan.
@@ -10,7 +11,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,9 +21,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from code_deploy import aws, build_list
+from code_deploy import build_list
 from code_deploy.builds import BuildStatus
-from code_deploy.swarm import BUCKET, SwarmResult, direct_from_bucket_seconds, physical_limit_seconds
+from code_deploy.swarm import BUCKET, SwarmResult
 
 BUILD_RECORD = "BUILD"
 ROLLOUT_RECORD_PREFIX = "ROLLOUT#"
@@ -53,7 +54,70 @@ def _is_conditional_failure(error: ClientError) -> bool:
 # --- build records ---------------------------------------------------------------------------------
 
 
-def create_build(table, build_id: str, commit: str, now: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StatusChange:
+    status: BuildStatus
+    at: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactLocation:
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    payload_size: int
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """A build as the builds table keeps it: its status, history and, once built, its artifact."""
+
+    build_id: str
+    commit: str
+    status: BuildStatus
+    queued_at: str
+    history: tuple[StatusChange, ...]
+    building_at: str | None = None
+    built_at: str | None = None
+    failed_at: str | None = None
+    failure_reason: str | None = None
+    failed_attempts: int = 0
+    last_error: str | None = None
+    artifact: ArtifactLocation | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> BuildRecord:
+        artifact = None
+        if item.get("artifactKey"):
+            artifact = ArtifactLocation(
+                bucket=item["artifactBucket"],
+                key=item["artifactKey"],
+                sha256=item["sha256"],
+                size=int(item["artifactSize"]),
+                payload_size=int(item["payloadSize"]),
+            )
+        return cls(
+            build_id=item["build_id"],
+            commit=item["commit"],
+            status=BuildStatus(item["status"]),
+            queued_at=item["queuedAt"],
+            history=tuple(
+                StatusChange(BuildStatus(change["status"]), change["at"], change.get("reason"))
+                for change in item.get("statusHistory", [])
+            ),
+            building_at=item.get("buildingAt"),
+            built_at=item.get("builtAt"),
+            failed_at=item.get("failedAt"),
+            failure_reason=item.get("failureReason"),
+            failed_attempts=int(item.get("failedAttempts", 0)),
+            last_error=item.get("lastError"),
+            artifact=artifact,
+        )
+
+
+def create_build(table, build_id: str, commit: str, now: str) -> BuildRecord:
     item = {
         "build_id": build_id,
         "record": BUILD_RECORD,
@@ -66,17 +130,17 @@ def create_build(table, build_id: str, commit: str, now: str) -> dict[str, Any]:
         "statusHistory": [{"status": BuildStatus.QUEUED.value, "at": now}],
     }
     table.put_item(Item=item, ConditionExpression="attribute_not_exists(build_id)")
-    return item
+    return BuildRecord.from_item(item)
 
 
-def start_building(table, build_id: str, now: str) -> dict[str, Any]:
+def start_building(table, build_id: str, now: str) -> BuildRecord:
     """Moves a build to BUILDING and returns its record.
 
     A build already BUILDING is taken again (its earlier attempt died), without a second history entry.
     Raises BuildAlreadyFinished when an earlier delivery finished it, BuildNotFound when there is none.
     """
     try:
-        return table.update_item(
+        item = table.update_item(
             Key={"build_id": build_id, "record": BUILD_RECORD},
             UpdateExpression=(
                 "SET #status = :building, updatedAt = :now, buildingAt = :now, "
@@ -92,28 +156,19 @@ def start_building(table, build_id: str, now: str) -> dict[str, Any]:
             },
             ReturnValues="ALL_NEW",
         )["Attributes"]
+        return BuildRecord.from_item(item)
     except ClientError as error:
         if not _is_conditional_failure(error):
             raise
     record = get_build_record(table, build_id)
     if record is None:
         raise BuildNotFound(build_id)
-    if record["status"] == BuildStatus.BUILDING.value:
+    if record.status == BuildStatus.BUILDING:
         return record
     raise BuildAlreadyFinished(build_id)
 
 
-def finish_build(
-    table,
-    build_id: str,
-    now: str,
-    *,
-    artifact_bucket: str,
-    artifact_key: str,
-    sha256: str,
-    artifact_size: int,
-    payload_size: int,
-) -> None:
+def finish_build(table, build_id: str, now: str, artifact: ArtifactLocation) -> None:
     table.update_item(
         Key={"build_id": build_id, "record": BUILD_RECORD},
         UpdateExpression=(
@@ -127,11 +182,11 @@ def finish_build(
             ":succeeded": BuildStatus.SUCCEEDED.value,
             ":building": BuildStatus.BUILDING.value,
             ":now": now,
-            ":bucket": artifact_bucket,
-            ":key": artifact_key,
-            ":sha": sha256,
-            ":size": artifact_size,
-            ":payload": payload_size,
+            ":bucket": artifact.bucket,
+            ":key": artifact.key,
+            ":sha": artifact.sha256,
+            ":size": artifact.size,
+            ":payload": artifact.payload_size,
             ":entry": [{"status": BuildStatus.SUCCEEDED.value, "at": now}],
         },
     )
@@ -176,12 +231,108 @@ def note_build_attempt_failure(table, build_id: str, attempt: int, reason: str) 
             raise
 
 
-def get_build_record(table, build_id: str) -> dict[str, Any] | None:
-    return table.get_item(Key={"build_id": build_id, "record": BUILD_RECORD}, ConsistentRead=True).get("Item")
+def get_build_record(table, build_id: str) -> BuildRecord | None:
+    item = table.get_item(Key={"build_id": build_id, "record": BUILD_RECORD}, ConsistentRead=True).get("Item")
+    return BuildRecord.from_item(item) if item else None
 
 
-def get_build_items(table, build_id: str) -> list[dict[str, Any]]:
-    """The build record and its rollout summaries: everything GET /builds/{id} shows, in one Query."""
+# --- rollouts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolloutModel:
+    """What the P2P swarm model said of a rollout (computed by the pipeline, kept with its summary)."""
+
+    method: str
+    pieces: int
+    piece_bytes: int
+    rounds: int
+    seconds: float
+    physical_limit_seconds: float
+    direct_from_bucket_seconds: float
+
+
+@dataclass(frozen=True)
+class RolloutSummary:
+    """One region's rollout of one build, as the regional sync reports it to the builds table."""
+
+    build_id: str
+    region: str
+    bucket: str
+    artifact_key: str
+    hosts_total: int
+    hosts_deployed: int
+    started_at: str
+    completed_at: str
+    model: RolloutModel | None = None
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "build_id": self.build_id,
+            "record": f"{ROLLOUT_RECORD_PREFIX}{self.region}",
+            "region": self.region,
+            "bucket": self.bucket,
+            "artifactKey": self.artifact_key,
+            "hostsTotal": self.hosts_total,
+            "hostsDeployed": self.hosts_deployed,
+            "hostShards": host_record_shards(self.hosts_total),
+            "startedAt": self.started_at,
+            "completedAt": self.completed_at,
+        }
+        if self.model:
+            item.update(
+                planMethod=self.model.method,
+                pieces=self.model.pieces,
+                pieceBytes=self.model.piece_bytes,
+                rounds=self.model.rounds,
+                modelSeconds=_seconds(self.model.seconds),
+                physicalLimitSeconds=_seconds(self.model.physical_limit_seconds),
+                directFromBucketSeconds=_seconds(self.model.direct_from_bucket_seconds),
+            )
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> RolloutSummary:
+        model = None
+        if "modelSeconds" in item:
+            model = RolloutModel(
+                method=item["planMethod"],
+                pieces=int(item["pieces"]),
+                piece_bytes=int(item["pieceBytes"]),
+                rounds=int(item["rounds"]),
+                seconds=float(item["modelSeconds"]),
+                physical_limit_seconds=float(item["physicalLimitSeconds"]),
+                direct_from_bucket_seconds=float(item["directFromBucketSeconds"]),
+            )
+        return cls(
+            build_id=item["build_id"],
+            region=item["region"],
+            bucket=item["bucket"],
+            artifact_key=item["artifactKey"],
+            hosts_total=int(item["hostsTotal"]),
+            hosts_deployed=int(item["hostsDeployed"]),
+            started_at=item["startedAt"],
+            completed_at=item["completedAt"],
+            model=model,
+        )
+
+
+def _seconds(value: float) -> Decimal:
+    return Decimal(str(round(value, 6)))
+
+
+def put_rollout_summary(table, summary: RolloutSummary) -> None:
+    # A plain put: a repeated delivery of the same S3 event writes the same summary again.
+    table.put_item(Item=summary.to_item())
+
+
+@dataclass(frozen=True)
+class BuildWithRollouts:
+    build: BuildRecord
+    rollouts: dict[str, RolloutSummary]  # by region
+
+
+def _items_under(table, build_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"KeyConditionExpression": Key("build_id").eq(build_id), "ConsistentRead": True}
     while True:
@@ -192,50 +343,24 @@ def get_build_items(table, build_id: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-# --- rollouts ----------------------------------------------------------------------------------------
+def _rollouts_among(items: list[dict[str, Any]]) -> dict[str, RolloutSummary]:
+    summaries = [RolloutSummary.from_item(i) for i in items if i["record"].startswith(ROLLOUT_RECORD_PREFIX)]
+    return {summary.region: summary for summary in summaries}
 
 
-@dataclass(frozen=True)
-class RolloutSummary:
-    build_id: str
-    region: str
-    bucket: str
-    artifact_key: str
-    hosts_total: int
-    hosts_deployed: int
-    started_at: str
-    completed_at: str
-    plan: SwarmResult
+def get_rollout_summaries(table, build_id: str) -> dict[str, RolloutSummary]:
+    """A build's rollout summaries by region (also of an artifact uploaded by hand, which has no build record)."""
+    return _rollouts_among(_items_under(table, build_id))
 
 
-def _seconds(value: float) -> Decimal:
-    return Decimal(str(round(value, 6)))
-
-
-def put_rollout_summary(table, summary: RolloutSummary) -> None:
-    # A plain put: a repeated delivery of the same S3 event writes the same summary again.
-    plan, params = summary.plan, summary.plan.params
-    item = {
-        "build_id": summary.build_id,
-        "record": f"{ROLLOUT_RECORD_PREFIX}{summary.region}",
-        "region": summary.region,
-        "bucket": summary.bucket,
-        "artifactKey": summary.artifact_key,
-        "hostsTotal": summary.hosts_total,
-        "hostsDeployed": summary.hosts_deployed,
-        "hostShards": host_record_shards(summary.hosts_total),
-        "startedAt": summary.started_at,
-        "completedAt": summary.completed_at,
-        # the P2P model's figures for this rollout (README: "The P2P model")
-        "planMethod": plan.method.value,
-        "pieces": params.pieces,
-        "pieceBytes": params.piece_bytes,
-        "rounds": plan.rounds,
-        "modelSeconds": _seconds(plan.seconds),
-        "physicalLimitSeconds": _seconds(physical_limit_seconds(params)),
-        "directFromBucketSeconds": _seconds(direct_from_bucket_seconds(params)),
-    }
-    table.put_item(Item=item)
+def get_build_with_rollouts(table, build_id: str) -> BuildWithRollouts:
+    """The build record and its rollout summaries: one Query under the build id, no Scan.
+    Raises BuildNotFound when there is no build record."""
+    items = _items_under(table, build_id)
+    builds = [item for item in items if item["record"] == BUILD_RECORD]
+    if not builds:
+        raise BuildNotFound(build_id)
+    return BuildWithRollouts(BuildRecord.from_item(builds[0]), _rollouts_among(items))
 
 
 def host_record_shards(hosts: int) -> int:
@@ -302,7 +427,7 @@ def write_batch(client, table_name: str, requests: list[dict[str, Any]]) -> None
     raise RuntimeError(f"{len(pending[table_name])} host records still unprocessed after {BATCH_WRITE_ATTEMPTS} tries")
 
 
-def write_host_records(table_name: str, records: Sequence[dict[str, Any]], workers: int) -> int:
+def write_host_records(client, table_name: str, records: Sequence[dict[str, Any]], workers: int) -> int:
     """Writes the records as BatchWriteItem requests of 25, `workers` of them in flight at once; returns
     how many were written.
 
@@ -314,7 +439,6 @@ def write_host_records(table_name: str, records: Sequence[dict[str, Any]], worke
     """
     if not records:
         return 0
-    client = aws.dynamodb_client()
     batches = host_record_batches(records)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batches)))) as pool:
         list(pool.map(lambda batch: write_batch(client, table_name, batch), batches))
@@ -324,11 +448,58 @@ def write_host_records(table_name: str, records: Sequence[dict[str, Any]], worke
 # --- replication tracking (written by the state machine) ---------------------------------------------
 
 
-def get_copy_tracking(table, file_key: str, source_bucket: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class CopyOutcome:
+    """One destination's copy, as the state machine's Map recorded it."""
+
+    bucket: str
+    status: str  # SUCCEEDED | FAILED
+    error: str | None = None
+    cause: str | None = None
+
+
+@dataclass(frozen=True)
+class CopyTracking:
+    """The plan's FileCopyTracking row of one artifact (fileKey + sourceBucket)."""
+
+    file_key: str
+    source_bucket: str
+    status: str  # IN_PROGRESS | SUCCEEDED | PARTIAL_FAILURE | FAILED
+    execution_id: str | None
+    started_at: str | None
+    completed_at: str | None
+    total_buckets: int
+    successful_copies: int
+    failed_copies: int
+    outcomes: tuple[CopyOutcome, ...]
+
+    def outcome_for(self, bucket: str) -> CopyOutcome | None:
+        return next((outcome for outcome in self.outcomes if outcome.bucket == bucket), None)
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> CopyTracking:
+        results = item.get("results") or "[]"
+        outcomes = tuple(
+            CopyOutcome(result["bucket"], result["status"], result.get("error"), result.get("cause"))
+            for result in (json.loads(results) if isinstance(results, str) else results)
+        )
+        return cls(
+            file_key=item["fileKey"],
+            source_bucket=item["sourceBucket"],
+            status=item.get("status", "IN_PROGRESS"),
+            execution_id=item.get("executionId"),
+            started_at=item.get("startTime"),
+            completed_at=item.get("completeTime"),
+            total_buckets=int(item.get("totalBuckets", 0)),
+            successful_copies=int(item.get("successfulCopies", 0)),
+            failed_copies=int(item.get("failedCopies", 0)),
+            outcomes=outcomes,
+        )
+
+
+def get_copy_tracking(table, file_key: str, source_bucket: str) -> CopyTracking | None:
     item = table.get_item(Key={"fileKey": file_key, "sourceBucket": source_bucket}, ConsistentRead=True).get("Item")
-    if item and isinstance(item.get("results"), str):
-        item = {**item, "results": json.loads(item["results"])}
-    return item
+    return CopyTracking.from_item(item) if item else None
 
 
 def count_host_records(table, build_id: str, region: str, hosts: int) -> int:
@@ -359,7 +530,3 @@ def count_host_records_by_scan(table, build_id: str) -> int:
         if "LastEvaluatedKey" not in page:
             return count
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def iter_regions(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {item["region"]: item for item in items if item["record"].startswith(ROLLOUT_RECORD_PREFIX)}

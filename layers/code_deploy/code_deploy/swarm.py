@@ -24,6 +24,8 @@ from enum import StrEnum
 
 MIB = 1024 * 1024
 DEFAULT_PIECE_BYTES = 4 * MIB  # Kraken's default piece size
+DEFAULT_HOST_BANDWIDTH = 125_000_000.0  # bytes/s: 1 Gbit/s
+DEFAULT_BUCKET_EGRESS = 12_500_000_000.0  # bytes/s: 100 Gbit/s out of the regional bucket
 BUCKET = -1  # the source id of the regional bucket in transfers
 # How many host-pieces (hosts x pieces) the exact simulation plays: about a second of CPU. Beyond it,
 # e.g. a region of 100,000 hosts, the closed form's plan stands in for it (the two agree within 10%
@@ -42,8 +44,8 @@ class SwarmParameters:
     seeds: int = 3
     fanout: int = 4
     piece_bytes: int = DEFAULT_PIECE_BYTES
-    host_bandwidth: float = 125_000_000.0  # bytes/s: 1 Gbit/s
-    bucket_egress: float = 12_500_000_000.0  # bytes/s: 100 Gbit/s
+    host_bandwidth: float = DEFAULT_HOST_BANDWIDTH
+    bucket_egress: float = DEFAULT_BUCKET_EGRESS
 
     def __post_init__(self) -> None:
         if self.hosts < 1 or self.artifact_bytes < 1 or self.piece_bytes < 1:
@@ -54,6 +56,10 @@ class SwarmParameters:
             raise ValueError("fanout must be at least 2: a host with one neighbour cannot relay in a swarm")
         if self.host_bandwidth <= 0 or self.bucket_egress <= 0:
             raise ValueError("bandwidths must be positive")
+
+    def with_artifact(self, artifact_bytes: int) -> SwarmParameters:
+        """The same hosts and network carrying another artifact (each rollout brings its own)."""
+        return dataclasses.replace(self, artifact_bytes=max(artifact_bytes, 1))
 
     @property
     def pieces(self) -> int:
@@ -71,29 +77,6 @@ class SwarmParameters:
     @property
     def bucket_pieces_per_round(self) -> int:
         return max(1, math.floor(self.bucket_egress * self.piece_seconds / self.piece_bytes))
-
-
-@dataclass(frozen=True)
-class Fleet:
-    """A region's hosts and network: the model's parameters but the artifact, which each rollout brings."""
-
-    hosts: int
-    seeds: int = 3
-    fanout: int = 4
-    piece_bytes: int = DEFAULT_PIECE_BYTES
-    host_bandwidth: float = 125_000_000.0
-    bucket_egress: float = 12_500_000_000.0
-
-    def swarm(self, artifact_bytes: int) -> SwarmParameters:
-        return SwarmParameters(
-            hosts=self.hosts,
-            artifact_bytes=max(artifact_bytes, 1),
-            seeds=self.seeds,
-            fanout=self.fanout,
-            piece_bytes=self.piece_bytes,
-            host_bandwidth=self.host_bandwidth,
-            bucket_egress=self.bucket_egress,
-        )
 
 
 @dataclass(frozen=True)
