@@ -25,10 +25,14 @@ LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGI
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0 \
 	PYTHONPATH=$(CURDIR)/layers/code_deploy
 
-SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/sam deploy --stack-name $(STACK_NAME) --no-progressbar \
-	--parameter-overrides $(LOCAL_PARAMS) $(PARAMS)
+# The global stack, then a regional stack per region (tools/deploy.py: plain `sam deploy`s, the same on AWS).
+SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/python -m tools.deploy --stack-name $(STACK_NAME) \
+	$(LOCAL_PARAMS) $(PARAMS)
+# Real AWS: make deploy-aws [STACK_NAME=x] [HOME_REGION=us-east-1] [REGIONS=us-west-2,eu-west-1] [PARAMS=...]
+HOME_REGION ?= us-east-1
+REGIONS ?=
 
-.PHONY: help venvs emulator emulator-stop build deploy redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
+.PHONY: help venvs emulator emulator-stop build deploy deploy-aws redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -44,26 +48,31 @@ emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one ans
 emulator-stop: ## Stop the MiniStack this project started
 	@scripts/emulator.sh stop
 
-build: ## sam build (the layer and the five functions)
+build: ## sam build of the global stack (template.yaml) and the regional stack (regional.yaml)
 	@scripts/bootstrap.sh tools
-	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build --template-file template.yaml --build-dir .aws-sam/global
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam build --template-file regional.yaml --build-dir .aws-sam/regional
 
-deploy: build emulator ## sam build + deploy to the emulator
+deploy: build emulator ## sam build + deploy the global stack and every regional stack to the emulator
 	$(SAM_DEPLOY)
 
+deploy-aws: build ## Deploy to real AWS with your credentials: the global stack in HOME_REGION, a stack per region
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 PYTHONPATH=$(CURDIR)/layers/code_deploy $(TOOLS)/python -m tools.deploy \
+		--stack-name $(STACK_NAME) --home-region $(HOME_REGION) $(if $(REGIONS),Regions=$(REGIONS)) $(PARAMS)
+
+# The benchmark deploys its own stacks (other STACK_NAME and PARAMS) of what `make deploy` built.
 redeploy: ## sam deploy of the last build, no build: make redeploy STACK_NAME=x PARAMS='HostsPerRegion=10000'
 	$(SAM_DEPLOY)
 
 demo: venvs deploy ## Everything, then submit a build and follow it to every host of every region
 	$(LOCAL_ENV) $(TEST)/python -m tools.demo
 
-lint: ## sam validate --lint, cfn-lint with the serverless rules, checkov, the ASL check, ruff
+lint: ## sam validate --lint, cfn-lint with the serverless rules, checkov, the ASL check, ruff (both templates)
 	@scripts/bootstrap.sh tools test scan asl
-	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint
-	$(TOOLS)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
-	@mkdir -p .aws-sam
-	$(TOOLS)/python -m tools.expand_template .aws-sam/expanded-template.json
-	.venv/scan/bin/checkov --file .aws-sam/expanded-template.json --framework cloudformation --compact --quiet --skip-download
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint --template-file template.yaml
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(TOOLS)/sam validate --lint --template-file regional.yaml
+	$(TOOLS)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml regional.yaml
+	.venv/scan/bin/checkov --file template.yaml --file regional.yaml --framework cloudformation --compact --quiet --skip-download
 	$(TEST)/python -m tools.check_asl
 	$(TEST)/ruff check .
 	$(TEST)/ruff format --check .

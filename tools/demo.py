@@ -20,7 +20,7 @@ import boto3
 
 from code_deploy import store
 from tools.api_client import call
-from tools.stack import api_base_url, outputs, regional_buckets
+from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regions, stack_name
 
 POLL_SECONDS = 0.25
 
@@ -112,7 +112,7 @@ def print_summary(view: dict) -> None:
         f"{seconds_between(view['queuedAt'], max((r['rolloutCompletedAt'] or '') for r in view['regions']) or None)}"
     )
     print("\nPer region (the P2P swarm model's time: the artifact's pieces passed host to host):")
-    print(f"  {'region':<12} {'copy':<10} {'hosts':>17}  {'rolled out at':<27} swarm model")
+    print(f"  {'region':<14} {'copy':<10} {'hosts':>17}  {'rolled out at':<27} swarm model")
     for region in view["regions"]:
         hosts = f"{region['hostsDeployed']:,}/{region['hostsTotal']:,}"
         model = region.get("rolloutModel")
@@ -124,7 +124,7 @@ def print_summary(view: dict) -> None:
             else "-"
         )
         print(
-            f"  {region['region']:<12} {region['replication']:<10} {hosts:>17}  "
+            f"  {region['region']:<14} {region['replication']:<10} {hosts:>17}  "
             f"{region['rolloutCompletedAt'] or '-':<27} {swarm}"
         )
 
@@ -139,8 +139,9 @@ def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]
     print(f"  s3 ls s3://{artifact['bucket']}/{artifact['key']}: {'found' if listed else 'MISSING'}")
     problems += [] if listed else [f"artifact missing from {artifact['bucket']}"]
     for region, bucket in regional_buckets(stack_outputs).items():
-        found = s3.list_objects_v2(Bucket=bucket, Prefix=artifact["key"]).get("KeyCount", 0)
-        print(f"  s3 ls s3://{bucket}/: {'found' if found else 'MISSING'}")
+        regional_s3 = boto3.client("s3", region_name=region)
+        found = regional_s3.list_objects_v2(Bucket=bucket, Prefix=artifact["key"]).get("KeyCount", 0)
+        print(f"  s3 ls s3://{bucket}/ --region {region}: {'found' if found else 'MISSING'}")
         problems += [] if found else [f"artifact missing from {region}'s bucket"]
     dynamodb = boto3.resource("dynamodb")
     tracking = (
@@ -152,11 +153,20 @@ def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]
         f"  FileCopyTracking: status {tracking.get('status')}, {tracking.get('successfulCopies')} of "
         f"{tracking.get('totalBuckets')} copies succeeded"
     )
-    count = store.count_host_records_by_scan(
-        dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"]), view["buildId"]
-    )
+    # The plan's count, summed over the regions' own tables; each region's counted by querying its
+    # shards (the plan's full-table Scan grows with every build the emulator has seen).
+    hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
+    counts = {
+        region: store.count_host_records(
+            boto3.resource("dynamodb", region_name=region).Table(table), view["buildId"], region, hosts_per_region
+        )
+        for region, table in host_record_tables(stack_outputs).items()
+    }
+    count = sum(counts.values())
     expected = sum(region["hostsTotal"] for region in view["regions"])
-    print(f"  host-deployment-logs records for {view['buildId']}: {count:,} (hosts x regions = {expected:,})")
+    for region, table in host_record_tables(stack_outputs).items():
+        print(f"  {table} ({region}): {counts[region]:,} records for {view['buildId']}")
+    print(f"  host-deployment-logs records, summed over the regions: {count:,} (hosts x regions = {expected:,})")
     if count != expected:
         problems.append(f"{count} host records, expected {expected}")
     return problems
@@ -170,10 +180,11 @@ def main() -> int:
 
     stack_outputs = outputs()
     api = api_base_url(stack_outputs)
-    regions = stack_outputs["SimulatedRegions"].split(",")
+    all_regions = regions(stack_outputs)
     print(
-        f"Stack {stack_outputs['ReplicationStateMachineArn'].split(':')[-1]}: {len(regions)} regions "
-        f"({', '.join(regions)}), {int(stack_outputs['SimulatedHostsPerRegion']):,} hosts each"
+        f"Global stack {stack_name()} in {boto3.session.Session().region_name}; "
+        f"regional stacks in {len(all_regions)} regions ({', '.join(all_regions)}), "
+        f"{int(stack_outputs['SimulatedHostsPerRegion']):,} hosts each"
     )
     print(f"API {api}")
     print(f'\nPOST /builds {{"commit": "{args.commit}"}}')
@@ -201,7 +212,7 @@ def main() -> int:
         return 1
     total_hosts = sum(region["hostsDeployed"] for region in view["regions"])
     print(
-        f"\nSUCCESS: {view['buildId']} ({view['commit'][:12]}) built, replicated to {len(regions)} regions and "
+        f"\nSUCCESS: {view['buildId']} ({view['commit'][:12]}) built, replicated to {len(all_regions)} regions and "
         f"rolled out to {total_hosts:,} hosts in {elapsed:.2f} s"
     )
     return 0

@@ -20,12 +20,10 @@ import boto3
 from botocore.exceptions import ClientError
 
 from tools.sample_event import NoBuildYet, filled_event
-from tools.stack import outputs, stack_name
+from tools.stack import outputs, regional_outputs, regions, stack_name
 
 
-def deployed_functions(stack_outputs: dict[str, str]) -> dict[str, str]:
-    """The stack's functions by short name, from its `<Name>FunctionName` outputs: ApiFunctionName
-    is `api`, BuildWorkerFunctionName `build-worker`."""
+def _functions_of(stack_outputs: dict[str, str]) -> dict[str, str]:
     return {
         re.sub(r"(?<!^)(?=[A-Z])", "-", key.removesuffix("FunctionName")).lower(): value
         for key, value in stack_outputs.items()
@@ -33,9 +31,31 @@ def deployed_functions(stack_outputs: dict[str, str]) -> dict[str, str]:
     }
 
 
-def function_logs(function_name: str, since_ms: int, request_id: str | None) -> list[str]:
+def deployed_functions(stack_outputs: dict[str, str], region: str | None = None) -> dict[str, tuple[str, str | None]]:
+    """The functions by short name, from the `<Name>FunctionName` outputs (ApiFunctionName is `api`,
+    BuildWorkerFunctionName `build-worker`), each with the region it runs in: the global stack's in its
+    own (None), a region's stack's (regional-sync) in `region`, the stacks' first region by default."""
+    functions: dict[str, tuple[str, str | None]] = {
+        name: (function, None) for name, function in _functions_of(stack_outputs).items()
+    }
+    region = region or regions(stack_outputs)[0]
+    for name, function in _functions_of(regional_outputs(stack_outputs, region)).items():
+        functions[name] = (function, region)
+    return functions
+
+
+def _event_region(payload: bytes) -> str | None:
+    """The region an S3 event's record names (awsRegion): where its bucket, and so its function, is."""
+    try:
+        records = json.loads(payload).get("Records") or []
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return records[0].get("awsRegion") if records and isinstance(records[0], dict) else None
+
+
+def function_logs(function_name: str, since_ms: int, request_id: str | None, region: str | None = None) -> list[str]:
     """The invocation's log lines from CloudWatch Logs (for when Invoke returns no LogResult)."""
-    logs = boto3.client("logs")
+    logs = boto3.client("logs", region_name=region)
     group = f"/aws/lambda/{function_name}"
     for _ in range(10):
         try:
@@ -66,11 +86,6 @@ def invoke(function: str, event_path: str, as_is: bool = False) -> int:
     except ClientError as error:
         print(f"stack {stack_name()} not found ({error}): run `make deploy` first", file=sys.stderr)
         return 2
-    functions = deployed_functions(stack_outputs)
-    if function not in functions:
-        print(f"unknown function {function!r}; one of: {', '.join(sorted(functions))}", file=sys.stderr)
-        return 2
-    function_name = functions[function]
     try:
         payload = (
             Path(event_path).read_bytes() if as_is else json.dumps(filled_event(event_path, stack_outputs)).encode()
@@ -78,8 +93,15 @@ def invoke(function: str, event_path: str, as_is: bool = False) -> int:
     except (OSError, json.JSONDecodeError, NoBuildYet) as error:
         print(f"cannot send {event_path}: {error}", file=sys.stderr)
         return 2
+    functions = deployed_functions(stack_outputs, _event_region(payload))
+    if function not in functions:
+        print(f"unknown function {function!r}; one of: {', '.join(sorted(functions))}", file=sys.stderr)
+        return 2
+    function_name, region = functions[function]
     since_ms = int(time.time() * 1000) - 1000
-    response = boto3.client("lambda").invoke(FunctionName=function_name, Payload=payload, LogType="Tail")
+    response = boto3.client("lambda", region_name=region).invoke(
+        FunctionName=function_name, Payload=payload, LogType="Tail"
+    )
     answer = response["Payload"].read().decode()
     print(
         f"== {function} ({function_name}) answered, status {response['StatusCode']}"
@@ -94,7 +116,7 @@ def invoke(function: str, event_path: str, as_is: bool = False) -> int:
         print(base64.b64decode(response["LogResult"]).decode())
     else:
         request_id = response["ResponseMetadata"].get("RequestId")
-        print("\n".join(function_logs(function_name, since_ms, request_id)) or "(no log lines found)")
+        print("\n".join(function_logs(function_name, since_ms, request_id, region)) or "(no log lines found)")
     return 1 if response.get("FunctionError") else 0
 
 

@@ -20,7 +20,8 @@ from boto3.dynamodb.conditions import Attr
 
 from code_deploy import store
 from tools.api_client import call
-from tools.stack import api_base_url, outputs
+from tools.stack import api_base_url, host_record_tables, outputs
+from tools.stack import regions as stack_regions
 
 # On the emulator every concurrent request cold-starts its own API worker, all on this machine's cores,
 # so the first answers of a burst can take a minute; on AWS they take well under a second.
@@ -86,7 +87,7 @@ def submit(api: str, commit: str) -> tuple[int, dict]:
 def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     stack_outputs = outputs()
     api = api_base_url(stack_outputs)
-    regions = stack_outputs["SimulatedRegions"].split(",")
+    regions = stack_regions(stack_outputs)
     hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
     report = LoadReport(submitted=builds)
     commits = [secrets.token_hex(20) for _ in range(builds)]
@@ -155,9 +156,14 @@ def _duplicates_and_losses(
         f"{count} build records for commit {commit}" for commit, count in records_per_commit.items() if count != 1
     ]
     problems += [f"no build record for commit {commit}" for commit in commits - set(records_per_commit)]
-    hosts = dynamodb.Table(stack_outputs["HostDeploymentLogsTableName"])
+    host_tables = {
+        region: boto3.resource("dynamodb", region_name=region).Table(name)
+        for region, name in host_record_tables(stack_outputs).items()
+    }
     for build_id in report.deployed:
-        count = sum(store.count_host_records(hosts, build_id, region, hosts_per_region) for region in regions)
+        count = sum(
+            store.count_host_records(host_tables[region], build_id, region, hosts_per_region) for region in regions
+        )
         if count != hosts_per_region * len(regions):
             problems.append(f"{build_id} has {count} host records, expected {hosts_per_region * len(regions)}")
     return problems

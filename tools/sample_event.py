@@ -24,7 +24,8 @@ from tools.stack import outputs, regional_buckets
 SAMPLE_BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
 SAMPLE_COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 SAMPLE_GLOBAL_BUCKET = "sam-code-deploy-global-builds-000000000000-us-east-1"
-SAMPLE_REGIONAL_BUCKET = re.compile(r"sam-code-deploy-region-([a-z])-builds-000000000000-us-east-1")
+SAMPLE_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
+SAMPLE_REGIONAL_BUCKET = re.compile(r"sam-code-deploy-builds-000000000000-(us-west-2|eu-west-1|ap-southeast-2)")
 ARTIFACT_PREFIX = "builds/"
 
 
@@ -57,11 +58,17 @@ def filled_event(event_path: str | Path, stack_outputs: dict[str, str] | None = 
     """The sample event at `event_path`, naming the deployed stack's buckets and newest build."""
     stack_outputs = stack_outputs or outputs()
     global_bucket = stack_outputs["GlobalBuildsBucketName"]
-    regional = list(regional_buckets(stack_outputs).values())
+    regional = list(regional_buckets(stack_outputs).items())
     artifact = newest_artifact(global_bucket)
     text = Path(event_path).read_text().replace(SAMPLE_GLOBAL_BUCKET, global_bucket)
-    # region-a, -b, -c of the samples stand for the stack's first, second, third region.
-    text = SAMPLE_REGIONAL_BUCKET.sub(lambda match: regional[(ord(match.group(1)) - ord("a")) % len(regional)], text)
+    # The samples' regions stand for the stack's first, second, third region.
+    stands_for = {sample: regional[i % len(regional)] for i, sample in enumerate(SAMPLE_REGIONS)}
+    text = SAMPLE_REGIONAL_BUCKET.sub(lambda match: stands_for[match.group(1)][1], text)
+    text = re.sub(
+        r'"awsRegion": "(us-west-2|eu-west-1|ap-southeast-2)"',
+        lambda match: f'"awsRegion": "{stands_for[match.group(1)][0]}"',
+        text,
+    )
     text = text.replace(SAMPLE_BUILD_ID, artifact.build_id).replace(SAMPLE_COMMIT, artifact.commit)
     text = text.replace(f"{ARTIFACT_PREFIX}{artifact.build_id}.zip", artifact.key)
     event = json.loads(text)

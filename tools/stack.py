@@ -1,10 +1,12 @@
-"""The deployed stack as seen from outside: its outputs, and the API's base URL.
+"""The deployed stacks as seen from outside: the global stack's outputs, each region's stack, and the
+API's base URL.
 
 On AWS the API's URL is the stack output `ApiUrl`. On the emulator that host does not resolve, so
 the URL is derived from the endpoint instead; this is the one place that knows how.
 
-    python -m tools.stack            # prints the outputs as JSON, with the API base URL
+    python -m tools.stack            # prints the global stack's outputs as JSON, with the API base URL
     python -m tools.stack ApiBaseUrl # prints one of them
+    python -m tools.stack --regions  # prints every regional stack's outputs
 """
 
 from __future__ import annotations
@@ -29,9 +31,28 @@ def emulator_endpoint() -> str | None:
 
 
 @cache
-def outputs(name: str | None = None) -> dict[str, str]:
-    stack = boto3.client("cloudformation").describe_stacks(StackName=name or stack_name())["Stacks"][0]
+def outputs(name: str | None = None, region: str | None = None) -> dict[str, str]:
+    """A stack's outputs: the global stack's by default (in the configured region, its home)."""
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    stack = cloudformation.describe_stacks(StackName=name or stack_name())["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def regions(stack_outputs: dict[str, str]) -> list[str]:
+    return [region for region in stack_outputs["RegionNames"].split(",") if region]
+
+
+def regional_outputs(stack_outputs: dict[str, str], region: str) -> dict[str, str]:
+    """The outputs of a region's stack (`<global stack>-<region>`, in that region)."""
+    return outputs(stack_outputs["RegionalStackNamePattern"].format(region=region), region)
+
+
+def host_record_tables(stack_outputs: dict[str, str]) -> dict[str, str]:
+    """Region name -> its host-deployment-logs table (in that region)."""
+    return {
+        region: regional_outputs(stack_outputs, region)["HostDeploymentLogsTableName"]
+        for region in regions(stack_outputs)
+    }
 
 
 def api_base_url(stack_outputs: dict[str, str]) -> str:
@@ -45,13 +66,15 @@ def api_base_url(stack_outputs: dict[str, str]) -> str:
 def regional_buckets(stack_outputs: dict[str, str]) -> dict[str, str]:
     """Region name -> its builds bucket."""
     pattern = stack_outputs["RegionalBucketNamePattern"]
-    return {region: pattern.format(region=region) for region in stack_outputs["SimulatedRegions"].split(",")}
+    return {region: pattern.format(region=region) for region in regions(stack_outputs)}
 
 
 def main(argv: list[str]) -> int:
     values = dict(outputs())
     values["ApiBaseUrl"] = api_base_url(values)
-    if argv:
+    if argv == ["--regions"]:
+        print(json.dumps({region: regional_outputs(values, region) for region in regions(values)}, indent=2))
+    elif argv:
         print(values[argv[0]])
     else:
         print(json.dumps(values, indent=2))

@@ -32,11 +32,12 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     rollouts = []
     for record in event.records:
         result = pipeline.roll_out_region(
-            aws.dynamodb().Table(config.builds_table),
+            aws.dynamodb(config.builds_table_region).Table(config.builds_table),
             aws.s3(),
             aws.dynamodb_client(),
             config.host_records_table,
-            config.regional_buckets,
+            config.region,
+            config.bucket,
             record.s3.bucket.name,
             decoded_s3_key(record.s3.get_object.key),
             config.fleet,

@@ -1,4 +1,5 @@
-"""Integration fixtures: the stack deployed on the emulator (make deploy), found through its outputs."""
+"""Integration fixtures: the stacks deployed on the emulator (make deploy), found through their outputs:
+the global stack's, and through it each region's stack, in its region."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from boto3.dynamodb.conditions import Attr
 
 from code_deploy import store
 from tools.api_client import call, signed_headers
-from tools.stack import api_base_url, outputs, regional_buckets
+from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regional_outputs, regions
 
 DEADLINE_SECONDS = 90
 
@@ -37,6 +38,12 @@ def buckets(stack_outputs) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def hosts_per_region(stack_outputs) -> int:
     return int(stack_outputs["SimulatedHostsPerRegion"])
+
+
+@pytest.fixture(scope="session")
+def regional_stacks(stack_outputs) -> dict[str, dict[str, str]]:
+    """Region -> its regional stack's outputs."""
+    return {region: regional_outputs(stack_outputs, region) for region in regions(stack_outputs)}
 
 
 def http(
@@ -100,17 +107,27 @@ def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADL
         time.sleep(0.3)
 
 
-def scan_count_host_records(table_name: str, build_id: str) -> int:
-    """The plan's check, as it wrote it: a Scan counting one build's host records."""
-    return store.count_host_records_by_scan(boto3.resource("dynamodb").Table(table_name), build_id)
+def host_records_table(stack_outputs: dict[str, str], region: str):
+    return boto3.resource("dynamodb", region_name=region).Table(host_record_tables(stack_outputs)[region])
 
 
-def count_host_records(stack_outputs: dict[str, str], build_id: str, regions) -> int:
-    """One build's host records in every region, by querying the shards (no Scan: the table grows
-    with every test, and polling a Scan would slow down with it)."""
-    table = boto3.resource("dynamodb").Table(stack_outputs["HostDeploymentLogsTableName"])
+def scan_count_host_records(stack_outputs: dict[str, str], build_id: str) -> int:
+    """The plan's check, as it wrote it (a Scan counting one build's host records), summed over the
+    regions' tables: each region keeps its hosts' records in its own."""
+    return sum(
+        store.count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
+        for region in regions(stack_outputs)
+    )
+
+
+def count_host_records(stack_outputs: dict[str, str], build_id: str, in_regions) -> int:
+    """One build's host records in every region, by querying the shards of each region's table (no
+    Scan: the tables grow with every test, and polling a Scan would slow down with it)."""
     hosts = int(stack_outputs["SimulatedHostsPerRegion"])
-    return sum(store.count_host_records(table, build_id, region, hosts) for region in regions)
+    return sum(
+        store.count_host_records(host_records_table(stack_outputs, region), build_id, region, hosts)
+        for region in in_regions
+    )
 
 
 def copy_tracking(stack_outputs: dict[str, str], key: str) -> dict:

@@ -28,17 +28,19 @@ def s3_event(bucket: str, key: str, version_id: str | None, etag: str) -> dict:
     return event
 
 
-def invoke(function_name: str, event: dict, invocation_type: str = "RequestResponse") -> dict:
-    response = boto3.client("lambda").invoke(
+def invoke(
+    function_name: str, event: dict, invocation_type: str = "RequestResponse", region: str | None = None
+) -> dict:
+    response = boto3.client("lambda", region_name=region).invoke(
         FunctionName=function_name, Payload=json.dumps(event).encode(), InvocationType=invocation_type
     )
     assert not response.get("FunctionError"), response["Payload"].read()
     return response
 
 
-def drain(queue_url: str) -> list[dict]:
+def drain(queue_url: str, region: str | None = None) -> list[dict]:
     """Every message now in the queue, deleted as read."""
-    sqs, messages = boto3.client("sqs"), []
+    sqs, messages = boto3.client("sqs", region_name=region), []
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
         for message in batch:
             messages.append(message)
@@ -57,7 +59,7 @@ def queue_is_idle(queue_url: str) -> bool:
 
 
 def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
-    stack_outputs, buckets, hosts_per_region
+    stack_outputs, buckets, regional_stacks, hosts_per_region
 ):
     # Given an artifact in the global bucket, replicated and rolled out once by its own notification
     global_bucket = stack_outputs["GlobalBuildsBucketName"]
@@ -73,12 +75,12 @@ def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
 
     # When S3 delivers the same notifications three more times, to the starter and to a region's sync
     event = s3_event(global_bucket, key, put.get("VersionId"), put["ETag"].strip('"'))
-    regional_bucket = next(iter(buckets.values()))
-    copy = boto3.client("s3").head_object(Bucket=regional_bucket, Key=key)
+    region, regional_bucket = next(iter(buckets.items()))
+    copy = boto3.client("s3", region_name=region).head_object(Bucket=regional_bucket, Key=key)
     regional_event = s3_event(regional_bucket, key, copy.get("VersionId"), copy["ETag"].strip('"'))
     for _ in range(3):
         invoke(stack_outputs["ReplicationStarterFunctionName"], event)
-        invoke(stack_outputs["RegionalSyncFunctionName"], regional_event)
+        invoke(regional_stacks[region]["RegionalSyncFunctionName"], regional_event, region=region)
 
     # Then there is one execution for the object, one tracking row, and one record per host
     sfn = boto3.client("stepfunctions")
@@ -146,14 +148,15 @@ def test_a_build_that_always_fails_goes_to_the_dead_letter_queue_and_its_neighbo
     assert json.loads(dead_letters[0]["Body"]) == {"buildId": bad_build, "commit": bad_commit}
 
 
-def test_an_s3_event_that_keeps_failing_is_retried_then_kept_with_its_error(stack_outputs):
-    # Given an S3 event the regional sync cannot handle (a bucket of no region)
+def test_an_s3_event_that_keeps_failing_is_retried_then_kept_with_its_error(regional_stacks):
+    # Given an S3 event a region's sync cannot handle (a bucket that is not its region's)
+    region, stack = next(iter(regional_stacks.items()))
     stray_bucket = f"not-a-region-{uuid.uuid4().hex[:8]}"
     event = s3_event(stray_bucket, "builds/x.zip", None, "0" * 32)
 
     # When S3 delivers it (asynchronously)
-    response = boto3.client("lambda").invoke(
-        FunctionName=stack_outputs["RegionalSyncFunctionName"],
+    response = boto3.client("lambda", region_name=region).invoke(
+        FunctionName=stack["RegionalSyncFunctionName"],
         Payload=json.dumps(event).encode(),
         InvocationType="Event",
     )
@@ -161,7 +164,7 @@ def test_an_s3_event_that_keeps_failing_is_retried_then_kept_with_its_error(stac
 
     # Then after its retries it lands in the failed-events queue with the event and the error
     def failure_record():
-        for message in drain(stack_outputs["FailedEventsQueueUrl"]):
+        for message in drain(stack["FailedEventsQueueUrl"], region):
             record = json.loads(message["Body"])
             if json.dumps(record.get("requestPayload", {})).find(stray_bucket) >= 0:
                 return record
@@ -170,7 +173,7 @@ def test_an_s3_event_that_keeps_failing_is_retried_then_kept_with_its_error(stac
     record = wait_for(failure_record, "the failed event", timeout=60)
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 3
-    assert "belongs to none of the regions" in json.dumps(record["responsePayload"])
+    assert f"is not {region}'s builds bucket" in json.dumps(record["responsePayload"])
 
 
 @pytest.fixture

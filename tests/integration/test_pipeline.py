@@ -13,6 +13,7 @@ from code_deploy import store
 from tests.integration.conftest import (
     copy_tracking,
     count_host_records,
+    host_records_table,
     http,
     scan_count_host_records,
     wait_for,
@@ -43,13 +44,16 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
     }
 
     # and every copy is the artifact the build made, byte for byte
+    # in a bucket that lives in its region, asked in that region
     s3 = boto3.client("s3")
     artifact = view["artifact"]
     original = s3.get_object(Bucket=artifact["bucket"], Key=artifact["key"])
     original_bytes = original["Body"].read()
     assert original["Metadata"]["sha256"] == artifact["sha256"]
-    for bucket in buckets.values():
-        copy = s3.get_object(Bucket=bucket, Key=artifact["key"])
+    for region, bucket in buckets.items():
+        regional_s3 = boto3.client("s3", region_name=region)
+        assert (regional_s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1") == region
+        copy = regional_s3.get_object(Bucket=bucket, Key=artifact["key"])
         assert copy["Body"].read() == original_bytes
         assert copy["Metadata"]["build-id"] == build_id
 
@@ -57,11 +61,11 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
     assert copy_tracking(stack_outputs, artifact["key"])["status"] == "SUCCEEDED"
     expected_hosts = hosts_per_region * len(buckets)
     assert count_host_records(stack_outputs, build_id, buckets) == expected_hosts
-    assert scan_count_host_records(stack_outputs["HostDeploymentLogsTableName"], build_id) == expected_hosts
+    assert scan_count_host_records(stack_outputs, build_id) == expected_hosts
 
 
 def test_each_region_rolls_out_as_a_p2p_swarm_and_says_how_long_it_took_in_the_model(
-    api, stack_outputs, buckets, hosts_per_region
+    api, stack_outputs, regional_stacks, hosts_per_region
 ):
     # Given a build rolled out everywhere
     status, accepted = http("POST", f"{api}/builds", {"commit": secrets.token_hex(20)})
@@ -84,8 +88,8 @@ def test_each_region_rolls_out_as_a_p2p_swarm_and_says_how_long_it_took_in_the_m
 
     # and every host's record holds its part of the plan: the seeds got their first piece from the
     # bucket, every other host from a peer, and the last host finished in the plan's last round
-    table = boto3.resource("dynamodb").Table(stack_outputs["HostDeploymentLogsTableName"])
     region = view["regions"][0]
+    table = host_records_table(stack_outputs, region["region"])
     shards = store.host_record_shards(hosts_per_region)
     records = []
     for shard in range(shards):
@@ -93,7 +97,7 @@ def test_each_region_rolls_out_as_a_p2p_swarm_and_says_how_long_it_took_in_the_m
         records += table.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
     assert len(records) == hosts_per_region
     from_bucket = [r for r in records if r["first_source"].startswith("s3://")]
-    assert len(from_bucket) == int(stack_outputs["SimulatedSeedHostsPerRegion"])
+    assert len(from_bucket) == int(regional_stacks[region["region"]]["SimulatedSeedHosts"])
     assert all(r["first_source"] == f"s3://{region['bucket']}" for r in from_bucket)
     assert max(int(r["completed_round"]) for r in records) == region["rolloutModel"]["rounds"]
 
@@ -111,8 +115,9 @@ def test_an_artifact_dropped_into_the_global_bucket_rolls_out_too(stack_outputs,
     )
     assert tracking["status"] == "SUCCEEDED", tracking
     assert int(tracking["successfulCopies"]) == len(buckets)
-    for bucket in buckets.values():
-        assert boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
+    for region, bucket in buckets.items():
+        s3 = boto3.client("s3", region_name=region)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"hello"
     expected = hosts_per_region * len(buckets)
     wait_for(
         lambda: count_host_records(stack_outputs, stem, buckets) == expected,

@@ -57,6 +57,25 @@ def test_the_plans_input_copies_to_every_destination(stack_outputs, buckets, art
         0,
     )
     assert tracking["executionId"] == finished["executionArn"]
+    # and a SUCCEEDED copy is an object in the bucket's own region, not only an answer of success
+    for region, bucket in buckets.items():
+        head = boto3.client("s3", region_name=region).head_object(Bucket=bucket, Key=artifact_key)
+        assert head["ContentLength"] == len(b"artifact")
+    assert {result["region"] for result in output["results"]} == set(buckets)
+
+
+def test_destinations_may_name_their_region(stack_outputs, buckets, artifact_key):
+    destinations = [{"bucket": bucket, "region": region} for region, bucket in buckets.items()]
+    finished = start(
+        stack_outputs,
+        {
+            "sourceBucket": stack_outputs["GlobalBuildsBucketName"],
+            "sourceKey": artifact_key,
+            "destinationBuckets": destinations,
+        },
+    )
+    assert finished["status"] == "SUCCEEDED", finished
+    assert sorted(r["region"] for r in json.loads(finished["output"])["results"]) == sorted(buckets)
 
 
 @pytest.fixture
@@ -153,7 +172,7 @@ def test_an_artifact_over_the_multipart_threshold_is_copied_in_parts_byte_for_by
     assert {result["method"] for result in results} == {"multipart"}
     assert all(result["parts"] >= 2 for result in results)
     digest = hashlib.sha256(body).hexdigest()
-    for bucket in buckets.values():
-        copy = boto3.client("s3").get_object(Bucket=bucket, Key=key)
+    for region, bucket in buckets.items():
+        copy = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)
         assert hashlib.sha256(copy["Body"].read()).hexdigest() == digest
         assert copy["Metadata"]["build-id"].startswith("large-")

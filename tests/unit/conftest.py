@@ -14,21 +14,22 @@ from code_deploy import build_list
 from tests.utils import LambdaContext
 
 STACK = "sam-code-deploy"
-SUFFIX = "000000000000-us-east-1"
-GLOBAL_BUCKET = f"{STACK}-global-builds-{SUFFIX}"
-REGIONS = ("region-a", "region-b", "region-c")
-BUCKET_PATTERN = f"{STACK}-{{region}}-builds-{SUFFIX}"
+HOME_REGION = "us-east-1"
+GLOBAL_BUCKET = f"{STACK}-global-builds-000000000000-{HOME_REGION}"
+REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
+BUCKET_PATTERN = f"{STACK}-builds-000000000000-{{region}}"
 HOSTS_PER_REGION = 200
 IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
 
 
 @dataclass
 class Stack:
-    """Names of the moto resources, as the template's outputs would give them."""
+    """Names of the moto resources, as the stacks' outputs would give them: the global stack's in
+    us-east-1, and a bucket and a host table in each region, as each regional stack makes them."""
 
     builds_table: str
+    builds_table_arn: str
     copy_tracking_table: str
-    host_records_table: str
     queue_url: str
     state_machine_arn: str
     global_bucket: str = GLOBAL_BUCKET
@@ -36,9 +37,15 @@ class Stack:
     def regional_bucket(self, region: str) -> str:
         return BUCKET_PATTERN.format(region=region)
 
+    def host_records_table(self, region: str) -> str:
+        return f"{STACK}-{region}-host-deployment-logs"
 
-def _table(dynamodb, name: str, hash_key: str, range_key: str) -> None:
-    dynamodb.create_table(
+    def host_records(self, region: str):
+        return boto3.resource("dynamodb", region_name=region).Table(self.host_records_table(region))
+
+
+def _table(dynamodb, name: str, hash_key: str, range_key: str) -> dict:
+    return dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
@@ -46,7 +53,7 @@ def _table(dynamodb, name: str, hash_key: str, range_key: str) -> None:
             {"AttributeName": range_key, "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}],
-    )
+    )["TableDescription"]
 
 
 def _use_fake_aws(monkeypatch) -> None:
@@ -98,7 +105,7 @@ def module_stack() -> Stack:
 
 def _create_stack(monkeypatch) -> Stack:
     dynamodb = boto3.client("dynamodb")
-    _table(dynamodb, f"{STACK}-builds", "build_id", "record")
+    builds_table = _table(dynamodb, f"{STACK}-builds", "build_id", "record")
     # GET /builds's index, as the template declares it
     dynamodb.update_table(
         TableName=f"{STACK}-builds",
@@ -120,7 +127,6 @@ def _create_stack(monkeypatch) -> Stack:
         ],
     )
     _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")
-    _table(dynamodb, f"{STACK}-host-deployment-logs", "pk", "host_id")
     dynamodb.create_table(
         TableName=IDEMPOTENCY_TABLE,
         BillingMode="PAY_PER_REQUEST",
@@ -131,7 +137,10 @@ def _create_stack(monkeypatch) -> Stack:
     s3.create_bucket(Bucket=GLOBAL_BUCKET)
     s3.put_bucket_versioning(Bucket=GLOBAL_BUCKET, VersioningConfiguration={"Status": "Enabled"})
     for region in REGIONS:
-        s3.create_bucket(Bucket=BUCKET_PATTERN.format(region=region))
+        boto3.client("s3", region_name=region).create_bucket(
+            Bucket=BUCKET_PATTERN.format(region=region), CreateBucketConfiguration={"LocationConstraint": region}
+        )
+        _table(boto3.client("dynamodb", region_name=region), f"{STACK}-{region}-host-deployment-logs", "pk", "host_id")
     queue_url = boto3.client("sqs").create_queue(QueueName=f"{STACK}-BuildQueue")["QueueUrl"]
     role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
     state_machine_arn = boto3.client("stepfunctions").create_state_machine(
@@ -140,13 +149,15 @@ def _create_stack(monkeypatch) -> Stack:
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
     )["stateMachineArn"]
     names = Stack(
-        f"{STACK}-builds", f"{STACK}-FileCopyTracking", f"{STACK}-host-deployment-logs", queue_url, state_machine_arn
+        f"{STACK}-builds", builds_table["TableArn"], f"{STACK}-FileCopyTracking", queue_url, state_machine_arn
     )
     for key, value in {
         "BUILDS_TABLE_NAME": names.builds_table,
         "COPY_TRACKING_TABLE_NAME": names.copy_tracking_table,
         "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
-        "HOST_RECORDS_TABLE_NAME": names.host_records_table,
+        "BUILDS_TABLE_ARN": names.builds_table_arn,
+        "MULTIPART_COPY_THRESHOLD_BYTES": str(8 * 1024 * 1024),
+        "COPY_PART_BYTES": str(5 * 1024 * 1024),
         "BUILD_QUEUE_URL": queue_url,
         "GLOBAL_BUCKET_NAME": GLOBAL_BUCKET,
         "STATE_MACHINE_ARN": state_machine_arn,
@@ -163,6 +174,19 @@ def _create_stack(monkeypatch) -> Stack:
     }.items():
         monkeypatch.setenv(key, value)
     return names
+
+
+@pytest.fixture
+def in_region(monkeypatch):
+    """Runs what follows as a function of that region's stack would run: Lambda sets both variables."""
+
+    def enter(region: str) -> None:
+        monkeypatch.setenv("AWS_REGION", region)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+        for client in (aws_clients.dynamodb, aws_clients.dynamodb_client, aws_clients.s3):
+            client.cache_clear()
+
+    return enter
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def test_get_build_returns_its_status(api, stack, context):
     view = json.loads(response["body"])
     assert view["buildId"] == accepted["buildId"]
     assert view["deploymentStatus"] == "QUEUED"
-    assert [region["region"] for region in view["regions"]] == ["region-a", "region-b", "region-c"]
+    assert [region["region"] for region in view["regions"]] == ["us-west-2", "eu-west-1", "ap-southeast-2"]
     assert all(region["hostsTotal"] == 200 and region["hostsDeployed"] == 0 for region in view["regions"])
 
 

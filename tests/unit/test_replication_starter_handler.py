@@ -29,7 +29,7 @@ def test_starts_replication_to_every_regional_bucket(starter, stack, context):
     assert json.loads(started["input"]) == {
         "sourceBucket": stack.global_bucket,
         "sourceKey": "builds/build-20261122T101500Z-1a2b3c4d.zip",
-        "destinationBuckets": [stack.regional_bucket(r) for r in ("region-a", "region-b", "region-c")],
+        "destinationBuckets": [stack.regional_bucket(r) for r in ("us-west-2", "eu-west-1", "ap-southeast-2")],
     }
 
 
@@ -52,7 +52,7 @@ def test_url_encoded_keys_are_decoded(starter, stack, context):
 def test_the_plans_direct_input_starts_one_execution_to_its_destinations(starter, stack, context):
     # Given the plan's input, as the seed's invoker is called (lambda invoke --payload)
     event = load_event("replication_input.json")
-    event["destinationBuckets"] = [stack.regional_bucket("region-b")]
+    event["destinationBuckets"] = [stack.regional_bucket("eu-west-1")]
     # When the starter is invoked with it twice
     results = [starter.lambda_handler(event, context) for _ in range(2)]
     # Then one execution copies to exactly the buckets it names

@@ -29,6 +29,7 @@ _CfnLoader.add_multi_constructor(
     ),
 )
 TEMPLATE = yaml.load((REPO / "template.yaml").read_text(), Loader=_CfnLoader)
+REGIONAL_TEMPLATE = yaml.load((REPO / "regional.yaml").read_text(), Loader=_CfnLoader)
 
 
 def test_the_plans_states_are_all_there():
@@ -44,9 +45,9 @@ def test_the_plans_states_are_all_there():
         assert state in STATES, state
     copy = STATES["CopyToMultipleBuckets"]
     assert copy["Type"] == "Map" and copy["MaxConcurrency"] == 10
-    retries = copy["ItemProcessor"]["States"]["CopyObject"]["Retry"]
+    retries = copy["ItemProcessor"]["States"]["CopyToRegionalBucket"]["Retry"]
     assert any(r.get("BackoffRate", 1) > 1 and r["MaxAttempts"] > 0 for r in retries)
-    assert copy["ItemProcessor"]["States"]["CopyObject"]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    assert copy["ItemProcessor"]["States"]["CopyToRegionalBucket"]["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     assert "Catch" in STATES["SendFailureNotification"]
 
 
@@ -67,46 +68,55 @@ def test_validate_input_accepts_the_plans_input():
     assert validate(load_event("replication_input.json"))
 
 
+def test_validate_input_accepts_destinations_with_their_region():
+    destinations = [{"bucket": "b-us-west-2", "region": "us-west-2"}, "b-eu-west-1", {"bucket": "b-x"}]
+    assert validate({"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": destinations})
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         {},
         {"sourceBucket": "b", "sourceKey": "k"},
         {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": []},
-        {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": "region-a-builds"},
+        {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": "us-west-2-builds"},
         {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": ["ok", 7]},
         {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": ["ok", ""]},
         {"sourceBucket": "", "sourceKey": "k", "destinationBuckets": ["a"]},
         {"sourceBucket": "b", "sourceKey": 12, "destinationBuckets": ["a"]},
+        {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": [{"region": "us-west-2"}]},
+        {"sourceBucket": "b", "sourceKey": "k", "destinationBuckets": [{"bucket": "a", "region": 3}]},
     ],
 )
 def test_validate_input_rejects_incomplete_input(payload):
     assert not validate(payload)
 
 
-def test_the_template_keeps_the_plans_names():
+def test_the_templates_keep_the_plans_names():
     resources = TEMPLATE["Resources"]
     assert resources["CopyTrackingTable"]["Properties"]["TableName"].endswith("-FileCopyTracking")
     assert [k["AttributeName"] for k in resources["CopyTrackingTable"]["Properties"]["KeySchema"]] == [
         "fileKey",
         "sourceBucket",
     ]
-    assert resources["HostDeploymentLogsTable"]["Properties"]["TableName"].endswith("-host-deployment-logs")
+    regional = REGIONAL_TEMPLATE["Resources"]
+    assert regional["HostDeploymentLogsTable"]["Properties"]["TableName"].endswith("-host-deployment-logs")
     assert resources["FileCopyFailuresTopic"]["Properties"]["TopicName"].endswith("-file-copy-failures")
-    assert TEMPLATE["Parameters"]["Regions"]["Default"].split(",")[:2] == ["region-a", "region-b"]
+    assert TEMPLATE["Parameters"]["Regions"]["Default"].split(",") == ["us-west-2", "eu-west-1", "ap-southeast-2"]
 
 
-@pytest.mark.parametrize("size,method", [(0, "CopyObject"), (100, "CopyObject"), (101, "MultipartCopy")])
-def test_artifacts_above_the_threshold_take_the_multipart_copy(size, method):
-    choose = STATES["CopyToMultipleBuckets"]["ItemProcessor"]["States"]["ChooseCopyMethod"]
-    condition = choose["Choices"][0]["Condition"].removeprefix("{%").removesuffix("%}")
-    expression = condition.replace("${MultipartCopyThresholdBytes}", "100").replace("$states.input", "$$")
-    chosen = (
-        choose["Choices"][0]["Next"]
-        if jsonata.Jsonata(expression).evaluate({"sourceSize": size})
-        else choose["Default"]
-    )
-    assert chosen == method
+def test_the_regional_bucket_names_agree_between_the_templates():
+    # The global stack's functions name each regional bucket by this pattern; each regional stack makes it.
+    pattern = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["REGIONAL_BUCKET_PATTERN"]
+    made = REGIONAL_TEMPLATE["Resources"]["RegionalBuildsBucket"]["Properties"]["BucketName"]
+    assert pattern.replace("${AWS::StackName}", "${AppName}").replace("{region}", "${AWS::Region}") == made
+
+
+def test_no_task_touches_s3_directly():
+    # Step Functions' SDK integrations reach only the state machine's region (and on MiniStack a copy
+    # into another region's bucket "succeeds" without writing anything): every S3 call is a function's.
+    resources = [state.get("Resource", "") for _, state in _all_states(STATES)]
+    assert not [resource for resource in resources if ":s3:" in resource]
 
 
 def _all_states(states: dict):
@@ -118,7 +128,7 @@ def _all_states(states: dict):
 
 def test_every_task_retries_transient_errors_with_backoff_and_jitter():
     tasks = {name: state for name, state in _all_states(STATES) if state["Type"] == "Task"}
-    assert len(tasks) >= 7
+    assert len(tasks) >= 6
     for name, task in tasks.items():
         catch_all = [r for r in task.get("Retry", []) if r["ErrorEquals"] == ["States.ALL"]]
         assert catch_all, f"{name} has no retry for transient errors"

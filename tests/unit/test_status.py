@@ -4,7 +4,7 @@ from code_deploy.regions import RegionalBuckets
 from code_deploy.status import build_view
 from code_deploy.store import BuildRecord, CopyTracking, RolloutSummary
 
-BUCKETS = RegionalBuckets.parse("region-a,region-b", "s-{region}-builds")
+BUCKETS = RegionalBuckets.parse("us-west-2,eu-west-1", "s-{region}-builds")
 
 
 def build_record(status=BuildStatus.SUCCEEDED, **extra) -> BuildRecord:
@@ -81,27 +81,27 @@ def test_replicated_then_rolled_out_everywhere_is_deployed():
     copies = tracking(
         "SUCCEEDED",
         [
-            {"bucket": "s-region-a-builds", "status": "SUCCEEDED"},
-            {"bucket": "s-region-b-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-us-west-2-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-eu-west-1-builds", "status": "SUCCEEDED"},
         ],
     )
-    halfway = build_view(build_record(), rollouts(rollout("region-a", 100)), copies, BUCKETS, 100)
+    halfway = build_view(build_record(), rollouts(rollout("us-west-2", 100)), copies, BUCKETS, 100)
     assert halfway.deploymentStatus == DeploymentStatus.ROLLING_OUT
-    everywhere = rollouts(rollout("region-a", 100), rollout("region-b", 100))
+    everywhere = rollouts(rollout("us-west-2", 100), rollout("eu-west-1", 100))
     done = build_view(build_record(), everywhere, copies, BUCKETS, 100)
     assert done.deploymentStatus == DeploymentStatus.DEPLOYED
-    assert [(r.region, r.hostsDeployed) for r in done.regions] == [("region-a", 100), ("region-b", 100)]
+    assert [(r.region, r.hostsDeployed) for r in done.regions] == [("us-west-2", 100), ("eu-west-1", 100)]
 
 
 def test_a_failed_region_fails_the_deployment_and_says_why():
     copies = tracking(
         "PARTIAL_FAILURE",
         [
-            {"bucket": "s-region-a-builds", "status": "SUCCEEDED"},
-            {"bucket": "s-region-b-builds", "status": "FAILED", "error": "S3.NoSuchBucketException"},
+            {"bucket": "s-us-west-2-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-eu-west-1-builds", "status": "FAILED", "error": "S3.NoSuchBucketException"},
         ],
     )
-    view = build_view(build_record(), rollouts(rollout("region-a", 100)), copies, BUCKETS, 100)
+    view = build_view(build_record(), rollouts(rollout("us-west-2", 100)), copies, BUCKETS, 100)
     assert view.deploymentStatus == DeploymentStatus.FAILED
     assert view.regions[1].replication == RegionCopyStatus.FAILED
     assert view.regions[1].replicationError == "S3.NoSuchBucketException"

@@ -5,7 +5,6 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from code_deploy import aws as aws_clients
 from code_deploy import store
 from code_deploy.builds import BuildStatus
 from code_deploy.swarm import MIB, SwarmParameters, plan_region, simulate_swarm
@@ -58,22 +57,23 @@ def test_fail_build_records_the_reason_once(builds):
 
 def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack):
     plan = simulate_swarm(SwarmParameters(hosts=530, artifact_bytes=MIB))
-    records = store.host_records("build-1", "region-a", "bkt", plan, "t")
+    records = store.host_records("build-1", "us-west-2", "bkt", plan, "t")
 
-    client = aws_clients.dynamodb_client()
-    assert store.write_host_records(client, stack.host_records_table, records, workers=4) == 530
-    assert store.write_host_records(client, stack.host_records_table, records, workers=3) == 530  # a redelivery
+    client = boto3.client("dynamodb", region_name="us-west-2")
+    table_name = stack.host_records_table("us-west-2")
+    assert store.write_host_records(client, table_name, records, workers=4) == 530
+    assert store.write_host_records(client, table_name, records, workers=3) == 530  # a redelivery
 
-    table = boto3.resource("dynamodb").Table(stack.host_records_table)
-    assert store.count_host_records(table, "build-1", "region-a", 530) == 530
-    assert store.count_host_records(table, "build-1", "region-b", 530) == 0
+    table = stack.host_records("us-west-2")
+    assert store.count_host_records(table, "build-1", "us-west-2", 530) == 530
+    assert store.count_host_records(table, "build-1", "eu-west-1", 530) == 0
     assert len({r["pk"] for r in records}) == store.MIN_HOST_RECORD_SHARDS
 
 
 def test_a_host_record_holds_the_hosts_part_of_the_plan():
     plan = simulate_swarm(SwarmParameters(hosts=40, piece_bytes=MIB // 4, artifact_bytes=MIB))
-    records = store.host_records("build-1", "region-a", "bkt", plan, "t")
-    assert [r["host_id"] for r in records[:2]] == ["region-a-host-000000", "region-a-host-000001"]
+    records = store.host_records("build-1", "us-west-2", "bkt", plan, "t")
+    assert [r["host_id"] for r in records[:2]] == ["us-west-2-host-000000", "us-west-2-host-000001"]
     by_host = {r["host_id"]: r for r in records}
     assert sum(r["first_source"] == "s3://bkt" for r in records) == plan.params.seed_count
     for host, record in enumerate(records):
@@ -98,7 +98,7 @@ def test_no_partition_key_holds_more_hosts_of_a_rollout_than_it_can_take_writes_
 def test_a_design_scale_region_is_planned_by_the_closed_form_and_keyed_within_limits():
     plan = plan_region(SwarmParameters(hosts=100_000, piece_bytes=4 * MIB, artifact_bytes=10 * 10**9))
     assert plan.method == "closed-form"
-    records = store.host_records("b", "region-a", "bkt", plan, "t")
+    records = store.host_records("b", "us-west-2", "bkt", plan, "t")
     assert len(records) == 100_000
     assert max(Counter(r["pk"] for r in records).values()) <= store.HOSTS_PER_PARTITION_KEY
 
@@ -121,13 +121,14 @@ def test_unprocessed_items_are_sent_again(stack):
         unprocessed_once.append(sum(len(items) for items in request_items.values()))
         return AWSResponse(params["url"], 200, {}, None), {"UnprocessedItems": request_items}
 
-    aws_clients.dynamodb_client().meta.events.register("before-call.dynamodb.BatchWriteItem", first_call_unprocessed)
+    client = boto3.client("dynamodb", region_name="us-west-2")
+    client.meta.events.register("before-call.dynamodb.BatchWriteItem", first_call_unprocessed)
     plan = simulate_swarm(SwarmParameters(hosts=60, artifact_bytes=MIB))
-    records = store.host_records("build-t", "region-a", "bkt", plan, "t")
+    records = store.host_records("build-t", "us-west-2", "bkt", plan, "t")
     # When the records are written
-    written = store.write_host_records(aws_clients.dynamodb_client(), stack.host_records_table, records, workers=1)
+    written = store.write_host_records(client, stack.host_records_table("us-west-2"), records, workers=1)
     # Then the unprocessed ones were sent again and every host has its record
     assert unprocessed_once == [25]
     assert written == 60
-    table = boto3.resource("dynamodb").Table(stack.host_records_table)
-    assert store.count_host_records(table, "build-t", "region-a", 60) == 60
+    table = stack.host_records("us-west-2")
+    assert store.count_host_records(table, "build-t", "us-west-2", 60) == 60

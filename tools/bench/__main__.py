@@ -32,7 +32,7 @@ from tools.bench.report import report_lines
 from tools.bench.scratch import SCRATCH_STACK
 from tools.bench.targets import median_stages, targets, throughput
 from tools.bench.timing import run_build
-from tools.stack import emulator_endpoint, outputs, stack_name
+from tools.stack import emulator_endpoint, outputs, regional_outputs, regions, stack_name
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILED_BUILDS = 5
@@ -77,7 +77,7 @@ def main() -> int:
     stack_outputs = outputs()
     # First, before the runs below load the machine: each function's import as a cold start runs it.
     print("Cold imports of the functions (sam build's output in the runtime's interpreter)", flush=True)
-    found = cold_imports.measure_all(cold_imports.DEFAULT_BUILD_DIR, stack_outputs, runs=1 if args.smoke else 5)
+    found = cold_imports.measure_all(stack_outputs, runs=1 if args.smoke else 5)
     imports = [function.summary() for function in found]
     config = sync_config(stack_outputs)
     print(f"Stack {stack_name()}: end-to-end, floor and throughput ({sizes.runs} runs after a warm-up)", flush=True)
@@ -89,7 +89,7 @@ def main() -> int:
         seconds = 3 + 2 * builds * statistics.median(run.end_to_end for run in measured.runs)
         print(f"Profiling {builds} more builds ({seconds:.0f} s of py-spy samples)", flush=True)
         profiled = bench_profile.profile(
-            stack_outputs["RegionalSyncFunctionName"],
+            regional_outputs(stack_outputs, regions(stack_outputs)[0])["RegionalSyncFunctionName"],
             seconds,
             args.out / "profile",
             lambda: [run_build(stack_outputs, 120) for _ in range(builds)],
@@ -106,11 +106,11 @@ def main() -> int:
         "totalSeconds": statistics.median(f.total_seconds for f in measured.floors),
     }
     stages = median_stages(measured.runs)
-    regions = stack_outputs["SimulatedRegions"].split(",")
+    stack_regions = regions(stack_outputs)
     results: dict[str, Any] = {
         "config": {
             "stack": stack_name(),
-            "regions": regions,
+            "regions": stack_regions,
             "hostsPerRegion": int(stack_outputs["SimulatedHostsPerRegion"]),
             "artifactBytes": measured.warmup.artifact_bytes,
             "runs": sizes.runs,
@@ -125,7 +125,8 @@ def main() -> int:
             "warmupSeconds": measured.warmup.end_to_end,
             "medianStages": stages,
             "medianRolloutByRegion": {
-                region: statistics.median(run.rollout_seconds()[region] for run in measured.runs) for region in regions
+                region: statistics.median(run.rollout_seconds()[region] for run in measured.runs)
+                for region in stack_regions
             },
             "overFloor": stages["endToEnd"] / floor_medians["totalSeconds"],
             "warmup": measured.warmup.summary(),

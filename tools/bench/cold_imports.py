@@ -11,7 +11,7 @@ time of the `app` module. Two figures a function, each the median of a few fresh
   posix_fadvise(POSIX_FADV_DONTNEED), file by file, so other processes' caches are left alone: a
   fresh Lambda sandbox or a freshly started emulator reads them from disk.
 
-    python -m tools.bench.cold_imports [--runs 5] [--build-dir .aws-sam/build]
+    python -m tools.bench.cold_imports [--runs 5]
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME_PYTHON = REPO / ".venv" / "emulator" / "bin" / "python"
-DEFAULT_BUILD_DIR = REPO / ".aws-sam" / "build"
+# What `make build` writes: the global stack's functions, and a region's (its regional sync).
+GLOBAL_BUILD_DIR = REPO / ".aws-sam" / "global"
+REGIONAL_BUILD_DIR = REPO / ".aws-sam" / "regional"
 LAYER = "CodeDeployLayer"
 # What the import must stay under, measured this way on this project's 2-core machine (issue 9).
 TARGET_SECONDS = {"ApiFunction": 0.35}
@@ -73,7 +75,7 @@ def built_functions(build_dir: Path) -> list[str]:
     return sorted(path.parent.name for path in build_dir.glob("*/app.py"))
 
 
-def deployed_environment(function: str, stack_outputs: dict[str, str]) -> dict[str, str]:
+def deployed_environment(function: str, stack_outputs: dict[str, str], region: str = "us-east-1") -> dict[str, str]:
     """The deployed function's environment variables and the ones Lambda sets itself (Powertools reads
     LAMBDA_TASK_ROOT to tell a Lambda sandbox from a laptop). Empty of the stack's own variables when
     the stack is not deployed: the figures then show the import without them."""
@@ -83,11 +85,11 @@ def deployed_environment(function: str, stack_outputs: dict[str, str]) -> dict[s
     variables: dict[str, str] = {}
     if name:
         try:
-            configuration = boto3.client("lambda").get_function_configuration(FunctionName=name)
+            configuration = boto3.client("lambda", region_name=region).get_function_configuration(FunctionName=name)
             variables = configuration.get("Environment", {}).get("Variables", {})
         except (BotoCoreError, ClientError):
             variables = {}
-    return {"AWS_LAMBDA_FUNCTION_NAME": name or function, "AWS_REGION": "us-east-1", **variables}
+    return {"AWS_LAMBDA_FUNCTION_NAME": name or function, "AWS_REGION": region, **variables}
 
 
 def _environment(code: Path, layer: Path, variables: dict[str, str]) -> dict[str, str]:
@@ -162,11 +164,21 @@ def measure(function: str, build_dir: Path, variables: dict[str, str], runs: int
     )
 
 
-def measure_all(
-    build_dir: Path, stack_outputs: dict[str, str], runs: int, overrides: dict[str, str] | None = None
-) -> list[ColdImport]:
+def measure_all(stack_outputs: dict[str, str], runs: int, overrides: dict[str, str] | None = None) -> list[ColdImport]:
+    """Every built function: the global stack's with its deployed environment, a region's with the first
+    regional stack's (in its region)."""
+    from tools.stack import regional_outputs, regions  # the benchmark's process, not the measured one
+
+    home = os.environ.get("AWS_REGION", "us-east-1")
+    targets = [(GLOBAL_BUILD_DIR, stack_outputs, home)]
+    if stack_outputs:
+        region = regions(stack_outputs)[0]
+        targets.append((REGIONAL_BUILD_DIR, regional_outputs(stack_outputs, region), region))
+    else:
+        targets.append((REGIONAL_BUILD_DIR, {}, home))
     return [
-        measure(function, build_dir, {**deployed_environment(function, stack_outputs), **(overrides or {})}, runs)
+        measure(function, build_dir, {**deployed_environment(function, found, region), **(overrides or {})}, runs)
+        for build_dir, found, region in targets
         for function in built_functions(build_dir)
     ]
 
@@ -192,7 +204,6 @@ def main() -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="an environment variable over the deployed"
     )
@@ -204,7 +215,7 @@ def main() -> int:
     except (BotoCoreError, ClientError):
         stack_outputs = {}
     overrides = dict(setting.split("=", 1) for setting in args.set)
-    results = [found.summary() for found in measure_all(args.build_dir, stack_outputs, args.runs, overrides)]
+    results = [found.summary() for found in measure_all(stack_outputs, args.runs, overrides)]
     print("\n".join(report_lines(results)))
     return 0
 

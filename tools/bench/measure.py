@@ -7,7 +7,6 @@ import dataclasses
 import secrets
 import statistics
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,8 +15,9 @@ import boto3
 from code_deploy.settings import RegionalSyncSettings
 from code_deploy.swarm import SwarmParameters
 from tools.bench import floor as bench_floor
-from tools.bench.scratch import REGION_NAMES, delete_scratch_stack, deploy_scratch_stack
+from tools.bench.scratch import delete_scratch_stack, deploy_scratch_stack
 from tools.bench.timing import COLD_START_ALLOWANCE_SECONDS, PipelineRun, rollout_timeout, run_build
+from tools.stack import host_record_tables, regional_outputs, regions
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Sizes:
     regions_sweep_hosts: int = 1000
 
 
-SMOKE = Sizes(runs=2, scaling_runs=1, hosts=[100, 300], regions=[2, 3], regions_sweep_hosts=100)
+# Every scaling point deploys a global scratch stack and a regional one a region: the smoke keeps to two.
+SMOKE = Sizes(runs=2, scaling_runs=1, hosts=[100, 200], regions=[1, 2], hosts_sweep_regions=2, regions_sweep_hosts=100)
 
 
 # --- the deployed stack: latency, floor, throughput ------------------------------------------------------
@@ -39,8 +40,10 @@ SMOKE = Sizes(runs=2, scaling_runs=1, hosts=[100, 300], regions=[2, 3], regions_
 def sync_config(stack_outputs: dict[str, str]) -> RegionalSyncSettings:
     """What the deployed regional sync function does (its swarm's fleet, its writers), read from its
     environment with the function's own settings model."""
-    env = boto3.client("lambda").get_function_configuration(FunctionName=stack_outputs["RegionalSyncFunctionName"])
-    return RegionalSyncSettings.from_env(env.get("Environment", {}).get("Variables", {}))
+    region = regions(stack_outputs)[0]
+    function = regional_outputs(stack_outputs, region)["RegionalSyncFunctionName"]
+    env = boto3.client("lambda", region_name=region).get_function_configuration(FunctionName=function)
+    return RegionalSyncSettings.from_env({"AWS_REGION": region, **env.get("Environment", {}).get("Variables", {})})
 
 
 @dataclass
@@ -54,24 +57,26 @@ class StackMeasurements:
 def measure_deployed_stack(stack_outputs: dict[str, str], runs: int, config: RegionalSyncSettings) -> StackMeasurements:
     """End-to-end runs interleaved with the floor and the naive loop, so all three see the same machine
     (the other processes on its two cores come and go)."""
-    regions = stack_outputs["SimulatedRegions"].split(",")
+    stack_regions = regions(stack_outputs)
     hosts = int(stack_outputs["SimulatedHostsPerRegion"])
     fleet = dataclasses.replace(config.fleet, hosts=hosts)
-    timeout = rollout_timeout(hosts, len(regions))
+    timeout = rollout_timeout(hosts, len(stack_regions))
     with (
-        bench_floor.scratch_table(stack_outputs["HostDeploymentLogsTableName"]) as table,
-        bench_floor.scratch_bucket() as bucket,
+        bench_floor.scratch_tables(host_record_tables(stack_outputs)) as tables,
+        bench_floor.scratch_buckets(stack_regions) as buckets,
     ):
         measured = StackMeasurements(warmup=run_build(stack_outputs, timeout + COLD_START_ALLOWANCE_SECONDS))
         print(f"  warm-up: {measured.warmup.end_to_end:.2f} s (not counted)", flush=True)
         artifact_bytes = measured.warmup.artifact_bytes
-        floor_pass(table, bucket, artifact_bytes, regions, fleet, config.write_workers, "warm-up")  # clients, caches
+        floor_pass(tables, buckets, artifact_bytes, fleet, config.write_workers, "warm-up")  # clients, caches
         for index in range(runs):
             run = run_build(stack_outputs, timeout)
-            floor = floor_pass(table, bucket, artifact_bytes, regions, fleet, config.write_workers, str(index))
+            floor = floor_pass(tables, buckets, artifact_bytes, fleet, config.write_workers, str(index))
             naive = bench_floor.naive_put_items(
-                table,
-                bench_floor.host_records(f"bench-naive-{index}-{secrets.token_hex(4)}", regions, fleet, artifact_bytes),
+                tables,
+                bench_floor.host_records(
+                    f"bench-naive-{index}-{secrets.token_hex(4)}", stack_regions, fleet, artifact_bytes
+                ),
             )
             measured.runs.append(run)
             measured.floors.append(floor)
@@ -85,17 +90,17 @@ def measure_deployed_stack(stack_outputs: dict[str, str], runs: int, config: Reg
 
 
 def floor_pass(
-    table: str,
-    bucket: str,
+    tables: dict[str, str],
+    buckets: tuple[str, dict[str, str]],
     artifact_bytes: int,
-    regions: Sequence[str],
     fleet: SwarmParameters,
     writers: int,
     label: str,
 ) -> bench_floor.Floor:
-    put_seconds, copy_seconds = bench_floor.put_and_copy(bucket, artifact_bytes, regions)
-    records = bench_floor.host_records(f"bench-{label}-{secrets.token_hex(4)}", regions, fleet, artifact_bytes)
-    return bench_floor.Floor(put_seconds, copy_seconds, bench_floor.raw_batch_write(table, records, writers))
+    home_bucket, regional_scratch = buckets
+    put_seconds, copy_seconds = bench_floor.put_and_copy(home_bucket, regional_scratch, artifact_bytes)
+    records = bench_floor.host_records(f"bench-{label}-{secrets.token_hex(4)}", list(tables), fleet, artifact_bytes)
+    return bench_floor.Floor(put_seconds, copy_seconds, bench_floor.raw_batch_write(tables, records, writers))
 
 
 # --- scaling: a scratch stack per size ---------------------------------------------------------------------
@@ -140,25 +145,28 @@ def scaling_configurations(sizes: Sizes) -> list[tuple[int, int]]:
 def measure_scaling(sizes: Sizes, scratch_stack: str, config: RegionalSyncSettings) -> list[ScalingPoint]:
     points = []
     try:
-        for hosts, regions in scaling_configurations(sizes):
+        for hosts, region_count in scaling_configurations(sizes):
             started = time.monotonic()
-            stack_outputs = deploy_scratch_stack(scratch_stack, hosts, regions)
-            print(f"  {regions} regions x {hosts:,} hosts: deployed in {time.monotonic() - started:.0f} s", flush=True)
-            timeout = rollout_timeout(hosts, regions)
+            stack_outputs = deploy_scratch_stack(scratch_stack, hosts, region_count)
+            print(
+                f"  {region_count} regions x {hosts:,} hosts: deployed in {time.monotonic() - started:.0f} s",
+                flush=True,
+            )
+            timeout = rollout_timeout(hosts, region_count)
             warmup = run_build(stack_outputs, timeout + COLD_START_ALLOWANCE_SECONDS)
-            point = ScalingPoint(hosts, regions, warmup_seconds=warmup.end_to_end)
+            point = ScalingPoint(hosts, region_count, warmup_seconds=warmup.end_to_end)
             for _ in range(sizes.scaling_runs):
                 run = run_build(stack_outputs, timeout)
                 point.seconds.append(run.end_to_end)
                 point.rollout_seconds.append(run.stages()["rollout"])
-            with bench_floor.scratch_table(stack_outputs["HostDeploymentLogsTableName"]) as table:
+            with bench_floor.scratch_tables(host_record_tables(stack_outputs)) as tables:
                 records = bench_floor.host_records(
                     f"bench-scaling-{secrets.token_hex(4)}",
-                    REGION_NAMES[:regions],
+                    list(tables),
                     dataclasses.replace(config.fleet, hosts=hosts),
                     warmup.artifact_bytes,
                 )
-                point.floor_seconds = bench_floor.raw_batch_write(table, records, config.write_workers)
+                point.floor_seconds = bench_floor.raw_batch_write(tables, records, config.write_workers)
             print(
                 f"    warm-up {point.warmup_seconds:.2f} s, median {point.median_seconds:.2f} s "
                 f"({point.ms_per_host:.3f} ms a host); raw BatchWriteItem of its records {point.floor_seconds:.2f} s",

@@ -1,23 +1,25 @@
-"""Scratch stacks for the scaling sweeps: the deployed stack's build and parameters, other hosts and
-regions. Deployed with `sam deploy` (SAM CLI lives in its own virtualenv, .venv/tools, so it runs as a
-program), and emptied and deleted at the end, so the deployed stack is never touched."""
+"""Scratch stacks for the scaling sweeps: the deployed stacks' build and parameters, other hosts and
+regions. Deployed with tools/deploy.py (plain `sam deploy`s: the global stack, then a stack a region;
+SAM CLI lives in its own virtualenv, .venv/tools, so it runs as a program), and emptied and deleted at
+the end, so the deployed stacks are never touched."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
+import contextlib
 
 import boto3
 from botocore.exceptions import ClientError
 
+from tools import deploy
 from tools.bench.floor import empty_bucket
-from tools.stack import outputs, regional_buckets, stack_name
+from tools.stack import outputs, regional_buckets, regions, stack_name
 
-REPO = Path(__file__).resolve().parents[2]
-SAM = REPO / ".venv" / "tools" / "bin" / "sam"
 SCRATCH_STACK = "scd-bench"  # short: stack + region names must fit S3's 63-character bucket names
-REGION_NAMES = [f"region-{letter}" for letter in "abcdefghijklmnopqrstuvwxyz"]
+# The scaling sweep's regions, in the order it adds them: real AWS region names, as the stacks need.
+REGION_NAMES = [
+    "us-west-2", "eu-west-1", "ap-southeast-2", "us-east-2", "eu-central-1",
+    "ap-northeast-1", "sa-east-1", "ca-central-1", "ap-south-1", "eu-north-1",
+]  # fmt: skip
 
 
 def deployed_parameters(name: str) -> dict[str, str]:
@@ -27,37 +29,19 @@ def deployed_parameters(name: str) -> dict[str, str]:
     return {parameter["ParameterKey"]: parameter["ParameterValue"] for parameter in stack.get("Parameters", [])}
 
 
-def sam_deploy(name: str, parameters: dict[str, str]) -> None:
-    """`sam deploy` of the last `sam build` (.aws-sam/build) as stack `name`, with samconfig.toml's
-    default environment and these parameter overrides. Raises with SAM CLI's output when it fails."""
-    command = [
-        str(SAM),
-        "deploy",
-        "--stack-name",
-        name,
-        "--no-progressbar",
-        "--parameter-overrides",
-        *(f"{key}={value}" for key, value in parameters.items()),
-    ]
-    environment = {**os.environ, "SAM_CLI_TELEMETRY": "0", "STACK_NAME": name}
-    done = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"sam deploy of {name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-
-
-def deploy_scratch_stack(name: str, hosts_per_region: int, regions: int) -> dict[str, str]:
-    """Creates or updates the scratch stack: the deployed stack's build and parameters, these hosts and
-    regions. Buckets of regions that go away are emptied first: CloudFormation deletes only empty buckets."""
-    wanted = REGION_NAMES[:regions]
-    try:
-        for region, bucket in regional_buckets(fresh_outputs(name)).items():
+def deploy_scratch_stack(name: str, hosts_per_region: int, region_count: int) -> dict[str, str]:
+    """Creates or updates the scratch stacks: the deployed stacks' build and parameters, these hosts and
+    regions. Regional stacks of regions that go away are deleted, their buckets emptied first:
+    CloudFormation deletes only empty buckets."""
+    wanted = REGION_NAMES[:region_count]
+    with contextlib.suppress(ClientError):  # not there yet
+        existing = fresh_outputs(name)
+        for region in regions(existing):
             if region not in wanted:
-                empty_bucket(bucket)
-    except ClientError:
-        pass  # not there yet
+                delete_regional_stack(existing, region)
     parameters = deployed_parameters(stack_name())
     parameters.update(HostsPerRegion=str(hosts_per_region), Regions=",".join(wanted))
-    sam_deploy(name, parameters)
+    deploy.deploy(name, boto3.session.Session().region_name, parameters)
     return fresh_outputs(name)
 
 
@@ -66,13 +50,24 @@ def fresh_outputs(name: str) -> dict[str, str]:
     return outputs(name)
 
 
+def _delete_stack(name: str, region: str | None) -> None:
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    cloudformation.delete_stack(StackName=name)
+    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 2})
+
+
+def delete_regional_stack(stack_outputs: dict[str, str], region: str) -> None:
+    empty_bucket(regional_buckets(stack_outputs)[region], region)
+    _delete_stack(stack_outputs["RegionalStackNamePattern"].format(region=region), region)
+
+
 def delete_scratch_stack(name: str) -> None:
-    cloudformation = boto3.client("cloudformation")
     try:
         stack_outputs = fresh_outputs(name)
     except ClientError:
         return
-    for bucket in [stack_outputs["GlobalBuildsBucketName"], *regional_buckets(stack_outputs).values()]:
-        empty_bucket(bucket)
-    cloudformation.delete_stack(StackName=name)
-    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 2})
+    for region in regions(stack_outputs):
+        with contextlib.suppress(ClientError):  # its deploy may never have got that far
+            delete_regional_stack(stack_outputs, region)
+    empty_bucket(stack_outputs["GlobalBuildsBucketName"])
+    _delete_stack(name, None)

@@ -15,6 +15,7 @@ from code_deploy.regions import RegionalBuckets
 from code_deploy.status import read_build
 from tools.api_client import call
 from tools.stack import api_base_url
+from tools.stack import regions as stack_regions
 
 POLL_SECONDS = 0.1
 
@@ -98,7 +99,7 @@ def run_build(stack_outputs: dict[str, str], timeout: float) -> PipelineRun:
     """POSTs a build and waits until every region's rollout summary counts every host. Polls the builds
     table (one Query) rather than the API, so the polling costs the emulator's two cores little."""
     api = api_base_url(stack_outputs)
-    regions = stack_outputs["SimulatedRegions"].split(",")
+    regions = stack_regions(stack_outputs)
     dynamodb = boto3.resource("dynamodb")
     builds = dynamodb.Table(stack_outputs["BuildsTableName"])
     tracking = dynamodb.Table(stack_outputs["CopyTrackingTableName"])

@@ -1,5 +1,9 @@
 """The AWS clients the functions use, each made once per execution environment (at first use, so
-tests can stand moto in front of it). No endpoint in code: boto3 reads AWS_ENDPOINT_URL on the emulator."""
+tests can stand moto in front of it). No endpoint in code: boto3 reads AWS_ENDPOINT_URL on the emulator.
+
+A client for another region (`region=...`) serves the calls that must reach a resource where it lives:
+a regional bucket from the global stack's copy function, the global builds table from a region's sync.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ import boto3
 
 
 @cache
-def dynamodb():
-    return boto3.resource("dynamodb")
+def dynamodb(region: str | None = None):
+    return boto3.resource("dynamodb", region_name=region)
 
 
 @cache
@@ -20,8 +24,8 @@ def dynamodb_client():
 
 
 @cache
-def s3():
-    return boto3.client("s3")
+def s3(region: str | None = None):
+    return boto3.client("s3", region_name=region)
 
 
 @cache

@@ -160,8 +160,11 @@ class BuildMessage(BaseModel):
 
 
 class CopyRequest(BaseModel):
-    """What the replication state machine asks the large-copy function to copy."""
+    """What the replication state machine asks the regional copy function to copy, for one destination."""
 
     sourceBucket: str = Field(min_length=3)
     sourceKey: str = Field(min_length=1)
     destinationBucket: str = Field(min_length=3)
+    destinationRegion: str | None = Field(
+        default=None, description="The destination bucket's region; looked up (GetBucketLocation) when not given"
+    )

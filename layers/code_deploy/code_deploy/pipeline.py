@@ -11,14 +11,16 @@ import io
 import json
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from code_deploy import store, swarm
+from code_deploy import store, swarm, transfer
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import artifact_key, build_id_for_artifact, new_build_id, utc_now
-from code_deploy.models import BuildMessage
+from code_deploy.models import BuildMessage, CopyRequest
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
 from code_deploy.swarm import SwarmParameters, SwarmResult
@@ -188,6 +190,51 @@ def start_replication(
     return name
 
 
+# --- 3b. one destination's copy (the state machine's Map calls it once a region) --------------------------
+
+# Retrying cannot make a bucket exist, a key appear or a permission be granted.
+PERMANENT_COPY_ERRORS = frozenset({"NoSuchBucket", "NoSuchKey", "404", "NotFound", "AccessDenied", "403"})
+
+
+def copy_to_region(
+    s3_client,
+    s3_client_for_region: Callable[[str], Any],
+    request: CopyRequest,
+    multipart_threshold: int,
+    part_bytes: int,
+    bucket_regions: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """Copies the artifact into one regional bucket, through a client of that bucket's region; returns
+    the Map item's result. A permanent failure is answered as status FAILED with its error, so the state
+    machine records it at once; anything else raises, and the state machine retries it."""
+    locate = bucket_regions or (lambda bucket: transfer.bucket_region(s3_client, bucket))
+    try:
+        region = request.destinationRegion or locate(request.destinationBucket)
+        result = transfer.copy_to_bucket(
+            s3_client,
+            s3_client_for_region(region),
+            request.sourceBucket,
+            request.sourceKey,
+            request.destinationBucket,
+            multipart_threshold,
+            part_bytes,
+        )
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code not in PERMANENT_COPY_ERRORS:
+            raise
+        return {"bucket": request.destinationBucket, "status": "FAILED", "error": f"S3.{code}", "cause": str(error)}
+    return {
+        "bucket": result.bucket,
+        "region": result.region,
+        "status": "SUCCEEDED",
+        "etag": result.etag,
+        "size": result.size,
+        "parts": result.parts,
+        "method": result.method,
+    }
+
+
 # --- 4. the regional sync ---------------------------------------------------------------------------
 
 
@@ -218,15 +265,18 @@ def roll_out_region(
     s3_client,
     dynamodb_client,
     host_records_table_name: str,
-    regional_buckets: RegionalBuckets,
+    region: str,
+    regional_bucket: str,
     bucket: str,
     key: str,
     fleet: SwarmParameters,
     writers: int,
 ) -> RolloutResult:
-    """Rolls an artifact that reached a regional bucket out to the region's hosts as a P2P swarm (the
-    model in code_deploy.swarm) and writes its plan, one record a host, then the region's summary."""
-    region = regional_buckets.region_of(bucket)
+    """Rolls an artifact that reached the region's bucket out to the region's hosts as a P2P swarm (the
+    model in code_deploy.swarm) and writes its plan, one record a host in the region's own table, then
+    the region's summary in the global builds table."""
+    if bucket != regional_bucket:
+        raise ValueError(f"bucket {bucket!r} is not {region}'s builds bucket ({regional_bucket})")
     head = s3_client.head_object(Bucket=bucket, Key=key)
     build_id = build_id_for_artifact(key, head.get("Metadata", {}))
     started_at = utc_now()

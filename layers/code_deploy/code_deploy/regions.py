@@ -1,7 +1,7 @@
-"""The simulated regions and their builds buckets.
+"""The regions and their builds buckets.
 
-The template names every regional bucket by one rule and hands the rule to the functions as a
-pattern with a `{region}` placeholder, so code and template cannot disagree on a name.
+Each region's stack names its bucket by one rule; the global stack hands the rule to its functions as
+a pattern with a `{region}` placeholder, so code and templates cannot disagree on a name.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Region names become part of bucket names and of CloudFormation logical ids.
-REGION_NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$"
+# AWS region names: us-west-2, eu-west-1, ap-southeast-2, us-gov-west-1 ... (they end bucket names).
+REGION_NAME_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$"
 
 
 @dataclass(frozen=True)
 class RegionalBuckets:
     regions: tuple[str, ...]
-    bucket_name_pattern: str  # e.g. "stack-{region}-builds-123456789012-us-east-1"
+    bucket_name_pattern: str  # e.g. "stack-builds-123456789012-{region}"
 
     def __post_init__(self) -> None:
         if not self.regions:

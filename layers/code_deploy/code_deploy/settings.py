@@ -47,7 +47,8 @@ class BuildWorkerSettings(_EnvSettings):
     failing_commit_prefix: str = Field(alias="SIMULATED_FAILING_COMMIT_PREFIX", default="")
 
 
-class LargeCopySettings(_EnvSettings):
+class RegionalCopySettings(_EnvSettings):
+    multipart_threshold: int = Field(alias="MULTIPART_COPY_THRESHOLD_BYTES", ge=5 * 1024 * 1024)
     part_bytes: int = Field(alias="COPY_PART_BYTES", ge=5 * 1024 * 1024)
 
 
@@ -55,8 +56,13 @@ class ReplicationStarterSettings(_RegionalSettings):
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
 
 
-class RegionalSyncSettings(_RegionalSettings):
-    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+class RegionalSyncSettings(_EnvSettings):
+    """The regional sync runs in its region's stack: its own bucket and host table, and the global
+    stack's builds table (another region's, usually) for the rollout summaries."""
+
+    region: str = Field(alias="AWS_REGION")  # set by Lambda
+    bucket: str = Field(alias="REGIONAL_BUCKET_NAME")
+    builds_table_arn: str = Field(alias="BUILDS_TABLE_ARN", pattern=r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/.+")
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
     hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=1)
     seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
@@ -65,6 +71,14 @@ class RegionalSyncSettings(_RegionalSettings):
     host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=DEFAULT_HOST_BANDWIDTH, gt=0)
     bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=DEFAULT_BUCKET_EGRESS, gt=0)
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
+
+    @property
+    def builds_table_region(self) -> str:
+        return self.builds_table_arn.split(":")[3]
+
+    @property
+    def builds_table(self) -> str:
+        return self.builds_table_arn.split(":table/", 1)[1]
 
     @cached_property
     def fleet(self) -> SwarmParameters:

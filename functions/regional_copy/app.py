@@ -1,0 +1,46 @@
+"""Regional copy: the replication state machine's copy of an artifact into one regional bucket, made in
+that bucket's own region (Step Functions' S3 integrations reach only the state machine's region)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from code_deploy import aws, pipeline, tracing, transfer
+from code_deploy.models import CopyRequest
+from code_deploy.settings import RegionalCopySettings
+
+logger = Logger()
+tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
+metrics = Metrics()
+
+
+@cache
+def settings() -> RegionalCopySettings:
+    return RegionalCopySettings.from_env()
+
+
+@cache
+def bucket_region(bucket: str) -> str:
+    """A bucket's region, looked up once per execution environment."""
+    return transfer.bucket_region(aws.s3(), bucket)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = CopyRequest.model_validate(event)
+    config = settings()
+    result = pipeline.copy_to_region(
+        aws.s3(), aws.s3, request, config.multipart_threshold, config.part_bytes, bucket_region
+    )
+    logger.info("copy done", extra={"source_key": request.sourceKey, **result})
+    if result["status"] == "SUCCEEDED":
+        metrics.add_metric(name="CopiedBytes", unit=MetricUnit.Bytes, value=result["size"])
+    else:
+        metrics.add_metric(name="CopiesFailed", unit=MetricUnit.Count, value=1)
+    return result

@@ -1,0 +1,119 @@
+import hashlib
+import os
+
+import boto3
+import pytest
+
+from code_deploy import pipeline, transfer
+from code_deploy.models import CopyRequest
+from code_deploy.transfer import MAX_PARTS, MIN_PART_BYTES, copy_to_bucket, part_size_for
+from tests.utils import load_event, load_handler
+
+MIB = 1024 * 1024
+
+
+def test_part_size_respects_s3s_limits():
+    assert part_size_for(10 * MIB, 1 * MIB) == MIN_PART_BYTES
+    assert part_size_for(10 * 1024**3, 512 * MIB) == 512 * MIB
+    huge = 6 * 1024**4  # 6 TiB would need more than 10,000 parts of 512 MiB
+    assert part_size_for(huge, 512 * MIB) * MAX_PARTS >= huge
+
+
+def test_a_buckets_region_is_where_it_lives(stack):
+    s3 = boto3.client("s3")
+    assert transfer.bucket_region(s3, stack.regional_bucket("eu-west-1")) == "eu-west-1"
+    assert transfer.bucket_region(s3, stack.global_bucket) == "us-east-1"
+
+
+def test_a_small_artifact_is_copied_into_another_region_with_its_metadata(stack):
+    # Given an artifact in the global bucket (us-east-1)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/b.zip", Body=b"zip", Metadata={"build-id": "build-b"})
+    destination = boto3.client("s3", region_name="ap-southeast-2")
+    # When it is copied with a client of the destination's region
+    result = copy_to_bucket(
+        s3, destination, stack.global_bucket, "builds/b.zip", stack.regional_bucket("ap-southeast-2"), 8 * MIB, 5 * MIB
+    )
+    # Then one CopyObject put it there, metadata and all
+    assert (result.method, result.parts, result.size, result.region) == ("copyObject", 1, 3, "ap-southeast-2")
+    copy = destination.get_object(Bucket=stack.regional_bucket("ap-southeast-2"), Key="builds/b.zip")
+    assert (copy["Body"].read(), copy["Metadata"]) == (b"zip", {"build-id": "build-b"})
+
+
+def test_multipart_copy_is_byte_for_byte_and_keeps_metadata(stack):
+    # Given a 12 MiB artifact with the build's metadata
+    s3 = boto3.client("s3")
+    body = os.urandom(12 * MIB)
+    key = "builds/big build ü.zip"
+    s3.put_object(
+        Bucket=stack.global_bucket,
+        Key=key,
+        Body=body,
+        ContentType="application/zip",
+        Metadata={"build-id": "build-big", "sha256": hashlib.sha256(body).hexdigest()},
+    )
+    destination_bucket = stack.regional_bucket("us-west-2")
+    destination = boto3.client("s3", region_name="us-west-2")
+
+    # When it is copied in 5 MiB parts (above the 8 MiB threshold)
+    result = copy_to_bucket(s3, destination, stack.global_bucket, key, destination_bucket, 8 * MIB, 5 * MIB)
+
+    # Then the copy is the same bytes, made of 3 parts, with the same metadata and content type
+    copy = destination.get_object(Bucket=destination_bucket, Key=key)
+    assert copy["Body"].read() == body
+    assert (result.method, result.parts, result.size) == ("multipart", 3, 12 * MIB)
+    assert result.etag.strip('"').endswith("-3")
+    assert copy["Metadata"] == {"build-id": "build-big", "sha256": hashlib.sha256(body).hexdigest()}
+    assert copy["ContentType"] == "application/zip"
+
+
+def test_a_copy_that_answers_success_without_the_object_is_an_error(stack):
+    # Given a destination that answers CopyObject with success but writes nothing (as a Step Functions
+    # aws-sdk:s3 task on the emulator does for a bucket in another region)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/c.zip", Body=b"zip")
+    destination = boto3.client("s3", region_name="eu-west-1")
+    destination.meta.events.register("before-call.s3.CopyObject", lambda **kwargs: (_ok(), {}))
+    # When it is copied, then the check after the copy refuses to call it done
+    with pytest.raises(transfer.CopyNotFound, match="holds nothing after the copy"):
+        copy_to_bucket(
+            s3, destination, stack.global_bucket, "builds/c.zip", stack.regional_bucket("eu-west-1"), MIB * 8, MIB * 5
+        )
+
+
+def _ok():
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse("https://s3", 200, {}, None)
+
+
+def test_a_missing_destination_bucket_is_a_failed_copy_not_an_error(stack):
+    boto3.client("s3").put_object(Bucket=stack.global_bucket, Key="builds/d.zip", Body=b"zip")
+    request = CopyRequest(
+        sourceBucket=stack.global_bucket, sourceKey="builds/d.zip", destinationBucket="no-such-bucket-x"
+    )
+    s3 = boto3.client("s3")
+    result = pipeline.copy_to_region(s3, lambda region: boto3.client("s3", region_name=region), request, MIB, MIB)
+    assert (result["bucket"], result["status"], result["error"]) == ("no-such-bucket-x", "FAILED", "S3.NoSuchBucket")
+
+
+def test_the_handler_copies_what_the_state_machine_asks_into_the_buckets_region(stack, context):
+    event = load_event("regional_copy_input.json")
+    boto3.client("s3").put_object(Bucket=event["sourceBucket"], Key=event["sourceKey"], Body=b"z" * (9 * MIB))
+
+    answer = load_handler("regional_copy").lambda_handler(event, context)
+
+    assert answer["bucket"] == event["destinationBucket"]
+    assert (answer["status"], answer["region"], answer["method"]) == ("SUCCEEDED", "us-west-2", "multipart")
+    assert (answer["size"], answer["parts"]) == (9 * MIB, 2)
+
+
+def test_the_handler_takes_the_region_when_given(stack, context):
+    event = {**load_event("regional_copy_input.json"), "destinationRegion": "us-west-2"}
+    boto3.client("s3").put_object(Bucket=event["sourceBucket"], Key=event["sourceKey"], Body=b"z")
+    assert load_handler("regional_copy").lambda_handler(event, context)["region"] == "us-west-2"
+
+
+def test_the_handler_refuses_an_incomplete_request(stack, context):
+    with pytest.raises(ValueError, match="destinationBucket"):
+        load_handler("regional_copy").lambda_handler({"sourceBucket": "abc", "sourceKey": "k"}, context)
