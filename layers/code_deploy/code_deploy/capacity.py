@@ -64,7 +64,7 @@ class TemplateSettings:
     replication_starter: FunctionSettings
     copy: FunctionSettings
     regional_sync: FunctionSettings
-    # Every copy goes through the copy function (the regional layout's CopyFunction); else only those
+    # Every copy goes through the copy function (the regional layout's RegionalCopyFunction); else only those
     # above multipart_copy_threshold_bytes do, the others are one CopyObject from the state machine.
     copy_function_for_every_copy: bool
     multipart_copy_threshold_bytes: int
