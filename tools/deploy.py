@@ -29,8 +29,14 @@ from code_deploy.regions import REGION_NAME_PATTERN
 REPO = Path(__file__).resolve().parent.parent
 GLOBAL_BUILD = REPO / ".aws-sam" / "global" / "template.yaml"
 REGIONAL_BUILD = REPO / ".aws-sam" / "regional" / "template.yaml"
-# SAM CLI of the virtualenv this runs in (make runs it with .venv/tools), else the one on PATH.
-SAM = shutil.which("sam", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+# SAM CLI of the virtualenv this runs in (make runs it with .venv/tools), else the project's tools
+# virtualenv's (the benchmark runs in .venv/test), else the one on PATH.
+SAM = shutil.which(
+    "sam",
+    path=os.pathsep.join(
+        [str(Path(sys.executable).parent), str(REPO / ".venv" / "tools" / "bin"), os.environ.get("PATH", "")]
+    ),
+)
 
 
 class _IntrinsicsAsText(yaml.SafeLoader):
