@@ -48,8 +48,12 @@ def test_one_build_leaves_what_the_model_counts(api, stack_outputs, buckets, hos
     assert tracking and int(tracking["successfulCopies"]) == expected.artifact_copies
 
     s3 = boto3.client("s3")
-    objects = [(artifact["bucket"], artifact["key"])] + [(bucket, artifact["key"]) for bucket in buckets.values()]
-    versions = [s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"] for bucket, key in objects]
+    # the global bucket's object, and each region's copy, asked in its region
+    objects = [(None, artifact["bucket"]), *buckets.items()]
+    versions = [
+        boto3.client("s3", region_name=region).list_object_versions(Bucket=bucket, Prefix=artifact["key"])["Versions"]
+        for region, bucket in objects
+    ]
     assert sum(len(found) for found in versions) == expected.artifact_objects
     assert sum(found[0]["Size"] for found in versions) == expected.stored_artifact_bytes
 
