@@ -42,7 +42,7 @@ from code_deploy.settings import RegionalSyncSettings
 from tools import p2p_report
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = ("template.yaml", "regional.yaml")  # the global stack's and, with the regions work, the regional one
+TEMPLATES = ("template.yaml", "regional.yaml")  # the global stack's and a region's
 REPLICATION_ASL = "statemachine/replicate_build.asl.json"
 PRICES = "capacity/aws-prices-us-east-1.json"
 QUOTAS = "capacity/aws-quotas.json"

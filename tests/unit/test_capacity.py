@@ -248,7 +248,7 @@ def test_the_tool_reads_the_templates_settings():
     template, parameters = capacity_tool.template_settings()
 
     assert template.regional_sync.memory_mb == int(
-        capacity_tool.load_template(capacity_tool.REPO / "template.yaml")["Resources"]["RegionalSyncFunction"][
+        capacity_tool.load_template(capacity_tool.REPO / "regional.yaml")["Resources"]["RegionalSyncFunction"][
             "Properties"
         ]["MemorySize"]
     )
