@@ -21,7 +21,7 @@ def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=600,  # a safety net on a busy machine, not a measure: the figures are make bench's
+        timeout=900,  # a safety net on a busy machine, not a measure: the figures are make bench's
         check=False,
     )
     print(done.stdout[-4000:], done.stderr[-4000:])
