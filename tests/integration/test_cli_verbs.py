@@ -66,53 +66,53 @@ def test_aws_in_the_local_env_reaches_the_emulator_for_sqs_too(stack_outputs):
                 break
 
 
-def test_the_plans_phase_5_commands_run_as_written_with_awslocal(stack_outputs):
+def test_the_plans_phase_5_commands_run_as_written_with_awslocal(stack_outputs, regional_stacks, buckets):
     global_bucket = stack_outputs["GlobalBuildsBucketName"]
-    region_a = stack_outputs["RegionalBucketNamePattern"].format(region=stack_outputs["SimulatedRegions"].split(",")[0])
+    # the plan's region-a: the stacks' first region, its bucket and host table asked in that region
+    region_a, region_a_bucket = next(iter(buckets.items()))
     key = f"test-file-{uuid.uuid4().hex[:8]}.zip"
     names = {
         "GLOBAL_BUCKET": global_bucket,
-        "REGION_A_BUCKET": region_a,
+        "REGION_A": region_a,
+        "REGION_A_BUCKET": region_a_bucket,
         "TRACKING_TABLE": stack_outputs["CopyTrackingTableName"],
-        "HOSTS_TABLE": stack_outputs["HostDeploymentLogsTableName"],
+        "REGION_A_HOSTS_TABLE": regional_stacks[region_a]["HostDeploymentLogsTableName"],
         "KEY": key,
         "BUILD_ID": key.removesuffix(".zip"),
     }
     # Step 5: upload a file to the global bucket (it replicates and rolls out under its file name)
     succeeded(shell('printf hello > "/tmp/$KEY"\nawslocal s3 cp "/tmp/$KEY" "s3://$GLOBAL_BUCKET/"', **names))
-    regions = stack_outputs["SimulatedRegions"].split(",")
-    hosts = int(stack_outputs["SimulatedHostsPerRegion"]) * len(regions)
-    wait_for(lambda: count_host_records(stack_outputs, names["BUILD_ID"], regions) == hosts, f"{key} on every host")
+    hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
+    hosts = hosts_per_region * len(buckets)
+    wait_for(lambda: count_host_records(stack_outputs, names["BUILD_ID"], buckets) == hosts, f"{key} on every host")
     # Step 7: the plan's checks, each as the plan writes it
     assert [
         line
         for line in succeeded(shell('awslocal s3 ls "s3://$GLOBAL_BUCKET/"', **names)).splitlines()
         if line.endswith(f" {key}")
     ]
-    assert [
-        line
-        for line in succeeded(shell('awslocal s3 ls "s3://$REGION_A_BUCKET/"', **names)).splitlines()
-        if line.endswith(f" {key}")
-    ]
+    listed = succeeded(shell('awslocal s3 ls "s3://$REGION_A_BUCKET/" --region "$REGION_A"', **names))
+    assert [line for line in listed.splitlines() if line.endswith(f" {key}")]
     tracking = json.loads(succeeded(shell('awslocal dynamodb scan --table-name "$TRACKING_TABLE"', **names)))
     [row] = [item for item in tracking["Items"] if item["fileKey"]["S"] == key]
     assert row["status"]["S"] == "SUCCEEDED"
     counted = succeeded(
         shell(
-            'awslocal dynamodb scan --table-name "$HOSTS_TABLE" \\\n'
+            'awslocal dynamodb scan --region "$REGION_A" --table-name "$REGION_A_HOSTS_TABLE" \\\n'
             '  --filter-expression "build_id = :build_id" \\\n'
             '  --expression-attribute-values "{\\":build_id\\":{\\"S\\":\\"$BUILD_ID\\"}}" \\\n'
             '  --select "COUNT"',
             **names,
         )
     )
-    assert json.loads(counted)["Count"] == hosts
+    # each region keeps its own hosts' records: region-a's table counts its hosts
+    assert json.loads(counted)["Count"] == hosts_per_region
 
 
-def test_the_seeds_direct_invoke_of_the_starter_replicates(stack_outputs):
+def test_the_seeds_direct_invoke_of_the_starter_replicates(stack_outputs, buckets):
     # Given an artifact in the global bucket and the seed's invoker payload naming one destination
     global_bucket = stack_outputs["GlobalBuildsBucketName"]
-    region_b = stack_outputs["RegionalBucketNamePattern"].format(region=stack_outputs["SimulatedRegions"].split(",")[1])
+    region_b = list(buckets.values())[1]
     key = f"direct/{uuid.uuid4().hex[:8]}.zip"
     boto3.client("s3").put_object(Bucket=global_bucket, Key=key, Body=b"direct")
     wait_for(lambda: copy_tracking(stack_outputs, key).get("status") == "SUCCEEDED", f"{key}'s S3-event replication")
