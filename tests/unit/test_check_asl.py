@@ -34,8 +34,8 @@ def test_substitutions_get_values_of_the_right_shape():
     text = check_asl.deployed_definition(REPO / "template.yaml", properties)
     assert "${" not in text
     assert "arn:aws:sns:us-east-1:123456789012:sam-code-deploy-FileCopyFailuresTopic" in text
-    assert "arn:aws:lambda:us-east-1:123456789012:function:sam-code-deploy-" in text
-    assert "5368709120" in text  # MultipartCopyThresholdBytes' default
+    assert "arn:aws:lambda:us-east-1:123456789012:function:sam-code-deploy-RegionalCopyFunction" in text
+    assert '"TableName": "sam-code-deploy-CopyTrackingTable"' in text
 
 
 @pytest.mark.parametrize(
