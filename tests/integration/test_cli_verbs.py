@@ -153,9 +153,10 @@ def test_a_direct_invoke_it_cannot_read_fails_saying_what_it_expected(stack_outp
 def test_samlocal_deploy_with_make_deploys_parameters_is_make_deploy():
     # make deploy's local parameter overrides, as the Makefile passes them
     local_params = re.search(r"^LOCAL_PARAMS := (.+)$", (REPO / "Makefile").read_text(), re.M).group(1)
-    # samlocal (aws-sam-cli-local) deploys what `make deploy` built, to the stack it deployed: no change
+    # samlocal (aws-sam-cli-local) deploys what `make deploy` built, to the global stack it deployed: no change
     run = shell(
-        'samlocal deploy --stack-name "$STACK_NAME" --parameter-overrides $LOCAL_PARAMS --no-execute-changeset',
+        'samlocal deploy --template-file .aws-sam/global/template.yaml --stack-name "$STACK_NAME" \\\n'
+        "  --parameter-overrides $LOCAL_PARAMS --no-execute-changeset",
         LOCAL_PARAMS=local_params,
     )
     succeeded(run)
