@@ -155,8 +155,8 @@ def test_samlocal_deploy_with_make_deploys_parameters_is_make_deploy():
     local_params = re.search(r"^LOCAL_PARAMS := (.+)$", (REPO / "Makefile").read_text(), re.M).group(1)
     # samlocal (aws-sam-cli-local) deploys what `make deploy` built, to the global stack it deployed: no change
     run = shell(
-        'samlocal deploy --template-file .aws-sam/global/template.yaml --stack-name "$STACK_NAME" \\\n'
-        "  --parameter-overrides $LOCAL_PARAMS --no-execute-changeset",
+        'samlocal deploy --template-file .aws-sam/global/template.yaml --config-file "$PWD/samconfig.toml" \\\n'
+        '  --stack-name "$STACK_NAME" --parameter-overrides $LOCAL_PARAMS --no-execute-changeset',
         LOCAL_PARAMS=local_params,
     )
     succeeded(run)
