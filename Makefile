@@ -113,9 +113,7 @@ API_PORT ?= 3000
 LOCAL_INVOKE = $(LOCAL_ENV) AWS_REGION=$(REGION) AWS_DEFAULT_REGION=$(REGION) PATH="$(SAM_PATH)" \
 	$(TOOLS)/python -m tools.local_invoke
 local-build:
-	@scripts/bootstrap.sh tools
-	@if [ "$(TEMPLATE)" = template.yaml ]; then $(MAKE) -s build; else PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 \
-		$(TOOLS)/sam build --template $(TEMPLATE) --build-dir .aws-sam/build-$(basename $(notdir $(TEMPLATE))); fi
+	@$(MAKE) -s build
 	@scripts/docker.sh start
 
 local-invoke: local-build ## sam local invoke in Docker vs the emulator: make local-invoke FN=ReplicationStarterFunction EVENT=events/s3_put.json

@@ -44,7 +44,6 @@ from tools.sample_event import NoBuildYet, filled_event
 from tools.stack import stack_name
 
 REPO = Path(__file__).resolve().parent.parent
-BUILD_DIR = REPO / ".aws-sam" / "build"
 LOCAL_DIR = REPO / ".aws-sam" / "local"
 GLOBAL_TEMPLATE = "template.yaml"
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -56,12 +55,10 @@ def deployed_stack_name(template: str, region: str) -> str:
 
 
 def built_template_path(template: str) -> Path:
-    """`sam build` writes the global template's build to .aws-sam/build; another template's to
-    .aws-sam/build-<name> (sam build -t T -b .aws-sam/build-<name>)."""
-    name = Path(template).stem
-    return (BUILD_DIR if Path(template).name == GLOBAL_TEMPLATE else REPO / ".aws-sam" / f"build-{name}") / (
-        "template.yaml"
-    )
+    """`make build` writes the global template's build to .aws-sam/global and the regional one's to
+    .aws-sam/regional (sam build -t T -b .aws-sam/<name>)."""
+    name = "global" if Path(template).name == GLOBAL_TEMPLATE else Path(template).stem
+    return REPO / ".aws-sam" / name / "template.yaml"
 
 
 def deployed_environment(stack: str, region: str, logical_ids: list[str]) -> dict[str, dict[str, str]]:

@@ -18,24 +18,29 @@ import pytest
 
 from tests.utils import REPO
 from tools.sample_event import newest_artifact
-from tools.stack import outputs
+from tools.stack import outputs, regions
 
 TOOLS_PYTHON = str(REPO / ".venv" / "tools" / "bin" / "python")
 
-# Each function of template.yaml with its sample event and what its answer must hold.
+# Each function of both templates with its sample event and what its answer must hold; a regional
+# template's function runs as its first region's stack deployed it.
 INVOCATIONS = {
     "replication-starter-s3-event": ("ReplicationStarterFunction", "events/s3_put.json", "executions"),
     "replication-starter-direct-input": ("ReplicationStarterFunction", "events/replication_input.json", "executions"),
     "api-get-build": ("ApiFunction", "events/api_get_build.json", "statusCode"),
     "build-worker": ("BuildWorkerFunction", "events/sqs_build_message.json", "batchItemFailures"),
+    "regional-copy": ("RegionalCopyFunction", "events/regional_copy_input.json", "status"),
     "regional-sync": ("RegionalSyncFunction", "events/s3_put_regional.json", "rollouts"),
-    "large-copy": ("LargeCopyFunction", "events/large_copy_input.json", "parts"),
 }
+REGIONAL_FUNCTIONS = {"RegionalSyncFunction"}
 
 
 def local_invoke(function: str, event: str) -> subprocess.CompletedProcess:
+    where = []
+    if function in REGIONAL_FUNCTIONS:
+        where = ["--template", "regional.yaml", "--region", regions(outputs())[0]]
     return subprocess.run(
-        [TOOLS_PYTHON, "-m", "tools.local_invoke", "invoke", function, event],
+        [TOOLS_PYTHON, "-m", "tools.local_invoke", "invoke", function, event, *where],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -65,6 +70,8 @@ def test_sam_local_invoke_runs_the_function_against_the_emulator(answers, name):
         assert answer["statusCode"] == 200 and build["status"] == "SUCCEEDED", build
     if name == "regional-sync":
         assert answer["rollouts"][0]["hosts"] == int(outputs()["SimulatedHostsPerRegion"])
+    if name == "regional-copy":
+        assert answer["status"] == "SUCCEEDED" and answer["region"] == regions(outputs())[0], answer
 
 
 def test_a_failing_handler_makes_local_invoke_fail_with_the_functions_error():
