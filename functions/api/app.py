@@ -29,9 +29,21 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, aws, build_list, pipeline, status, store, tracing
+from code_deploy import api_input, aws, build_list, deployments, pipeline, status, store, tracing
 from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
-from code_deploy.models import ApiError, BuildAccepted, BuildList, BuildRequest, BuildSummary, BuildView, ErrorDetail
+from code_deploy.models import (
+    ApiError,
+    BuildAccepted,
+    BuildList,
+    BuildRequest,
+    BuildSummary,
+    BuildView,
+    DeploymentPlanView,
+    DeploymentRequest,
+    ErrorDetail,
+    RegionPlanView,
+    WavePlanView,
+)
 from code_deploy.settings import ApiSettings
 
 logger = Logger()
@@ -160,6 +172,16 @@ def unknown_build(error: store.BuildNotFound) -> Response:
     return error_response(HTTPStatus.NOT_FOUND, f"no build {error}")
 
 
+@app.exception_handler(deployments.InvalidDeployment)
+def invalid_deployment(error: deployments.InvalidDeployment) -> Response:
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
+
+
+@app.exception_handler(pipeline.BuildNotDeployable)
+def build_not_deployable(error: pipeline.BuildNotDeployable) -> Response:
+    return error_response(HTTPStatus.CONFLICT, str(error))
+
+
 @app.not_found
 def no_such_route(error: NotFoundError) -> Response:
     event = app.current_event
@@ -274,6 +296,75 @@ def get_build(
     buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
 ) -> BuildView:
     return read_build(settings(), buildId)
+
+
+def deployment_spec(request: DeploymentRequest) -> deployments.DeploymentSpec:
+    simulate = request.simulate
+    return deployments.spec_from_request(
+        request.buildId,
+        settings().regional_buckets.regions,
+        regions=request.regions,
+        waves=request.waves,
+        bake_seconds=request.bakeSeconds,
+        region_waves=request.regionWaves,
+        max_failure_percent=request.maxFailurePercent,
+        simulation=deployments.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,
+    )
+
+
+def plan_view(artifact: store.ArtifactLocation, plan: deployments.DeploymentPlan) -> DeploymentPlanView:
+    return DeploymentPlanView(
+        buildId=plan.spec.build_id,
+        artifactBytes=artifact.size,
+        regionWaves=[list(region_wave) for region_wave in plan.spec.region_waves],
+        regions=[
+            RegionPlanView(
+                region=region.region,
+                hostsTotal=region.hosts_total,
+                waves=[
+                    WavePlanView(
+                        wave=wave.wave + 1,
+                        cumulativePercent=wave.cumulative_percent,
+                        hosts=wave.hosts,
+                        hostsHolding=wave.hosts_holding,
+                        predictedSeconds=round(wave.seconds, 6),
+                    )
+                    for wave in region.waves
+                ],
+                predictedSeconds=round(region.seconds, 6),
+                rollbackSeconds=region.rollback_seconds,
+            )
+            for region in plan.regions.values()
+        ],
+        regionWaveSeconds=[round(seconds, 6) for seconds in plan.region_wave_seconds],
+        predictedSeconds=round(plan.seconds, 6),
+    )
+
+
+@app.post(
+    "/deployments/plan",
+    summary="Plan a deployment without doing it: waves, hosts per wave, predicted time",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        200: _json(DeploymentPlanView, "The plan"),
+        400: _json(ApiError, "The body is empty or not JSON"),
+        404: _json(ApiError, "No such build"),
+        409: _json(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
+        413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
+        415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
+        422: _json(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+    },
+)
+def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
+    config = settings()
+    artifact, plan = pipeline.plan_deployment(
+        aws.dynamodb().Table(config.builds_table),
+        aws.dynamodb().Table(config.copy_tracking_table),
+        config.regional_buckets,
+        config.fleet,
+        deployment_spec(request),
+    )
+    return plan_view(artifact, plan)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

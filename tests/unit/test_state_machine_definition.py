@@ -134,3 +134,10 @@ def test_every_task_retries_transient_errors_with_backoff_and_jitter():
         assert catch_all, f"{name} has no retry for transient errors"
         assert catch_all[0]["MaxAttempts"] >= 2 and catch_all[0]["BackoffRate"] >= 2, name
         assert catch_all[0]["JitterStrategy"] == "FULL", name
+
+
+def test_the_swarm_parameters_the_api_plans_with_are_the_regions_own():
+    # The global stack's API predicts deployments with the same P2P settings each regional stack runs.
+    shared = ["HostsPerRegion", "SeedHosts", "P2PFanout", "P2PPieceBytes", "P2PHostBandwidthBytesPerSecond"]
+    for name in [*shared, "P2PBucketEgressBytesPerSecond"]:
+        assert TEMPLATE["Parameters"][name]["Default"] == REGIONAL_TEMPLATE["Parameters"][name]["Default"], name

@@ -168,3 +168,61 @@ class CopyRequest(BaseModel):
     destinationRegion: str | None = Field(
         default=None, description="The destination bucket's region; looked up (GetBucketLocation) when not given"
     )
+
+
+# --- deployments ----------------------------------------------------------------------------------------
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    hostFailurePercent: float = Field(default=0, ge=0, le=100, description="share of each wave's hosts that fail")
+    seed: int = Field(default=1, description="picks which hosts fail, the same ones every time")
+
+
+class DeploymentRequest(BaseModel):
+    """POST /deployments and POST /deployments/plan."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    buildId: str = Field(min_length=1, max_length=128, description="The build to deploy (SUCCEEDED, replicated)")
+    regions: list[str] | None = Field(default=None, description="A subset of the regions; all when left out")
+    waves: list[float] = Field(
+        default=[100],
+        min_length=1,
+        max_length=20,
+        description="Cumulative percent of each region's hosts, ending at 100",
+    )
+    bakeSeconds: int = Field(default=0, ge=0, le=86_400, description="Wait after each wave before the next")
+    regionWaves: list[list[str]] | None = Field(
+        default=None, description="Regions in the order they deploy, a wave at a time; all at once when left out"
+    )
+    maxFailurePercent: float = Field(default=5, ge=0, le=100, description="A wave with more failures rolls back")
+    simulate: SimulationRequest | None = Field(default=None, description="Deterministic fault injection")
+
+
+class WavePlanView(BaseModel):
+    wave: int = Field(description="1-based")
+    cumulativePercent: float
+    hosts: int = Field(description="hosts this wave updates")
+    hostsHolding: int = Field(description="hosts already on the build when the wave starts; they serve pieces")
+    predictedSeconds: float
+
+
+class RegionPlanView(BaseModel):
+    region: str
+    hostsTotal: int
+    waves: list[WavePlanView]
+    predictedSeconds: float = Field(description="every wave and bake")
+    rollbackSeconds: float = Field(description="back to the previous build, which every host still holds")
+
+
+class DeploymentPlanView(BaseModel):
+    """What a deployment would do and how long the P2P swarm model says it takes (no bake overlap)."""
+
+    buildId: str
+    artifactBytes: int
+    regionWaves: list[list[str]]
+    regions: list[RegionPlanView]
+    regionWaveSeconds: list[float]
+    predictedSeconds: float

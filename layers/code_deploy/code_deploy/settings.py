@@ -30,12 +30,35 @@ class _RegionalSettings(_EnvSettings):
         return RegionalBuckets.parse(self.regions, self.regional_bucket_pattern)
 
 
-class ApiSettings(_RegionalSettings):
+class _SwarmSettings(_EnvSettings):
+    """The P2P swarm model's parameters (the template's P2P* parameters)."""
+
+    hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=1)
+    seed_hosts: int = Field(alias="SEED_HOSTS", default=3, ge=1)
+    fanout: int = Field(alias="P2P_FANOUT", default=4, ge=2)
+    piece_bytes: int = Field(alias="P2P_PIECE_BYTES", default=DEFAULT_PIECE_BYTES, ge=1)
+    host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=DEFAULT_HOST_BANDWIDTH, gt=0)
+    bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=DEFAULT_BUCKET_EGRESS, gt=0)
+
+    @cached_property
+    def fleet(self) -> SwarmParameters:
+        """A region's hosts and network in the P2P model; each rollout sets its artifact's size."""
+        return SwarmParameters(
+            hosts=self.hosts_per_region,
+            artifact_bytes=1,
+            seeds=self.seed_hosts,
+            fanout=self.fanout,
+            piece_bytes=self.piece_bytes,
+            host_bandwidth=self.host_bandwidth,
+            bucket_egress=self.bucket_egress,
+        )
+
+
+class ApiSettings(_RegionalSettings, _SwarmSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
-    hosts_per_region: int = Field(alias="HOSTS_PER_REGION")
 
 
 class BuildWorkerSettings(_EnvSettings):
@@ -56,7 +79,7 @@ class ReplicationStarterSettings(_RegionalSettings):
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
 
 
-class RegionalSyncSettings(_EnvSettings):
+class RegionalSyncSettings(_SwarmSettings):
     """The regional sync runs in its region's stack: its own bucket and host table, and the global
     stack's builds table (another region's, usually) for the rollout summaries."""
 
@@ -64,12 +87,6 @@ class RegionalSyncSettings(_EnvSettings):
     bucket: str = Field(alias="REGIONAL_BUCKET_NAME")
     builds_table_arn: str = Field(alias="BUILDS_TABLE_ARN", pattern=r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/.+")
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
-    hosts_per_region: int = Field(alias="HOSTS_PER_REGION", ge=1)
-    seed_hosts: int = Field(alias="SEED_HOSTS", ge=1)
-    fanout: int = Field(alias="P2P_FANOUT", ge=2)
-    piece_bytes: int = Field(alias="P2P_PIECE_BYTES", default=DEFAULT_PIECE_BYTES, ge=1)
-    host_bandwidth: float = Field(alias="P2P_HOST_BANDWIDTH", default=DEFAULT_HOST_BANDWIDTH, gt=0)
-    bucket_egress: float = Field(alias="P2P_BUCKET_EGRESS", default=DEFAULT_BUCKET_EGRESS, gt=0)
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
 
     @property
@@ -79,16 +96,3 @@ class RegionalSyncSettings(_EnvSettings):
     @property
     def builds_table(self) -> str:
         return self.builds_table_arn.split(":table/", 1)[1]
-
-    @cached_property
-    def fleet(self) -> SwarmParameters:
-        """The region's hosts and network in the P2P model; each rollout sets its artifact's size."""
-        return SwarmParameters(
-            hosts=self.hosts_per_region,
-            artifact_bytes=1,
-            seeds=self.seed_hosts,
-            fanout=self.fanout,
-            piece_bytes=self.piece_bytes,
-            host_bandwidth=self.host_bandwidth,
-            bucket_egress=self.bucket_egress,
-        )

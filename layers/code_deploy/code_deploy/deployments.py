@@ -1,0 +1,250 @@
+"""Deployments: which build each region should run (its goal), reached in waves of hosts with a health
+gate after each, rolled back when a wave fails; and the plan that says how long it will take.
+
+Plain Python over plain values: the API validates a request into a `DeploymentSpec`, `plan` predicts its
+time from the P2P swarm model, `wave_hosts` and `failed_hosts` say which hosts a wave updates and which of
+them fail (deterministic fault injection), `gate` decides whether the rollout goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+
+from code_deploy.swarm import SwarmParameters, pipelined_broadcast_seconds
+
+# A host keeps its last two builds (the one it runs and the one before): rolling back to the previous
+# build downloads nothing, it only switches which build runs.
+CACHED_BUILDS_PER_HOST = 2
+# Switching a host to a build it already holds: stop, swap a symlink, start (an assumption of the model).
+ACTIVATION_SECONDS = 2.0
+MAX_BAKE_SECONDS = 86_400
+
+
+class DeploymentStatus(StrEnum):
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PAUSED = "PAUSED"
+    SUCCEEDED = "SUCCEEDED"
+    ROLLED_BACK = "ROLLED_BACK"
+    ABORTED = "ABORTED"
+    SUPERSEDED = "SUPERSEDED"
+    FAILED = "FAILED"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
+
+
+class RegionRolloutStatus(StrEnum):
+    PENDING = "PENDING"  # its region wave has not started
+    IN_PROGRESS = "IN_PROGRESS"
+    BAKING = "BAKING"
+    SUCCEEDED = "SUCCEEDED"
+    ROLLED_BACK = "ROLLED_BACK"
+    SUPERSEDED = "SUPERSEDED"
+    SKIPPED = "SKIPPED"  # an earlier region wave failed, so this one never started
+
+
+class InvalidDeployment(ValueError):
+    """The request cannot be carried out as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Deterministic fault injection: this share of each wave's hosts fail their update."""
+
+    host_failure_percent: float = 0.0
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """A deployment as asked for, complete and consistent (see `spec_from_request`)."""
+
+    build_id: str
+    regions: tuple[str, ...]
+    waves: tuple[float, ...]  # cumulative percent of each region's hosts, ending at 100
+    bake_seconds: int
+    region_waves: tuple[tuple[str, ...], ...]  # the order of regions; all at once by default
+    max_failure_percent: float
+    simulation: Simulation = field(default_factory=Simulation)
+
+
+def spec_from_request(
+    build_id: str,
+    known_regions: tuple[str, ...],
+    regions: list[str] | None = None,
+    waves: list[float] | None = None,
+    bake_seconds: int = 0,
+    region_waves: list[list[str]] | None = None,
+    max_failure_percent: float = 5.0,
+    simulation: Simulation | None = None,
+) -> DeploymentSpec:
+    """Checks what a request asks against itself and the known regions; raises InvalidDeployment with
+    a sentence for people when it cannot be done."""
+    chosen = tuple(regions) if regions is not None else known_regions
+    if not chosen:
+        raise InvalidDeployment("regions: give at least one region, or leave it out for all")
+    unknown = [region for region in chosen if region not in known_regions]
+    if unknown:
+        raise InvalidDeployment(f"regions: unknown {', '.join(unknown)}; the regions are {', '.join(known_regions)}")
+    if len(set(chosen)) != len(chosen):
+        raise InvalidDeployment("regions: a region is named twice")
+    wave_percents = tuple(waves) if waves is not None else (100.0,)
+    if not wave_percents:
+        raise InvalidDeployment("waves: give at least one wave, e.g. [100]")
+    if any(p <= 0 or p > 100 for p in wave_percents):
+        raise InvalidDeployment("waves: each is a cumulative percent of the hosts, above 0 and at most 100")
+    if any(later <= earlier for earlier, later in pairwise(wave_percents)):
+        raise InvalidDeployment("waves: cumulative percents must be strictly increasing, e.g. [10, 50, 100]")
+    if wave_percents[-1] != 100:
+        raise InvalidDeployment("waves: the last wave must reach 100 (every host)")
+    if not 0 <= bake_seconds <= MAX_BAKE_SECONDS:
+        raise InvalidDeployment(f"bakeSeconds: must be between 0 and {MAX_BAKE_SECONDS}")
+    if not 0 <= max_failure_percent <= 100:
+        raise InvalidDeployment("maxFailurePercent: must be between 0 and 100")
+    if region_waves is None:
+        ordered = (chosen,)
+    else:
+        ordered = tuple(tuple(wave) for wave in region_waves)
+        flat = [region for wave in ordered for region in wave]
+        if any(not wave for wave in ordered):
+            raise InvalidDeployment("regionWaves: a region wave is empty")
+        if sorted(flat) != sorted(chosen) or len(set(flat)) != len(flat):
+            raise InvalidDeployment(f"regionWaves: must name each deployed region ({', '.join(chosen)}) exactly once")
+    simulation = simulation or Simulation()
+    if not 0 <= simulation.host_failure_percent <= 100:
+        raise InvalidDeployment("simulate.hostFailurePercent: must be between 0 and 100")
+    return DeploymentSpec(
+        build_id=build_id,
+        regions=chosen,
+        waves=wave_percents,
+        bake_seconds=bake_seconds,
+        region_waves=ordered,
+        max_failure_percent=max_failure_percent,
+        simulation=simulation,
+    )
+
+
+# --- which hosts, and which of them fail ------------------------------------------------------------------
+
+
+def wave_bounds(hosts: int, waves: tuple[float, ...]) -> list[tuple[int, int]]:
+    """Each wave's hosts as [start, end) of the region's host indexes: wave w ends at ceil(hosts x its
+    cumulative percent); the last ends at every host. A wave may be empty in a small region."""
+    bounds, start = [], 0
+    for percent in waves:
+        end = hosts if percent >= 100 else min(hosts, math.ceil(hosts * percent / 100))
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def failed_hosts(build_id: str, region: str, hosts: range, simulation: Simulation) -> set[int]:
+    """The hosts of `hosts` that fail their update: a deterministic share picked by the seed, the build
+    and the region, so a test or a demo gets the same failures every time."""
+    if simulation.host_failure_percent <= 0:
+        return set()
+    threshold = simulation.host_failure_percent / 100
+
+    def draw(host: int) -> float:
+        digest = hashlib.sha256(f"{simulation.seed}\0{build_id}\0{region}\0{host}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    return {host for host in hosts if draw(host) < threshold}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    failure_percent: float
+    reason: str | None = None
+
+
+def gate(region: str, wave: int, updated: int, failed: int, max_failure_percent: float) -> GateResult:
+    """A wave passes when at most `max_failure_percent` of the hosts it tried failed."""
+    tried = updated + failed
+    failure_percent = 100 * failed / tried if tried else 0.0
+    if failure_percent <= max_failure_percent:
+        return GateResult(True, failure_percent)
+    return GateResult(
+        False,
+        failure_percent,
+        f"{region} wave {wave + 1}: {failed} of {tried} hosts failed ({failure_percent:.1f}% > "
+        f"{max_failure_percent:g}% allowed)",
+    )
+
+
+# --- the plan: hosts per wave and the predicted time ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WavePlan:
+    wave: int  # 0-based
+    cumulative_percent: float
+    hosts: int  # hosts this wave updates
+    hosts_holding: int  # hosts that already hold the build when it starts (they serve pieces too)
+    seconds: float  # the P2P swarm model's time for this wave's download, plus switching its hosts over
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    region: str
+    hosts_total: int
+    waves: tuple[WavePlan, ...]
+    seconds: float  # every wave and the bakes between and after them
+    rollback_seconds: float  # back to the previous build, which every host still holds
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    spec: DeploymentSpec
+    regions: dict[str, RegionPlan]
+    region_wave_seconds: tuple[float, ...]  # each region wave: its slowest region
+    seconds: float
+
+
+def wave_seconds(fleet: SwarmParameters, wave_hosts: int, holding: int) -> float:
+    """A wave's time in the swarm model: its hosts fetch the artifact's pieces from the bucket's seeds
+    and from every host that already holds the build (earlier waves), which all serve pieces; then they
+    switch over to it."""
+    if wave_hosts <= 0:
+        return 0.0
+    swarm = SwarmParameters(
+        hosts=wave_hosts + holding,
+        artifact_bytes=fleet.artifact_bytes,
+        seeds=max(fleet.seeds, holding),
+        fanout=fleet.fanout,
+        piece_bytes=fleet.piece_bytes,
+        host_bandwidth=fleet.host_bandwidth,
+        bucket_egress=fleet.bucket_egress,
+    )
+    return pipelined_broadcast_seconds(swarm) + ACTIVATION_SECONDS
+
+
+def plan(
+    spec: DeploymentSpec, fleets: dict[str, SwarmParameters], hosts_already_on_build: dict[str, int]
+) -> DeploymentPlan:
+    """The predicted time of each wave, region and region wave, from the swarm model's closed form.
+    `fleets` holds each region's hosts and network carrying the build's artifact; hosts already on the
+    build are skipped (and serve pieces from the start)."""
+    regions: dict[str, RegionPlan] = {}
+    for region in spec.regions:
+        fleet = fleets[region]
+        already = min(hosts_already_on_build.get(region, 0), fleet.hosts)
+        to_update = fleet.hosts - already
+        waves, holding = [], already
+        for index, (start, end) in enumerate(wave_bounds(to_update, spec.waves)):
+            seconds = wave_seconds(fleet, end - start, holding)
+            waves.append(WavePlan(index, spec.waves[index], end - start, holding, seconds))
+            holding += end - start
+        total = sum(wave.seconds for wave in waves) + spec.bake_seconds * len(waves)
+        regions[region] = RegionPlan(region, fleet.hosts, tuple(waves), total, ACTIVATION_SECONDS)
+    region_wave_seconds = tuple(
+        max(regions[region].seconds for region in region_wave) for region_wave in spec.region_waves
+    )
+    return DeploymentPlan(spec, regions, region_wave_seconds, sum(region_wave_seconds))

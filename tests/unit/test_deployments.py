@@ -1,0 +1,107 @@
+"""Deployments as plain rules: a request checked into a spec, waves of hosts, the gate, fault
+injection, and the plan's predicted time from the swarm model."""
+
+import pytest
+
+from code_deploy import deployments
+from code_deploy.deployments import InvalidDeployment, Simulation, spec_from_request
+from code_deploy.swarm import MIB, SwarmParameters
+
+REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
+
+
+def test_a_bare_request_deploys_everywhere_at_once_in_one_wave():
+    spec = spec_from_request("build-1", REGIONS)
+    assert (spec.regions, spec.waves, spec.region_waves) == (REGIONS, (100.0,), (REGIONS,))
+    assert (spec.bake_seconds, spec.max_failure_percent) == (0, 5.0)
+
+
+@pytest.mark.parametrize(
+    "changes,complaint",
+    [
+        ({"regions": ["us-west-2", "mars-north-1"]}, "unknown mars-north-1"),
+        ({"regions": []}, "at least one region"),
+        ({"regions": ["us-west-2", "us-west-2"]}, "named twice"),
+        ({"waves": [50, 30, 100]}, "strictly increasing"),
+        ({"waves": [10, 50]}, "must reach 100"),
+        ({"waves": [10, 120]}, "at most 100"),
+        ({"waves": [0, 100]}, "above 0"),
+        ({"waves": []}, "at least one wave"),
+        ({"bake_seconds": -1}, "bakeSeconds"),
+        ({"max_failure_percent": 101}, "maxFailurePercent"),
+        ({"region_waves": [["us-west-2"], ["eu-west-1"]]}, "exactly once"),
+        ({"region_waves": [["us-west-2", "eu-west-1", "ap-southeast-2"], []]}, "empty"),
+        ({"region_waves": [["us-west-2", "us-west-2"], ["eu-west-1", "ap-southeast-2"]]}, "exactly once"),
+        ({"simulation": Simulation(host_failure_percent=150)}, "hostFailurePercent"),
+    ],
+)
+def test_an_inconsistent_request_says_what_is_wrong(changes, complaint):
+    with pytest.raises(InvalidDeployment, match=complaint):
+        spec_from_request("build-1", REGIONS, **changes)
+
+
+def test_waves_split_a_regions_hosts_by_cumulative_percent():
+    assert deployments.wave_bounds(1000, (10, 50, 100)) == [(0, 100), (100, 500), (500, 1000)]
+    # rounded up, so a small region's first wave still has a host; every host in exactly one wave
+    assert deployments.wave_bounds(7, (10, 50, 100)) == [(0, 1), (1, 4), (4, 7)]
+    assert deployments.wave_bounds(0, (50, 100)) == [(0, 0), (0, 0)]
+
+
+def test_fault_injection_is_deterministic_and_near_its_share():
+    simulation = Simulation(host_failure_percent=60, seed=7)
+    first = deployments.failed_hosts("build-3", "us-west-2", range(1000), simulation)
+    assert first == deployments.failed_hosts("build-3", "us-west-2", range(1000), simulation)
+    assert 550 <= len(first) <= 650
+    assert first != deployments.failed_hosts("build-3", "eu-west-1", range(1000), simulation)
+    assert deployments.failed_hosts("build-3", "us-west-2", range(1000), Simulation()) == set()
+
+
+def test_the_gate_passes_up_to_the_allowed_failure_rate_and_names_what_failed():
+    assert deployments.gate("us-west-2", 0, updated=95, failed=5, max_failure_percent=5).passed
+    result = deployments.gate("us-west-2", 1, updated=40, failed=60, max_failure_percent=5)
+    assert not result.passed
+    assert result.reason == "us-west-2 wave 2: 60 of 100 hosts failed (60.0% > 5% allowed)"
+
+
+def fleet(hosts: int, artifact_bytes: int = 10 * MIB) -> SwarmParameters:
+    return SwarmParameters(hosts=hosts, artifact_bytes=artifact_bytes, piece_bytes=MIB)
+
+
+def test_the_plan_predicts_each_wave_and_region_wave_from_the_swarm_model():
+    spec = spec_from_request(
+        "build-1",
+        REGIONS,
+        waves=[10, 50, 100],
+        bake_seconds=30,
+        region_waves=[["us-west-2"], ["eu-west-1", "ap-southeast-2"]],
+    )
+    fleets = {"us-west-2": fleet(1000), "eu-west-1": fleet(1000), "ap-southeast-2": fleet(4000)}
+    predicted = deployments.plan(spec, fleets, {})
+    west = predicted.regions["us-west-2"]
+    assert [wave.hosts for wave in west.waves] == [100, 400, 500]
+    assert [wave.hosts_holding for wave in west.waves] == [0, 100, 500]
+    # each wave takes at least the artifact's time over one host's link (10 pieces), and the bakes add up
+    piece_seconds = MIB / fleets["us-west-2"].host_bandwidth
+    assert all(wave.seconds >= 10 * piece_seconds for wave in west.waves)
+    assert west.seconds == pytest.approx(sum(w.seconds for w in west.waves) + 3 * 30)
+    # region waves run one after the other; within one, the slowest region sets the pace
+    assert predicted.region_wave_seconds[1] == max(
+        predicted.regions["eu-west-1"].seconds, predicted.regions["ap-southeast-2"].seconds
+    )
+    assert predicted.seconds == pytest.approx(sum(predicted.region_wave_seconds))
+
+
+def test_hosts_already_on_the_build_are_skipped_and_serve_pieces():
+    spec = spec_from_request("build-1", ("us-west-2",), waves=[50, 100])
+    predicted = deployments.plan(spec, {"us-west-2": fleet(1000)}, {"us-west-2": 600})
+    assert [wave.hosts for wave in predicted.regions["us-west-2"].waves] == [200, 200]
+    assert predicted.regions["us-west-2"].waves[0].hosts_holding == 600
+
+
+def test_rolling_back_costs_the_activation_alone_whatever_the_artifacts_size():
+    spec = spec_from_request("build-1", ("us-west-2",))
+    small = deployments.plan(spec, {"us-west-2": fleet(1000, 10 * MIB)}, {})
+    huge = deployments.plan(spec, {"us-west-2": fleet(1000, 10 * 1024 * MIB)}, {})
+    assert small.regions["us-west-2"].rollback_seconds == huge.regions["us-west-2"].rollback_seconds
+    # a 10 GiB artifact takes 86 s over one host's 1 Gbit/s; rolling back is the switch alone
+    assert huge.regions["us-west-2"].seconds > 40 * huge.regions["us-west-2"].rollback_seconds
