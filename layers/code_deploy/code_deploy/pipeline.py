@@ -21,6 +21,7 @@ from code_deploy import deployments, store, swarm, transfer
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import BuildStatus, artifact_key, build_id_for_artifact, new_build_id, utc_now
 from code_deploy.models import BuildMessage, CopyRequest
+from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
 from code_deploy.swarm import SwarmParameters, SwarmResult
 
