@@ -34,11 +34,13 @@ def _functions_of(stack_outputs: dict[str, str]) -> dict[str, str]:
 def deployed_functions(stack_outputs: dict[str, str], region: str | None = None) -> dict[str, tuple[str, str | None]]:
     """The functions by short name, from the `<Name>FunctionName` outputs (ApiFunctionName is `api`,
     BuildWorkerFunctionName `build-worker`), each with the region it runs in: the global stack's in its
-    own (None), a region's stack's (regional-sync) in `region`, the stacks' first region by default."""
+    own (None), a region's stack's (regional-sync) in `region` when it is one of the stacks' regions (an
+    S3 event's awsRegion), else in their first region."""
     functions: dict[str, tuple[str, str | None]] = {
         name: (function, None) for name, function in _functions_of(stack_outputs).items()
     }
-    region = region or regions(stack_outputs)[0]
+    stack_regions = regions(stack_outputs)
+    region = region if region in stack_regions else stack_regions[0]
     for name, function in _functions_of(regional_outputs(stack_outputs, region)).items():
         functions[name] = (function, region)
     return functions
