@@ -4,7 +4,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-EMULATOR_PORT ?= 4566
+# The emulator's port, once chosen, is remembered in .emulator/port: after `make demo EMULATOR_PORT=4599`,
+# `make test` talks to that emulator too, never silently to another one on 4566. `make clean` forgets it.
+EMULATOR_PORT_FILE := .emulator/port
+ifneq ($(filter command line environment,$(origin EMULATOR_PORT)),)
+ifeq ($(shell echo '$(EMULATOR_PORT)' | grep -Ex '[0-9]{1,5}'),)
+$(error EMULATOR_PORT must be a port number, not '$(EMULATOR_PORT)')
+endif
+$(shell mkdir -p .emulator && echo '$(EMULATOR_PORT)' > $(EMULATOR_PORT_FILE))
+else
+EMULATOR_PORT := $(or $(shell cat $(EMULATOR_PORT_FILE) 2>/dev/null),4566)
+endif
 STACK_NAME ?= sam-code-deploy
 # Extra `sam deploy` parameter overrides, e.g. make deploy PARAMS='HostsPerRegion=5000'
 PARAMS ?=
