@@ -112,7 +112,14 @@ def test_a_build_message_delivered_twice_builds_once(api, stack_outputs):
     versions = boto3.client("s3").list_object_versions(Bucket=artifact["bucket"], Prefix=artifact["key"])["Versions"]
     assert len(versions) == 1
     again = http("GET", f"{api}/builds/{build_id}")[1]
-    assert [change["status"] for change in again["statusHistory"]] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    assert [change["status"] for change in again["statusHistory"]] == [
+        "QUEUED",
+        "BUILDING",
+        "SUCCEEDED",
+        "REPLICATING",
+        "ROLLING_OUT",
+        "DEPLOYED",
+    ]
     assert again["replication"]["executionId"] == view["replication"]["executionId"]
 
 
@@ -138,6 +145,9 @@ def test_a_build_that_always_fails_goes_to_the_dead_letter_queue_and_its_neighbo
     assert failed["deploymentStatus"] == "FAILED"
     assert failed["failureReason"].startswith("build failed after 3 attempts: SimulatedBuildFailure")
     assert [change["status"] for change in failed["statusHistory"]] == ["QUEUED", "BUILDING", "FAILED"]
+    # with as many failed attempts as the reason says, the last one's error, and no region waiting for it
+    assert (failed["attempts"], failed["lastError"].startswith("SimulatedBuildFailure")) == (3, True)
+    assert {region["replication"] for region in failed["regions"]} == {"BUILD_FAILED"}
     # and its message waits in the dead-letter queue
     dead_letters = wait_for(
         lambda: [

@@ -37,7 +37,19 @@ def test_a_posted_build_reaches_every_host_of_every_region(api, stack_outputs, b
 
     view = wait_for(deployed, f"build {build_id} to be DEPLOYED")
     assert view["commit"] == commit
-    assert [change["status"] for change in view["statusHistory"]] == ["QUEUED", "BUILDING", "SUCCEEDED"]
+    # the history goes on past the build, each step dated by the records, to the last region's rollout
+    deployment_steps = ["REPLICATING", "ROLLING_OUT", "DEPLOYED"]
+    assert [change["status"] for change in view["statusHistory"]] == [
+        "QUEUED",
+        "BUILDING",
+        "SUCCEEDED",
+        *deployment_steps,
+    ]
+    steps = {change["status"]: change["at"] for change in view["statusHistory"]}
+    assert steps["REPLICATING"] == view["replication"]["startedAt"]
+    assert steps["ROLLING_OUT"] == min(r["rolloutStartedAt"] for r in view["regions"])
+    assert steps["DEPLOYED"] == view["deployedAt"] == max(r["rolloutCompletedAt"] for r in view["regions"])
+    assert (view["attempts"], view["lastError"]) == (0, None)
     assert view["replication"]["status"] == "SUCCEEDED"
     assert {r["region"]: (r["replication"], r["hostsDeployed"]) for r in view["regions"]} == {
         region: ("SUCCEEDED", hosts_per_region) for region in buckets

@@ -100,6 +100,8 @@ def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker
     record = store.get_build_record(builds, "build-bad")
     assert record.status == "FAILED"
     assert record.failure_reason.startswith("build failed after 3 attempts: SimulatedBuildFailure: simulated")
+    # and its count of failed attempts agrees with the reason, the last attempt's error kept as the others'
+    assert (record.failed_attempts, record.last_error.startswith("SimulatedBuildFailure")) == (3, True)
     assert [change.status for change in record.history] == ["QUEUED", "BUILDING", "FAILED"]
     assert boto3.client("s3").list_objects_v2(Bucket=stack.global_bucket).get("KeyCount") == 0
 

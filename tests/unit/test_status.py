@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from code_deploy.builds import BuildStatus
 from code_deploy.models import DeploymentStatus, RegionCopyStatus, ReplicationStatus
 from code_deploy.regions import RegionalBuckets
@@ -48,9 +50,10 @@ def rollouts(*summaries: RolloutSummary) -> dict[str, RolloutSummary]:
     return {summary.region: summary for summary in summaries}
 
 
-def tracking(status, results) -> CopyTracking:
+def tracking(status, results, **extra) -> CopyTracking:
     return CopyTracking.from_item(
         {
+            **extra,
             "fileKey": "builds/build-1.zip",
             "sourceBucket": "g",
             "status": status,
@@ -111,3 +114,101 @@ def test_a_failed_build_reports_its_reason():
     view = build_view(build_record(BuildStatus.FAILED, failureReason="boom"), {}, None, BUCKETS, 100)
     assert view.deploymentStatus == DeploymentStatus.FAILED
     assert view.failureReason == "boom"
+
+
+def statuses(view) -> list[tuple[str, str]]:
+    return [(change.status.value, change.at) for change in view.statusHistory]
+
+
+def test_a_build_being_retried_shows_its_last_error_and_failed_attempts():
+    # Given a build whose first two attempts failed and which is being tried again
+    record = build_record(BuildStatus.BUILDING, failedAttempts=2, lastError="SimulatedBuildFailure: boom")
+    # When its status is read
+    view = build_view(record, {}, None, BUCKETS, 100)
+    # Then it says so while it is still BUILDING, without a failure reason
+    assert (view.deploymentStatus, view.attempts, view.lastError) == (
+        DeploymentStatus.BUILDING,
+        2,
+        "SimulatedBuildFailure: boom",
+    )
+    assert view.failureReason is None
+
+
+def test_a_build_that_failed_to_build_says_so_in_every_region():
+    record = build_record(
+        BuildStatus.FAILED,
+        failureReason="build failed after 3 attempts: boom",
+        failedAttempts=3,
+        lastError="boom",
+        statusHistory=[
+            {"status": "QUEUED", "at": "t0"},
+            {"status": "BUILDING", "at": "t1"},
+            {"status": "FAILED", "at": "t5", "reason": "build failed after 3 attempts: boom"},
+        ],
+    )
+    view = build_view(record, {}, None, BUCKETS, 100)
+    assert [region.replication for region in view.regions] == [RegionCopyStatus.BUILD_FAILED] * 2
+    assert all(region.replicationError for region in view.regions)
+    assert view.attempts == 3 and "after 3 attempts" in view.failureReason
+    # the history is the build's own: nothing was replicated or rolled out
+    assert statuses(view) == [("QUEUED", "t0"), ("BUILDING", "t1"), ("FAILED", "t5")]
+    assert view.deployedAt is None
+
+
+def test_the_history_goes_on_through_replication_and_rollout_to_deployed():
+    # Given a build replicated at t2..t3, rolled out in one region at t4..t6 and in the other at t5..t7
+    history = [
+        {"status": "QUEUED", "at": "t0"},
+        {"status": "BUILDING", "at": "t0"},
+        {"status": "SUCCEEDED", "at": "t1"},
+    ]
+    copies = tracking(
+        "SUCCEEDED",
+        [
+            {"bucket": "s-us-west-2-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-eu-west-1-builds", "status": "SUCCEEDED"},
+        ],
+        completeTime="t3",
+    )
+    west = replace(rollout("us-west-2", 100), started_at="t4", completed_at="t6")
+    east = replace(rollout("eu-west-1", 100), started_at="t5", completed_at="t7")
+    # When its status is read halfway and at the end
+    halfway = build_view(build_record(statusHistory=history), rollouts(west), copies, BUCKETS, 100)
+    done = build_view(build_record(statusHistory=history), rollouts(west, east), copies, BUCKETS, 100)
+    # Then the build phases are kept as they are, followed by the deployment's steps with their times
+    build_phases = [("QUEUED", "t0"), ("BUILDING", "t0"), ("SUCCEEDED", "t1")]
+    assert statuses(halfway) == [*build_phases, ("REPLICATING", "t2"), ("ROLLING_OUT", "t4")]
+    assert halfway.deployedAt is None
+    assert statuses(done) == [*build_phases, ("REPLICATING", "t2"), ("ROLLING_OUT", "t4"), ("DEPLOYED", "t7")]
+    assert done.deployedAt == "t7"
+
+
+def test_a_region_that_rolled_out_was_copied_before_the_state_machine_says_so():
+    # the state machine records every copy's outcome at its end; the first region may be done before
+    view = build_view(build_record(), rollouts(rollout("us-west-2", 100)), tracking("IN_PROGRESS", []), BUCKETS, 100)
+    assert [region.replication for region in view.regions] == [RegionCopyStatus.SUCCEEDED, RegionCopyStatus.PENDING]
+    assert view.deploymentStatus == DeploymentStatus.ROLLING_OUT
+
+
+def test_a_failed_replication_ends_the_history_with_its_reason():
+    copies = tracking(
+        "PARTIAL_FAILURE",
+        [
+            {"bucket": "s-us-west-2-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-eu-west-1-builds", "status": "FAILED", "error": "S3.NoSuchBucketException"},
+        ],
+        completeTime="t3",
+    )
+    view = build_view(build_record(), rollouts(rollout("us-west-2", 100)), copies, BUCKETS, 100)
+    assert view.failureReason == (
+        "replication PARTIAL_FAILURE: 1 of 2 regions not copied (eu-west-1: S3.NoSuchBucketException)"
+    )
+    last = view.statusHistory[-1]
+    assert (last.status, last.at, last.reason) == ("FAILED", "t3", view.failureReason)
+    assert view.deployedAt is None
+
+
+def test_a_replication_that_failed_before_copying_fails_every_region_it_did_not_reach():
+    view = build_view(build_record(), {}, tracking("FAILED", []), BUCKETS, 100)
+    assert [region.replication for region in view.regions] == [RegionCopyStatus.FAILED] * 2
+    assert view.failureReason.startswith("replication FAILED: 2 of 2 regions not copied")

@@ -67,10 +67,26 @@ class RegionCopyStatus(StrEnum):
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+    BUILD_FAILED = "BUILD_FAILED"  # nothing to copy: the build itself failed
+
+
+class HistoryStatus(StrEnum):
+    """A step of a build's history: its build phases, then where the deployment went."""
+
+    QUEUED = "QUEUED"
+    BUILDING = "BUILDING"
+    SUCCEEDED = "SUCCEEDED"
+    REPLICATING = "REPLICATING"
+    ROLLING_OUT = "ROLLING_OUT"
+    DEPLOYED = "DEPLOYED"
+    FAILED = "FAILED"
 
 
 class StatusChange(BaseModel):
-    status: BuildStatus
+    status: HistoryStatus = Field(
+        description="QUEUED, BUILDING, SUCCEEDED or FAILED as the build worker recorded them, then REPLICATING, "
+        "ROLLING_OUT, DEPLOYED (or FAILED) as the replication and the regions' rollouts went"
+    )
     at: str
     reason: str | None = None
 
@@ -120,11 +136,20 @@ class BuildView(BaseModel):
     commit: str
     status: BuildStatus
     deploymentStatus: DeploymentStatus
-    failureReason: str | None = None
+    failureReason: str | None = Field(
+        default=None, description="Why the build or its deployment FAILED: the build's reason, else the replication's"
+    )
+    attempts: int = Field(
+        default=0,
+        description="Build attempts that failed so far; the build is retried until the last one, "
+        "whose failure fails the build (then equal to the count in failureReason)",
+    )
+    lastError: str | None = Field(default=None, description="The last failed build attempt's error")
     queuedAt: str
     buildingAt: str | None = None
     builtAt: str | None = None
     failedAt: str | None = None
+    deployedAt: str | None = Field(default=None, description="When the last region finished its rollout")
     artifact: Artifact | None = None
     replication: Replication
     regions: list[RegionStatus]

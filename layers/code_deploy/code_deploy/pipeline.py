@@ -149,7 +149,9 @@ def handle_failed_attempt(
     or redrive; the caller still reports the message as failed."""
     reason = f"{type(error).__name__}: {error}"
     if attempt >= max_attempts:
-        store.fail_build(builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}")
+        store.fail_build(
+            builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}", attempt, reason
+        )
         outcome = FailedAttempt(last=True, retry_in_seconds=0)
     else:
         store.note_build_attempt_failure(builds_table, build_id, attempt, reason)

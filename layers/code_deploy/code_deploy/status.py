@@ -11,6 +11,7 @@ from code_deploy.models import (
     Artifact,
     BuildView,
     DeploymentStatus,
+    HistoryStatus,
     RegionCopyStatus,
     RegionStatus,
     Replication,
@@ -32,6 +33,10 @@ def read_build(
     if found.build.artifact:
         tracking = store.get_copy_tracking(copy_tracking_table, found.build.artifact.key, found.build.artifact.bucket)
     return build_view(found.build, found.rollouts, tracking, regional_buckets, hosts_per_region)
+
+
+# A replication that ended so copied nothing to a region it has no outcome for.
+_REPLICATION_ENDED_BADLY = (ReplicationStatus.FAILED.value, ReplicationStatus.PARTIAL_FAILURE.value)
 
 
 def replication_of(tracking: CopyTracking | None) -> Replication:
@@ -58,7 +63,9 @@ def deployment_status(
         return DeploymentStatus.FAILED
     if all(region.hostsDeployed >= region.hostsTotal and region.rolloutCompletedAt for region in regions):
         return DeploymentStatus.DEPLOYED
-    if replication.status in (ReplicationStatus.NOT_STARTED, ReplicationStatus.IN_PROGRESS):
+    # A region rolls out as soon as its copy lands, while the others' copies may still be under way.
+    started_rolling_out = any(region.rolloutStartedAt for region in regions)
+    if not started_rolling_out and replication.status in (ReplicationStatus.NOT_STARTED, ReplicationStatus.IN_PROGRESS):
         return DeploymentStatus.REPLICATING
     return DeploymentStatus.ROLLING_OUT
 
@@ -78,20 +85,74 @@ def _rollout_model(rollout: RolloutSummary | None) -> RolloutModel | None:
 
 
 def region_status(
-    region: str, bucket: str, tracking: CopyTracking | None, rollout: RolloutSummary | None, hosts_per_region: int
+    region: str,
+    bucket: str,
+    build_status: BuildStatus,
+    tracking: CopyTracking | None,
+    rollout: RolloutSummary | None,
+    hosts_per_region: int,
 ) -> RegionStatus:
     copy = tracking.outcome_for(bucket) if tracking else None
+    replication, error = RegionCopyStatus.PENDING, None
+    if copy:
+        replication, error = RegionCopyStatus(copy.status), copy.error
+    elif rollout:
+        # The region rolled the artifact out, so its copy arrived; the state machine records every
+        # copy's outcome only once the last one is done.
+        replication = RegionCopyStatus.SUCCEEDED
+    elif build_status == BuildStatus.FAILED:
+        replication, error = RegionCopyStatus.BUILD_FAILED, "not replicated: the build failed"
+    elif tracking and tracking.status in _REPLICATION_ENDED_BADLY:
+        replication, error = RegionCopyStatus.FAILED, f"not copied: the replication ended {tracking.status}"
     return RegionStatus(
         region=region,
         bucket=bucket,
-        replication=RegionCopyStatus(copy.status) if copy else RegionCopyStatus.PENDING,
-        replicationError=copy.error if copy else None,
+        replication=replication,
+        replicationError=error,
         hostsTotal=rollout.hosts_total if rollout else hosts_per_region,
         hostsDeployed=rollout.hosts_deployed if rollout else 0,
         rolloutStartedAt=rollout.started_at if rollout else None,
         rolloutCompletedAt=rollout.completed_at if rollout else None,
         rolloutModel=_rollout_model(rollout),
     )
+
+
+def replication_failure(replication: Replication, regions: list[RegionStatus]) -> str:
+    """Why the replication failed, in one sentence: how many copies, and each failed region's error."""
+    failed = [region for region in regions if region.replication == RegionCopyStatus.FAILED]
+    where = "; ".join(f"{region.region}: {region.replicationError or 'FAILED'}" for region in failed)
+    return f"replication {replication.status}: {len(failed)} of {len(regions)} regions not copied ({where})"
+
+
+def deployment_history(
+    build: BuildRecord,
+    deployment: DeploymentStatus,
+    replication: Replication,
+    regions: list[RegionStatus],
+    failure_reason: str | None,
+    deployed_at: str | None,
+) -> list[StatusChange]:
+    """The build's own history (QUEUED, BUILDING, SUCCEEDED or FAILED, as the worker recorded it), then
+    the deployment's steps as the records date them: REPLICATING when the state machine started,
+    ROLLING_OUT when the first region started its rollout, DEPLOYED when the last one finished, or FAILED
+    when the replication ended with failed copies."""
+    history = [
+        StatusChange(status=HistoryStatus(change.status), at=change.at, reason=change.reason)
+        for change in build.history
+    ]
+    if build.status != BuildStatus.SUCCEEDED:
+        return history
+    if replication.startedAt:
+        history.append(StatusChange(status=HistoryStatus.REPLICATING, at=replication.startedAt))
+    started = [region.rolloutStartedAt for region in regions if region.rolloutStartedAt]
+    if started:
+        history.append(StatusChange(status=HistoryStatus.ROLLING_OUT, at=min(started)))
+    if deployment == DeploymentStatus.DEPLOYED and deployed_at:
+        history.append(StatusChange(status=HistoryStatus.DEPLOYED, at=deployed_at))
+    elif deployment == DeploymentStatus.FAILED:
+        at = replication.completedAt or replication.startedAt or build.built_at or build.queued_at
+        history.append(StatusChange(status=HistoryStatus.FAILED, at=at, reason=failure_reason))
+    return history
 
 
 def build_view(
@@ -103,7 +164,14 @@ def build_view(
 ) -> BuildView:
     """Joins the build record, its rollout summaries and the state machine's tracking row."""
     regions = [
-        region_status(region, regional_buckets.bucket_for(region), tracking, rollouts.get(region), hosts_per_region)
+        region_status(
+            region,
+            regional_buckets.bucket_for(region),
+            build.status,
+            tracking,
+            rollouts.get(region),
+            hosts_per_region,
+        )
         for region in regional_buckets.regions
     ]
     artifact = None
@@ -116,20 +184,28 @@ def build_view(
             payloadBytes=build.artifact.payload_size,
         )
     replication = replication_of(tracking)
+    deployment = deployment_status(build.status, replication, regions)
+    failure_reason = build.failure_reason
+    if deployment == DeploymentStatus.FAILED and not failure_reason:
+        failure_reason = replication_failure(replication, regions)
+    deployed_at = None
+    if deployment == DeploymentStatus.DEPLOYED:
+        deployed_at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)
     return BuildView(
         buildId=build.build_id,
         commit=build.commit,
         status=build.status,
-        deploymentStatus=deployment_status(build.status, replication, regions),
-        failureReason=build.failure_reason,
+        deploymentStatus=deployment,
+        failureReason=failure_reason,
+        attempts=build.failed_attempts,
+        lastError=build.last_error,
         queuedAt=build.queued_at,
         buildingAt=build.building_at,
         builtAt=build.built_at,
         failedAt=build.failed_at,
+        deployedAt=deployed_at,
         artifact=artifact,
         replication=replication,
         regions=regions,
-        statusHistory=[
-            StatusChange(status=change.status, at=change.at, reason=change.reason) for change in build.history
-        ],
+        statusHistory=deployment_history(build, deployment, replication, regions, failure_reason, deployed_at),
     )

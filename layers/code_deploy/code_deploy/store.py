@@ -192,14 +192,19 @@ def finish_build(table, build_id: str, now: str, artifact: ArtifactLocation) -> 
     )
 
 
-def fail_build(table, build_id: str, now: str, reason: str) -> None:
-    """Records a build as FAILED with its reason, unless it already succeeded or failed."""
+def fail_build(
+    table, build_id: str, now: str, reason: str, attempts: int | None = None, last_error: str | None = None
+) -> None:
+    """Records a build as FAILED with its reason, unless it already succeeded or failed. A build that
+    failed its last attempt also counts that attempt and keeps its error, as earlier attempts did."""
+    attempt_update = ", failedAttempts = :attempts, lastError = :error" if attempts is not None else ""
+    attempt_values = {":attempts": attempts, ":error": last_error or reason} if attempts is not None else {}
     try:
         table.update_item(
             Key={"build_id": build_id, "record": BUILD_RECORD},
             UpdateExpression=(
                 "SET #status = :failed, updatedAt = :now, failedAt = :now, failureReason = :reason, "
-                "statusHistory = list_append(statusHistory, :entry)"
+                "statusHistory = list_append(statusHistory, :entry)" + attempt_update
             ),
             ConditionExpression="attribute_exists(build_id) AND #status IN (:queued, :building)",
             ExpressionAttributeNames={"#status": "status"},
@@ -210,6 +215,7 @@ def fail_build(table, build_id: str, now: str, reason: str) -> None:
                 ":now": now,
                 ":reason": reason,
                 ":entry": [{"status": BuildStatus.FAILED.value, "at": now, "reason": reason}],
+                **attempt_values,
             },
         )
     except ClientError as error:
