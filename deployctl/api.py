@@ -91,10 +91,11 @@ class Api:
             raise DeployctlError("no AWS credentials found: configure them (aws configure, AWS_PROFILE, ...)")
         return credentials.get_frozen_credentials()
 
-    def client(self, service: str):
-        """A boto3 client of the target (the emulator's endpoint, or AWS)."""
+    def client(self, service: str, region: str | None = None):
+        """A boto3 client of the target (the emulator's endpoint, or AWS), in the stack's region or another."""
         return self.session.client(
             service,
+            region_name=region or self.target.region,
             endpoint_url=self.target.endpoint_url,
             config=CLIENT_CONFIG,
             aws_access_key_id=self.credentials.access_key,
@@ -162,10 +163,11 @@ def _json(payload: bytes) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {"message": str(answer)}
 
 
-def stack_outputs(api: Api, stack_name: str) -> dict[str, str]:
-    """A stack's outputs; a DeployctlError that says what to do when the emulator or the stack is not up."""
+def stack_outputs(api: Api, stack_name: str, region: str | None = None, require_api: bool = True) -> dict[str, str]:
+    """A stack's outputs (the global stack's API, unless require_api is False); a DeployctlError that says
+    what to do when the emulator or the stack is not up."""
     try:
-        stacks = api.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        stacks = api.client("cloudformation", region).describe_stacks(StackName=stack_name)["Stacks"]
     except EndpointConnectionError:
         raise DeployctlError(f"cannot reach {api.target.where}: {START_HINT}") from None
     except NoCredentialsError:
@@ -182,6 +184,6 @@ def stack_outputs(api: Api, stack_name: str) -> dict[str, str]:
     if not stacks:
         raise DeployctlError(f"no stack {stack_name!r} on {api.target.where}: {START_HINT} (or pass --stack NAME)")
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
-    if "ApiId" not in outputs:
+    if require_api and "ApiId" not in outputs:
         raise DeployctlError(f"stack {stack_name!r} has no API outputs (status {stacks[0].get('StackStatus')})")
     return outputs

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from deployctl.api import Api, ApiError, DeployctlError, Target
-from deployctl.view import FINAL_STATES, BuildProgress, builds_table, outcome, status_renderable
+from deployctl.view import FINAL_STATES, BuildProgress, builds_table, log_line_text, outcome, status_renderable
 
 POLL_SECONDS = 0.5
 DEFAULT_TIMEOUT_SECONDS = 600
@@ -124,6 +124,23 @@ def cmd_builds(args: argparse.Namespace, api: Api, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_logs(args: argparse.Namespace, api: Api, console: Console) -> int:
+    from deployctl import logs  # the log readers' imports only for this command
+
+    # The API first: an unknown or malformed build id gets the API's own answer, and the status names
+    # the build's replication execution.
+    view = api.get_build(args.build_id)
+    lines = logs.build_log_lines(api, args.build_id, view.get("replication", {}).get("executionId"))
+    if args.json:
+        _print_json(console, {"buildId": args.build_id, "lines": [line.as_json() for line in lines]})
+        return EXIT_OK
+    for line in lines:
+        console.print(log_line_text(line), soft_wrap=True, highlight=False)
+    if not lines:
+        console.print(f"no log lines name {args.build_id} yet", highlight=False)
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace, api: Api, console: Console) -> int:
     from deployctl import dashboard  # the server's imports only for this command
 
@@ -166,6 +183,11 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         cmd_builds,
         "recent builds, newest first: status and hosts of each",
         "deployctl builds --limit 50",
+    ),
+    "logs": (
+        cmd_logs,
+        "a build's log lines from every function of every region and its state machine, in time order",
+        "deployctl logs build-20261123T014547Z-06418f7e",
     ),
     "dashboard": (
         cmd_dashboard,
@@ -231,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--wait", action="store_true", help="follow the build live until DEPLOYED or FAILED")
         elif name == "watch":
             command.add_argument("id", metavar="buildId", help="the build to follow")
-        elif name == "status":
+        elif name in ("status", "logs"):
             command.add_argument("build_id", metavar="buildId")
         elif name == "builds":
             command.add_argument("--limit", type=_positive, default=20, help="how many builds (default 20)")

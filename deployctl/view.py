@@ -3,6 +3,7 @@ status, the list of builds, and the one-line outcome. Pure functions of the API'
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from deployctl.logs import LogLine
 
 FINAL_STATES = ("DEPLOYED", "FAILED")
 BUILD_STEPS = {"QUEUED": 1, "BUILDING": 2, "SUCCEEDED": 3, "FAILED": 3}
@@ -20,6 +24,7 @@ STATE_STYLES = {
     "PARTIAL_FAILURE": "red",
     "BUILD_FAILED": "red",
 }
+LEVEL_STYLES = {"ERROR": "red", "CRITICAL": "red", "WARNING": "yellow"}
 
 
 @dataclass(frozen=True)
@@ -189,3 +194,18 @@ def builds_table(builds: list[dict[str, Any]]) -> Table:
             build.get("failureReason") or "",
         )
     return table
+
+
+def log_line_text(line: LogLine) -> Text:
+    """One log line: when, where, which function, the level, the message and the line's own fields."""
+    fields = " ".join(f"{name}={_field(value)}" for name, value in line.fields.items())
+    text = Text(f"{line.at}  {line.region:<14} {line.function:<26} ")
+    text.append(f"{line.level:<7}", style=LEVEL_STYLES.get(line.level, ""))
+    text.append(f" {line.message}")
+    if fields:
+        text.append(f"  {fields}", style="dim")
+    return text
+
+
+def _field(value: Any) -> str:
+    return value if isinstance(value, str) and " " not in value else json.dumps(value, default=str)

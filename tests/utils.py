@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -58,3 +60,11 @@ def api_event(method: str, path: str, body: str | None = None, headers: dict[str
     )
     event["requestContext"].update(httpMethod=method, path=f"/dev{unquote(path)}")
     return event
+
+
+def logged_lines(logger) -> Callable[[], list[dict]]:
+    """Catches what a handler's Powertools Logger writes from now on; the call returns the JSON lines.
+    (Every load of a handler shares Python's logger of its service, and so the stream it first got.)"""
+    stream = io.StringIO()
+    logger.registered_handler.setStream(stream)
+    return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]

@@ -69,6 +69,9 @@ IDEMPOTENCY = IdempotencyConfig(
 def queue_build(commit: str) -> dict:
     config = settings()
     record = pipeline.submit_build(aws.dynamodb().Table(config.builds_table), aws.sqs(), config.build_queue_url, commit)
+    # The build's correlation key from here on, as in every function it passes through (deployctl logs).
+    logger.append_keys(build_id=record.build_id)
+    logger.info("build queued", extra={"commit": record.commit})
     metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
     accepted = BuildAccepted(
         buildId=record.build_id, commit=record.commit, status=record.status, statusUrl=f"/builds/{record.build_id}"
@@ -295,6 +298,7 @@ def summary_of(view: BuildView) -> BuildSummary:
 def get_build(
     buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
 ) -> BuildView:
+    logger.append_keys(build_id=buildId)
     return read_build(settings(), buildId)
 
 

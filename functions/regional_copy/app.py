@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing, transfer
+from code_deploy.builds import build_id_for_artifact
 from code_deploy.models import CopyRequest
 from code_deploy.settings import RegionalCopySettings
 
@@ -34,6 +35,8 @@ def bucket_region(bucket: str) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = CopyRequest.model_validate(event)
+    # The build's correlation key: the build worker names each artifact after its build.
+    logger.append_keys(build_id=build_id_for_artifact(request.sourceKey, {}))
     config = settings()
     result = pipeline.copy_to_region(
         aws.s3(), aws.s3, request, config.multipart_threshold, config.part_bytes, bucket_region

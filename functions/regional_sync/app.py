@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
-from code_deploy.builds import decoded_s3_key
+from code_deploy.builds import build_id_for_artifact, decoded_s3_key
 from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
@@ -31,6 +32,10 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
     config = settings()
     rollouts = []
     for record in event.records:
+        key = decoded_s3_key(record.s3.get_object.key)
+        # The build's correlation key, from the artifact's name until the rollout reads its metadata.
+        logger.append_keys(build_id=build_id_for_artifact(key, {}))
+        started = time.monotonic()
         result = pipeline.roll_out_region(
             aws.dynamodb(config.builds_table_region).Table(config.builds_table),
             aws.s3(),
@@ -39,14 +44,16 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
             config.region,
             config.bucket,
             record.s3.bucket.name,
-            decoded_s3_key(record.s3.get_object.key),
+            key,
             config.fleet,
             config.write_workers,
         )
+        rollout_seconds = time.monotonic() - started
+        logger.append_keys(build_id=result.build_id)
         logger.info(
             "rollout done",
             extra={
-                "build_id": result.build_id,
+                "rollout_seconds": round(rollout_seconds, 3),
                 "region": result.region,
                 "hosts": result.hosts,
                 "plan_method": result.plan.method.value,
@@ -56,6 +63,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
             },
         )
         metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.hosts)
+        metrics.add_metric(name="RolloutSeconds", unit=MetricUnit.Seconds, value=rollout_seconds)
         metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.plan.seconds)
         rollouts.append({"buildId": result.build_id, "region": result.region, "hosts": result.hosts})
     return {"rollouts": rollouts}

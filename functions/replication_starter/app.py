@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
+from code_deploy.builds import build_id_for_artifact
 from code_deploy.replication import replication_requests
 from code_deploy.settings import ReplicationStarterSettings
 
@@ -33,6 +34,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     config = settings()
     started = []
     for request in replication_requests(event):
+        # The build's correlation key: the build worker names each artifact after its build.
+        logger.append_keys(build_id=build_id_for_artifact(request.source_key, {}))
         name = pipeline.start_replication(
             aws.stepfunctions(),
             config.state_machine_arn,

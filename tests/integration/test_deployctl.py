@@ -7,9 +7,10 @@ import json
 import secrets
 import subprocess
 
+import boto3
 import pytest
 
-from tests.integration.conftest import http
+from tests.integration.conftest import http, wait_for
 from tests.utils import REPO
 
 DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
@@ -71,6 +72,7 @@ def test_mistakes_are_one_line_errors_with_exit_status_2():
         ("build", "NOT-A-COMMIT"): "commit: must be 7 to 64 lowercase hex digits",
         ("status", "build-20260101T000000Z-00000000"): "no build build-20260101T000000Z-00000000",
         ("--stack", "no-such-stack", "builds"): "no stack 'no-such-stack' on the emulator at",
+        ("logs", "build-20260101T000000Z-00000000"): "no build build-20260101T000000Z-00000000",
     }
     for args, message in cases.items():
         run = deployctl(*args)
@@ -102,3 +104,44 @@ def test_builds_lists_the_newest_first_a_page_at_a_time(api):
     table = deployctl("builds", "--limit", "3")
     assert all(build_id in table.stdout for build_id in submitted), table.stdout
     assert "older builds: deployctl builds --cursor " in table.stdout
+
+
+def test_logs_shows_a_builds_lines_from_every_function_of_every_region_in_time_order(stack_outputs, buckets):
+    # Given a build that went to every host
+    built = deployctl("build", secrets.token_hex(20), "--wait", "--json")
+    assert built.returncode == 0, built.stderr
+    build_id = json.loads(built.stdout)["buildId"]
+    regions = set(buckets)
+    home = boto3.session.Session().region_name  # the global stack's region
+
+    # When deployctl reads its logs (a function's lines reach CloudWatch Logs when its invocation ends,
+    # so the last copy's or rollout's may come a little after the build is DEPLOYED)
+    def every_stage_logged() -> list[dict] | None:
+        run = deployctl("logs", build_id, "--json")
+        assert run.returncode == 0, run.stderr
+        lines = json.loads(run.stdout)["lines"]
+        seen = {(line["function"], line["region"]) for line in lines}
+        wanted = {
+            ("ApiFunction", home),
+            ("BuildWorkerFunction", home),
+            ("ReplicationStarterFunction", home),
+            ("RegionalCopyFunction", home),
+            ("ReplicationStateMachine", home),
+        } | {("RegionalSyncFunction", region) for region in regions}
+        copies = sum(line["message"] == "copy done" for line in lines)
+        return lines if wanted <= seen and copies >= len(regions) else None
+
+    lines = wait_for(every_stage_logged, f"the log lines of {build_id} from every function and region", timeout=60)
+    # Then they are the build's alone, oldest first, one copy per region and one rollout per region
+    assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
+    messages = [(line["function"], line["message"]) for line in lines if line["function"] != "ReplicationStateMachine"]
+    assert messages[0] == ("ApiFunction", "build queued")
+    assert messages.count(("RegionalCopyFunction", "copy done")) == len(regions)
+    rollouts = [line for line in lines if line["message"] == "rollout done"]
+    assert sorted(line["region"] for line in rollouts) == sorted(regions)
+    assert all(line["fields"]["hosts"] > 0 for line in rollouts)
+    # and the terminal view is one line each, with where and which function
+    table = deployctl("logs", build_id)
+    assert table.returncode == 0, table.stderr
+    assert len(table.stdout.splitlines()) >= len(lines)
+    assert any("RegionalSyncFunction" in row and "rollout done" in row for row in table.stdout.splitlines())

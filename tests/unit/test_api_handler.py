@@ -3,7 +3,7 @@ import json
 import boto3
 import pytest
 
-from tests.utils import api_event, load_event, load_handler
+from tests.utils import api_event, load_event, load_handler, logged_lines
 
 VALID_COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 
@@ -21,6 +21,16 @@ def queued_messages(stack) -> list[dict]:
 
 def build_count(stack) -> int:
     return boto3.resource("dynamodb").Table(stack.builds_table).scan(Select="COUNT")["Count"]
+
+
+def test_a_queued_build_is_logged_with_its_build_id(api, context):
+    written = logged_lines(api.logger)
+    response = api.lambda_handler(load_event("api_post_builds.json"), context)
+    build_id = json.loads(response["body"])["buildId"]
+    lines = written()
+    assert [(line["message"], line["build_id"]) for line in lines if line.get("build_id")] == [
+        ("build queued", build_id)
+    ]
 
 
 def test_post_builds_records_the_build_and_queues_it(api, stack, context):

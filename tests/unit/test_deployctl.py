@@ -189,7 +189,7 @@ def test_no_stack_is_one_line_that_says_what_to_do(capsys, monkeypatch):
         "describe_stacks", "ValidationError", "Stack with id no-such-stack does not exist", http_status_code=400
     )
     stubber.activate()
-    monkeypatch.setattr(Api, "client", lambda self, service: cloudformation)
+    monkeypatch.setattr(Api, "client", lambda self, service, region=None: cloudformation)
     # When deployctl looks for it
     code = cli.main(["--aws", "--stack", "no-such-stack", "status", BUILD_ID])
     # Then it says so in one line, with what to do

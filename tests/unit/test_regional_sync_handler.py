@@ -2,7 +2,7 @@ import boto3
 import pytest
 
 from code_deploy import store
-from tests.utils import load_event, load_handler
+from tests.utils import load_event, load_handler, logged_lines
 
 BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
 
@@ -112,3 +112,15 @@ def test_keys_with_spaces_plus_and_unicode_roll_out(regional_sync, stack, contex
     assert regional_sync.lambda_handler(event, context)["rollouts"] == [
         {"buildId": "build-odd-key", "region": REGION, "hosts": 200}
     ]
+
+
+def test_every_line_of_a_rollout_carries_its_build_id(regional_sync, replicated_artifact, context):
+    # Given the artifact in us-west-2's bucket
+    written = logged_lines(regional_sync.logger)
+    # When the regional sync rolls it out
+    regional_sync.lambda_handler(load_event("s3_put_regional.json"), context)
+    # Then its log lines name the build (the key `deployctl logs` finds them by), the rollout's time with them
+    lines = written()
+    done = [line for line in lines if line.get("message") == "rollout done"]
+    assert done and all(line["build_id"] == BUILD_ID for line in done)
+    assert done[0]["rollout_seconds"] >= 0
