@@ -64,6 +64,8 @@ def build_one(record: SQSRecord) -> None:
             extra={"attempt": attempt, "last_attempt": failed.last, "retry_in_seconds": failed.retry_in_seconds},
         )
         metrics.add_metric(name="BuildAttemptsFailed", unit=MetricUnit.Count, value=1)
+        if failed.last:
+            metrics.add_metric(name="BuildsFailed", unit=MetricUnit.Count, value=1)
         raise
     logger.info(
         "build done",
