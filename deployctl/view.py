@@ -24,6 +24,7 @@ STATE_STYLES = {
     "PARTIAL_FAILURE": "red",
     "BUILD_FAILED": "red",
 }
+TRACEBACK_KEYS = ("exception", "stack_trace")
 LEVEL_STYLES = {"ERROR": "red", "CRITICAL": "red", "WARNING": "yellow"}
 
 
@@ -198,7 +199,9 @@ def builds_table(builds: list[dict[str, Any]]) -> Table:
 
 def log_line_text(line: LogLine) -> Text:
     """One log line: when, where, which function, the level, the message and the line's own fields."""
-    fields = " ".join(f"{name}={_field(value)}" for name, value in line.fields.items())
+    # A traceback (Powertools' `exception`, `stack_trace`) takes many lines: `exception_name` says which
+    # exception it was, --json has it whole.
+    fields = " ".join(f"{name}={_field(value)}" for name, value in line.fields.items() if name not in TRACEBACK_KEYS)
     text = Text(f"{line.at}  {line.region:<14} {line.function:<26} ")
     text.append(f"{line.level:<7}", style=LEVEL_STYLES.get(line.level, ""))
     text.append(f" {line.message}")

@@ -1,9 +1,12 @@
-"""Submits a build and follows it through every stage to every host of every region.
+"""Submits a build with deployctl and follows it live through every stage to every host of every region,
+then runs the plan's verification checks in each region.
 
     python -m tools.demo [--commit SHA] [--timeout SECONDS]
 
-Talks to the deployed stack only from outside: the REST API, then S3 and DynamoDB for the plan's
-verification commands. Exits 0 on SUCCESS, 1 on FAILURE with the reason.
+What a user would type: `deployctl build <commit>`, then `deployctl watch <buildId>` (the live view of
+`deployctl build --wait`, once the build id is known to this script). Then, from outside the stack as
+the plan's commands do: the stage timings from the API, S3 listings, FileCopyTracking and each region's
+host-deployment-logs count. Exits 0 on SUCCESS, 1 on FAILURE with the reason.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shlex
 import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import boto3
 
@@ -22,7 +27,7 @@ from code_deploy import store
 from tools.api_client import call
 from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regions, stack_name
 
-POLL_SECONDS = 0.25
+DEPLOYCTL = Path(__file__).resolve().parent.parent / ".venv" / "deployctl" / "bin" / "deployctl"
 
 
 def default_commit() -> str:
@@ -40,77 +45,13 @@ def seconds_between(start: str | None, end: str | None) -> str:
     return f"{(parse(end) - parse(start)).total_seconds():6.2f} s"
 
 
-def _offset(start: str, end: str | None) -> float | None:
-    if not end:
-        return None
-    parse = lambda value: datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
-
-
-class Progress:
-    """Prints each stage once, as soon as it is seen, timed by the records' own timestamps from the
-    build's submission (so a stage that passed between two polls still shows when it happened)."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-
-    def note(self, key: str, at: float | None, message: str) -> None:
-        if key not in self.seen:
-            self.seen.add(key)
-            when = f"{at:6.2f} s" if at is not None else "   ... "
-            print(f"  [{when}] {message}", flush=True)
-
-
-def follow(api: str, build_id: str, timeout: float) -> dict:
-    progress = Progress()
-    deadline = time.monotonic() + timeout
-    while True:
-        status, view = call("GET", f"{api}/builds/{build_id}")
-        if status != 200:
-            raise RuntimeError(f"GET /builds/{build_id} answered {status}: {view}")
-        queued_at = view["queuedAt"]
-        for change in view["statusHistory"]:
-            reason = f": {change['reason']}" if change.get("reason") else ""
-            progress.note(change["status"], _offset(queued_at, change["at"]), f"build {change['status']}{reason}")
-        replication = view["replication"]
-        if replication["status"] != "NOT_STARTED":
-            progress.note(
-                "replication-started",
-                _offset(queued_at, replication["startedAt"]),
-                "replication started (Step Functions)",
-            )
-        for region in view["regions"]:
-            if region["replication"] != "PENDING":
-                error = f" ({region['replicationError']})" if region["replicationError"] else ""
-                progress.note(
-                    f"copy-{region['region']}",
-                    _offset(queued_at, replication["completedAt"]),
-                    f"copied to {region['region']}: {region['replication']}{error}",
-                )
-            if region["rolloutCompletedAt"]:
-                progress.note(
-                    f"rollout-{region['region']}",
-                    _offset(queued_at, region["rolloutCompletedAt"]),
-                    f"rolled out in {region['region']}: {region['hostsDeployed']:,}/{region['hostsTotal']:,} hosts",
-                )
-        if view["deploymentStatus"] in ("DEPLOYED", "FAILED"):
-            return view
-        if time.monotonic() > deadline:
-            view["timedOut"] = True
-            return view
-        time.sleep(POLL_SECONDS)
-
-
 def print_summary(view: dict) -> None:
     print("\nStage timings (from the records' own timestamps):")
     print(f"  queue wait       {seconds_between(view['queuedAt'], view.get('buildingAt'))}")
     print(f"  build            {seconds_between(view.get('buildingAt'), view.get('builtAt'))}")
     replication = view["replication"]
     print(f"  replication      {seconds_between(replication.get('startedAt'), replication.get('completedAt'))}")
-    print(
-        f"  submit->deployed "
-        f"{seconds_between(view['queuedAt'], max((r['rolloutCompletedAt'] or '') for r in view['regions']) or None)}"
-    )
+    print(f"  submit->deployed {seconds_between(view['queuedAt'], view.get('deployedAt'))}")
     print("\nPer region (the P2P swarm model's time: the artifact's pieces passed host to host):")
     print(f"  {'region':<14} {'copy':<10} {'hosts':>17}  {'rolled out at':<27} swarm model")
     for region in view["regions"]:
@@ -172,6 +113,12 @@ def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]
     return problems
 
 
+def deployctl(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    """deployctl as the user runs it: the command shown, then its own output on this terminal."""
+    print(f"\n$ deployctl {shlex.join(args)}", flush=True)
+    return subprocess.run([str(DEPLOYCTL), *args], capture_output=capture, text=True, check=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commit", default=default_commit())
@@ -179,32 +126,28 @@ def main() -> int:
     args = parser.parse_args()
 
     stack_outputs = outputs()
-    api = api_base_url(stack_outputs)
     all_regions = regions(stack_outputs)
     print(
         f"Global stack {stack_name()} in {boto3.session.Session().region_name}; "
         f"regional stacks in {len(all_regions)} regions ({', '.join(all_regions)}), "
         f"{int(stack_outputs['SimulatedHostsPerRegion']):,} hosts each"
     )
-    print(f"API {api}")
-    print(f'\nPOST /builds {{"commit": "{args.commit}"}}')
     started = time.monotonic()
-    status, accepted = call("POST", f"{api}/builds", {"commit": args.commit})
-    if status != 202:
-        print(f"FAILURE: POST /builds answered {status}: {json.dumps(accepted)}")
+    submitted = deployctl("build", args.commit, "--json", capture=True)
+    if submitted.returncode != 0:
+        print(f"FAILURE: {submitted.stderr.strip() or submitted.stdout.strip()}")
         return 1
-    print(f"  -> {status} buildId={accepted['buildId']}")
-
-    view = follow(api, accepted["buildId"], args.timeout)
+    build_id = json.loads(submitted.stdout)["buildId"]
+    print(f"queued {build_id} (commit {args.commit})")
+    watched = deployctl("watch", build_id, "--timeout", f"{args.timeout:.0f}")
     elapsed = time.monotonic() - started
-    print_summary(view)
-    if view.get("timedOut"):
-        print(f"\nFAILURE: not deployed after {args.timeout:.0f} s; stuck at {view['deploymentStatus']}")
+    status, view = call("GET", f"{api_base_url(stack_outputs)}/builds/{build_id}")
+    if status != 200:
+        print(f"FAILURE: GET /builds/{build_id} answered {status}: {json.dumps(view)}")
         return 1
-    if view["deploymentStatus"] == "FAILED":
-        failed = [f"{r['region']}: {r['replicationError']}" for r in view["regions"] if r["replication"] == "FAILED"]
-        reason = view.get("failureReason") or "; ".join(failed) or view["replication"]["status"]
-        print(f"\nFAILURE: {reason}")
+    print_summary(view)
+    if watched.returncode != 0:
+        print(f"\nFAILURE: {view.get('failureReason') or 'not deployed: ' + view['deploymentStatus']}")
         return 1
     problems = verify_like_the_plan(stack_outputs, view)
     if problems:
