@@ -101,6 +101,14 @@ def _json(model: type, description: str) -> dict:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
 
 
+# What refuse_unreadable_body answers for a body unreadable as a whole, on every route that takes one.
+BODY_REFUSALS = {
+    400: _json(ApiError, "The body is empty or not JSON"),
+    413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
+    415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
+}
+
+
 def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] | None = None) -> Response:
     error = ApiError(statusCode=status, message=message, detail=detail)
     return Response(
@@ -201,9 +209,7 @@ def no_such_route(error: NotFoundError) -> Response:
     middlewares=[refuse_unreadable_body],
     responses={
         202: _json(BuildAccepted, "Build queued"),
-        400: _json(ApiError, "The body is empty or not JSON"),
-        413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
-        415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
+        **BODY_REFUSALS,
         409: _json(ApiError, "A request with the same Idempotency-Key is still being handled"),
         422: _json(
             ApiError,
@@ -351,11 +357,9 @@ def plan_view(artifact: store.ArtifactLocation, plan: deployments.DeploymentPlan
     middlewares=[refuse_unreadable_body],
     responses={
         200: _json(DeploymentPlanView, "The plan"),
-        400: _json(ApiError, "The body is empty or not JSON"),
+        **BODY_REFUSALS,
         404: _json(ApiError, "No such build"),
         409: _json(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-        413: _json(ApiError, f"The body is larger than {api_input.MAX_BODY_BYTES} bytes"),
-        415: _json(ApiError, f"Content-Type is not {api_input.JSON_MEDIA_TYPE}"),
         422: _json(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
     },
 )
