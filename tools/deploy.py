@@ -102,7 +102,6 @@ def deploy(app_name: str, home_region: str, overrides: dict[str, str]) -> list[s
     regional = {
         **for_template(overrides, REGIONAL_BUILD),
         "AppName": app_name,
-        "BuildsTableArn": outputs["BuildsTableArn"],
     }
     print(f"==> regional stacks in {', '.join(regions)}", flush=True)
     with ThreadPoolExecutor(max_workers=len(regions)) as pool:

@@ -1,5 +1,7 @@
 """REST API: POST /builds queues a build; GET /builds lists builds, newest first; GET /builds/{buildId} reads
-where one is."""
+where one is. POST /deployments deploys a build (waves, health gates, rollback), GET /deployments[/{id}]
+follows deployments, POST /deployments/{id}/{action} pauses, resumes, promotes or aborts one, POST
+/deployments/plan predicts one; GET /regions[/{region}] says which build each region runs."""
 
 from __future__ import annotations
 
@@ -29,7 +31,18 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import api_input, aws, build_list, deployments, pipeline, status, store, tracing
+from code_deploy import (
+    api_input,
+    aws,
+    build_list,
+    deployment_store,
+    deployments,
+    pipeline,
+    rollout,
+    status,
+    store,
+    tracing,
+)
 from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
 from code_deploy.models import (
     ApiError,
@@ -38,10 +51,16 @@ from code_deploy.models import (
     BuildRequest,
     BuildSummary,
     BuildView,
+    DeploymentAccepted,
+    DeploymentActionResult,
+    DeploymentList,
     DeploymentPlanView,
     DeploymentRequest,
+    DeploymentView,
     ErrorDetail,
+    RegionList,
     RegionPlanView,
+    RegionView,
     WavePlanView,
 )
 from code_deploy.settings import ApiSettings
@@ -193,13 +212,25 @@ def build_not_deployable(error: pipeline.BuildNotDeployable) -> Response:
     return error_response(HTTPStatus.CONFLICT, str(error))
 
 
+@app.exception_handler(deployment_store.DeploymentNotFound)
+def unknown_deployment(error: deployment_store.DeploymentNotFound) -> Response:
+    return error_response(HTTPStatus.NOT_FOUND, f"no deployment {error}")
+
+
+@app.exception_handler(deployment_store.ActionNotAllowed)
+def action_not_allowed(error: deployment_store.ActionNotAllowed) -> Response:
+    return error_response(HTTPStatus.CONFLICT, str(error))
+
+
 @app.not_found
 def no_such_route(error: NotFoundError) -> Response:
     event = app.current_event
     return error_response(
         HTTPStatus.NOT_FOUND,
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
-        "the API serves POST /builds, GET /builds and GET /builds/{buildId}",
+        "the API serves POST /builds, GET /builds, GET /builds/{buildId}, POST /deployments, "
+        "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
+        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions and GET /regions/{region}",
     )
 
 
@@ -373,6 +404,158 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
         deployment_spec(request),
     )
     return plan_view(artifact, plan)
+
+
+def rollout_tables(config: ApiSettings) -> rollout.Tables:
+    return rollout.Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+
+
+@app.post(
+    "/deployments",
+    summary="Deploy a build: to which regions, in which waves, with which health gate",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: _json(DeploymentAccepted, "Deployment accepted; its rollout has started"),
+        **BODY_REFUSALS,
+        404: _json(ApiError, "No such build"),
+        409: _json(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
+        422: _json(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+    },
+)
+def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
+    config = settings()
+    spec = deployment_spec(request)
+    artifact = pipeline.deployable_artifact(
+        aws.dynamodb().Table(config.builds_table),
+        aws.dynamodb().Table(config.copy_tracking_table),
+        spec.build_id,
+        config.regional_buckets,
+        spec.regions,
+    )
+    deployment = rollout.create_deployment(
+        rollout_tables(config), aws.stepfunctions(), config.rollout_state_machine_arn, spec, artifact, config.fleet
+    )
+    logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
+    logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
+    accepted = DeploymentAccepted(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        statusUrl=f"/deployments/{deployment.deployment_id}",
+        predictedSeconds=round(deployment.predicted_seconds, 6),
+    )
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=accepted,
+        headers={"Location": accepted.statusUrl},
+    )
+
+
+@app.get(
+    "/deployments",
+    summary="List deployments, newest first, a page at a time",
+    responses={
+        200: _json(DeploymentList, "A page of deployments"),
+        422: _json(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
+    },
+)
+def list_deployments(
+    limit: Annotated[int, Query(ge=1, le=build_list.MAX_PAGE_SIZE, description="Deployments on the page")] = (
+        build_list.DEFAULT_PAGE_SIZE
+    ),
+    cursor: Annotated[
+        str | None, Query(max_length=build_list.MAX_CURSOR_CHARS, description="The previous page's nextCursor")
+    ] = None,
+) -> DeploymentList:
+    config = settings()
+    found, next_cursor = deployment_store.list_recent(
+        aws.dynamodb().Table(config.deployments_table),
+        utc_now(),
+        limit,
+        build_list.Cursor.decode(cursor, build_list.DEPLOYMENTS) if cursor is not None else None,
+    )
+    return DeploymentList(
+        deployments=[status.deployment_summary(deployment) for deployment in found],
+        nextCursor=next_cursor.encode() if next_cursor else None,
+    )
+
+
+DeploymentId = Annotated[
+    str, Path(pattern=rollout.DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {rollout.DEPLOYMENT_ID_RULE}")
+]
+
+
+@app.get(
+    "/deployments/<deploymentId>",
+    summary="Read a deployment: its status, and each region's wave and hosts",
+    responses={
+        200: _json(DeploymentView, "The deployment"),
+        404: _json(ApiError, "No such deployment"),
+        422: _json(ApiError, "The deployment id is malformed"),
+    },
+)
+def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
+    logger.append_keys(deployment_id=deploymentId)
+    return status.deployment_view(
+        deployment_store.get(aws.dynamodb().Table(settings().deployments_table), deploymentId)
+    )
+
+
+@app.post(
+    "/deployments/<deploymentId>/<action>",
+    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (stop and roll back)",
+    responses={
+        202: _json(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
+        404: _json(ApiError, "No such deployment, or no such action"),
+        409: _json(ApiError, "The action does not apply to the deployment as it stands"),
+        422: _json(ApiError, "The deployment id is malformed"),
+    },
+)
+def act_on_deployment(
+    deploymentId: DeploymentId,  # noqa: N803
+    action: Annotated[
+        str, Path(pattern="^(pause|resume|promote|abort)$", description="pause, resume, promote or abort")
+    ],
+) -> Response[DeploymentActionResult]:
+    logger.append_keys(deployment_id=deploymentId)
+    deployment = rollout.act(rollout_tables(settings()), deploymentId, action)
+    logger.info(f"deployment {action}", extra={"status": deployment.status.value})
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value),
+    )
+
+
+def region_views(config: ApiSettings, regions: tuple[str, ...]) -> list[RegionView]:
+    goals = deployment_store.get_region_goals(aws.dynamodb().Table(config.regions_table), regions)
+    return [status.region_view(goals[region], config.hosts_per_region) for region in regions]
+
+
+@app.get(
+    "/regions",
+    summary="Which build each region should run and runs: its goal and its hosts per build",
+    responses={200: _json(RegionList, "Every region")},
+)
+def list_regions() -> RegionList:
+    config = settings()
+    return RegionList(regions=region_views(config, config.regional_buckets.regions))
+
+
+@app.get(
+    "/regions/<region>",
+    summary="One region's goal and hosts per build",
+    responses={200: _json(RegionView, "The region"), 404: _json(ApiError, "Not one of the stack's regions")},
+)
+def get_region(region: Annotated[str, Path(max_length=64, description="An AWS region of the stack")]) -> RegionView:
+    config = settings()
+    if region not in config.regional_buckets.regions:
+        return error_response(
+            HTTPStatus.NOT_FOUND,
+            f"no region {api_input.shortened(region)}: the regions are {', '.join(config.regional_buckets.regions)}",
+        )
+    return region_views(config, (region,))[0]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -1,17 +1,16 @@
-"""Regional sync: an artifact reached a region's bucket, so roll it out to the region's hosts."""
+"""Regional sync: the deployment workflow hands it one wave of a deployment (or its rollback) to carry
+out on the region's hosts."""
 
 from __future__ import annotations
 
-import time
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
-from code_deploy.builds import build_id_for_artifact, decoded_s3_key
+from code_deploy.models import WaveRequest
 from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
@@ -27,43 +26,27 @@ def settings() -> RegionalSyncSettings:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
     config = settings()
-    rollouts = []
-    for record in event.records:
-        key = decoded_s3_key(record.s3.get_object.key)
-        # The build's correlation key, from the artifact's name until the rollout reads its metadata.
-        logger.append_keys(build_id=build_id_for_artifact(key, {}))
-        started = time.monotonic()
-        result = pipeline.roll_out_region(
-            aws.dynamodb(config.builds_table_region).Table(config.builds_table),
+    request = WaveRequest.model_validate(event)
+    logger.append_keys(build_id=request.buildId, deployment_id=request.deploymentId)
+    hosts = aws.dynamodb().Table(config.host_state_table)
+    if request.action == "wave":
+        result = pipeline.roll_out_wave(
             aws.s3(),
+            hosts,
             aws.dynamodb_client(),
             config.host_records_table,
             config.region,
             config.bucket,
-            record.s3.bucket.name,
-            key,
+            request,
             config.fleet,
             config.write_workers,
         )
-        rollout_seconds = time.monotonic() - started
-        logger.append_keys(build_id=result.build_id)
-        logger.info(
-            "rollout done",
-            extra={
-                "rollout_seconds": round(rollout_seconds, 3),
-                "region": result.region,
-                "hosts": result.hosts,
-                "plan_method": result.plan.method.value,
-                "pieces": result.plan.params.pieces,
-                "rounds": result.plan.rounds,
-                "model_seconds": result.plan.seconds,
-            },
-        )
-        metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.hosts)
-        metrics.add_metric(name="RolloutSeconds", unit=MetricUnit.Seconds, value=rollout_seconds)
-        metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.plan.seconds)
-        rollouts.append({"buildId": result.build_id, "region": result.region, "hosts": result.hosts})
-    return {"rollouts": rollouts}
+    else:
+        result = pipeline.roll_back_region(aws.s3(), hosts, config.region, config.bucket, request, config.fleet)
+    logger.info(f"{request.action} done", extra={"region": config.region, **result.to_dict()})
+    metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.updated)
+    metrics.add_metric(name="HostsFailed", unit=MetricUnit.Count, value=result.failed)
+    metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.model_seconds)
+    return result.to_dict()

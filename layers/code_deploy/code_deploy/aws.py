@@ -36,3 +36,8 @@ def sqs():
 @cache
 def stepfunctions():
     return boto3.client("stepfunctions")
+
+
+@cache
+def lambda_client(region: str | None = None):
+    return boto3.client("lambda", region_name=region)

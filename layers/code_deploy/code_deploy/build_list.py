@@ -29,8 +29,23 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
 MAX_CURSOR_CHARS = 1024
 _MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-# The keys of a LastEvaluatedKey from the index: the table's keys and the index's.
-_PAGE_KEY_FIELDS = {"build_id", "record", MONTH_ATTRIBUTE, "queuedAt"}
+
+
+@dataclass(frozen=True)
+class RecentIndex:
+    """An index that lists a table's records newest first: partitioned by month, sorted by time."""
+
+    name: str
+    month_attribute: str
+    # The keys of a LastEvaluatedKey from the index: the table's keys and the index's.
+    page_key_fields: frozenset[str]
+
+
+BUILDS = RecentIndex(BUILD_LIST_INDEX, MONTH_ATTRIBUTE, frozenset({"build_id", "record", MONTH_ATTRIBUTE, "queuedAt"}))
+# The deployments table's index (code_deploy.deployment_store writes `createdMonth`).
+DEPLOYMENTS = RecentIndex(
+    "by-created-month", "createdMonth", frozenset({"deployment_id", "record", "createdMonth", "createdAt"})
+)
 
 
 class InvalidCursor(ValueError):
@@ -63,7 +78,7 @@ class Cursor:
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> Cursor:
+    def decode(cls, text: str, index: RecentIndex = BUILDS) -> Cursor:
         """The cursor, checked field by field: a forged one is refused here, never sent to DynamoDB."""
         if len(text) > MAX_CURSOR_CHARS:
             raise InvalidCursor("too long")
@@ -78,9 +93,9 @@ class Cursor:
             raise InvalidCursor("bad month")
         if start_key is not None and (
             not isinstance(start_key, dict)
-            or set(start_key) != _PAGE_KEY_FIELDS
+            or set(start_key) != index.page_key_fields
             or not all(isinstance(value, str) for value in start_key.values())
-            or start_key[MONTH_ATTRIBUTE] != month
+            or start_key[index.month_attribute] != month
         ):
             raise InvalidCursor("bad start key")
         return cls(month, start_key)
@@ -93,7 +108,14 @@ class BuildPage:
 
 
 def list_builds(table, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None) -> BuildPage:
-    """Build records, newest first: at most `limit`, from `cursor` on (from the newest without one).
+    """Build records, newest first: at most `limit`, from `cursor` on (from the newest without one)."""
+    return list_recent(table, BUILDS, now, limit, cursor)
+
+
+def list_recent(
+    table, index: RecentIndex, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None
+) -> BuildPage:
+    """The index's records, newest first: at most `limit`, from `cursor` on (from the newest without one).
 
     `now` bounds the walk: months from now back LIST_MONTHS are listed, older ones are not.
     """
@@ -102,8 +124,8 @@ def list_builds(table, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor 
     records: list[dict[str, Any]] = []
     while month >= oldest and len(records) < limit:
         kwargs: dict[str, Any] = {
-            "IndexName": BUILD_LIST_INDEX,
-            "KeyConditionExpression": Key(MONTH_ATTRIBUTE).eq(month),
+            "IndexName": index.name,
+            "KeyConditionExpression": Key(index.month_attribute).eq(month),
             "ScanIndexForward": False,
             "Limit": limit - len(records),
         }

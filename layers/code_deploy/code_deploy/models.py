@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -251,3 +251,119 @@ class DeploymentPlanView(BaseModel):
     regions: list[RegionPlanView]
     regionWaveSeconds: list[float]
     predictedSeconds: float
+
+
+class WaveRequest(BaseModel):
+    """What the deployment workflow asks a region's sync function to do: one wave of a deployment, or
+    its rollback (then `buildId` is the build the region returns to)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["wave", "rollback"]
+    deploymentId: str = Field(min_length=1)
+    buildId: str | None = Field(description="The build the hosts switch to (None: a rollback to no build)")
+    artifactKey: str | None = Field(default=None, description="Its artifact in the region's builds bucket")
+    seq: int = Field(ge=1, description="The deployment's place in the region's order of goal changes")
+    hostRange: tuple[int, int] = Field(default=(0, 0), description="[start, end) of the hosts a wave updates")
+    failurePercent: float = Field(default=0, ge=0, le=100)
+    seed: int = 1
+
+
+class DeploymentAccepted(BaseModel):
+    deploymentId: str
+    buildId: str
+    status: str
+    statusUrl: str = Field(description="Where the deployment's status can be read (GET).")
+    predictedSeconds: float = Field(description="The plan's time (POST /deployments/plan)")
+
+
+class SimulationView(BaseModel):
+    hostFailurePercent: float
+    seed: int
+
+
+class DeploymentSpecView(BaseModel):
+    regions: list[str]
+    waves: list[float]
+    bakeSeconds: int
+    regionWaves: list[list[str]]
+    maxFailurePercent: float
+    simulate: SimulationView
+
+
+class RegionRolloutView(BaseModel):
+    status: str = Field(
+        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or SKIPPED"
+    )
+    hostsTotal: int
+    hostsUpdated: int = Field(description="hosts on the deployment's build")
+    hostsFailed: int
+    hostsPending: int
+    wave: int = Field(description="the wave under way or last done, 1-based (0: not started)")
+    waves: int
+    startedAt: str | None = None
+    completedAt: str | None = None
+    predictedSeconds: float = Field(description="the plan's time for the region, bakes included")
+    modelSeconds: float = Field(description="the swarm model's time of the waves done so far, bakes included")
+    reason: str | None = None
+
+
+class DeploymentHistoryEntry(BaseModel):
+    status: str
+    at: str
+    reason: str | None = None
+
+
+class DeploymentView(BaseModel):
+    deploymentId: str
+    buildId: str
+    status: str = Field(
+        description="QUEUED, IN_PROGRESS, PAUSED, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
+    )
+    reason: str | None = None
+    trigger: str = Field(description="api (POST /deployments) or auto (AutoDeploy after a replication)")
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None = None
+    predictedSeconds: float = Field(description="the plan's time, when the deployment was accepted")
+    modelSeconds: float = Field(description="the swarm model's time of what ran: each region wave's slowest region")
+    promoted: bool = False
+    spec: DeploymentSpecView
+    regions: dict[str, RegionRolloutView]
+    history: list[DeploymentHistoryEntry]
+
+
+class DeploymentSummary(BaseModel):
+    deploymentId: str
+    buildId: str
+    status: str
+    reason: str | None = None
+    trigger: str
+    createdAt: str
+    completedAt: str | None = None
+    regions: list[str]
+    statusUrl: str
+
+
+class DeploymentList(BaseModel):
+    deployments: list[DeploymentSummary] = Field(description="Newest first.")
+    nextCursor: str | None = None
+
+
+class DeploymentActionResult(BaseModel):
+    deploymentId: str
+    status: str
+
+
+class RegionView(BaseModel):
+    region: str
+    goalBuildId: str | None = Field(default=None, description="the build the region should run")
+    goalDeploymentId: str | None = Field(default=None, description="the deployment that set the goal")
+    previousBuildId: str | None = Field(default=None, description="the goal before: where a rollback returns")
+    hostsTotal: int
+    hostsByBuild: dict[str, int] = Field(description="hosts running each build, as the region's sync reported")
+    updatedAt: str | None = None
+
+
+class RegionList(BaseModel):
+    regions: list[RegionView]

@@ -7,20 +7,21 @@ SQS and the S3 notifications deliver at least once.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from code_deploy import deployments, store, swarm, transfer
+from code_deploy import deployments, host_store, store, swarm, transfer
 from code_deploy.artifact import build_artifact
-from code_deploy.builds import BuildStatus, artifact_key, build_id_for_artifact, new_build_id, utc_now
-from code_deploy.models import BuildMessage, CopyRequest
+from code_deploy.builds import BuildStatus, artifact_key, new_build_id, utc_now
+from code_deploy.hosts import apply_rollback, apply_wave, hosts_by_build
+from code_deploy.models import BuildMessage, CopyRequest, WaveRequest
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
 from code_deploy.swarm import SwarmParameters, SwarmResult
@@ -237,15 +238,7 @@ def copy_to_region(
     }
 
 
-# --- 4. the regional sync ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RolloutResult:
-    build_id: str
-    region: str
-    hosts: int
-    plan: SwarmResult
+# --- 4. the regional sync: one wave of a deployment, or its rollback, on the region's hosts -----------------
 
 
 def rollout_model(plan: SwarmResult) -> store.RolloutModel:
@@ -262,45 +255,131 @@ def rollout_model(plan: SwarmResult) -> store.RolloutModel:
     )
 
 
-def roll_out_region(
-    builds_table,
+@dataclass(frozen=True)
+class RegionalResult:
+    """What a wave (or a rollback) did in a region, and the region's hosts after it."""
+
+    region: str
+    updated: int
+    downloaded: int
+    failed: int
+    skipped: int
+    superseded: int
+    model_seconds: float  # the swarm model's time for it: download (if any) and switching over
+    hosts_by_build: dict[str, int]
+    hosts_version: int
+    model: store.RolloutModel | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "updated": self.updated,
+            "downloaded": self.downloaded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "superseded": self.superseded,
+            "modelSeconds": round(self.model_seconds, 6),
+            "hostsByBuild": self.hosts_by_build,
+            "hostsVersion": self.hosts_version,
+            "model": dataclasses.asdict(self.model) if self.model else None,
+        }
+
+
+def _swarm_for(
+    fleet: SwarmParameters, artifact_bytes: int, downloading: int, holding: int
+) -> tuple[SwarmResult | None, float]:
+    """The piece-level plan of the hosts downloading in a wave (seeded from the bucket; hosts already
+    holding the build serve pieces too, as extra seeds), and the wave's model time including switching over."""
+    if downloading == 0:
+        return None, 0.0
+    params = dataclasses.replace(
+        fleet.with_artifact(artifact_bytes), hosts=downloading, seeds=max(fleet.seeds, min(holding, downloading))
+    )
+    return swarm.plan_region(params), deployments.wave_seconds(
+        fleet.with_artifact(artifact_bytes), downloading, holding
+    )
+
+
+def roll_out_wave(
     s3_client,
+    host_state_table,
     dynamodb_client,
     host_records_table_name: str,
     region: str,
     regional_bucket: str,
-    bucket: str,
-    key: str,
+    request: WaveRequest,
     fleet: SwarmParameters,
     writers: int,
-) -> RolloutResult:
-    """Rolls an artifact that reached the region's bucket out to the region's hosts as a P2P swarm (the
-    model in code_deploy.swarm) and writes its plan, one record a host in the region's own table, then
-    the region's summary in the global builds table."""
-    if bucket != regional_bucket:
-        raise ValueError(f"bucket {bucket!r} is not {region}'s builds bucket ({regional_bucket})")
-    head = s3_client.head_object(Bucket=bucket, Key=key)
-    build_id = build_id_for_artifact(key, head.get("Metadata", {}))
-    started_at = utc_now()
-    # Seeded by region (its hosts' overlay), so a repeated event writes the very same plan over the first.
-    plan = swarm.plan_region(fleet.with_artifact(head["ContentLength"]), seed=zlib.crc32(region.encode()))
-    records = store.host_records(build_id, region, bucket, plan, started_at)
-    written = store.write_host_records(dynamodb_client, host_records_table_name, records, writers)
-    store.put_rollout_summary(
-        builds_table,
-        store.RolloutSummary(
-            build_id=build_id,
-            region=region,
-            bucket=bucket,
-            artifact_key=key,
-            hosts_total=fleet.hosts,
-            hosts_deployed=written,
-            started_at=started_at,
-            completed_at=utc_now(),
-            model=rollout_model(plan),
-        ),
+) -> RegionalResult:
+    """Switches one wave of the region's hosts (`request.hostRange`) to the deployment's build: hosts
+    already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
+    hosts fail. The hosts that did not hold the build fetch it as a P2P swarm (code_deploy.swarm), served
+    also by the hosts of earlier waves; one host-deployment-logs record a host tried. Safe to repeat."""
+    head = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)  # the copy is in the region
+    start, end = request.hostRange
+    failing = deployments.failed_hosts(
+        request.buildId, region, range(start, end), deployments.Simulation(request.failurePercent, request.seed)
     )
-    return RolloutResult(build_id, region, written, plan)
+    state, outcome = host_store.change(
+        host_state_table,
+        fleet.hosts,
+        lambda hosts: apply_wave(hosts, range(start, end), request.buildId, request.seq, failing),
+    )
+    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), outcome.holding_before)
+    activated = [host for host in outcome.updated if host not in set(outcome.downloaded)]
+    if activated and not outcome.downloaded:
+        model_seconds = deployments.ACTIVATION_SECONDS
+    records = store.wave_host_records(
+        request.buildId,
+        region,
+        regional_bucket,
+        fleet.hosts,
+        outcome.downloaded,
+        plan,
+        activated,
+        outcome.failed,
+        utc_now(),
+    )
+    store.write_host_records(dynamodb_client, host_records_table_name, records, writers)
+    return RegionalResult(
+        region=region,
+        updated=len(outcome.updated),
+        downloaded=len(outcome.downloaded),
+        failed=len(outcome.failed),
+        skipped=len(outcome.skipped),
+        superseded=len(outcome.superseded),
+        model_seconds=model_seconds,
+        hosts_by_build=hosts_by_build(state.hosts),
+        hosts_version=state.version,
+        model=rollout_model(plan) if plan else None,
+    )
+
+
+def roll_back_region(
+    s3_client, host_state_table, region: str, regional_bucket: str, request: WaveRequest, fleet: SwarmParameters
+) -> RegionalResult:
+    """Returns the region's hosts to the previous goal build (`request.buildId` here): hosts that hold it
+    in their cache switch back in the activation time alone, whatever the artifact's size; hosts that do
+    not fetch it again from the region's bucket, where it still is."""
+    state, outcome = host_store.change(
+        host_state_table, fleet.hosts, lambda hosts: apply_rollback(hosts, request.buildId, request.seq)
+    )
+    model_seconds = deployments.ACTIVATION_SECONDS if outcome.activated else 0.0
+    if outcome.downloaded and request.buildId:
+        size = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
+        holding = hosts_by_build(state.hosts).get(request.buildId, 0) - len(outcome.downloaded)
+        model_seconds = max(model_seconds, _swarm_for(fleet, size, len(outcome.downloaded), holding)[1])
+    return RegionalResult(
+        region=region,
+        updated=len(outcome.activated) + len(outcome.downloaded),
+        downloaded=len(outcome.downloaded),
+        failed=0,
+        skipped=0,
+        superseded=len(outcome.superseded),
+        model_seconds=model_seconds,
+        hosts_by_build=hosts_by_build(state.hosts),
+        hosts_version=state.version,
+    )
 
 
 # --- 6. deployments -----------------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ class _SwarmSettings(_EnvSettings):
 
 class ApiSettings(_RegionalSettings, _SwarmSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE_NAME")
+    regions_table: str = Field(alias="REGIONS_TABLE_NAME")
+    rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
@@ -80,19 +83,25 @@ class ReplicationStarterSettings(_RegionalSettings):
 
 
 class RegionalSyncSettings(_SwarmSettings):
-    """The regional sync runs in its region's stack: its own bucket and host table, and the global
-    stack's builds table (another region's, usually) for the rollout summaries."""
+    """The regional sync runs in its region's stack, next to its bucket and its hosts' tables."""
 
     region: str = Field(alias="AWS_REGION")  # set by Lambda
     bucket: str = Field(alias="REGIONAL_BUCKET_NAME")
-    builds_table_arn: str = Field(alias="BUILDS_TABLE_ARN", pattern=r"^arn:[a-z-]+:dynamodb:[a-z0-9-]+:\d{12}:table/.+")
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
+    host_state_table: str = Field(alias="HOST_STATE_TABLE_NAME")
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
 
-    @property
-    def builds_table_region(self) -> str:
-        return self.builds_table_arn.split(":")[3]
 
-    @property
-    def builds_table(self) -> str:
-        return self.builds_table_arn.split(":table/", 1)[1]
+class DeploymentStepSettings(_RegionalSettings, _SwarmSettings):
+    """The deployment workflow's steps (global stack): the deployments, the regions' goals, the builds,
+    and each region's sync function, named by the regional stacks' rule."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE_NAME")
+    regions_table: str = Field(alias="REGIONS_TABLE_NAME")
+    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+    copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
+    rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
+    regional_sync_function_pattern: str = Field(alias="REGIONAL_SYNC_FUNCTION_PATTERN")
+
+    def regional_sync_function(self, region: str) -> str:
+        return self.regional_sync_function_pattern.format(region=region)

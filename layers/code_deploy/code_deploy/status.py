@@ -7,16 +7,24 @@ from __future__ import annotations
 
 from code_deploy import store
 from code_deploy.builds import BuildStatus
+from code_deploy.deployment_store import Deployment, RegionGoal, RegionRollout
 from code_deploy.models import (
     Artifact,
     BuildView,
+    DeploymentHistoryEntry,
+    DeploymentSpecView,
     DeploymentStatus,
+    DeploymentSummary,
+    DeploymentView,
     HistoryStatus,
     RegionCopyStatus,
+    RegionRolloutView,
     RegionStatus,
+    RegionView,
     Replication,
     ReplicationStatus,
     RolloutModel,
+    SimulationView,
     StatusChange,
 )
 from code_deploy.regions import RegionalBuckets
@@ -208,4 +216,85 @@ def build_view(
         replication=replication,
         regions=regions,
         statusHistory=deployment_history(build, deployment, replication, regions, failure_reason, deployed_at),
+    )
+
+
+# --- deployments and regions ------------------------------------------------------------------------------
+
+
+def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
+    return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
+
+
+def deployment_view(deployment: Deployment) -> DeploymentView:
+    spec = deployment.spec
+    region_seconds = {region: _region_model_seconds(deployment, r) for region, r in deployment.regions.items()}
+    model_seconds = sum(
+        max((region_seconds.get(region, 0.0) for region in region_wave), default=0.0)
+        for region_wave in spec.region_waves
+    )
+    return DeploymentView(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        reason=deployment.reason,
+        trigger=deployment.trigger,
+        createdAt=deployment.created_at,
+        updatedAt=deployment.updated_at,
+        completedAt=deployment.completed_at,
+        predictedSeconds=round(deployment.predicted_seconds, 6),
+        modelSeconds=round(model_seconds, 6),
+        promoted=deployment.promoted,
+        spec=DeploymentSpecView(
+            regions=list(spec.regions),
+            waves=list(spec.waves),
+            bakeSeconds=spec.bake_seconds,
+            regionWaves=[list(wave) for wave in spec.region_waves],
+            maxFailurePercent=spec.max_failure_percent,
+            simulate=SimulationView(hostFailurePercent=spec.simulation.host_failure_percent, seed=spec.simulation.seed),
+        ),
+        regions={
+            region: RegionRolloutView(
+                status=rollout.status.value,
+                hostsTotal=rollout.hosts_total,
+                hostsUpdated=rollout.hosts_updated,
+                hostsFailed=rollout.hosts_failed,
+                hostsPending=rollout.hosts_pending,
+                wave=rollout.wave,
+                waves=rollout.waves,
+                startedAt=rollout.started_at,
+                completedAt=rollout.completed_at,
+                predictedSeconds=round(rollout.predicted_seconds, 6),
+                modelSeconds=round(region_seconds[region], 6),
+                reason=rollout.reason,
+            )
+            for region, rollout in deployment.regions.items()
+        },
+        history=[DeploymentHistoryEntry(status=c.status, at=c.at, reason=c.reason) for c in deployment.history],
+    )
+
+
+def deployment_summary(deployment: Deployment) -> DeploymentSummary:
+    return DeploymentSummary(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        reason=deployment.reason,
+        trigger=deployment.trigger,
+        createdAt=deployment.created_at,
+        completedAt=deployment.completed_at,
+        regions=list(deployment.spec.regions),
+        statusUrl=f"/deployments/{deployment.deployment_id}",
+    )
+
+
+def region_view(goal: RegionGoal, hosts_total: int) -> RegionView:
+    return RegionView(
+        region=goal.region,
+        goalBuildId=goal.goal_build_id,
+        goalDeploymentId=goal.goal_deployment_id,
+        previousBuildId=goal.previous_build_id,
+        hostsTotal=hosts_total,
+        hostsByBuild={build: n for build, n in goal.hosts_by_build.items() if n > 0},
+        updatedAt=goal.updated_at,
     )

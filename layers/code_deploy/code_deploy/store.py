@@ -34,6 +34,7 @@ ROLLOUT_RECORD_PREFIX = "ROLLOUT#"
 HOSTS_PER_PARTITION_KEY = 800
 MIN_HOST_RECORD_SHARDS = 16
 BUCKET_SOURCE_PREFIX = "s3://"
+CACHE_SOURCE = "cache"  # a host that still held the build: it switched over, downloading nothing
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_WRITE_ATTEMPTS = 8
 _SERIALIZER = TypeSerializer()
@@ -400,6 +401,53 @@ def host_records(build_id: str, region: str, bucket: str, plan: SwarmResult, dep
         }
         for host, source in enumerate(plan.first_source)
     ]
+
+
+def wave_host_records(
+    build_id: str,
+    region: str,
+    bucket: str,
+    hosts_total: int,
+    downloaded: Sequence[int],
+    plan: SwarmResult | None,
+    activated: Sequence[int],
+    failed: Sequence[int],
+    at: str,
+) -> list[dict[str, Any]]:
+    """One record a host a wave tried, under the same keys as a whole region's (`host_records`): the
+    hosts that downloaded the build (host `downloaded[i]` is host i of the wave's swarm `plan`), those
+    that had it cached and only switched to it, and those that failed."""
+    shards = host_record_shards(hosts_total)
+
+    def record(host: int, status: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "pk": host_partition_key(build_id, region, host, shards),
+            "host_id": host_id(region, host),
+            "build_id": build_id,
+            "region": region,
+            "status": status,
+            "deployed_at": at,
+            **fields,
+        }
+
+    records = []
+    for swarm_host, host in enumerate(downloaded):
+        assert plan is not None
+        source = plan.first_source[swarm_host]
+        records.append(
+            record(
+                host,
+                "DEPLOYED",
+                first_source=f"{BUCKET_SOURCE_PREFIX}{bucket}"
+                if source == BUCKET
+                else host_id(region, downloaded[source]),
+                completed_round=plan.completed_round[swarm_host],
+                finish_seconds=_seconds(plan.finish_seconds(swarm_host)),
+            )
+        )
+    records.extend(record(host, "DEPLOYED", first_source=CACHE_SOURCE, completed_round=0) for host in activated)
+    records.extend(record(host, "FAILED") for host in failed)
+    return records
 
 
 def _attribute_value(value: Any) -> dict[str, Any]:

@@ -1,0 +1,493 @@
+"""Deployments and the regions' goals, in the global stack's deployments and regions tables.
+
+The deployments table holds, under one deployment id, the deployment (`record` = "DEPLOYMENT") and one
+item per region it reaches (`record` = "REGION#<region>"): a deployment's whole state is one Query.
+The regions table holds one item per region: its goal (the build it should run, and the deployment that
+set it), the goal before it (where a rollback returns), `goalVersion`, which grows with every goal change
+and orders them, and the region's hosts per build as its sync last reported them.
+
+A deployment is accepted in one transaction with the goal of every region it reaches, each on the
+condition that the goal is still the one read: of two racing deployments, one commits first and the
+other reads again and commits after it, so the later always wins, in every region the two share.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from code_deploy import build_list
+from code_deploy.deployments import DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
+
+DEPLOYMENT_RECORD = "DEPLOYMENT"
+REGION_RECORD_PREFIX = "REGION#"
+ACCEPT_ATTEMPTS = 8
+
+
+class DeploymentNotFound(Exception):
+    pass
+
+
+class ActionNotAllowed(Exception):
+    """The action does not apply to the deployment as it stands; the message says why."""
+
+
+def _number(value: float) -> Decimal:
+    return Decimal(str(round(value, 6)))
+
+
+def spec_to_json(spec: DeploymentSpec) -> str:
+    return json.dumps(
+        {
+            "regions": list(spec.regions),
+            "waves": list(spec.waves),
+            "bakeSeconds": spec.bake_seconds,
+            "regionWaves": [list(wave) for wave in spec.region_waves],
+            "maxFailurePercent": spec.max_failure_percent,
+            "simulate": {"hostFailurePercent": spec.simulation.host_failure_percent, "seed": spec.simulation.seed},
+        }
+    )
+
+
+def spec_from_json(build_id: str, text: str) -> DeploymentSpec:
+    spec = json.loads(text)
+    return DeploymentSpec(
+        build_id=build_id,
+        regions=tuple(spec["regions"]),
+        waves=tuple(spec["waves"]),
+        bake_seconds=spec["bakeSeconds"],
+        region_waves=tuple(tuple(wave) for wave in spec["regionWaves"]),
+        max_failure_percent=spec["maxFailurePercent"],
+        simulation=Simulation(spec["simulate"]["hostFailurePercent"], spec["simulate"]["seed"]),
+    )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: str
+    at: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RegionRollout:
+    """One region of a deployment."""
+
+    region: str
+    status: RegionRolloutStatus
+    seq: int  # the region's goalVersion this deployment set: its place in the region's order
+    previous_build_id: str | None  # the region's goal before: where a rollback returns
+    hosts_total: int
+    waves: int
+    predicted_seconds: float
+    hosts_updated: int = 0  # hosts on the deployment's build
+    failed_by_wave: tuple[int, ...] = ()  # hosts that failed their update, per wave
+    seconds_by_wave: tuple[float, ...] = ()  # the swarm model's time of each wave
+    bakes: int = 0  # bakes started
+    wave: int = 0  # waves started (the current wave, 1-based)
+    started_at: str | None = None
+    completed_at: str | None = None
+    reason: str | None = None
+    bake_until: float | None = None  # epoch seconds
+    model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
+
+    @property
+    def hosts_failed(self) -> int:
+        return sum(self.failed_by_wave)
+
+    @property
+    def hosts_pending(self) -> int:
+        return max(0, self.hosts_total - self.hosts_updated - self.hosts_failed)
+
+    def to_item(self, deployment_id: str) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "deployment_id": deployment_id,
+            "record": f"{REGION_RECORD_PREFIX}{self.region}",
+            "region": self.region,
+            "status": self.status.value,
+            "seq": self.seq,
+            "hostsTotal": self.hosts_total,
+            "hostsUpdated": self.hosts_updated,
+            "failedByWave": list(self.failed_by_wave),
+            "secondsByWave": [_number(seconds) for seconds in self.seconds_by_wave],
+            "bakes": self.bakes,
+            "wave": self.wave,
+            "waves": self.waves,
+            "predictedSeconds": _number(self.predicted_seconds),
+        }
+        optional = {
+            "previousBuildId": self.previous_build_id,
+            "startedAt": self.started_at,
+            "completedAt": self.completed_at,
+            "reason": self.reason,
+            "bakeUntil": _number(self.bake_until) if self.bake_until is not None else None,
+            "model": json.dumps(self.model) if self.model else None,
+        }
+        return item | {name: value for name, value in optional.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> RegionRollout:
+        return cls(
+            region=item["region"],
+            status=RegionRolloutStatus(item["status"]),
+            seq=int(item["seq"]),
+            previous_build_id=item.get("previousBuildId"),
+            hosts_total=int(item["hostsTotal"]),
+            waves=int(item["waves"]),
+            predicted_seconds=float(item["predictedSeconds"]),
+            hosts_updated=int(item["hostsUpdated"]),
+            failed_by_wave=tuple(int(n) for n in item.get("failedByWave", [])),
+            seconds_by_wave=tuple(float(n) for n in item.get("secondsByWave", [])),
+            bakes=int(item.get("bakes", 0)),
+            wave=int(item["wave"]),
+            started_at=item.get("startedAt"),
+            completed_at=item.get("completedAt"),
+            reason=item.get("reason"),
+            bake_until=float(item["bakeUntil"]) if "bakeUntil" in item else None,
+            model=json.loads(item["model"]) if "model" in item else None,
+        )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    deployment_id: str
+    build_id: str
+    artifact_key: str
+    artifact_bytes: int
+    spec: DeploymentSpec
+    status: DeploymentStatus
+    trigger: str  # "api" or "auto" (AutoDeploy after a replication)
+    created_at: str
+    updated_at: str
+    predicted_seconds: float
+    history: tuple[StatusChange, ...]
+    reason: str | None = None
+    completed_at: str | None = None
+    stop: str | None = None  # "ABORT" (asked) or "ROLLBACK" (a region's health gate failed)
+    promoted: bool = False
+    regions: dict[str, RegionRollout] = field(default_factory=dict)
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "deployment_id": self.deployment_id,
+            "record": DEPLOYMENT_RECORD,
+            "buildId": self.build_id,
+            "artifactKey": self.artifact_key,
+            "artifactBytes": self.artifact_bytes,
+            "spec": spec_to_json(self.spec),
+            "status": self.status.value,
+            "trigger": self.trigger,
+            "createdAt": self.created_at,
+            build_list.DEPLOYMENTS.month_attribute: build_list.queued_month(self.created_at),
+            "updatedAt": self.updated_at,
+            "predictedSeconds": _number(self.predicted_seconds),
+            "promoted": self.promoted,
+            "history": [
+                {"status": change.status, "at": change.at} | ({"reason": change.reason} if change.reason else {})
+                for change in self.history
+            ],
+        }
+        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop}
+        return item | {name: value for name, value in optional.items() if value is not None}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any], regions: dict[str, RegionRollout] | None = None) -> Deployment:
+        return cls(
+            deployment_id=item["deployment_id"],
+            build_id=item["buildId"],
+            artifact_key=item["artifactKey"],
+            artifact_bytes=int(item["artifactBytes"]),
+            spec=spec_from_json(item["buildId"], item["spec"]),
+            status=DeploymentStatus(item["status"]),
+            trigger=item["trigger"],
+            created_at=item["createdAt"],
+            updated_at=item["updatedAt"],
+            predicted_seconds=float(item["predictedSeconds"]),
+            history=tuple(
+                StatusChange(change["status"], change["at"], change.get("reason")) for change in item.get("history", [])
+            ),
+            reason=item.get("reason"),
+            completed_at=item.get("completedAt"),
+            stop=item.get("stop"),
+            promoted=bool(item.get("promoted", False)),
+            regions=regions or {},
+        )
+
+
+# --- the regions' goals ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionGoal:
+    region: str
+    goal_build_id: str | None = None
+    goal_deployment_id: str | None = None
+    previous_build_id: str | None = None
+    goal_version: int = 0
+    updated_at: str | None = None
+    hosts_by_build: dict[str, int] = field(default_factory=dict)
+    hosts_version: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> RegionGoal:
+        return cls(
+            region=item["region"],
+            goal_build_id=item.get("goalBuildId"),
+            goal_deployment_id=item.get("goalDeploymentId"),
+            previous_build_id=item.get("previousBuildId"),
+            goal_version=int(item.get("goalVersion", 0)),
+            updated_at=item.get("updatedAt"),
+            hosts_by_build={build: int(n) for build, n in item.get("hostsByBuild", {}).items()},
+            hosts_version=int(item.get("hostsVersion", 0)),
+        )
+
+
+def get_region_goals(regions_table, regions: tuple[str, ...]) -> dict[str, RegionGoal]:
+    """Each region's goal (a region never deployed to has none): one consistent read a region."""
+    goals = {}
+    for region in regions:
+        item = regions_table.get_item(Key={"region": region}, ConsistentRead=True).get("Item")
+        goals[region] = RegionGoal.from_item(item) if item else RegionGoal(region)
+    return goals
+
+
+def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployment, now: str) -> dict[str, Any]:
+    """The transaction's update of one region's goal to `deployment`, on the condition that it is still
+    `goal` (as read)."""
+    if goal.goal_version == 0:
+        condition, read = "attribute_not_exists(goalVersion)", {}
+    else:
+        condition, read = "goalVersion = :read", {":read": goal.goal_version}
+    return {
+        "Update": {
+            "TableName": regions_table_name,
+            "Key": {"region": goal.region},
+            "UpdateExpression": (
+                "SET goalBuildId = :build, goalDeploymentId = :deployment, goalVersion = :version, "
+                "updatedAt = :now"
+                + (", previousBuildId = :previous" if _rollback_target(goal, deployment) else "")
+                + (" REMOVE previousBuildId" if not _rollback_target(goal, deployment) else "")
+            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {
+                ":build": deployment.build_id,
+                ":deployment": deployment.deployment_id,
+                ":version": goal.goal_version + 1,
+                ":now": now,
+                **({":previous": _rollback_target(goal, deployment)} if _rollback_target(goal, deployment) else {}),
+                **read,
+            },
+        }
+    }
+
+
+def _rollback_target(goal: RegionGoal, deployment: Deployment) -> str | None:
+    """Where the region returns if the deployment rolls back: the goal before it (or, when the region's
+    goal already was this build, the one before that)."""
+    return goal.previous_build_id if goal.goal_build_id == deployment.build_id else goal.goal_build_id
+
+
+class GoalChanged(Exception):
+    """A region's goal changed between our read and our transaction."""
+
+
+def accept(
+    dynamodb_client,
+    deployments_table_name: str,
+    regions_table_name: str,
+    deployment: Deployment,
+    goals: dict[str, RegionGoal],
+    now: str,
+) -> Deployment:
+    """Writes the deployment, its regions and each region's new goal in one transaction. Raises
+    GoalChanged when a region's goal is no longer the one read (the caller reads again and retries)."""
+    regions = {
+        region: replace(
+            rollout, seq=goals[region].goal_version + 1, previous_build_id=_rollback_target(goals[region], deployment)
+        )
+        for region, rollout in deployment.regions.items()
+    }
+    accepted = replace(deployment, regions=regions)
+    items = [
+        {
+            "Put": {
+                "TableName": deployments_table_name,
+                "Item": accepted.to_item(),
+                "ConditionExpression": "attribute_not_exists(deployment_id)",
+            }
+        }
+    ]
+    items += [
+        {"Put": {"TableName": deployments_table_name, "Item": rollout.to_item(deployment.deployment_id)}}
+        for rollout in regions.values()
+    ]
+    items += [_goal_update(regions_table_name, goals[region], deployment, now) for region in regions]
+    try:
+        dynamodb_client.transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
+            raise GoalChanged(deployment.deployment_id) from None
+        raise
+    return accepted
+
+
+def restore_goal(regions_table, region: str, deployment_id: str, build_id: str | None, now: str) -> bool:
+    """After a rollback, the region's goal is the build it returned to, unless a later deployment has
+    set the goal meanwhile (then that one stands). Returns whether the goal was restored."""
+    try:
+        regions_table.update_item(
+            Key={"region": region},
+            UpdateExpression=(
+                "SET goalBuildId = :build, goalVersion = goalVersion + :one, updatedAt = :now REMOVE previousBuildId"
+                if build_id
+                else "SET goalVersion = goalVersion + :one, updatedAt = :now REMOVE goalBuildId, previousBuildId"
+            ),
+            ConditionExpression="goalDeploymentId = :deployment",
+            ExpressionAttributeValues={":deployment": deployment_id, ":one": 1, ":now": now}
+            | ({":build": build_id} if build_id else {}),
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hosts_version: int) -> None:
+    """Keeps the region's hosts per build as its sync reported them, unless a newer report is there
+    already (reports from concurrent waves may arrive out of order)."""
+    try:
+        regions_table.update_item(
+            Key={"region": region},
+            UpdateExpression="SET hostsByBuild = :hosts, hostsVersion = :version",
+            ConditionExpression="attribute_not_exists(hostsVersion) OR hostsVersion < :version",
+            ExpressionAttributeValues={":hosts": hosts_by_build, ":version": hosts_version},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+# --- deployments -----------------------------------------------------------------------------------------
+
+
+def get(deployments_table, deployment_id: str) -> Deployment:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("deployment_id").eq(deployment_id), "ConsistentRead": True}
+    while True:
+        page = deployments_table.query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    records = [item for item in items if item["record"] == DEPLOYMENT_RECORD]
+    if not records:
+        raise DeploymentNotFound(deployment_id)
+    regions = [RegionRollout.from_item(item) for item in items if item["record"].startswith(REGION_RECORD_PREFIX)]
+    return Deployment.from_item(records[0], {rollout.region: rollout for rollout in regions})
+
+
+def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) -> None:
+    deployments_table.put_item(Item=rollout.to_item(deployment_id))
+
+
+def change_status(
+    deployments_table,
+    deployment_id: str,
+    to: DeploymentStatus,
+    now: str,
+    allowed_from: tuple[DeploymentStatus, ...],
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    """Moves the deployment to `to` if it is in one of `allowed_from`, recording the change in its
+    history; sets the attributes of `extra` with it. Returns whether it moved (a conditional write, so
+    of two racing changes one wins)."""
+    sets = ["#status = :to", "updatedAt = :now", "history = list_append(history, :entry)"]
+    values: dict[str, Any] = {
+        ":to": to.value,
+        ":now": now,
+        ":entry": [{"status": to.value, "at": now} | ({"reason": reason} if reason else {})],
+    }
+    if reason:
+        sets.append("reason = :reason")
+        values[":reason"] = reason
+    if to.finished:
+        sets.append("completedAt = :now")
+    for index, (name, value) in enumerate((extra or {}).items()):
+        sets.append(f"{name} = :extra{index}")
+        values[f":extra{index}"] = value
+    allowed = [f":from{index}" for index in range(len(allowed_from))]
+    values |= {f":from{index}": status.value for index, status in enumerate(allowed_from)}
+    try:
+        deployments_table.update_item(
+            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=f"#status IN ({', '.join(allowed)})",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def set_flags(
+    deployments_table, deployment_id: str, flags: dict[str, Any], now: str, allowed_from: tuple[DeploymentStatus, ...]
+) -> bool:
+    """Sets control flags (`stop`, `promoted`) on a deployment in one of `allowed_from`."""
+    names = {f"#flag{index}": name for index, name in enumerate(flags)}
+    values = {f":flag{index}": value for index, value in enumerate(flags.values())}
+    allowed = {f":from{index}": status.value for index, status in enumerate(allowed_from)}
+    try:
+        deployments_table.update_item(
+            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+            UpdateExpression="SET updatedAt = :now, " + ", ".join(f"#flag{i} = :flag{i}" for i in range(len(flags))),
+            ConditionExpression=f"#status IN ({', '.join(allowed)})",
+            ExpressionAttributeNames={"#status": "status", **names},
+            ExpressionAttributeValues={":now": now, **values, **allowed},
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now: str) -> bool:
+    """Records that the deployment stops and rolls back, while it runs and was not stopped before (the
+    first reason stays)."""
+    try:
+        deployments_table.update_item(
+            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+            UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",
+            ConditionExpression="attribute_not_exists(#stop) AND #status IN (:queued, :running, :paused)",
+            ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
+            ExpressionAttributeValues={
+                ":stop": stop,
+                ":reason": reason,
+                ":now": now,
+                ":queued": DeploymentStatus.QUEUED.value,
+                ":running": DeploymentStatus.IN_PROGRESS.value,
+                ":paused": DeploymentStatus.PAUSED.value,
+            },
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def list_recent(
+    deployments_table, now: str, limit: int, cursor: build_list.Cursor | None
+) -> tuple[list[Deployment], build_list.Cursor | None]:
+    page = build_list.list_recent(deployments_table, build_list.DEPLOYMENTS, now, limit, cursor)
+    return [Deployment.from_item(item) for item in page.records], page.next_cursor
