@@ -3,6 +3,7 @@ out on the region's hosts."""
 
 from __future__ import annotations
 
+import time
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -31,6 +32,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = WaveRequest.model_validate(event)
     logger.append_keys(build_id=request.buildId, deployment_id=request.deploymentId)
     hosts = aws.dynamodb().Table(config.host_state_table)
+    started = time.monotonic()
     if request.action == "wave":
         result = pipeline.roll_out_wave(
             aws.s3(),
@@ -45,7 +47,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         )
     else:
         result = pipeline.roll_back_region(aws.s3(), hosts, config.region, config.bucket, request, config.fleet)
-    logger.info(f"{request.action} done", extra={"region": config.region, **result.to_dict()})
+    rollout_seconds = time.monotonic() - started
+    logger.info(
+        "rollout done" if request.action == "wave" else "rollback done",
+        extra={"region": config.region, "rollout_seconds": round(rollout_seconds, 3), **result.to_dict()},
+    )
+    metrics.add_metric(name="RolloutSeconds", unit=MetricUnit.Seconds, value=rollout_seconds)
     metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.updated)
     metrics.add_metric(name="HostsFailed", unit=MetricUnit.Count, value=result.failed)
     metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.model_seconds)

@@ -30,7 +30,7 @@ INVOCATIONS = {
     "api-get-build": ("ApiFunction", "events/api_get_build.json", "statusCode"),
     "build-worker": ("BuildWorkerFunction", "events/sqs_build_message.json", "batchItemFailures"),
     "regional-copy": ("RegionalCopyFunction", "events/regional_copy_input.json", "status"),
-    "regional-sync": ("RegionalSyncFunction", "events/s3_put_regional.json", "rollouts"),
+    "regional-sync": ("RegionalSyncFunction", "events/regional_wave.json", "hostsByBuild"),
 }
 REGIONAL_FUNCTIONS = {"RegionalSyncFunction"}
 

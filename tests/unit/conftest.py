@@ -40,6 +40,9 @@ class Stack:
     def host_records_table(self, region: str) -> str:
         return f"{STACK}-{region}-host-deployment-logs"
 
+    def host_state(self, region: str):
+        return boto3.resource("dynamodb", region_name=region).Table(f"{STACK}-{region}-host-state")
+
     def host_records(self, region: str):
         return boto3.resource("dynamodb", region_name=region).Table(self.host_records_table(region))
 
@@ -77,6 +80,7 @@ def fresh_clients():
         aws_clients.s3,
         aws_clients.sqs,
         aws_clients.stepfunctions,
+        aws_clients.lambda_client,
     ):
         client.cache_clear()
 
@@ -140,11 +144,49 @@ def _create_stack(monkeypatch) -> Stack:
         boto3.client("s3", region_name=region).create_bucket(
             Bucket=BUCKET_PATTERN.format(region=region), CreateBucketConfiguration={"LocationConstraint": region}
         )
-        _table(boto3.client("dynamodb", region_name=region), f"{STACK}-{region}-host-deployment-logs", "pk", "host_id")
+        regional_dynamodb = boto3.client("dynamodb", region_name=region)
+        _table(regional_dynamodb, f"{STACK}-{region}-host-deployment-logs", "pk", "host_id")
+        regional_dynamodb.create_table(
+            TableName=f"{STACK}-{region}-host-state",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "block", "AttributeType": "N"}],
+            KeySchema=[{"AttributeName": "block", "KeyType": "HASH"}],
+        )
+    _table(dynamodb, f"{STACK}-deployments", "deployment_id", "record")
+    dynamodb.update_table(
+        TableName=f"{STACK}-deployments",
+        AttributeDefinitions=[
+            {"AttributeName": "createdMonth", "AttributeType": "S"},
+            {"AttributeName": "createdAt", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": build_list.DEPLOYMENTS.name,
+                    "KeySchema": [
+                        {"AttributeName": "createdMonth", "KeyType": "HASH"},
+                        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
+    dynamodb.create_table(
+        TableName=f"{STACK}-regions",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "region", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "region", "KeyType": "HASH"}],
+    )
     queue_url = boto3.client("sqs").create_queue(QueueName=f"{STACK}-BuildQueue")["QueueUrl"]
     role = boto3.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
     state_machine_arn = boto3.client("stepfunctions").create_state_machine(
         name=f"{STACK}-replicate-build",
+        roleArn=role,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    rollout_state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+        name=f"{STACK}-roll-out",
         roleArn=role,
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
     )["stateMachineArn"]
@@ -161,6 +203,10 @@ def _create_stack(monkeypatch) -> Stack:
         "BUILD_QUEUE_URL": queue_url,
         "GLOBAL_BUCKET_NAME": GLOBAL_BUCKET,
         "STATE_MACHINE_ARN": state_machine_arn,
+        "ROLLOUT_STATE_MACHINE_ARN": rollout_state_machine_arn,
+        "DEPLOYMENTS_TABLE_NAME": f"{STACK}-deployments",
+        "REGIONS_TABLE_NAME": f"{STACK}-regions",
+        "REGIONAL_SYNC_FUNCTION_PATTERN": f"{STACK}-{{region}}-sync",
         "REGIONS": ",".join(REGIONS),
         "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),

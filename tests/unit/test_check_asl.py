@@ -15,6 +15,8 @@ def template_with(tmp_path, definition: dict, substitutions: dict | None = None)
     """A copy of template.yaml next to a definition file of its own (the one state machine's DefinitionUri)."""
     (tmp_path / "statemachine").mkdir()
     (tmp_path / "statemachine" / "replicate_build.asl.json").write_text(json.dumps(definition))
+    rollout = REPO / "statemachine" / "roll_out_deployment.asl.json"  # the other state machine, as it is
+    (tmp_path / "statemachine" / rollout.name).write_text(rollout.read_text())
     text = (REPO / "template.yaml").read_text()
     if substitutions is not None:
         template = check_asl.load_template(REPO / "template.yaml")

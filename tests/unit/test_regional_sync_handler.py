@@ -1,3 +1,5 @@
+"""The regional sync: one wave of a deployment on the region's hosts, or its rollback."""
+
 import boto3
 import pytest
 
@@ -5,8 +7,7 @@ from code_deploy import store
 from tests.utils import load_event, load_handler, logged_lines
 
 BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
-
-
+PREVIOUS_BUILD = "build-20261121T101500Z-00000000"
 REGION = "us-west-2"
 
 
@@ -16,111 +17,83 @@ def regional_sync(stack, in_region, monkeypatch):
     in_region(REGION)
     monkeypatch.setenv("REGIONAL_BUCKET_NAME", stack.regional_bucket(REGION))
     monkeypatch.setenv("HOST_RECORDS_TABLE_NAME", stack.host_records_table(REGION))
+    monkeypatch.setenv("HOST_STATE_TABLE_NAME", f"sam-code-deploy-{REGION}-host-state")
     return load_handler("regional_sync")
 
 
 @pytest.fixture
-def replicated_artifact(stack):
-    boto3.client("s3").put_object(
-        Bucket=stack.regional_bucket("us-west-2"),
-        Key=f"builds/{BUILD_ID}.zip",
-        Body=b"zip",
-        Metadata={"build-id": BUILD_ID, "commit": "abcdef1"},
-    )
+def replicated_artifacts(stack):
+    for build in (BUILD_ID, PREVIOUS_BUILD):
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=stack.regional_bucket(REGION), Key=f"builds/{build}.zip", Body=b"x" * 10 * 1024
+        )
 
 
-def test_rolls_out_to_every_host_of_the_region(regional_sync, stack, replicated_artifact, context):
-    # Given the artifact in us-west-2's bucket and the sample S3 put for it
-    event = load_event("s3_put_regional.json")
-    # When the regional sync handles it
-    result = regional_sync.lambda_handler(event, context)
-    # Then every host of us-west-2 has a record, and the build's rollout summary says so
-    assert result == {"rollouts": [{"buildId": BUILD_ID, "region": "us-west-2", "hosts": 200}]}
+def wave(first: int, end: int, build: str = BUILD_ID, seq: int = 1, failure_percent: float = 0) -> dict:
+    return load_event("regional_wave.json") | {
+        "buildId": build,
+        "artifactKey": f"builds/{build}.zip",
+        "seq": seq,
+        "hostRange": [first, end],
+        "failurePercent": failure_percent,
+    }
+
+
+def test_a_wave_updates_its_hosts_and_writes_a_record_each(regional_sync, stack, replicated_artifacts, context):
+    # When the first wave (hosts 0-99 of 200) runs
+    answer = regional_sync.lambda_handler(wave(0, 100), context)
+    # Then those hosts run the build, each with a host-deployment-logs record, and the others nothing yet
+    assert (answer["updated"], answer["downloaded"], answer["failed"]) == (100, 100, 0)
+    assert answer["hostsByBuild"] == {BUILD_ID: 100}
+    assert store.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 100
+    # 10 KiB in pieces of 1 KiB through the swarm: the model's figures come back
+    assert answer["model"]["pieces"] == 10 and answer["modelSeconds"] > 0
+    # And the second wave finds the first wave's hosts holding the build (they serve pieces)
+    second = regional_sync.lambda_handler(wave(100, 200), context)
+    assert second["hostsByBuild"] == {BUILD_ID: 200}
     assert store.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 200
-    # reported to the global builds table, in us-east-1
-    builds = boto3.resource("dynamodb", region_name="us-east-1").Table(stack.builds_table)
-    summaries = store.get_rollout_summaries(builds, BUILD_ID)
-    summary = summaries["us-west-2"]
-    assert (summary.hosts_deployed, summary.hosts_total) == (200, 200)
-    # the P2P model's plan for a 3-byte artifact: one piece, broadcast from 3 seeds in log2(200 / 3) rounds
-    assert (summary.model.method, summary.model.pieces) == ("simulated", 1)
-    assert 7 <= summary.model.rounds <= 9
 
 
-def test_the_swarm_plan_is_written_host_by_host_and_is_the_same_when_the_event_repeats(regional_sync, stack, context):
-    # Given a 10 KiB artifact: 10 pieces of 1 KiB (the test stack's P2P_PIECE_BYTES)
-    boto3.client("s3").put_object(
-        Bucket=stack.regional_bucket("us-west-2"), Key=f"builds/{BUILD_ID}.zip", Body=b"x" * 10 * 1024
-    )
-    event = load_event("s3_put_regional.json")
-    table = stack.host_records(REGION)
-
-    def plan_written() -> dict:
-        items = table.scan()["Items"]
-        return {
-            item["host_id"]: (item["first_source"], item["completed_round"], item["finish_seconds"]) for item in items
-        }
-
-    regional_sync.lambda_handler(event, context)
-    first = plan_written()
-    regional_sync.lambda_handler(event, context)
-    assert plan_written() == first
-    assert len(first) == 200
-    sources = [source for source, _, _ in first.values()]
-    assert sum(source.startswith("s3://") for source in sources) == 3  # the seeds
-    builds = boto3.resource("dynamodb", region_name="us-east-1").Table(stack.builds_table)
-    summary = store.get_rollout_summaries(builds, BUILD_ID)
-    assert summary["us-west-2"].model.pieces == 10
-    assert max(rounds for _, rounds, _ in first.values()) == summary["us-west-2"].model.rounds
+def test_a_repeated_wave_changes_nothing(regional_sync, replicated_artifacts, context):
+    first = regional_sync.lambda_handler(wave(0, 200), context)
+    again = regional_sync.lambda_handler(wave(0, 200), context)
+    assert (again["updated"], again["skipped"], again["hostsVersion"]) == (0, 200, first["hostsVersion"])
 
 
-def test_the_plans_check_counts_hosts_once_even_when_the_event_repeats(
-    regional_sync, stack, replicated_artifact, context
-):
-    event = load_event("s3_put_regional.json")
-    for _ in range(3):
-        regional_sync.lambda_handler(event, context)
-    # the plan's verification: a scan counting the build's records
-    table = stack.host_records(REGION)
-    count = table.scan(FilterExpression="build_id = :b", ExpressionAttributeValues={":b": BUILD_ID}, Select="COUNT")[
-        "Count"
-    ]
-    assert count == 200
+def test_injected_failures_are_deterministic_and_keep_the_old_build(regional_sync, replicated_artifacts, context):
+    regional_sync.lambda_handler(wave(0, 200, PREVIOUS_BUILD), context)
+    failing = regional_sync.lambda_handler(wave(0, 200, seq=2, failure_percent=60), context)
+    assert 90 <= failing["failed"] <= 150
+    assert failing["hostsByBuild"] == {BUILD_ID: failing["updated"], PREVIOUS_BUILD: failing["failed"]}
 
 
-def test_an_artifact_uploaded_by_hand_rolls_out_under_its_file_name(regional_sync, stack, context):
-    boto3.client("s3").put_object(Bucket=stack.regional_bucket(REGION), Key="test-file.zip", Body=b"hello")
-    event = load_event("s3_put_regional.json")
-    event["Records"][0]["s3"]["object"]["key"] = "test-file.zip"
-    assert regional_sync.lambda_handler(event, context)["rollouts"][0]["buildId"] == "test-file"
+def test_a_rollback_returns_every_host_by_activation_alone(regional_sync, replicated_artifacts, context):
+    # Given every host on the previous build, then half on the new one
+    regional_sync.lambda_handler(wave(0, 200, PREVIOUS_BUILD), context)
+    regional_sync.lambda_handler(wave(0, 100, seq=2), context)
+    # When the deployment rolls back
+    rollback = {
+        "action": "rollback",
+        "deploymentId": "deploy-20261122T101600Z-0a1b2c3d",
+        "buildId": PREVIOUS_BUILD,
+        "artifactKey": f"builds/{PREVIOUS_BUILD}.zip",
+        "seq": 2,
+    }
+    answer = regional_sync.lambda_handler(rollback, context)
+    # Then every host runs the previous build again, nothing downloaded: the activation time alone
+    assert answer["hostsByBuild"] == {PREVIOUS_BUILD: 200}
+    assert (answer["updated"], answer["downloaded"], answer["modelSeconds"]) == (100, 0, 2.0)
 
 
-def test_a_bucket_of_another_region_is_an_error(regional_sync, stack, context):
-    event = load_event("s3_put_regional.json")
-    event["Records"][0]["s3"]["bucket"]["name"] = stack.regional_bucket("eu-west-1")
-    with pytest.raises(ValueError, match="is not us-west-2's builds bucket"):
-        regional_sync.lambda_handler(event, context)
+def test_a_later_deployments_hosts_are_left_alone(regional_sync, replicated_artifacts, context):
+    regional_sync.lambda_handler(wave(0, 200, PREVIOUS_BUILD, seq=5), context)
+    stale = regional_sync.lambda_handler(wave(0, 200, seq=4), context)
+    assert (stale["updated"], stale["superseded"], stale["hostsByBuild"]) == (0, 200, {PREVIOUS_BUILD: 200})
 
 
-def test_keys_with_spaces_plus_and_unicode_roll_out(regional_sync, stack, context):
-    key = "nested/dir/my build ü+1.zip"
-    boto3.client("s3").put_object(
-        Bucket=stack.regional_bucket(REGION), Key=key, Body=b"x", Metadata={"build-id": "build-odd-key"}
-    )
-    event = load_event("s3_put_regional.json")
-    event["Records"][0]["s3"]["object"]["key"] = "nested/dir/my+build+%C3%BC%2B1.zip"
-    assert regional_sync.lambda_handler(event, context)["rollouts"] == [
-        {"buildId": "build-odd-key", "region": REGION, "hosts": 200}
-    ]
-
-
-def test_every_line_of_a_rollout_carries_its_build_id(regional_sync, replicated_artifact, context):
-    # Given the artifact in us-west-2's bucket
+def test_every_line_of_a_wave_carries_its_build_id(regional_sync, replicated_artifacts, context):
     written = logged_lines(regional_sync.logger)
-    # When the regional sync rolls it out
-    regional_sync.lambda_handler(load_event("s3_put_regional.json"), context)
-    # Then its log lines name the build (the key `deployctl logs` finds them by), the rollout's time with them
-    lines = written()
-    done = [line for line in lines if line.get("message") == "rollout done"]
+    regional_sync.lambda_handler(wave(0, 10), context)
+    done = [line for line in written() if line.get("message") == "rollout done"]
     assert done and all(line["build_id"] == BUILD_ID for line in done)
     assert done[0]["rollout_seconds"] >= 0

@@ -3,12 +3,12 @@
 import pytest
 from pydantic import ValidationError
 
-from code_deploy.settings import ApiSettings, RegionalCopySettings, RegionalSyncSettings
+from code_deploy.settings import ApiSettings, DeploymentStepSettings, RegionalCopySettings, RegionalSyncSettings
 
 REGIONAL_SYNC_ENV = {
     "AWS_REGION": "eu-west-1",
     "REGIONAL_BUCKET_NAME": "app-builds-123456789012-eu-west-1",
-    "BUILDS_TABLE_ARN": "arn:aws:dynamodb:us-east-1:123456789012:table/app-builds",
+    "HOST_STATE_TABLE_NAME": "app-eu-west-1-host-state",
     "HOST_RECORDS_TABLE_NAME": "app-eu-west-1-host-deployment-logs",
     "HOSTS_PER_REGION": "500",
     "SEED_HOSTS": "3",
@@ -16,20 +16,28 @@ REGIONAL_SYNC_ENV = {
 }
 
 
-def test_a_regional_sync_finds_the_global_builds_table_in_its_home_region():
+def test_a_regional_sync_works_in_its_own_region_on_its_own_tables():
     settings = RegionalSyncSettings.from_env(REGIONAL_SYNC_ENV)
-    assert (settings.region, settings.builds_table_region, settings.builds_table) == (
-        "eu-west-1",
-        "us-east-1",
-        "app-builds",
-    )
+    assert (settings.region, settings.host_state_table) == ("eu-west-1", "app-eu-west-1-host-state")
     # the swarm's bandwidths default to one place (code_deploy.swarm); the fleet carries the hosts
     assert settings.fleet.hosts == 500 and settings.fleet.host_bandwidth == 125_000_000.0
 
 
-def test_a_builds_table_that_is_not_an_arn_is_refused():
-    with pytest.raises(ValidationError, match="BUILDS_TABLE_ARN"):
-        RegionalSyncSettings.from_env({**REGIONAL_SYNC_ENV, "BUILDS_TABLE_ARN": "app-builds"})
+def test_the_rollout_steps_name_each_regions_sync_by_the_templates_rule():
+    settings = DeploymentStepSettings.from_env(
+        {
+            "REGIONS": "us-west-2,eu-west-1",
+            "REGIONAL_BUCKET_PATTERN": "app-builds-123456789012-{region}",
+            "DEPLOYMENTS_TABLE_NAME": "app-deployments",
+            "REGIONS_TABLE_NAME": "app-regions",
+            "BUILDS_TABLE_NAME": "app-builds",
+            "COPY_TRACKING_TABLE_NAME": "app-FileCopyTracking",
+            "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
+            "REGIONAL_SYNC_FUNCTION_PATTERN": "app-{region}-sync",
+            "HOSTS_PER_REGION": "1000",
+        }
+    )
+    assert settings.regional_sync_function("eu-west-1") == "app-eu-west-1-sync"
 
 
 def test_the_api_names_each_regions_bucket_by_the_templates_rule():
@@ -41,6 +49,9 @@ def test_the_api_names_each_regions_bucket_by_the_templates_rule():
             "BUILD_QUEUE_URL": "https://sqs/q",
             "COPY_TRACKING_TABLE_NAME": "app-FileCopyTracking",
             "IDEMPOTENCY_TABLE_NAME": "app-idempotency",
+            "DEPLOYMENTS_TABLE_NAME": "app-deployments",
+            "REGIONS_TABLE_NAME": "app-regions",
+            "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
             "HOSTS_PER_REGION": "1000",
         }
     )

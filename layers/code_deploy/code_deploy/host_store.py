@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
 from botocore.exceptions import ClientError
 
 from code_deploy.hosts import Host
