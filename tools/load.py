@@ -34,6 +34,9 @@ class LoadReport:
     accepted: dict[str, str] = field(default_factory=dict)  # commit -> build id
     rejected: list[tuple[str, int, dict]] = field(default_factory=list)
     deployed: dict[str, float] = field(default_factory=dict)  # build id -> seconds from submission
+    # AutoDeploy deploys each build as it lands, and the later deployment wins: a build overtaken by a
+    # later one in a region before it reached every host there ends SUPERSEDED (build id -> seconds)
+    superseded: dict[str, float] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # build id -> reason
     submit_seconds: float = 0.0
     poll_errors: int = 0
@@ -51,6 +54,7 @@ class LoadReport:
             f"accepted (202)                : {len(self.accepted)} in {self.submit_seconds:.2f} s",
             f"rejected                      : {len(self.rejected)}",
             f"deployed to every host        : {len(self.deployed)}",
+            f"superseded by a later build   : {len(self.superseded)}",
             f"failed                        : {len(self.failed)}",
             f"all done after                : {self.total_seconds:.1f} s",
             f"status polls that failed      : {self.poll_errors} (asked again)",
@@ -106,6 +110,11 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     last_poll_error: OSError | None = None
     deadline = started + timeout
     while pending and time.monotonic() < deadline:
+        try:
+            deployment_status = _deployment_statuses(api)
+        except OSError as error:
+            report.poll_errors += 1
+            last_poll_error, deployment_status = error, {}
         for build_id in list(pending):
             try:
                 status, view = call("GET", f"{api}/builds/{build_id}")
@@ -115,6 +124,9 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
                 continue
             if status == 200 and view["deploymentStatus"] == "DEPLOYED":
                 report.deployed[build_id] = time.monotonic() - started
+                pending.discard(build_id)
+            elif status == 200 and deployment_status.get(build_id) == "SUPERSEDED":
+                report.superseded[build_id] = time.monotonic() - started
                 pending.discard(build_id)
             elif status == 200 and view["deploymentStatus"] == "FAILED":
                 report.failed[build_id] = view.get("failureReason") or view["replication"]["status"]
@@ -129,7 +141,37 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
         for build_id in sorted(pending)
     ]
     report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region)
+    report.problems += _settled(api, report, hosts_per_region)
     return report
+
+
+def _deployment_statuses(api: str) -> dict[str, str]:
+    """The status of each build's latest deployment, from the newest deployments (GET /deployments)."""
+    status, page = call("GET", f"{api}/deployments?limit=50")
+    if status != 200:
+        return {}
+    latest: dict[str, str] = {}
+    for deployment in page["deployments"]:  # newest first
+        latest.setdefault(deployment["buildId"], deployment["status"])
+    return latest
+
+
+def _settled(api: str, report: LoadReport, hosts_per_region: int) -> list[str]:
+    """Once everything settled, every host of a region runs one build, one of those submitted (no host
+    left on an overtaken build, none mixed)."""
+    if report.problems or not report.deployed:
+        return []
+    status, answer = call("GET", f"{api}/regions")
+    problems = []
+    for region in answer.get("regions", []) if status == 200 else []:
+        hosts = region["hostsByBuild"]
+        if (
+            len(hosts) != 1
+            or next(iter(hosts.values())) != hosts_per_region
+            or next(iter(hosts)) not in report.deployed
+        ):
+            problems.append(f"{region['region']}'s hosts are not all on one submitted build: {hosts}")
+    return problems
 
 
 def _duplicates_and_losses(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+import uuid
 
+import boto3
 import pytest
 
 from tests.integration.conftest import http, wait_for
@@ -39,3 +42,172 @@ def test_planning_refuses_what_cannot_be_deployed(api):
     assert http("POST", f"{api}/deployments/plan", {"buildId": "build-20990101T000000Z-00000000"})[0] == 404
     status, answer = http("POST", f"{api}/deployments/plan", {"buildId": "x", "waves": [60, 40, 100]})
     assert (status, "strictly increasing" in answer["message"]) == (422, True)
+
+
+# --- deployments carried out --------------------------------------------------------------------------------
+
+FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}
+
+
+def deploy(api: str, body: dict) -> str:
+    status, accepted = http("POST", f"{api}/deployments", body)
+    assert status == 202, accepted
+    assert accepted["statusUrl"] == f"/deployments/{accepted['deploymentId']}"
+    return accepted["deploymentId"]
+
+
+def deployment(api: str, deployment_id: str) -> dict:
+    status, view = http("GET", f"{api}/deployments/{deployment_id}")
+    assert status == 200, view
+    return view
+
+
+def finished(api: str, deployment_id: str) -> dict:
+    return wait_for(
+        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view, f"{deployment_id} finished"
+    )
+
+
+def hosts_by_region(api: str) -> dict[str, dict[str, int]]:
+    status, answer = http("GET", f"{api}/regions")
+    assert status == 200, answer
+    return {region["region"]: region["hostsByBuild"] for region in answer["regions"]}
+
+
+@pytest.fixture(scope="module")
+def two_builds(api) -> tuple[str, str]:
+    """Two built and replicated builds (AutoDeploy rolled each out as it landed)."""
+    return deployed_build(api), deployed_build(api)
+
+
+def test_a_deployment_in_waves_puts_every_host_on_its_build(api, buckets, hosts_per_region, two_builds):
+    older, _ = two_builds
+    # When the older build deploys again, in three waves, one region wave after the other
+    regions = list(buckets)
+    deployment_id = deploy(api, {"buildId": older, "waves": [10, 50, 100], "regionWaves": [regions[:1], regions[1:]]})
+    view = finished(api, deployment_id)
+    # Then it succeeded, every region through its three waves, and every host runs it
+    assert view["status"] == "SUCCEEDED", view
+    for region in regions:
+        rollout = view["regions"][region]
+        assert (rollout["status"], rollout["wave"], rollout["waves"]) == ("SUCCEEDED", 3, 3)
+        assert (rollout["hostsUpdated"], rollout["hostsFailed"], rollout["hostsPending"]) == (hosts_per_region, 0, 0)
+    assert [change["status"] for change in view["history"]] == ["QUEUED", "IN_PROGRESS", "SUCCEEDED"]
+    assert view["predictedSeconds"] > 0 and view["modelSeconds"] > 0
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in regions}
+    status, region_view = http("GET", f"{api}/regions/{regions[0]}")
+    assert status == 200 and region_view["goalBuildId"] == older and region_view["goalDeploymentId"] == deployment_id
+
+
+@pytest.fixture
+def rollback_notifications(stack_outputs):
+    """An SQS queue subscribed to the deployment-events topic."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    queue_url = sqs.create_queue(QueueName=f"deployments-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=stack_outputs["DeploymentEventsTopicArn"],
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    yield queue_url
+    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    sqs.delete_queue(QueueUrl=queue_url)
+
+
+def test_a_wave_with_too_many_failures_rolls_back_and_notifies(
+    api, buckets, hosts_per_region, two_builds, rollback_notifications
+):
+    older, newer = two_builds
+    regions = list(buckets)
+    # Given every host on the older build
+    assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
+    # When the newer one deploys with 60% of its hosts failing and 5% allowed
+    deployment_id = deploy(
+        api,
+        {
+            "buildId": newer,
+            "waves": [10, 100],
+            "regionWaves": [regions[:1], regions[1:]],
+            "maxFailurePercent": 5,
+            "simulate": {"hostFailurePercent": 60, "seed": 7},
+        },
+    )
+    view = finished(api, deployment_id)
+    # Then the first region's first wave stops it: rolled back, the later regions never started
+    assert view["status"] == "ROLLED_BACK", view
+    assert view["reason"].startswith(f"{regions[0]} wave 1:") and "% > 5% allowed" in view["reason"]
+    assert view["regions"][regions[0]]["status"] == "ROLLED_BACK"
+    assert all(view["regions"][region]["status"] == "SKIPPED" for region in regions[1:])
+    # and every host is back on the older build
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in regions}
+    # and the rollback was announced
+    messages = wait_for(
+        lambda: boto3.client("sqs").receive_message(QueueUrl=rollback_notifications, WaitTimeSeconds=2).get("Messages"),
+        "the rollback's notification",
+    )
+    notice = json.loads(messages[0]["Body"])
+    assert (notice["deploymentId"], notice["region"], notice["returnedTo"]) == (deployment_id, regions[0], older)
+
+
+def test_the_later_of_two_deployments_wins_and_no_host_is_left_mixed(api, buckets, hosts_per_region, two_builds):
+    older, newer = two_builds
+    first = deploy(api, {"buildId": older, "waves": [50, 100], "bakeSeconds": 2})
+    second = deploy(api, {"buildId": newer})
+    assert finished(api, second)["status"] == "SUCCEEDED"
+    assert finished(api, first)["status"] in ("SUPERSEDED", "SUCCEEDED")
+    assert hosts_by_region(api) == {region: {newer: hosts_per_region} for region in buckets}
+
+
+def test_pause_resume_promote_and_abort(api, buckets, hosts_per_region, two_builds):
+    older, newer = two_builds
+    assert finished(api, deploy(api, {"buildId": newer}))["status"] == "SUCCEEDED"
+    # A deployment that bakes ten minutes after each wave
+    deployment_id = deploy(api, {"buildId": older, "waves": [50, 100], "bakeSeconds": 600})
+    wait_for(lambda: all(r["status"] == "BAKING" for r in deployment(api, deployment_id)["regions"].values()), "baking")
+    # pause, then pause again (409: already paused), resume
+    assert http("POST", f"{api}/deployments/{deployment_id}/pause", {})[1]["status"] == "PAUSED"
+    status, refusal = http("POST", f"{api}/deployments/{deployment_id}/pause", {})
+    assert status == 409 and "PAUSED" in refusal["message"]
+    assert http("POST", f"{api}/deployments/{deployment_id}/resume", {})[1]["status"] == "IN_PROGRESS"
+    # promote skips the rest of the bakes: done in seconds, not twenty minutes
+    assert http("POST", f"{api}/deployments/{deployment_id}/promote", {})[0] == 202
+    assert finished(api, deployment_id)["status"] == "SUCCEEDED"
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+    # nothing applies to a finished deployment
+    for action in ("pause", "resume", "promote", "abort"):
+        status, refusal = http("POST", f"{api}/deployments/{deployment_id}/{action}", {})
+        assert status == 409 and "SUCCEEDED" in refusal["message"], (action, refusal)
+    # abort stops a deployment and returns its hosts to the build before
+    aborted = deploy(api, {"buildId": newer, "waves": [50, 100], "bakeSeconds": 600})
+    wait_for(lambda: all(r["status"] == "BAKING" for r in deployment(api, aborted)["regions"].values()), "baking")
+    assert http("POST", f"{api}/deployments/{aborted}/abort", {})[0] == 202
+    view = finished(api, aborted)
+    assert view["status"] == "ABORTED" and view["reason"] == "aborted by request"
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"buildId": "build-20990101T000000Z-00000000"}, 404, "no build"),
+        ({"buildId": "x", "waves": [60, 40, 100]}, 422, "strictly increasing"),
+        ({"buildId": "x", "waves": [50, 120]}, 422, "waves"),
+        ({"buildId": "x", "bakeSeconds": -1}, 422, "bakeSeconds"),
+        ({"buildId": "x", "regions": ["mars-north-1"]}, 422, "unknown mars-north-1"),
+        ({"buildId": "x", "colour": "blue"}, 422, "colour"),
+        ({"buildId": 5}, 422, "buildId"),
+    ],
+)
+def test_a_deployment_that_cannot_be_done_is_refused_and_changes_nothing(api, body, status, words):
+    before = http("GET", f"{api}/deployments?limit=1")[1]["deployments"]
+    answer_status, answer = http("POST", f"{api}/deployments", body)
+    assert answer_status == status and words in answer["message"], answer
+    assert http("GET", f"{api}/deployments?limit=1")[1]["deployments"] == before
+
+
+def test_unknown_deployments_and_actions_are_404s(api):
+    assert http("GET", f"{api}/deployments/deploy-20990101T000000Z-00000000")[0] == 404
+    assert http("POST", f"{api}/deployments/deploy-20990101T000000Z-00000000/pause", {})[0] == 404
+    assert http("GET", f"{api}/regions/mars-north-1")[0] == 404

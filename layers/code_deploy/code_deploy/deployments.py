@@ -46,6 +46,7 @@ class RegionRolloutStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     ROLLED_BACK = "ROLLED_BACK"
     SUPERSEDED = "SUPERSEDED"
+    ABORTED = "ABORTED"  # aborted by request: its hosts went back to the previous build
     SKIPPED = "SKIPPED"  # an earlier region wave failed, so this one never started
 
 
