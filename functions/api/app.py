@@ -212,6 +212,15 @@ def build_not_deployable(error: pipeline.BuildNotDeployable) -> Response:
     return error_response(HTTPStatus.CONFLICT, str(error))
 
 
+class UnknownRegion(LookupError):
+    pass
+
+
+@app.exception_handler(UnknownRegion)
+def unknown_region(error: UnknownRegion) -> Response:
+    return error_response(HTTPStatus.NOT_FOUND, str(error))
+
+
 @app.exception_handler(deployment_store.DeploymentNotFound)
 def unknown_deployment(error: deployment_store.DeploymentNotFound) -> Response:
     return error_response(HTTPStatus.NOT_FOUND, f"no deployment {error}")
@@ -507,9 +516,9 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
     summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (stop and roll back)",
     responses={
         202: _json(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
-        404: _json(ApiError, "No such deployment, or no such action"),
+        404: _json(ApiError, "No such deployment"),
         409: _json(ApiError, "The action does not apply to the deployment as it stands"),
-        422: _json(ApiError, "The deployment id is malformed"),
+        422: _json(ApiError, "The deployment id is malformed, or the action is none of pause, resume, promote, abort"),
     },
 )
 def act_on_deployment(
@@ -551,9 +560,8 @@ def list_regions() -> RegionList:
 def get_region(region: Annotated[str, Path(max_length=64, description="An AWS region of the stack")]) -> RegionView:
     config = settings()
     if region not in config.regional_buckets.regions:
-        return error_response(
-            HTTPStatus.NOT_FOUND,
-            f"no region {api_input.shortened(region)}: the regions are {', '.join(config.regional_buckets.regions)}",
+        raise UnknownRegion(
+            f"no region {api_input.shortened(region)}: the regions are {', '.join(config.regional_buckets.regions)}"
         )
     return region_views(config, (region,))[0]
 
