@@ -169,12 +169,13 @@ function drawDeployment(view) {
   drawHistory("#dep-history", view.history);
 }
 
-// A build's colour in the regions panel: the goal build green, the others a hue of their own.
+// A build's colour in the regions panel: the goal build green, each other one a colour of its own (never green).
+const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#6e7781", "#1b7c83"];
 function buildColour(buildId, goalBuildId) {
   if (buildId === goalBuildId) return "var(--ok)";
   let hash = 0;
   for (const character of buildId) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360}, 45%, 60%)`;
+  return OTHER_BUILD_COLOURS[hash % OTHER_BUILD_COLOURS.length];
 }
 
 function drawFleet(regions) {
