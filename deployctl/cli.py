@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from deployctl import deployment_view
 from deployctl.api import Api, ApiError, DeployctlError, Target
@@ -81,7 +82,8 @@ def _finish(
     if as_json:
         _print_json(console, view)
     elif result.finished:
-        console.print(result.message, style="green" if result.succeeded else "red", highlight=False, soft_wrap=True)
+        # A reason is text: a region list in brackets is not rich markup.
+        console.print(Text(result.message, style="green" if result.succeeded else "red"), soft_wrap=True)
     if not result.finished:
         print(f"TIMEOUT: {identifier} still {state} after {timeout:.0f} s", file=sys.stderr)
         return EXIT_FAILED

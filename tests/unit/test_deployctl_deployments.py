@@ -332,7 +332,8 @@ def test_deploy_wait_follows_the_deployment_to_success(monkeypatch):
 
 @pytest.mark.parametrize("final", ["ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"])
 def test_watching_a_deployment_that_does_not_succeed_prints_its_reason_and_exits_1(final, monkeypatch):
-    reason = "us-west-2 wave 1: 61.0% of hosts failed (over 5%); rolled back to " + OLD_BUILD_ID
+    # (brackets included: a reason is text, never rich markup)
+    reason = "us-west-2 wave 1: 61.0% of hosts failed (over 5%) [seed 1]; rolled back to " + OLD_BUILD_ID
     regions = everywhere(status="ROLLED_BACK", updated=0, failed=0, wave=1)
     regions["us-west-2"]["hostsFailed"] = 61
     api = FakeApi({("GET", f"/deployments/{DEPLOYMENT_ID}"): [(200, deployment(final, regions, reason=reason))]})
