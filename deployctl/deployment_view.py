@@ -208,8 +208,9 @@ def deployment_renderable(view: dict[str, Any]) -> Group:
         header.add_row("reason", Text(view["reason"], style="red" if view["status"] in FINAL_STATES else ""))
     updated, failed, total = host_counts(view)
     header.add_row("hosts", f"{updated:,}/{total:,} updated, {failed:,} failed")
+    so_far = "" if view["status"] in FINAL_STATES else " so far"
     header.add_row(
-        "time", f"model {seconds(view.get('modelSeconds'))} so far, predicted {seconds(view.get('predictedSeconds'))}"
+        "time", f"model {seconds(view.get('modelSeconds'))}{so_far}, predicted {seconds(view.get('predictedSeconds'))}"
     )
     header.add_row("spec", Text(spec_text(view.get("spec") or {})))
     header.add_row("created", view["createdAt"])
