@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -364,7 +365,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
     ),
     "pause": (
         cmd_act,
-        "pause a deployment after its current wave",
+        "pause a running deployment until it is resumed",
         "deployctl pause deploy-20261123T101500Z-0a1b2c3d",
     ),
     "resume": (
@@ -430,7 +431,9 @@ def _waves(text: str) -> list[float | int]:
     try:
         percents = [float(part) for part in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: cumulative percents separated by commas, like 10,50,100") from None
+        percents = []
+    if not percents or not all(math.isfinite(percent) for percent in percents):
+        raise argparse.ArgumentTypeError(f"{text!r}: cumulative percents separated by commas, like 10,50,100")
     return [int(percent) if percent.is_integer() else percent for percent in percents]
 
 

@@ -228,6 +228,7 @@ def test_deploy_leaves_the_defaults_to_the_api():
     ("argv", "complaint"),
     [
         (["--waves", "10,fifty"], "cumulative percents separated by commas"),
+        (["--waves", "10,nan,100"], "cumulative percents separated by commas"),
         (["--regions", "us-west-2,,eu-west-1"], "region names separated by commas"),
         (["--region-waves", "us-west-2;"], "region waves separated by semicolons"),
         (["--plan", "--wait"], "not allowed with argument"),
