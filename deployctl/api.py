@@ -1,4 +1,4 @@
-"""The builds API as deployctl reaches it: the stack's outputs say where the API is, every request is
+"""The builds and deployments API as deployctl reaches it: the stack's outputs say where the API is, every request is
 SigV4-signed with the caller's AWS credentials (the API uses IAM authorization), and every failure
 becomes one DeployctlError whose message is a sentence for the person at the terminal.
 
@@ -40,9 +40,11 @@ class DeployctlError(Exception):
 
 
 class ApiError(DeployctlError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, api_message: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The API's own words, without the request: what a refused pause or resume prints.
+        self.api_message = api_message or message
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ class Api:
         """One signed request; the JSON answer, or ApiError with the API's own message."""
         status, answer = self.send(method, path, body, query)
         if status >= 400:
-            raise ApiError(status, f"{method} {path} answered {status}: {answer.get('message', answer)}")
+            api_message = str(answer.get("message", answer))
+            raise ApiError(status, f"{method} {path} answered {status}: {api_message}", api_message)
         return answer
 
     def send(
@@ -149,10 +152,37 @@ class Api:
         return self.request("POST", "/builds", {"commit": commit})
 
     def get_build(self, build_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/builds/{urllib.parse.quote(build_id, safe='')}")
+        return self.request("GET", f"/builds/{_segment(build_id)}")
 
     def list_builds(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
         return self.request("GET", "/builds", query={"limit": limit, "cursor": cursor})
+
+    def submit_deployment(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/deployments", spec)
+
+    def plan_deployment(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/deployments/plan", spec)
+
+    def get_deployment(self, deployment_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/deployments/{_segment(deployment_id)}")
+
+    def list_deployments(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/deployments", query={"limit": limit, "cursor": cursor})
+
+    def act_on_deployment(self, deployment_id: str, action: str) -> dict[str, Any]:
+        """pause, resume, promote or abort: the API takes no body, but a JSON one keeps every POST alike."""
+        return self.request("POST", f"/deployments/{_segment(deployment_id)}/{action}", {})
+
+    def list_regions(self) -> dict[str, Any]:
+        return self.request("GET", "/regions")
+
+    def get_region(self, region: str) -> dict[str, Any]:
+        return self.request("GET", f"/regions/{_segment(region)}")
+
+
+def _segment(value: str) -> str:
+    """One path segment: an id with a slash or a question mark stays one (and gets the API's 404)."""
+    return urllib.parse.quote(value, safe="")
 
 
 def _json(payload: bytes) -> dict[str, Any]:

@@ -1,35 +1,94 @@
-"""deployctl: submit builds of sam-code-deploy, follow them live to every host, read their status.
+"""deployctl: submit builds of sam-code-deploy and follow them live to every host; deploy a build in waves,
+follow, pause, resume, promote or abort the deployment; read builds', deployments' and regions' status.
 
 It talks to the deployed stack's API with SigV4 (your AWS credentials; the emulator's by default) and
-finds the API from the stack's outputs. Exit status: 0 done, 1 the build FAILED (or --timeout passed),
-2 deployctl could not do what was asked (the message says why).
+finds the API from the stack's outputs. Exit status: 0 done, 1 the build FAILED or the deployment did not
+succeed (or --timeout passed), 2 deployctl could not do what was asked (the message says why).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
+from deployctl import deployment_view
 from deployctl.api import Api, ApiError, DeployctlError, Target
-from deployctl.view import FINAL_STATES, BuildProgress, builds_table, log_line_text, outcome, status_renderable
+from deployctl.deployment_view import DeploymentProgress, is_deployment_id
+from deployctl.view import (
+    FINAL_STATES,
+    BuildProgress,
+    Outcome,
+    builds_table,
+    log_line_text,
+    outcome,
+    status_renderable,
+)
 
 POLL_SECONDS = 0.5
 DEFAULT_TIMEOUT_SECONDS = 600
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # Answers worth polling through while following a build: throttling and the API's own hiccups.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
-MAX_PAGE_SIZE = 50  # GET /builds's largest page
+MAX_PAGE_SIZE = 50  # the largest page of GET /builds and GET /deployments
+DEPLOYMENT_ACTIONS = ("pause", "resume", "promote", "abort")
 DEFAULT_DASHBOARD_PORT = 8089
 
 
 def _print_json(console: Console, value: Any) -> None:
     console.out(json.dumps(value, indent=2), highlight=False)
+
+
+def poll(
+    fetch: Callable[[], dict[str, Any]],
+    is_final: Callable[[dict[str, Any]], bool],
+    progress: BuildProgress | DeploymentProgress | None,
+    timeout: float,
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
+    """Fetches a view until it is final or the timeout passes, drawing each one; the last view. A transient
+    API error after the first answer is polled through."""
+    deadline = time.monotonic() + timeout
+    view: dict[str, Any] | None = None
+    try:
+        if progress:
+            progress.progress.start()
+        while True:
+            try:
+                view = fetch()
+            except ApiError as error:
+                if error.status not in TRANSIENT_STATUSES or view is None:
+                    raise
+            if progress:
+                progress.update(view)
+            if is_final(view) or time.monotonic() > deadline:
+                return view
+            sleep(POLL_SECONDS)
+    finally:
+        if progress:
+            progress.progress.stop()
+
+
+def _finish(
+    console: Console, view: dict[str, Any], result: Outcome, identifier: str, state: str, as_json: bool, timeout: float
+) -> int:
+    if as_json:
+        _print_json(console, view)
+    elif result.finished:
+        # A reason is text: a region list in brackets is not rich markup.
+        console.print(Text(result.message, style="green" if result.succeeded else "red"), soft_wrap=True)
+    if not result.finished:
+        print(f"TIMEOUT: {identifier} still {state} after {timeout:.0f} s", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
 def follow(
@@ -41,36 +100,34 @@ def follow(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Polls the build until it is DEPLOYED or FAILED, showing live progress; the exit status."""
-    deadline = time.monotonic() + timeout
-    progress = None if as_json else BuildProgress(console)
-    view: dict[str, Any] | None = None
-    try:
-        if progress:
-            progress.progress.start()
-        while True:
-            try:
-                view = api.get_build(build_id)
-            except ApiError as error:
-                if error.status not in TRANSIENT_STATUSES or view is None:
-                    raise
-            if progress:
-                progress.update(view)
-            if view["deploymentStatus"] in FINAL_STATES or time.monotonic() > deadline:
-                break
-            sleep(POLL_SECONDS)
-    finally:
-        if progress:
-            progress.progress.stop()
-    result = outcome(view)
-    if as_json:
-        _print_json(console, view)
-    elif result.finished:
-        console.print(result.message, style="green" if result.succeeded else "red", highlight=False)
-    if not result.finished:
-        message = f"TIMEOUT: {build_id} still {view['deploymentStatus']} after {timeout:.0f} s"
-        print(message, file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK if result.succeeded else EXIT_FAILED
+    view = poll(
+        lambda: api.get_build(build_id),
+        lambda view: view["deploymentStatus"] in FINAL_STATES,
+        None if as_json else BuildProgress(console),
+        timeout,
+        sleep,
+    )
+    return _finish(console, view, outcome(view), build_id, view["deploymentStatus"], as_json, timeout)
+
+
+def follow_deployment(
+    api: Api,
+    deployment_id: str,
+    console: Console,
+    as_json: bool,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Polls the deployment until it is finished, showing each region's hosts and wave live; the exit status:
+    0 when it SUCCEEDED, 1 when it ended any other way (its reason says why) or is still running at the timeout."""
+    view = poll(
+        lambda: api.get_deployment(deployment_id),
+        lambda view: view["status"] in deployment_view.FINAL_STATES,
+        None if as_json else DeploymentProgress(console),
+        timeout,
+        sleep,
+    )
+    return _finish(console, view, deployment_view.outcome(view), deployment_id, view["status"], as_json, timeout)
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -94,6 +151,8 @@ def cmd_build(args: argparse.Namespace, api: Api, console: Console) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, api: Api, console: Console) -> int:
+    if is_deployment_id(args.id):
+        return follow_deployment(api, args.id, console, args.json, args.timeout)
     return follow(api, args.id, console, args.json, args.timeout)
 
 
@@ -106,21 +165,125 @@ def cmd_status(args: argparse.Namespace, api: Api, console: Console) -> int:
     return EXIT_OK
 
 
-def cmd_builds(args: argparse.Namespace, api: Api, console: Console) -> int:
-    builds: list[dict[str, Any]] = []
-    cursor = args.cursor
+def _listing(
+    list_page: Callable[..., dict[str, Any]], key: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` items of a listing, newest first, following the API's cursor; and the cursor after them."""
+    items: list[dict[str, Any]] = []
     while True:
-        page = api.list_builds(limit=min(args.limit - len(builds), MAX_PAGE_SIZE), cursor=cursor)
-        builds.extend(page["builds"])
+        page = list_page(limit=min(limit - len(items), MAX_PAGE_SIZE), cursor=cursor)
+        items.extend(page[key])
         cursor = page.get("nextCursor")
-        if not cursor or len(builds) >= args.limit:
-            break
+        if not cursor or len(items) >= limit:
+            return items, cursor
+
+
+def cmd_builds(args: argparse.Namespace, api: Api, console: Console) -> int:
+    builds, cursor = _listing(api.list_builds, "builds", args.limit, args.cursor)
     if args.json:
         _print_json(console, {"builds": builds, "nextCursor": cursor})
         return EXIT_OK
     console.print(builds_table(builds))
     if cursor:
         console.print(f"older builds: deployctl builds --cursor {cursor}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def deployment_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The body of POST /deployments (and /plan) from deploy's options: only what was given, so the API's
+    defaults stay the API's, and its own checks (waves increasing, known regions ...) answer a mistake."""
+    spec: dict[str, Any] = {"buildId": args.build_id}
+    if args.regions is not None:
+        spec["regions"] = args.regions
+    if args.waves is not None:
+        spec["waves"] = args.waves
+    if args.bake is not None:
+        spec["bakeSeconds"] = args.bake
+    if args.region_waves is not None:
+        spec["regionWaves"] = args.region_waves
+    if args.max_failure_percent is not None:
+        spec["maxFailurePercent"] = args.max_failure_percent
+    if args.simulate_failures is not None:
+        spec["simulate"] = {"hostFailurePercent": args.simulate_failures}
+        if args.seed is not None:
+            spec["simulate"]["seed"] = args.seed
+    elif args.seed is not None:
+        raise DeployctlError("--seed picks the hosts --simulate-failures makes fail: give both, or neither")
+    return spec
+
+
+def cmd_deploy(args: argparse.Namespace, api: Api, console: Console) -> int:
+    spec = deployment_request(args)
+    if args.plan:
+        plan = api.plan_deployment(spec)
+        if args.json:
+            _print_json(console, plan)
+        else:
+            console.print(deployment_view.plan_renderable(plan))
+        return EXIT_OK
+    accepted = api.submit_deployment(spec)
+    deployment_id = accepted["deploymentId"]
+    queued = (
+        f"queued {deployment_id} (build {accepted['buildId']}, "
+        f"predicted {deployment_view.seconds(accepted.get('predictedSeconds'))})"
+    )
+    if not args.wait:
+        if args.json:
+            _print_json(console, accepted)
+        else:
+            console.print(f"{queued}; follow it with: deployctl watch {deployment_id}", highlight=False)
+        return EXIT_OK
+    if not args.json:
+        console.print(queued, highlight=False)
+    return follow_deployment(api, deployment_id, console, args.json, args.timeout)
+
+
+def cmd_deployments(args: argparse.Namespace, api: Api, console: Console) -> int:
+    if args.deployment_id:
+        view = api.get_deployment(args.deployment_id)
+        if args.json:
+            _print_json(console, view)
+        else:
+            console.print(deployment_view.deployment_renderable(view))
+        return EXIT_OK
+    deployments, cursor = _listing(api.list_deployments, "deployments", args.limit, args.cursor)
+    if args.json:
+        _print_json(console, {"deployments": deployments, "nextCursor": cursor})
+        return EXIT_OK
+    console.print(deployment_view.deployments_table(deployments))
+    if cursor:
+        console.print(f"older deployments: deployctl deployments --cursor {cursor}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_act(args: argparse.Namespace, api: Api, console: Console) -> int:
+    """pause, resume, promote, abort: one line with the deployment's new status. An action the deployment's
+    state refuses (409) prints the API's reason alone, on one line."""
+    try:
+        answer = api.act_on_deployment(args.deployment_id, args.command)
+    except ApiError as error:
+        if error.status != HTTPStatus.CONFLICT:
+            raise
+        print(f"deployctl: {error.api_message}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        _print_json(console, answer)
+    else:
+        console.print(f"{args.command}: {answer['deploymentId']} is now {answer['status']}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_regions(args: argparse.Namespace, api: Api, console: Console) -> int:
+    if args.region:
+        answer = api.get_region(args.region)
+        regions = [answer]
+    else:
+        answer = api.list_regions()
+        regions = answer["regions"]
+    if args.json:
+        _print_json(console, answer)
+    else:
+        console.print(deployment_view.regions_table(regions))
     return EXIT_OK
 
 
@@ -171,8 +334,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
     ),
     "watch": (
         cmd_watch,
-        "follow a build that is already running, live, until it is DEPLOYED or FAILED",
-        "deployctl watch build-20261123T014547Z-06418f7e",
+        "follow a build (until DEPLOYED or FAILED) or a deployment (until it is finished) already running, live",
+        "deployctl watch deploy-20261123T101500Z-0a1b2c3d",
     ),
     "status": (
         cmd_status,
@@ -189,9 +352,45 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         "a build's log lines from every function of every region and its state machine, in time order",
         "deployctl logs build-20261123T014547Z-06418f7e",
     ),
+    "deploy": (
+        cmd_deploy,
+        "deploy a build in waves to every region or some (--plan: only the plan and its predicted time)",
+        "deployctl deploy build-20261123T014547Z-06418f7e --waves 10,50,100 --bake 30 --region-waves "
+        '"us-west-2;eu-west-1,ap-southeast-2" --wait',
+    ),
+    "deployments": (
+        cmd_deployments,
+        "recent deployments, newest first; or one deployment: each region's wave and hosts, predicted vs model time",
+        "deployctl deployments deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "pause": (
+        cmd_act,
+        "pause a running deployment until it is resumed",
+        "deployctl pause deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "resume": (
+        cmd_act,
+        "resume a PAUSED deployment",
+        "deployctl resume deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "promote": (
+        cmd_act,
+        "skip a deployment's remaining bakes and pauses: its next waves go at once",
+        "deployctl promote deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "abort": (
+        cmd_act,
+        "stop a deployment and roll its regions back to their previous build",
+        "deployctl abort deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "regions": (
+        cmd_regions,
+        "each region's goal build and how many of its hosts run each build",
+        "deployctl regions --json",
+    ),
     "dashboard": (
         cmd_dashboard,
-        "a live page of the builds on 127.0.0.1, proxying the API with your credentials",
+        "a live page of the builds, deployments and regions on 127.0.0.1, proxying the API with your credentials",
         "deployctl dashboard --port 8089",
     ),
 }
@@ -228,6 +427,60 @@ def _positive(text: str) -> int:
     return value
 
 
+def _waves(text: str) -> list[float | int]:
+    try:
+        percents = [float(part) for part in text.split(",")]
+    except ValueError:
+        percents = []
+    if not percents or not all(math.isfinite(percent) for percent in percents):
+        raise argparse.ArgumentTypeError(f"{text!r}: cumulative percents separated by commas, like 10,50,100")
+    return [int(percent) if percent.is_integer() else percent for percent in percents]
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r}: region names separated by commas, like us-west-2,eu-west-1")
+    return names
+
+
+def _region_waves(text: str) -> list[list[str]]:
+    try:
+        return [_names(wave) for wave in text.split(";")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: region waves separated by semicolons, each a comma-separated list of regions, "
+            "like 'us-west-2;eu-west-1,ap-southeast-2'"
+        ) from None
+
+
+def _deploy_options(command: argparse.ArgumentParser) -> None:
+    # Left out, an option is left out of the request: the API's defaults (all regions, one wave of 100 %,
+    # no bake, all regions at once, 5 % failures) are the API's to say.
+    command.add_argument("build_id", metavar="buildId", help="the build to deploy (SUCCEEDED and replicated)")
+    command.add_argument(
+        "--waves", type=_waves, metavar="P1,P2,...", help="cumulative percent of each region's hosts, ending at 100"
+    )
+    command.add_argument("--bake", type=int, metavar="SECONDS", help="wait after each wave before the next")
+    command.add_argument("--regions", type=_names, metavar="R1,R2,...", help="a subset of the regions")
+    command.add_argument(
+        "--region-waves",
+        type=_region_waves,
+        metavar="'R1;R2,R3'",
+        help="regions in the order they deploy: ';' between region waves, ',' within one",
+    )
+    command.add_argument(
+        "--max-failure-percent", type=float, metavar="PCT", help="a wave with more failed hosts rolls back"
+    )
+    command.add_argument(
+        "--simulate-failures", type=float, metavar="PCT", help="make this share of hosts fail (fault injection)"
+    )
+    command.add_argument("--seed", type=int, help="with --simulate-failures: which hosts fail (default 1)")
+    mode = command.add_mutually_exclusive_group()
+    mode.add_argument("--plan", action="store_true", help="print the plan and its predicted time; deploy nothing")
+    mode.add_argument("--wait", action="store_true", help="follow the deployment live until it is finished")
+
+
 def parser() -> argparse.ArgumentParser:
     examples = "\n".join(f"  {example}" for _, _, example in COMMANDS.values())
     top = argparse.ArgumentParser(
@@ -252,12 +505,24 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("commit", help="the git commit to build: 7 to 64 lowercase hex digits")
             command.add_argument("--wait", action="store_true", help="follow the build live until DEPLOYED or FAILED")
         elif name == "watch":
-            command.add_argument("id", metavar="buildId", help="the build to follow")
+            command.add_argument(
+                "id", metavar="buildId|deploymentId", help="the build or the deployment (deploy-...) to follow"
+            )
         elif name in ("status", "logs"):
             command.add_argument("build_id", metavar="buildId")
-        elif name == "builds":
-            command.add_argument("--limit", type=_positive, default=20, help="how many builds (default 20)")
-            command.add_argument("--cursor", help="start after the builds a previous listing showed")
+        elif name in ("builds", "deployments"):
+            if name == "deployments":
+                command.add_argument(
+                    "deployment_id", metavar="deploymentId", nargs="?", help="one deployment's detail instead"
+                )
+            command.add_argument("--limit", type=_positive, default=20, help=f"how many {name} (default 20)")
+            command.add_argument("--cursor", help=f"start after the {name} a previous listing showed")
+        elif name == "deploy":
+            _deploy_options(command)
+        elif name in DEPLOYMENT_ACTIONS:
+            command.add_argument("deployment_id", metavar="deploymentId")
+        elif name == "regions":
+            command.add_argument("region", nargs="?", help="one region only")
         elif name == "dashboard":
             command.add_argument(
                 "--port",
@@ -265,7 +530,7 @@ def parser() -> argparse.ArgumentParser:
                 default=DEFAULT_DASHBOARD_PORT,
                 help=f"default {DEFAULT_DASHBOARD_PORT}; 0 for any free port",
             )
-        if name in ("build", "watch"):
+        if name in ("build", "watch", "deploy"):
             command.add_argument(
                 "--timeout",
                 type=float,

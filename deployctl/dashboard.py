@@ -1,12 +1,13 @@
-"""`deployctl dashboard`: a live page of builds on 127.0.0.1, as `kubectl proxy` serves the Kubernetes API.
+"""`deployctl dashboard`: a live page of builds, deployments and regions on 127.0.0.1, as `kubectl proxy`
+serves the Kubernetes API.
 
 A stdlib HTTP server serves one static page (deployctl/static/index.html: no build step, no framework)
-and proxies the page's reads under /api/ to the builds API, signed with SigV4 by deployctl's own
+and proxies the page's reads under /api/ (builds, deployments, regions) to the API, signed with SigV4 by deployctl's own
 credentials. So the API keeps its IAM authorization and no credential ever reaches the browser.
 
 The proxy is read-only (GET) and answers only requests addressed to 127.0.0.1 or localhost: a web page
-elsewhere cannot make the browser submit builds through it, nor reach it under another host name (DNS
-rebinding).
+elsewhere cannot make the browser submit builds, or pause or abort a deployment, through it, nor reach it
+under another host name (DNS rebinding). Pausing and the like stay deployctl's commands.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from deployctl.api import Api, DeployctlError
 
 API_PREFIX = "/api"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# The API's collections the page reads: each with what lies under it (/builds/{id}, /regions/{region} ...).
+PROXIED = ("/builds", "/deployments", "/regions")
 
 
 # The page's files, by URL path: (file under deployctl/static, Content-Type).
@@ -34,6 +37,14 @@ def static_files() -> dict[str, tuple[bytes, str]]:
     return {
         path: (files("deployctl").joinpath("static", name).read_bytes(), kind) for path, (name, kind) in STATIC.items()
     }
+
+
+def proxied(path: str) -> bool:
+    """Whether the page may read `path` through the proxy: an API collection or something under it."""
+    if not path.startswith(API_PREFIX + "/"):
+        return False
+    api_path = path[len(API_PREFIX) :]
+    return any(api_path == collection or api_path.startswith(collection + "/") for collection in PROXIED)
 
 
 def make_handler(api: Api, pages: dict[str, tuple[bytes, str]]) -> type[BaseHTTPRequestHandler]:
@@ -53,7 +64,7 @@ def make_handler(api: Api, pages: dict[str, tuple[bytes, str]]) -> type[BaseHTTP
                 self._send(HTTPStatus.OK, content_type, body)
             elif url.path == API_PREFIX + "/stack":
                 self._json(HTTPStatus.OK, {"stack": api.target.stack_name, "where": api.target.where})
-            elif url.path.startswith(API_PREFIX + "/builds"):
+            elif proxied(url.path):
                 query = dict(urllib.parse.parse_qsl(url.query))
                 try:
                     status, answer = api.send("GET", url.path[len(API_PREFIX) :], query=query or None)

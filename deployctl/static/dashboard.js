@@ -1,8 +1,12 @@
-// Polls the builds API through deployctl's proxy (/api/...) and redraws: the recent builds, and for the
-// selected one (the URL's #buildId, else the newest) each region's replication and hosts rolled out.
+// Polls the API through deployctl's proxy (/api/...) and redraws: the recent builds and deployments, the
+// selected one (the URL's #buildId or #deploymentId, else the newest build): a build's replication and hosts
+// rolled out per region, or a deployment's wave and hosts updated/failed/pending per region; and the regions
+// panel, the builds each region's hosts run. The deployments and regions are drawn when the API has them:
+// a stack without them still shows its builds.
 "use strict";
 
 const POLL_MS = 1000;
+const DEPLOYMENT_PREFIX = "deploy-";
 let selected = decodeURIComponent(location.hash.slice(1)) || null;
 
 const el = (tag, attrs = {}, ...children) => {
@@ -13,6 +17,9 @@ const el = (tag, attrs = {}, ...children) => {
 };
 const state = (value) => el("span", { class: `state ${value}` }, value);
 const count = (n) => n.toLocaleString("en-US");
+const seconds = (value) => (value === null || value === undefined ? "-" : `${value.toFixed(2)} s`);
+const percentOf = (part, whole) => (whole ? (100 * part) / whole : 0);
+const isDeployment = (id) => Boolean(id) && id.startsWith(DEPLOYMENT_PREFIX);
 
 async function api(path) {
   const response = await fetch(`/api${path}`, { cache: "no-store" });
@@ -21,27 +28,58 @@ async function api(path) {
   return answer;
 }
 
+function selectable(item, id) {
+  if (id === selected) item.classList.add("selected");
+  item.addEventListener("click", () => { location.hash = id; });
+  return item;
+}
+
 function drawList(builds) {
   const list = document.getElementById("build-list");
   list.replaceChildren(
-    ...builds.map((build) => {
-      const item = el(
+    ...builds.map((build) => selectable(
+      el(
         "li",
-        { "data-build-id": build.buildId, class: build.buildId === selected ? "selected" : "" },
+        { "data-build-id": build.buildId },
         el("div", { class: "id" }, build.buildId),
         el("div", {}, state(build.deploymentStatus), " ",
            el("span", { class: "muted" }, `${build.commit.slice(0, 12)} · ${count(build.hostsDeployed)}/${count(build.hostsTotal)} hosts`)),
-      );
-      item.addEventListener("click", () => { location.hash = build.buildId; });
-      return item;
-    }),
+      ),
+      build.buildId,
+    )),
+  );
+}
+
+function drawDeploymentList(deployments) {
+  document.getElementById("deployment-list").replaceChildren(
+    ...deployments.map((deployment) => selectable(
+      el(
+        "li",
+        { "data-deployment-id": deployment.deploymentId },
+        el("div", { class: "id" }, deployment.deploymentId),
+        el("div", {}, state(deployment.status), " ",
+           el("span", { class: "muted" }, `${deployment.buildId} · ${deployment.trigger} · ${deployment.regions.join(", ")}`)),
+      ),
+      deployment.deploymentId,
+    )),
+  );
+}
+
+function showOnly(id) {
+  document.getElementById("empty").hidden = true;
+  for (const panel of ["detail", "deployment-detail"]) document.getElementById(panel).hidden = panel !== id;
+}
+
+function drawHistory(selector, changes) {
+  document.querySelector(`${selector} tbody`).replaceChildren(
+    ...changes.map((change) =>
+      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
   );
 }
 
 function drawBuild(view) {
-  document.getElementById("empty").hidden = true;
+  showOnly("detail");
   const detail = document.getElementById("detail");
-  detail.hidden = false;
   detail.dataset.buildId = view.buildId;
   document.getElementById("build-id").textContent = view.buildId;
   const status = document.getElementById("deployment-status");
@@ -57,7 +95,7 @@ function drawBuild(view) {
   document.getElementById("hosts").textContent = `${count(deployed)}/${count(total)} hosts in ${view.regions.length} regions`;
   document.getElementById("regions").replaceChildren(
     ...view.regions.map((region) => {
-      const percent = region.hostsTotal ? (100 * region.hostsDeployed) / region.hostsTotal : 0;
+      const percent = percentOf(region.hostsDeployed, region.hostsTotal);
       return el(
         "div",
         { class: "region", "data-region": region.region },
@@ -69,19 +107,124 @@ function drawBuild(view) {
       );
     }),
   );
-  document.querySelector("#history tbody").replaceChildren(
-    ...view.statusHistory.map((change) =>
-      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
+  drawHistory("#history", view.statusHistory);
+}
+
+// The regions in the order they deploy (the spec's region waves), then any other.
+function orderedRegions(view) {
+  const order = (view.spec.regionWaves || []).flat().filter((name) => name in view.regions);
+  const rest = Object.keys(view.regions).filter((name) => !order.includes(name));
+  return [...order, ...rest].map((name) => [name, view.regions[name]]);
+}
+
+function hostsBar(region) {
+  const parts = [
+    ["updated", region.hostsUpdated],
+    ["failed", region.hostsFailed],
+    ["pending", region.hostsPending],
+  ];
+  return el(
+    "div",
+    { class: "bar", title: parts.map(([name, n]) => `${count(n)} ${name}`).join(", ") },
+    ...parts.map(([name, n]) => el("div", { class: name, style: `width:${percentOf(n, region.hostsTotal)}%` })),
   );
+}
+
+function drawDeployment(view) {
+  showOnly("deployment-detail");
+  const detail = document.getElementById("deployment-detail");
+  detail.dataset.deploymentId = view.deploymentId;
+  document.getElementById("dep-id").textContent = view.deploymentId;
+  const status = document.getElementById("dep-status");
+  status.textContent = view.status;
+  status.className = `state ${view.status}`;
+  document.getElementById("dep-build").textContent = `build ${view.buildId} · trigger ${view.trigger}`;
+  const reason = document.getElementById("dep-reason");
+  reason.hidden = !view.reason;
+  reason.textContent = view.reason || "";
+  const regions = Object.values(view.regions);
+  const sum = (field) => regions.reduce((total, region) => total + region[field], 0);
+  document.getElementById("dep-hosts").textContent =
+    `${count(sum("hostsUpdated"))}/${count(sum("hostsTotal"))} hosts updated, ${count(sum("hostsFailed"))} failed, in ${regions.length} regions`;
+  document.getElementById("dep-time").textContent =
+    `model time ${seconds(view.modelSeconds)} so far, predicted ${seconds(view.predictedSeconds)}`;
+  const spec = view.spec;
+  document.getElementById("dep-spec").textContent =
+    `waves ${spec.waves.join(", ")} % · bake ${spec.bakeSeconds} s · max failures ${spec.maxFailurePercent} %` +
+    (spec.regionWaves && spec.regionWaves.length ? ` · region waves ${spec.regionWaves.map((wave) => wave.join(", ")).join(" → ")}` : "") +
+    (spec.simulate && spec.simulate.hostFailurePercent ? ` · simulated failures ${spec.simulate.hostFailurePercent} % (seed ${spec.simulate.seed})` : "");
+  document.getElementById("dep-regions").replaceChildren(
+    ...orderedRegions(view).map(([name, region]) => el(
+      "div",
+      { class: "rollout", "data-region": name },
+      el("h3", {}, name),
+      el("div", {}, state(region.status), " ", el("span", { class: "wave muted" }, `wave ${region.wave}/${region.waves}`)),
+      hostsBar(region),
+      el("div", { class: "hosts muted" },
+         `${count(region.hostsUpdated)}/${count(region.hostsTotal)} updated · ${count(region.hostsFailed)} failed · ${count(region.hostsPending)} pending`),
+      el("div", { class: "muted" }, `model ${seconds(region.modelSeconds)} · predicted ${seconds(region.predictedSeconds)}`),
+      region.reason ? el("div", { class: "FAILED" }, region.reason) : "",
+    )),
+  );
+  drawHistory("#dep-history", view.history);
+}
+
+// A build's colour in the regions panel: the goal build green, each other one a colour of its own (never green).
+const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#6e7781", "#1b7c83"];
+function buildColour(buildId, goalBuildId) {
+  if (buildId === goalBuildId) return "var(--ok)";
+  let hash = 0;
+  for (const character of buildId) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
+  return OTHER_BUILD_COLOURS[hash % OTHER_BUILD_COLOURS.length];
+}
+
+function drawFleet(regions) {
+  document.getElementById("fleet-panel").hidden = false;
+  document.getElementById("fleet").replaceChildren(
+    ...regions.map((region) => {
+      const builds = Object.entries(region.hostsByBuild).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
+      return el(
+        "div",
+        { class: "fleet", "data-region": region.region },
+        el("h3", {}, region.region),
+        el("div", { class: "muted" }, `goal ${region.goalBuildId || "none"}`),
+        el("div", { class: "bar" }, ...builds.map(([buildId, n]) => el("div", {
+          title: `${count(n)} hosts run ${buildId}`,
+          style: `width:${percentOf(n, region.hostsTotal)}%;background:${buildColour(buildId, region.goalBuildId)}`,
+        }))),
+        el("div", { class: "builds-on-hosts" }, ...builds.map(([buildId, n]) => el(
+          "div",
+          { "data-build-id": buildId },
+          el("span", { class: "swatch", style: `background:${buildColour(buildId, region.goalBuildId)}` }),
+          `${count(n)} ${buildId}`,
+        ))),
+      );
+    }),
+  );
+}
+
+// The deployments and regions of a stack that has them; a note, not an error, when it does not.
+async function refreshDeployments() {
+  const note = document.getElementById("deployments-note");
+  try {
+    const [page, regions] = await Promise.all([api("/deployments?limit=20"), api("/regions")]);
+    drawDeploymentList(page.deployments);
+    drawFleet(regions.regions);
+    note.hidden = true;
+  } catch (problem) {
+    note.hidden = false;
+    note.textContent = `no deployments to show: ${problem.message}`;
+  }
 }
 
 async function refresh() {
   const error = document.getElementById("error");
   try {
-    const page = await api("/builds?limit=20");
+    const [page] = await Promise.all([api("/builds?limit=20"), refreshDeployments()]);
     if (!selected && page.builds.length) selected = page.builds[0].buildId;
     drawList(page.builds);
-    if (selected) drawBuild(await api(`/builds/${encodeURIComponent(selected)}`));
+    if (isDeployment(selected)) drawDeployment(await api(`/deployments/${encodeURIComponent(selected)}`));
+    else if (selected) drawBuild(await api(`/builds/${encodeURIComponent(selected)}`));
     error.hidden = true;
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (problem) {
@@ -94,7 +237,8 @@ async function refresh() {
 
 window.addEventListener("hashchange", () => {
   selected = decodeURIComponent(location.hash.slice(1)) || null;
-  document.querySelectorAll("#build-list li").forEach((li) => li.classList.toggle("selected", li.dataset.buildId === selected));
+  document.querySelectorAll("#build-list li, #deployment-list li").forEach((li) =>
+    li.classList.toggle("selected", (li.dataset.buildId || li.dataset.deploymentId) === selected));
 });
 
 api("/stack").then((stack) => { document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`; });
