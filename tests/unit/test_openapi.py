@@ -11,7 +11,16 @@ def test_openapi_json_is_generated_from_the_code_and_current():
 
 def test_the_document_describes_every_route_and_the_commit_rule():
     document = json.loads(openapi_document())
-    assert set(document["paths"]) == {"/builds", "/builds/{buildId}", "/deployments/plan"}
+    assert set(document["paths"]) == {
+        "/builds",
+        "/builds/{buildId}",
+        "/deployments",
+        "/deployments/plan",
+        "/deployments/{deploymentId}",
+        "/deployments/{deploymentId}/{action}",
+        "/regions",
+        "/regions/{region}",
+    }
     assert "202" in document["paths"]["/builds"]["post"]["responses"]
     commit = document["components"]["schemas"]["BuildRequest"]["properties"]["commit"]
     assert commit["pattern"] == "^[0-9a-f]{7,64}$"
