@@ -5,6 +5,7 @@ follows deployments, POST /deployments/{id}/{action} pauses, resumes, promotes o
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated
@@ -135,11 +136,15 @@ def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] |
     )
 
 
+# POST /deployments/{id}/{action} takes no body (whatever is sent is ignored).
+ACTION_PATH = re.compile(r"/deployments/[^/]+/[^/]+/?$")
+
+
 def body_refusal() -> api_input.Refusal | None:
     """Why the current request's body is refused as a whole (too large, empty, not JSON, not an object);
-    only POST takes one."""
+    only the POSTs that take a body are refused."""
     event = app.current_event
-    if event.http_method != "POST":
+    if event.http_method != "POST" or ACTION_PATH.search(event.path):
         return None
     return api_input.refuse_body(event.headers.get("content-type"), event.decoded_body)
 
