@@ -274,8 +274,8 @@ def cmd_act(args: argparse.Namespace, api: Api, console: Console) -> int:
 
 
 def cmd_regions(args: argparse.Namespace, api: Api, console: Console) -> int:
-    if args.region:
-        answer = api.get_region(args.region)
+    if args.region_name:
+        answer = api.get_region(args.region_name)
         regions = [answer]
     else:
         answer = api.list_regions()
@@ -522,7 +522,7 @@ def parser() -> argparse.ArgumentParser:
         elif name in DEPLOYMENT_ACTIONS:
             command.add_argument("deployment_id", metavar="deploymentId")
         elif name == "regions":
-            command.add_argument("region", nargs="?", help="one region only")
+            command.add_argument("region_name", nargs="?", metavar="region", help="one region only")
         elif name == "dashboard":
             command.add_argument(
                 "--port",

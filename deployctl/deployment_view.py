@@ -169,7 +169,8 @@ def plan_renderable(plan: dict[str, Any]) -> Group:
 def deployments_table(deployments: list[dict[str, Any]]) -> Table:
     table = Table(title="deployments, newest first", title_justify="left")
     for column in ("deployment", "build", "status", "trigger", "created at", "regions", "reason"):
-        table.add_column(column)
+        # ids are what people copy into the next command: never cut short
+        table.add_column(column, no_wrap=column in ("deployment", "build"))
     for deployment in deployments:
         table.add_row(
             deployment["deploymentId"],

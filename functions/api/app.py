@@ -560,7 +560,11 @@ def list_regions() -> RegionList:
 @app.get(
     "/regions/<region>",
     summary="One region's goal and hosts per build",
-    responses={200: _json(RegionView, "The region"), 404: _json(ApiError, "Not one of the stack's regions")},
+    responses={
+        200: _json(RegionView, "The region"),
+        404: _json(ApiError, "Not one of the stack's regions"),
+        422: _json(ApiError, "The region's name is too long"),
+    },
 )
 def get_region(region: Annotated[str, Path(max_length=64, description="An AWS region of the stack")]) -> RegionView:
     config = settings()

@@ -50,7 +50,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     rollout_seconds = time.monotonic() - started
     logger.info(
         "rollout done" if request.action == "wave" else "rollback done",
-        extra={"region": config.region, "rollout_seconds": round(rollout_seconds, 3), **result.to_dict()},
+        extra={
+            "region": config.region,
+            "hosts": result.updated,
+            "rollout_seconds": round(rollout_seconds, 3),
+            **result.to_dict(),
+        },
     )
     metrics.add_metric(name="RolloutSeconds", unit=MetricUnit.Seconds, value=rollout_seconds)
     metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.updated)

@@ -59,7 +59,7 @@ def queue_is_idle(queue_url: str) -> bool:
 
 
 def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
-    stack_outputs, buckets, regional_stacks, hosts_per_region
+    api, stack_outputs, buckets, hosts_per_region
 ):
     # Given an artifact in the global bucket, replicated and rolled out once by its own notification
     global_bucket = stack_outputs["GlobalBuildsBucketName"]
@@ -73,21 +73,21 @@ def test_the_same_s3_event_delivered_three_times_replicates_and_rolls_out_once(
         "the first rollout",
     )
 
-    # When S3 delivers the same notifications three more times, to the starter and to a region's sync
+    # When S3 delivers the same notification three more times to the starter
     event = s3_event(global_bucket, key, put.get("VersionId"), put["ETag"].strip('"'))
-    region, regional_bucket = next(iter(buckets.items()))
-    copy = boto3.client("s3", region_name=region).head_object(Bucket=regional_bucket, Key=key)
-    regional_event = s3_event(regional_bucket, key, copy.get("VersionId"), copy["ETag"].strip('"'))
     for _ in range(3):
         invoke(stack_outputs["ReplicationStarterFunctionName"], event)
-        invoke(regional_stacks[region]["RegionalSyncFunctionName"], regional_event, region=region)
 
-    # Then there is one execution for the object, one tracking row, and one record per host
+    # Then there is one execution for the object, one tracking row, one deployment (AutoDeploy's,
+    # named after the execution) and one record per host
     sfn = boto3.client("stepfunctions")
     name = execution_name(global_bucket, key, put.get("VersionId") or put["ETag"].strip('"'))
     executions = sfn.list_executions(stateMachineArn=stack_outputs["ReplicationStateMachineArn"])["executions"]
     assert [execution["name"] for execution in executions if execution["name"].startswith(stem)] == [name]
     assert copy_tracking(stack_outputs, key)["executionId"].endswith(f":{name}")
+    status, page = http("GET", f"{api}/deployments?limit=50")
+    assert status == 200
+    assert len([deployment for deployment in page["deployments"] if deployment["buildId"] == stem]) == 1
     assert count_host_records(stack_outputs, stem, buckets) == expected_hosts
 
 
@@ -158,32 +158,29 @@ def test_a_build_that_always_fails_goes_to_the_dead_letter_queue_and_its_neighbo
     assert json.loads(dead_letters[0]["Body"]) == {"buildId": bad_build, "commit": bad_commit}
 
 
-def test_an_s3_event_that_keeps_failing_is_retried_then_kept_with_its_error(regional_stacks):
-    # Given an S3 event a region's sync cannot handle (a bucket that is not its region's)
+def test_a_wave_a_regions_sync_cannot_do_fails_with_its_error_and_changes_no_host(regional_stacks):
+    # Given a wave of a build whose artifact never reached the region
     region, stack = next(iter(regional_stacks.items()))
-    stray_bucket = f"not-a-region-{uuid.uuid4().hex[:8]}"
-    event = s3_event(stray_bucket, "builds/x.zip", None, "0" * 32)
-
-    # When S3 delivers it (asynchronously)
+    missing = f"build-20990101T000000Z-{uuid.uuid4().hex[:8]}"
+    hosts_before = boto3.resource("dynamodb", region_name=region).Table(stack["HostStateTableName"]).scan()["Items"]
+    request = {
+        "action": "wave",
+        "deploymentId": "deploy-20990101T000000Z-00000000",
+        "buildId": missing,
+        "artifactKey": f"builds/{missing}.zip",
+        "seq": 1,
+        "hostRange": [0, 10],
+    }
+    # When the rollout's step invokes the region's sync with it
     response = boto3.client("lambda", region_name=region).invoke(
-        FunctionName=stack["RegionalSyncFunctionName"],
-        Payload=json.dumps(event).encode(),
-        InvocationType="Event",
+        FunctionName=stack["RegionalSyncFunctionName"], Payload=json.dumps(request).encode()
     )
-    assert response["StatusCode"] == 202
-
-    # Then after its retries it lands in the failed-events queue with the event and the error
-    def failure_record():
-        for message in drain(stack["FailedEventsQueueUrl"], region):
-            record = json.loads(message["Body"])
-            if json.dumps(record.get("requestPayload", {})).find(stray_bucket) >= 0:
-                return record
-        return None
-
-    record = wait_for(failure_record, "the failed event", timeout=60)
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    assert record["requestContext"]["approximateInvokeCount"] == 3
-    assert f"is not {region}'s builds bucket" in json.dumps(record["responsePayload"])
+    # Then it fails with the error (the workflow retries it, then fails the deployment with it)
+    assert response.get("FunctionError"), response
+    assert "404" in response["Payload"].read().decode()
+    # and no host changed
+    after = boto3.resource("dynamodb", region_name=region).Table(stack["HostStateTableName"]).scan()["Items"]
+    assert after == hosts_before
 
 
 @pytest.fixture
