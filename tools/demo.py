@@ -123,6 +123,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commit", default=default_commit())
     parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--skip-deployments", action="store_true", help="only the build, not the deployments part")
     args = parser.parse_args()
 
     stack_outputs = outputs()
@@ -157,6 +158,58 @@ def main() -> int:
     print(
         f"\nSUCCESS: {view['buildId']} ({view['commit'][:12]}) built, replicated to {len(all_regions)} regions and "
         f"rolled out to {total_hosts:,} hosts in {elapsed:.2f} s"
+    )
+    if args.skip_deployments:
+        return 0
+    return deployments_demo(stack_outputs, build_id, args.timeout)
+
+
+def deployments_demo(stack_outputs: dict[str, str], first_build: str, timeout: float) -> int:
+    """Deployments: a second build lands (AutoDeploy), the first goes back out in three waves, then the
+    second again with 60% of its hosts made to fail: its first wave fails the health gate and the region
+    rolls back to the build its hosts still hold, and the later regions never start."""
+    print("\n--- Deployments: waves, a health gate, a rollback ---")
+    second = deployctl("build", secrets.token_hex(20), "--json", capture=True)
+    if second.returncode != 0:
+        print(f"FAILURE: {second.stderr.strip()}")
+        return 1
+    second_build = json.loads(second.stdout)["buildId"]
+    if deployctl("watch", second_build, "--timeout", f"{timeout:.0f}").returncode != 0:
+        print(f"FAILURE: {second_build} did not deploy")
+        return 1
+    # the first region alone, then the others together (a canary region)
+    first_region, *others = regions(stack_outputs)
+    region_waves = ";".join([first_region, ",".join(others)]) if others else first_region
+    waves = deployctl("deploy", first_build, "--waves", "10,50,100", "--region-waves", region_waves, "--wait")
+    if waves.returncode != 0:
+        print(f"FAILURE: the wave deployment of {first_build} did not succeed")
+        return 1
+    rollback = deployctl(
+        "deploy",
+        second_build,
+        "--waves",
+        "10,100",
+        "--region-waves",
+        region_waves,
+        "--max-failure-percent",
+        "5",
+        "--simulate-failures",
+        "60",
+        "--seed",
+        "7",
+        "--wait",
+    )
+    if rollback.returncode == 0:
+        print("FAILURE: the deployment with 60% failing hosts was not rolled back")
+        return 1
+    deployctl("regions")
+    status, answer = call("GET", f"{api_base_url(stack_outputs)}/regions")
+    on_first = all(region["hostsByBuild"] == {first_build: region["hostsTotal"]} for region in answer["regions"])
+    if status != 200 or not on_first:
+        print(f"FAILURE: after the rollback not every host is back on {first_build}: {answer}")
+        return 1
+    print(
+        f"\nSUCCESS: waves rolled {first_build} out; {second_build}'s failing wave rolled back to it in activation time"
     )
     return 0
 
