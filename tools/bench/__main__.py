@@ -25,6 +25,7 @@ from typing import Any
 
 from tools import p2p_report
 from tools.bench import cold_imports
+from tools.bench import deployments as bench_deployments
 from tools.bench import plots as bench_plots
 from tools.bench import profiling as bench_profile
 from tools.bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
@@ -32,7 +33,7 @@ from tools.bench.report import report_lines
 from tools.bench.scratch import SCRATCH_STACK
 from tools.bench.targets import median_stages, targets, throughput
 from tools.bench.timing import run_build
-from tools.stack import emulator_endpoint, outputs, regional_outputs, regions, stack_name
+from tools.stack import api_base_url, emulator_endpoint, outputs, regional_outputs, regions, stack_name
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILED_BUILDS = 5
@@ -94,6 +95,10 @@ def main() -> int:
             args.out / "profile",
             lambda: [run_build(stack_outputs, 120) for _ in range(builds)],
         )
+    # The last two builds of the runs above: the newer on every host, the older its previous build.
+    *_, older, newer = [measured.warmup.build_id, *(run.build_id for run in measured.runs)]
+    print(f"Deployments: {older} in three waves, then {newer} failing and rolled back", flush=True)
+    deployment_figures = bench_deployments.measure(api_base_url(stack_outputs), older, newer).summary()
     points: list[ScalingPoint] = []
     if not args.no_scaling:
         print(f"Scaling, on the scratch stack {args.scratch_stack}", flush=True)
@@ -135,6 +140,7 @@ def main() -> int:
         "floor": {**floor_medians, "runs": [asdict(f) for f in measured.floors]},
         "throughput": {**throughput(measured), "naiveRunsSeconds": measured.naive_seconds},
         "scaling": [point.summary() for point in points],
+        "deployments": deployment_figures,
     }
     if profiled:
         results["profile"] = profiled
@@ -146,6 +152,7 @@ def main() -> int:
     results["p2p"] = p2p_report.report(plots_dir, quick=args.smoke)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print("\n".join(report_lines(results)))
+    print("\n".join(bench_deployments.report_lines(deployment_figures)))
     print("\n".join(cold_imports.report_lines(imports)))
     print("\n".join(p2p_report.lines(results["p2p"])))
     for name, frames in profiled.items():

@@ -56,6 +56,7 @@ def targets(results: dict[str, Any], points: list[ScalingPoint], sizes: Sizes) -
         Target("regional sync / raw BatchWriteItem ceiling", rates["syncOverCeiling"], 0.9, at_least=True),
         Target("regional sync / naive PutItem loop", rates["syncOverNaive"], 10, at_least=True),
         Target("end-to-end / emulator floor", results["endToEnd"]["overFloor"], 2, at_least=False),
+        Target("rollback / the rollout it undoes", results["deployments"]["rollbackOverRollout"], 0.5, at_least=False),
     ]
     by_config = {(p.hosts_per_region, p.regions): p for p in points}
     few, many = min(sizes.regions), max(sizes.regions)

@@ -93,6 +93,8 @@ class RegionRollout:
     started_at: str | None = None
     completed_at: str | None = None
     reason: str | None = None
+    rollback_started_at: str | None = None
+    rollback_model_seconds: float | None = None  # the swarm model's time of the rollback
     bake_until: float | None = None  # epoch seconds
     model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
 
@@ -125,6 +127,10 @@ class RegionRollout:
             "startedAt": self.started_at,
             "completedAt": self.completed_at,
             "reason": self.reason,
+            "rollbackStartedAt": self.rollback_started_at,
+            "rollbackModelSeconds": _number(self.rollback_model_seconds)
+            if self.rollback_model_seconds is not None
+            else None,
             "bakeUntil": _number(self.bake_until) if self.bake_until is not None else None,
             "model": json.dumps(self.model) if self.model else None,
         }
@@ -148,6 +154,8 @@ class RegionRollout:
             started_at=item.get("startedAt"),
             completed_at=item.get("completedAt"),
             reason=item.get("reason"),
+            rollback_started_at=item.get("rollbackStartedAt"),
+            rollback_model_seconds=float(item["rollbackModelSeconds"]) if "rollbackModelSeconds" in item else None,
             bake_until=float(item["bakeUntil"]) if "bakeUntil" in item else None,
             model=json.loads(item["model"]) if "model" in item else None,
         )

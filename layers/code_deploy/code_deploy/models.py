@@ -306,6 +306,13 @@ class RegionRolloutView(BaseModel):
     predictedSeconds: float = Field(description="the plan's time for the region, bakes included")
     modelSeconds: float = Field(description="the swarm model's time of the waves done so far, bakes included")
     reason: str | None = None
+    rollbackStartedAt: str | None = Field(
+        default=None, description="when its rollback began (then completedAt ends it)"
+    )
+    rollbackModelSeconds: float | None = Field(
+        default=None,
+        description="the swarm model's time of the rollback: the activation alone where hosts cached the build",
+    )
 
 
 class DeploymentHistoryEntry(BaseModel):

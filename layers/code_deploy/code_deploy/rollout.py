@@ -381,6 +381,7 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
     deployment = deployment_store.get(tables.deployments, deployment_id)
     rollout = deployment.regions[region]
     target = rollout.previous_build_id
+    rollback_started_at = utc_now()
     result = invoke(
         region,
         {
@@ -397,7 +398,12 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
     finished = _finish_region(
         tables,
         deployment,
-        replace(rollout, hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0)),
+        replace(
+            rollout,
+            hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
+            rollback_started_at=rollout.rollback_started_at or rollback_started_at,
+            rollback_model_seconds=result["modelSeconds"],
+        ),
         status,
         deployment.reason,
     )

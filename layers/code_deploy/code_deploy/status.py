@@ -267,6 +267,8 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
                 predictedSeconds=round(rollout.predicted_seconds, 6),
                 modelSeconds=round(region_seconds[region], 6),
                 reason=rollout.reason,
+                rollbackStartedAt=rollout.rollback_started_at,
+                rollbackModelSeconds=rollout.rollback_model_seconds,
             )
             for region, rollout in deployment.regions.items()
         },
