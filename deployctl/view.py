@@ -15,11 +15,12 @@ from rich.text import Text
 
 from deployctl.logs import LogLine
 
-FINAL_STATES = ("DEPLOYED", "FAILED")
+FINAL_STATES = ("DEPLOYED", "SUPERSEDED", "FAILED")
 BUILD_STEPS = {"QUEUED": 1, "BUILDING": 2, "SUCCEEDED": 3, "FAILED": 3}
 STATE_STYLES = {
     "DEPLOYED": "green",
     "SUCCEEDED": "green",
+    "SUPERSEDED": "yellow",
     "FAILED": "red",
     "PARTIAL_FAILURE": "red",
     "BUILD_FAILED": "red",
@@ -66,6 +67,10 @@ def outcome(view: dict[str, Any]) -> Outcome:
         )
     if state == "FAILED":
         return Outcome(True, False, f"FAILURE: {view['buildId']}: {failure_reason(view)}")
+    if state == "SUPERSEDED":
+        # A later build's deployment took its regions over (the later deployment wins): not a failure.
+        later = sorted({region["supersededBy"] for region in view["regions"] if region.get("supersededBy")})
+        return Outcome(True, True, f"SUPERSEDED: {view['buildId']} was overtaken by {', '.join(later)}")
     return Outcome(False, False, f"{view['buildId']}: {state}")
 
 

@@ -110,11 +110,6 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     last_poll_error: OSError | None = None
     deadline = started + timeout
     while pending and time.monotonic() < deadline:
-        try:
-            deployment_status = _deployment_statuses(api)
-        except OSError as error:
-            report.poll_errors += 1
-            last_poll_error, deployment_status = error, {}
         for build_id in list(pending):
             try:
                 status, view = call("GET", f"{api}/builds/{build_id}")
@@ -125,7 +120,7 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
             if status == 200 and view["deploymentStatus"] == "DEPLOYED":
                 report.deployed[build_id] = time.monotonic() - started
                 pending.discard(build_id)
-            elif status == 200 and deployment_status.get(build_id) == "SUPERSEDED":
+            elif status == 200 and view["deploymentStatus"] == "SUPERSEDED":
                 report.superseded[build_id] = time.monotonic() - started
                 pending.discard(build_id)
             elif status == 200 and view["deploymentStatus"] == "FAILED":
@@ -143,17 +138,6 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region)
     report.problems += _settled(api, report, hosts_per_region)
     return report
-
-
-def _deployment_statuses(api: str) -> dict[str, str]:
-    """The status of each build's latest deployment, from the newest deployments (GET /deployments)."""
-    status, page = call("GET", f"{api}/deployments?limit=50")
-    if status != 200:
-        return {}
-    latest: dict[str, str] = {}
-    for deployment in page["deployments"]:  # newest first
-        latest.setdefault(deployment["buildId"], deployment["status"])
-    return latest
 
 
 def _settled(api: str, report: LoadReport, hosts_per_region: int) -> list[str]:

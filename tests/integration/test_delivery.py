@@ -132,10 +132,13 @@ def test_a_build_that_always_fails_goes_to_the_dead_letter_queue_and_its_neighbo
     }
     bad_build = submitted.pop(bad_commit)
 
-    # Then the good builds deploy
+    # Then the good builds deploy (each to every host, or until a later one of them took over: AutoDeploy's
+    # deployments of builds landing together, the later wins)
     for build_id in submitted.values():
         wait_for(
-            lambda build_id=build_id: http("GET", f"{api}/builds/{build_id}")[1]["deploymentStatus"] == "DEPLOYED",
+            lambda build_id=build_id: (
+                http("GET", f"{api}/builds/{build_id}")[1]["deploymentStatus"] in ("DEPLOYED", "SUPERSEDED")
+            ),
             f"{build_id} deployed",
         )
     # and the bad one is FAILED with the reason, after every attempt

@@ -134,6 +134,8 @@ def test_the_later_deployment_wins_a_region(tables, invoke):
         run_region(tables, invoke, first, region)
     rollout.finish(tables, first)
     assert deployment_store.get(tables.deployments, first).status == deployments.DeploymentStatus.SUPERSEDED
+    # and the overtaken build says by which build, where (GET /builds/{id}: deploymentStatus SUPERSEDED)
+    assert store.get_rollout_summaries(tables.builds, OLD)[REGIONS[0]].superseded_by == NEW
     assert run(tables, invoke, second).status == deployments.DeploymentStatus.SUCCEEDED
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
 

@@ -52,6 +52,8 @@ class DeploymentStatus(StrEnum):
     REPLICATING = "REPLICATING"
     ROLLING_OUT = "ROLLING_OUT"
     DEPLOYED = "DEPLOYED"
+    # A later build's deployment took a region over before this one reached every host there.
+    SUPERSEDED = "SUPERSEDED"
     FAILED = "FAILED"
 
 
@@ -79,13 +81,14 @@ class HistoryStatus(StrEnum):
     REPLICATING = "REPLICATING"
     ROLLING_OUT = "ROLLING_OUT"
     DEPLOYED = "DEPLOYED"
+    SUPERSEDED = "SUPERSEDED"
     FAILED = "FAILED"
 
 
 class StatusChange(BaseModel):
     status: HistoryStatus = Field(
         description="QUEUED, BUILDING, SUCCEEDED or FAILED as the build worker recorded them, then REPLICATING, "
-        "ROLLING_OUT, DEPLOYED (or FAILED) as the replication and the regions' rollouts went"
+        "ROLLING_OUT, DEPLOYED (or SUPERSEDED, or FAILED) as the replication and the regions' rollouts went"
     )
     at: str
     reason: str | None = None
@@ -129,6 +132,9 @@ class RegionStatus(BaseModel):
     rolloutStartedAt: str | None = None
     rolloutCompletedAt: str | None = None
     rolloutModel: RolloutModel | None = None
+    supersededBy: str | None = Field(
+        default=None, description="the later build that took the region over before this one reached every host"
+    )
 
 
 class BuildView(BaseModel):

@@ -264,9 +264,11 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
     was aborted or failed elsewhere (roll back what it changed; a region it never reached is SKIPPED)."""
     goal = deployment_store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
     if goal.goal_deployment_id != deployment.deployment_id:
-        _finish_region(
+        finished = _finish_region(
             tables, deployment, rollout, RegionRolloutStatus.SUPERSEDED, f"superseded by {goal.goal_deployment_id}"
         )
+        if goal.goal_build_id != deployment.build_id:
+            _report_rollout(tables, deployment, finished, superseded_by=goal.goal_build_id)
         return _step("END")
     if deployment.stop:
         if rollout.wave == 0:
@@ -421,7 +423,9 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
     )
 
 
-def _report_rollout(tables: Tables, deployment: Deployment, rollout: RegionRollout) -> None:
+def _report_rollout(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, superseded_by: str | None = None
+) -> None:
     """The build's summary in the region, as GET /builds/{id} shows it."""
     model = rollout.model
     store.put_rollout_summary(
@@ -436,6 +440,7 @@ def _report_rollout(tables: Tables, deployment: Deployment, rollout: RegionRollo
             started_at=rollout.started_at or deployment.created_at,
             completed_at=rollout.completed_at or utc_now(),
             model=store.RolloutModel(**model) if model else None,
+            superseded_by=superseded_by,
         ),
     )
 

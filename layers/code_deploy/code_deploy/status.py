@@ -71,6 +71,8 @@ def deployment_status(
         return DeploymentStatus.FAILED
     if all(region.hostsDeployed >= region.hostsTotal and region.rolloutCompletedAt for region in regions):
         return DeploymentStatus.DEPLOYED
+    if all(region.rolloutCompletedAt for region in regions) and any(region.supersededBy for region in regions):
+        return DeploymentStatus.SUPERSEDED
     # A region rolls out as soon as its copy lands, while the others' copies may still be under way.
     started_rolling_out = any(region.rolloutStartedAt for region in regions)
     if not started_rolling_out and replication.status in (ReplicationStatus.NOT_STARTED, ReplicationStatus.IN_PROGRESS):
@@ -122,6 +124,7 @@ def region_status(
         rolloutStartedAt=rollout.started_at if rollout else None,
         rolloutCompletedAt=rollout.completed_at if rollout else None,
         rolloutModel=_rollout_model(rollout),
+        supersededBy=rollout.superseded_by if rollout else None,
     )
 
 
@@ -157,6 +160,10 @@ def deployment_history(
         history.append(StatusChange(status=HistoryStatus.ROLLING_OUT, at=min(started)))
     if deployment == DeploymentStatus.DEPLOYED and deployed_at:
         history.append(StatusChange(status=HistoryStatus.DEPLOYED, at=deployed_at))
+    elif deployment == DeploymentStatus.SUPERSEDED:
+        at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)
+        by = sorted({region.supersededBy for region in regions if region.supersededBy})
+        history.append(StatusChange(status=HistoryStatus.SUPERSEDED, at=at, reason=f"superseded by {', '.join(by)}"))
     elif deployment == DeploymentStatus.FAILED:
         at = replication.completedAt or replication.startedAt or build.built_at or build.queued_at
         history.append(StatusChange(status=HistoryStatus.FAILED, at=at, reason=failure_reason))

@@ -272,6 +272,7 @@ class RolloutSummary:
     started_at: str
     completed_at: str
     model: RolloutModel | None = None
+    superseded_by: str | None = None  # a later build took the region over before this one reached every host
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -286,6 +287,8 @@ class RolloutSummary:
             "startedAt": self.started_at,
             "completedAt": self.completed_at,
         }
+        if self.superseded_by:
+            item["supersededBy"] = self.superseded_by
         if self.model:
             item.update(
                 planMethod=self.model.method,
@@ -321,6 +324,7 @@ class RolloutSummary:
             started_at=item["startedAt"],
             completed_at=item["completedAt"],
             model=model,
+            superseded_by=item.get("supersededBy"),
         )
 
 
