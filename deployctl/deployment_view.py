@@ -255,14 +255,14 @@ def hosts_by_build_text(region: dict[str, Any]) -> Text:
 
 def regions_table(regions: list[dict[str, Any]]) -> Table:
     table = Table(title="regions: the goal build and what the hosts run", title_justify="left")
-    for column in ("region", "goal build", "set by", "previous build", "hosts", "hosts per build"):
+    # The deployment that set each goal is in --json: the table fits 160 columns with every id whole.
+    for column in ("region", "goal build", "previous build", "hosts", "hosts per build"):
         # ids are what people copy into the next command: never cut short
         table.add_column(column, justify="right" if column == "hosts" else "left", no_wrap=column != "hosts")
     for region in regions:
         table.add_row(
             region["region"],
             region.get("goalBuildId") or "-",
-            region.get("goalDeploymentId") or "-",
             region.get("previousBuildId") or "-",
             f"{region['hostsTotal']:,}",
             hosts_by_build_text(region),

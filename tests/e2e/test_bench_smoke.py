@@ -31,13 +31,22 @@ def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["config"]["smoke"] is True
     assert {target["result"] for target in results["targets"]} <= {"PASS", "MISS"}
-    assert len(results["targets"]) == 5
+    assert len(results["targets"]) == 6
+    # the deployments' figures: three waves to every region, and a rollback faster than what it undid
+    deployments = results["deployments"]
+    assert deployments["waves_seconds"] > 0 and deployments["rollback_model_seconds"] == 2.0
     plots = ("timeline", "floor", "throughput", "scaling_hosts", "scaling_regions")
     for plot in (*plots, "p2p_time_vs_hosts", "p2p_time_vs_artifact_size"):
         assert (tmp_path / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
     assert results["p2p"]["designScale"]["swarmVsPhysical"] > 1
     # and every function's cold import, warm and cold
-    functions = {"ApiFunction", "BuildWorkerFunction", "ReplicationStarterFunction", "RegionalSyncFunction"}
+    functions = {
+        "ApiFunction",
+        "BuildWorkerFunction",
+        "ReplicationStarterFunction",
+        "DeploymentStepFunction",
+        "RegionalSyncFunction",
+    }
     assert functions <= {found["function"] for found in results["coldImports"]}
     assert all(found["coldSeconds"] > 0 and found["warmSeconds"] > 0 for found in results["coldImports"])
 
