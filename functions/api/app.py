@@ -410,12 +410,15 @@ def plan_view(artifact: store.ArtifactLocation, plan: deployments.DeploymentPlan
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     config = settings()
+    spec = deployment_spec(request)
+    goals = deployment_store.get_region_goals(aws.dynamodb().Table(config.regions_table), spec.regions)
     artifact, plan = pipeline.plan_deployment(
         aws.dynamodb().Table(config.builds_table),
         aws.dynamodb().Table(config.copy_tracking_table),
         config.regional_buckets,
         config.fleet,
-        deployment_spec(request),
+        spec,
+        {region: goal.hosts_by_build.get(spec.build_id, 0) for region, goal in goals.items()},
     )
     return plan_view(artifact, plan)
 

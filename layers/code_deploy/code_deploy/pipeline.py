@@ -418,8 +418,10 @@ def plan_deployment(
     regional_buckets: RegionalBuckets,
     fleet: SwarmParameters,
     spec: deployments.DeploymentSpec,
+    hosts_already_on_build: dict[str, int] | None = None,
 ) -> tuple[store.ArtifactLocation, deployments.DeploymentPlan]:
-    """The plan of a deployment of a deployable build: hosts per wave and the predicted time."""
+    """The plan of a deployment of a deployable build: hosts per wave and the predicted time (hosts of a
+    region already on the build are skipped, as the deployment would)."""
     artifact = deployable_artifact(builds_table, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
     fleets = {region: fleet.with_artifact(artifact.size) for region in spec.regions}
-    return artifact, deployments.plan(spec, fleets, {})
+    return artifact, deployments.plan(spec, fleets, hosts_already_on_build or {})

@@ -194,6 +194,8 @@ def act(tables: Tables, deployment_id: str, action: str) -> Deployment:
     deployment = deployment_store.get(tables.deployments, deployment_id)
     now = utc_now()
     running = "a deployment that is QUEUED, IN_PROGRESS or PAUSED"
+    if deployment.status.finished:
+        raise _refuse(deployment, action, "a deployment that has not finished")
     if deployment.stop and action != "abort":
         raise ActionNotAllowed(f"deployment {deployment_id} is rolling back ({deployment.reason}): nothing to {action}")
     if action == "pause":
