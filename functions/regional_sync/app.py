@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
 from code_deploy.builds import build_id_for_artifact, decoded_s3_key
-from code_deploy.settings import RegionalSyncSettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -21,6 +24,9 @@ metrics = Metrics()
 
 @cache
 def settings() -> RegionalSyncSettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import RegionalSyncSettings
+
     return RegionalSyncSettings.from_env()
 
 

@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 BUILD_LIST_INDEX = "by-queued-month"
 MONTH_ATTRIBUTE = "queuedMonth"
 # How far back the list reaches: a page walks at most this many empty months.
@@ -103,7 +101,9 @@ def list_builds(table, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor 
     while month >= oldest and len(records) < limit:
         kwargs: dict[str, Any] = {
             "IndexName": BUILD_LIST_INDEX,
-            "KeyConditionExpression": Key(MONTH_ATTRIBUTE).eq(month),
+            "KeyConditionExpression": "#month = :month",
+            "ExpressionAttributeNames": {"#month": MONTH_ATTRIBUTE},
+            "ExpressionAttributeValues": {":month": month},
             "ScanIndexForward": False,
             "Limit": limit - len(records),
         }
