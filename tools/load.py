@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import boto3
-from boto3.dynamodb.conditions import Attr
 
-from code_deploy import store
+from code_deploy import build_list, store
+from code_deploy.builds import utc_now
 from tools.api_client import call
 from tools.stack import api_base_url, host_record_tables, outputs
 from tools.stack import regions as stack_regions
@@ -96,7 +96,7 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     report = LoadReport(submitted=builds)
     commits = [secrets.token_hex(20) for _ in range(builds)]
 
-    started = time.monotonic()
+    started_at, started = utc_now(), time.monotonic()
     with ThreadPoolExecutor(max_workers=workers or builds) as pool:
         answers = list(pool.map(lambda commit: (commit, *submit(api, commit)), commits))
     report.submit_seconds = time.monotonic() - started
@@ -135,7 +135,7 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
         f"{build_id} not deployed after {timeout:.0f} s (last poll error: {last_poll_error})"
         for build_id in sorted(pending)
     ]
-    report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region)
+    report.problems += _duplicates_and_losses(stack_outputs, report, regions, hosts_per_region, started_at)
     report.problems += _settled(api, report, hosts_per_region)
     return report
 
@@ -158,26 +158,35 @@ def _settled(api: str, report: LoadReport, hosts_per_region: int) -> list[str]:
     return problems
 
 
+def builds_since(api: str, since: str) -> list[dict]:
+    """The builds queued at or after `since` (an ISO timestamp), as GET /builds lists them: newest first,
+    a page at a time, each one's status read as the API reads it (no table's attribute names here)."""
+    found: list[dict] = []
+    cursor: str | None = None
+    while True:
+        query = f"?limit={build_list.MAX_PAGE_SIZE}" + (f"&cursor={cursor}" if cursor else "")
+        status, page = call("GET", f"{api}/builds{query}")
+        if status != 200:
+            raise RuntimeError(f"GET /builds answered {status}: {page}")
+        recent = [build for build in page["builds"] if build["queuedAt"] >= since]
+        found += recent
+        cursor = page.get("nextCursor")
+        if not cursor or len(recent) < len(page["builds"]):
+            return found
+
+
 def _duplicates_and_losses(
-    stack_outputs: dict[str, str], report: LoadReport, regions: list[str], hosts_per_region: int
+    stack_outputs: dict[str, str], report: LoadReport, regions: list[str], hosts_per_region: int, started_at: str
 ) -> list[str]:
-    """Exactly one build record per submitted commit, and exactly hosts x regions records per build."""
+    """Exactly one build per submitted commit, and exactly hosts x regions records per build."""
     problems = []
     if len(set(report.accepted.values())) != len(report.accepted):
         problems.append("two commits were given the same build id")
-    dynamodb = boto3.resource("dynamodb")
-    builds = dynamodb.Table(stack_outputs["BuildsTableName"])
     commits = set(report.accepted)
     records_per_commit: dict[str, int] = {}
-    kwargs = {"FilterExpression": Attr("record").eq(store.BUILD_RECORD)}
-    while True:
-        page = builds.scan(**kwargs)
-        for item in page["Items"]:
-            if item["commit"] in commits:
-                records_per_commit[item["commit"]] = records_per_commit.get(item["commit"], 0) + 1
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for build in builds_since(api_base_url(stack_outputs), started_at):
+        if build["commit"] in commits:
+            records_per_commit[build["commit"]] = records_per_commit.get(build["commit"], 0) + 1
     problems += [
         f"{count} build records for commit {commit}" for commit, count in records_per_commit.items() if count != 1
     ]

@@ -21,15 +21,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import (
@@ -77,15 +68,6 @@ def settings() -> ApiSettings:
     return ApiSettings.from_env()
 
 
-# A POST retried with the same Idempotency-Key answers the first request's build; the same key with
-# another commit is refused. Keys are kept a day.
-IDEMPOTENCY = IdempotencyConfig(
-    event_key_jmespath="key",
-    payload_validation_jmespath="commit",
-    expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
-)
-
-
 def queue_build(commit: str) -> dict:
     config = settings()
     record = pipeline.submit_build(aws.dynamodb().Table(config.builds_table), aws.sqs(), config.build_queue_url, commit)
@@ -100,8 +82,29 @@ def queue_build(commit: str) -> dict:
 
 
 @cache
-def queue_build_once():
-    """queue_build, once per Idempotency-Key (Powertools idempotency, records in IdempotencyTable)."""
+def idempotent_queue_build():
+    """queue_build, once per Idempotency-Key (Powertools idempotency, records in IdempotencyTable), and
+    the utility's config. Made at the first request with a key: the utility imports boto3, which a cold
+    start that answers a GET or a refusal never needs."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    app.exception_handler(IdempotencyValidationError)(idempotency_key_reused)
+    app.exception_handler(IdempotencyAlreadyInProgressError)(idempotent_request_in_progress)
+    # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
+    # another commit is refused. Keys are kept a day.
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="commit",
+        expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
+    )
 
     @idempotent_function(
         data_keyword_argument="submission",
@@ -109,12 +112,18 @@ def queue_build_once():
         persistence_store=DynamoDBPersistenceLayer(
             table_name=settings().idempotency_table, boto3_client=aws.dynamodb_client()
         ),
-        config=IDEMPOTENCY,
+        config=config,
     )
     def queue(submission: dict) -> dict:
         return queue_build(submission["commit"])
 
-    return queue
+    return config, queue
+
+
+def queue_build_once(key: str, commit: str) -> dict:
+    config, queue = idempotent_queue_build()
+    config.register_lambda_context(app.lambda_context)
+    return queue(submission={"key": key, "commit": commit})
 
 
 def _json(model: type, description: str) -> dict:
@@ -180,16 +189,15 @@ def unparsable_body(error: ValueError) -> Response:
     return error_response(refusal.status, refusal.message)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def idempotency_key_reused(error: IdempotencyValidationError) -> Response:
+# The idempotency utility's errors (registered by idempotent_queue_build, which imports them).
+def idempotency_key_reused(error: Exception) -> Response:
     return error_response(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "Idempotency-Key was already used with another commit: use a new key for a new request",
     )
 
 
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def idempotent_request_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+def idempotent_request_in_progress(error: Exception) -> Response:
     return error_response(
         HTTPStatus.CONFLICT, "a request with this Idempotency-Key is still being handled: retry in a moment"
     )
@@ -275,7 +283,7 @@ def submit_build(
     ] = None,
 ) -> Response[BuildAccepted]:
     if idempotency_key:
-        accepted = BuildAccepted(**queue_build_once()(submission={"key": idempotency_key, "commit": request.commit}))
+        accepted = BuildAccepted(**queue_build_once(idempotency_key, request.commit))
     else:
         accepted = BuildAccepted(**queue_build(request.commit))
     return Response(
@@ -582,5 +590,4 @@ def get_region(region: Annotated[str, Path(max_length=64, description="An AWS re
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    IDEMPOTENCY.register_lambda_context(context)
     return app.resolve(event, context)

@@ -8,6 +8,7 @@ attempt records the build as FAILED with the reason, and SQS then moves the mess
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,8 +17,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
-from code_deploy.models import BuildMessage
-from code_deploy.settings import BuildWorkerSettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import BuildWorkerSettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -28,10 +30,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 @cache
 def settings() -> BuildWorkerSettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import BuildWorkerSettings
+
     return BuildWorkerSettings.from_env()
 
 
 def build_one(record: SQSRecord) -> None:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.models import BuildMessage
+
     message = BuildMessage.model_validate_json(record.body)
     config = settings()
     builds_table = aws.dynamodb().Table(config.builds_table)

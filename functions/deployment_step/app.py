@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, rollout, tracing
-from code_deploy.settings import DeploymentStepSettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import DeploymentStepSettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -20,6 +22,9 @@ tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tra
 
 @cache
 def settings() -> DeploymentStepSettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import DeploymentStepSettings
+
     return DeploymentStepSettings.from_env()
 
 

@@ -4,6 +4,7 @@ that bucket's own region (Step Functions' S3 integrations reach only the state m
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,8 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing, transfer
 from code_deploy.builds import build_id_for_artifact
-from code_deploy.models import CopyRequest
-from code_deploy.settings import RegionalCopySettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import RegionalCopySettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -21,6 +23,9 @@ metrics = Metrics()
 
 @cache
 def settings() -> RegionalCopySettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import RegionalCopySettings
+
     return RegionalCopySettings.from_env()
 
 
@@ -34,6 +39,9 @@ def bucket_region(bucket: str) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.models import CopyRequest
+
     request = CopyRequest.model_validate(event)
     # The build's correlation key: the build worker names each artifact after its build.
     logger.append_keys(build_id=build_id_for_artifact(request.sourceKey, {}))

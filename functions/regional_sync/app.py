@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import time
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, pipeline, tracing
-from code_deploy.models import WaveRequest
-from code_deploy.settings import RegionalSyncSettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import RegionalSyncSettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -21,6 +23,9 @@ metrics = Metrics()
 
 @cache
 def settings() -> RegionalSyncSettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import RegionalSyncSettings
+
     return RegionalSyncSettings.from_env()
 
 
@@ -28,6 +33,8 @@ def settings() -> RegionalSyncSettings:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    from code_deploy.models import WaveRequest  # deferred with the settings: pydantic at the first event
+
     config = settings()
     request = WaveRequest.model_validate(event)
     logger.append_keys(build_id=request.buildId, deployment_id=request.deploymentId)

@@ -7,6 +7,7 @@ invoker does (`lambda invoke --payload ...`); anything else fails with a message
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from code_deploy import aws, pipeline, tracing
 from code_deploy.builds import build_id_for_artifact
 from code_deploy.replication import replication_requests
-from code_deploy.settings import ReplicationStarterSettings
+
+if TYPE_CHECKING:
+    from code_deploy.settings import ReplicationStarterSettings
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -24,6 +27,9 @@ metrics = Metrics()
 
 @cache
 def settings() -> ReplicationStarterSettings:
+    # deferred: pydantic is imported at the first event, not in the cold import
+    from code_deploy.settings import ReplicationStarterSettings
+
     return ReplicationStarterSettings.from_env()
 
 

@@ -75,6 +75,8 @@ def fresh_clients():
     """The functions' clients are cached per execution environment (code_deploy.aws); every test
     stands a new moto in front of AWS, so each starts without them."""
     for client in (
+        aws_clients.session,
+        aws_clients.boto3_session,
         aws_clients.dynamodb,
         aws_clients.dynamodb_client,
         aws_clients.s3,
@@ -229,7 +231,13 @@ def in_region(monkeypatch):
     def enter(region: str) -> None:
         monkeypatch.setenv("AWS_REGION", region)
         monkeypatch.setenv("AWS_DEFAULT_REGION", region)
-        for client in (aws_clients.dynamodb, aws_clients.dynamodb_client, aws_clients.s3):
+        for client in (
+            aws_clients.session,
+            aws_clients.boto3_session,
+            aws_clients.dynamodb,
+            aws_clients.dynamodb_client,
+            aws_clients.s3,
+        ):
             client.cache_clear()
 
     return enter

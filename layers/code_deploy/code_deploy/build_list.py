@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 BUILD_LIST_INDEX = "by-queued-month"
 MONTH_ATTRIBUTE = "queuedMonth"
 # How far back the list reaches: a page walks at most this many empty months.
@@ -125,7 +123,9 @@ def list_recent(
     while month >= oldest and len(records) < limit:
         kwargs: dict[str, Any] = {
             "IndexName": index.name,
-            "KeyConditionExpression": Key(index.month_attribute).eq(month),
+            "KeyConditionExpression": "#month = :month",
+            "ExpressionAttributeNames": {"#month": index.month_attribute},
+            "ExpressionAttributeValues": {":month": month},
             "ScanIndexForward": False,
             "Limit": limit - len(records),
         }

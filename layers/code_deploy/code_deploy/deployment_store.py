@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from code_deploy import build_list
@@ -386,7 +385,11 @@ def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hos
 
 def get(deployments_table, deployment_id: str) -> Deployment:
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("deployment_id").eq(deployment_id), "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "deployment_id = :id",
+        "ExpressionAttributeValues": {":id": deployment_id},
+        "ConsistentRead": True,
+    }
     while True:
         page = deployments_table.query(**kwargs)
         items.extend(page["Items"])

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -21,10 +21,12 @@ from code_deploy import deployments, host_store, store, swarm, transfer
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import BuildStatus, artifact_key, new_build_id, utc_now
 from code_deploy.hosts import apply_rollback, apply_wave, hosts_by_build
-from code_deploy.models import BuildMessage, CopyRequest, WaveRequest
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
 from code_deploy.swarm import SwarmParameters, SwarmResult
+
+if TYPE_CHECKING:  # pydantic's models, imported by the step that builds one: not every cold start needs pydantic
+    from code_deploy.models import CopyRequest, WaveRequest
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> store.BuildRecord:
     """Records a build as QUEUED and queues it for the build worker."""
+    from code_deploy.models import BuildMessage  # deferred: see TYPE_CHECKING above
+
     build_id = new_build_id()
     now = utc_now()
     record = store.create_build(builds_table, build_id, commit, now)

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from code_deploy import build_list
@@ -37,7 +35,6 @@ BUCKET_SOURCE_PREFIX = "s3://"
 CACHE_SOURCE = "cache"  # a host that still held the build: it switched over, downloading nothing
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_WRITE_ATTEMPTS = 8
-_SERIALIZER = TypeSerializer()
 
 
 class BuildNotFound(Exception):
@@ -345,7 +342,11 @@ class BuildWithRollouts:
 
 def _items_under(table, build_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("build_id").eq(build_id), "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "build_id = :build_id",
+        "ExpressionAttributeValues": {":build_id": build_id},
+        "ConsistentRead": True,
+    }
     while True:
         page = table.query(**kwargs)
         items.extend(page["Items"])
@@ -455,12 +456,15 @@ def wave_host_records(
 
 
 def _attribute_value(value: Any) -> dict[str, Any]:
-    # Host records hold strings and integers only; TypeSerializer is the general case.
+    # Host records hold strings and integers only; boto3's TypeSerializer is the general case (imported
+    # here: boto3 is no part of a function's cold import, code_deploy.aws).
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return {"N": str(value)}
-    return _SERIALIZER.serialize(value)
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer().serialize(value)
 
 
 def host_record_batches(records: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -565,7 +569,8 @@ def count_host_records(table, build_id: str, region: str, hosts: int) -> int:
     total, shards = 0, host_record_shards(hosts)
     for shard in range(shards):
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(host_partition_key(build_id, region, shard, shards)),
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": host_partition_key(build_id, region, shard, shards)},
             "Select": "COUNT",
         }
         while True:
@@ -581,7 +586,11 @@ def count_host_records_by_scan(table, build_id: str) -> int:
     """The plan's verification, as the plan wrote it: a Scan counting one build's host records.
     For people checking by hand and for the demo; progress is counted with count_host_records."""
     count = 0
-    kwargs: dict[str, Any] = {"FilterExpression": Attr("build_id").eq(build_id), "Select": "COUNT"}
+    kwargs: dict[str, Any] = {
+        "FilterExpression": "build_id = :build_id",
+        "ExpressionAttributeValues": {":build_id": build_id},
+        "Select": "COUNT",
+    }
     while True:
         page = table.scan(**kwargs)
         count += page["Count"]

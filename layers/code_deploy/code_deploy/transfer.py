@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from boto3.s3.transfer import TransferConfig
-
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part, but for the last
 MAX_PARTS = 10_000  # S3's most parts in one upload
 US_EAST_1 = "us-east-1"
@@ -63,6 +61,8 @@ def copy_to_bucket(
         destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key)
         parts, method = 1, "copyObject"
     else:
+        from boto3.s3.transfer import TransferConfig  # boto3 on the multipart path only (code_deploy.aws)
+
         part_bytes = part_size_for(size, part_bytes)
         config = TransferConfig(
             multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=max_concurrency
