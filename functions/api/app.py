@@ -145,6 +145,16 @@ def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] |
     )
 
 
+def accepted_at(body, status_url: str) -> Response:
+    """202 Accepted, with where to follow what was accepted."""
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers={"Location": status_url},
+    )
+
+
 # POST /deployments/{id}/{action} takes no body (whatever is sent is ignored).
 ACTION_PATH = re.compile(r"/deployments/[^/]+/[^/]+/?$")
 
@@ -286,12 +296,7 @@ def submit_build(
         accepted = BuildAccepted(**queue_build_once(idempotency_key, request.commit))
     else:
         accepted = BuildAccepted(**queue_build(request.commit))
-    return Response(
-        status_code=HTTPStatus.ACCEPTED,
-        content_type=content_types.APPLICATION_JSON,
-        body=accepted,
-        headers={"Location": accepted.statusUrl},
-    )
+    return accepted_at(accepted, accepted.statusUrl)
 
 
 @app.get(
@@ -469,12 +474,7 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
         statusUrl=f"/deployments/{deployment.deployment_id}",
         predictedSeconds=round(deployment.predicted_seconds, 6),
     )
-    return Response(
-        status_code=HTTPStatus.ACCEPTED,
-        content_type=content_types.APPLICATION_JSON,
-        body=accepted,
-        headers={"Location": accepted.statusUrl},
-    )
+    return accepted_at(accepted, accepted.statusUrl)
 
 
 @app.get(

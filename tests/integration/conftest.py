@@ -4,7 +4,9 @@ the global stack's, and through it each region's stack, in its region."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.client import HTTPConnection, HTTPSConnection
 from urllib.parse import urlsplit
 
@@ -140,3 +142,19 @@ def copy_tracking(stack_outputs: dict[str, str], key: str) -> dict:
 def execution_finished(execution_arn: str) -> dict | None:
     described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
     return described if described["status"] != "RUNNING" else None
+
+
+@contextmanager
+def subscribed_queue(topic_arn: str, name: str) -> Iterator[str]:
+    """An SQS queue subscribed to an SNS topic (raw messages), to read what is published; gone after."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    queue_url = sqs.create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    try:
+        yield queue_url
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+        sqs.delete_queue(QueueUrl=queue_url)

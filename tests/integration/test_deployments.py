@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
 
 import boto3
 import pytest
 
-from tests.integration.conftest import http, wait_for
+from tests.integration.conftest import http, subscribed_queue, wait_for
 
 
 def deployed_build(api: str) -> str:
@@ -102,18 +101,8 @@ def test_a_deployment_in_waves_puts_every_host_on_its_build(api, buckets, hosts_
 @pytest.fixture
 def rollback_notifications(stack_outputs):
     """An SQS queue subscribed to the deployment-events topic."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    queue_url = sqs.create_queue(QueueName=f"deployments-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(
-        TopicArn=stack_outputs["DeploymentEventsTopicArn"],
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    yield queue_url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=queue_url)
+    with subscribed_queue(stack_outputs["DeploymentEventsTopicArn"], "deployments") as queue_url:
+        yield queue_url
 
 
 def test_a_wave_with_too_many_failures_rolls_back_and_notifies(

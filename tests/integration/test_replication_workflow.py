@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.conftest import copy_tracking, execution_finished, wait_for
+from tests.integration.conftest import copy_tracking, execution_finished, subscribed_queue, wait_for
 
 
 @pytest.fixture
@@ -81,18 +81,8 @@ def test_destinations_may_name_their_region(stack_outputs, buckets, artifact_key
 @pytest.fixture
 def failure_notifications(stack_outputs):
     """An SQS queue subscribed to file-copy-failures, to read what the workflow publishes."""
-    sqs, sns = boto3.client("sqs"), boto3.client("sns")
-    queue_url = sqs.create_queue(QueueName=f"failures-{uuid.uuid4().hex[:12]}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    subscription = sns.subscribe(
-        TopicArn=stack_outputs["FileCopyFailuresTopicArn"],
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    yield queue_url
-    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
-    sqs.delete_queue(QueueUrl=queue_url)
+    with subscribed_queue(stack_outputs["FileCopyFailuresTopicArn"], "failures") as queue_url:
+        yield queue_url
 
 
 def test_a_missing_destination_is_recorded_and_notified(stack_outputs, buckets, artifact_key, failure_notifications):
