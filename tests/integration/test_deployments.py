@@ -22,7 +22,8 @@ def deployed_build(api: str) -> str:
 
 
 def test_the_plan_of_a_replicated_build_gives_each_wave_and_its_predicted_time(api, buckets, hosts_per_region):
-    build_id = deployed_build(api)
+    # Given two builds; AutoDeploy put the newer on every host
+    build_id, newer = deployed_build(api), deployed_build(api)
     regions = list(buckets)
     status, plan = http(
         "POST",
@@ -35,6 +36,13 @@ def test_the_plan_of_a_replicated_build_gives_each_wave_and_its_predicted_time(a
         assert sum(wave["hosts"] for wave in region["waves"]) == hosts_per_region
         assert region["predictedSeconds"] > 3 * 2  # three bakes and the waves
     assert plan["predictedSeconds"] == pytest.approx(sum(plan["regionWaveSeconds"]), abs=1e-5)
+    # and the newer's plan skips every host, already on it: only the bakes are left
+    status, plan = http("POST", f"{api}/deployments/plan", {"buildId": newer, "waves": [50, 100], "bakeSeconds": 2})
+    assert status == 200, plan
+    for region in plan["regions"]:
+        assert [wave["hosts"] for wave in region["waves"]] == [0, 0]
+        assert region["waves"][0]["hostsHolding"] == hosts_per_region
+        assert region["predictedSeconds"] == 2 * 2
 
 
 def test_planning_refuses_what_cannot_be_deployed(api):
