@@ -204,7 +204,10 @@ def deployments_demo(stack_outputs: dict[str, str], first_build: str, timeout: f
         return 1
     deployctl("regions")
     status, answer = call("GET", f"{api_base_url(stack_outputs)}/regions")
-    on_first = all(region["hostsByBuild"] == {first_build: region["hostsTotal"]} for region in answer["regions"])
+    on_first = all(
+        region["hostsByBuild"] == {first_build: region["hostsTotal"]} and region["goalBuildId"] == first_build
+        for region in answer["regions"]
+    )
     if status != 200 or not on_first:
         print(f"FAILURE: after the rollback not every host is back on {first_build}: {answer}")
         return 1

@@ -137,8 +137,9 @@ def test_a_wave_with_too_many_failures_rolls_back_and_notifies(
     assert view["reason"].startswith(f"{regions[0]} wave 1:") and "% > 5% allowed" in view["reason"]
     assert view["regions"][regions[0]]["status"] == "ROLLED_BACK"
     assert all(view["regions"][region]["status"] == "SKIPPED" for region in regions[1:])
-    # and every host is back on the older build
+    # and every host is back on the older build, which is every region's goal again
     assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in regions}
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
     # and the rollback was announced
     messages = wait_for(
         lambda: boto3.client("sqs").receive_message(QueueUrl=rollback_notifications, WaitTimeSeconds=2).get("Messages"),

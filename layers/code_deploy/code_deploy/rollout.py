@@ -274,6 +274,10 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
         return _step("END")
     if deployment.stop:
         if rollout.wave == 0:
+            # It changed no host here: the region's goal goes back to what it was, the hosts never left it.
+            deployment_store.restore_goal(
+                tables.regions, rollout.region, deployment.deployment_id, rollout.previous_build_id, utc_now()
+            )
             _finish_region(tables, deployment, rollout, RegionRolloutStatus.SKIPPED, deployment.reason)
             return _step("END")
         return _step("ROLLBACK", rollout.wave)
