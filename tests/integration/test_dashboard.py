@@ -1,6 +1,6 @@
 """`deployctl dashboard` in a real headless Chromium (Debian's chromium, driven by Selenium through
 Debian's chromium-driver): the page shows a build this test submits and follows it to its final state
-without a reload.
+without a reload, and so its deployment, and every region's hosts on it.
 
     DASHBOARD_SCREENSHOT=docs/dashboard.png  keeps a screenshot of the final page (the README's)
 """
@@ -113,3 +113,40 @@ def test_the_dashboard_follows_a_submitted_build_live_to_every_host(
         assert "SUCCEEDED" in card and f"{hosts_per_region:,}/{hosts_per_region:,} hosts" in card, card
     if os.environ.get("DASHBOARD_SCREENSHOT"):
         browser.save_screenshot(os.environ["DASHBOARD_SCREENSHOT"])
+
+
+def test_the_dashboard_follows_a_deployment_live_and_shows_the_regions_hosts(api, dashboard_url, browser, buckets):
+    # Given the dashboard open, marked so that a reload would show
+    browser.get(dashboard_url)
+    browser.execute_script("window.loadedOnce = 'yes';")
+    # When a build lands (AutoDeploy deploys it to every region, one wave)
+    code, accepted = http("POST", f"{api}/builds", {"commit": secrets.token_hex(20)})
+    assert code == 202, accepted
+    build_id = accepted["buildId"]
+    # Then its deployment appears in the deployments list by itself
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    item = None
+    while item is None and time.monotonic() < deadline:
+        items = browser.find_elements("css selector", "#deployment-list li")
+        item = next((li for li in items if build_id in li.text), None)
+        time.sleep(0.2)
+    assert item is not None, "the build's deployment never appeared in the list"
+    deployment_id = item.get_attribute("data-deployment-id")
+    item.click()
+    # and once picked, the page follows it to SUCCEEDED
+    state = ""
+    while time.monotonic() < deadline:
+        shown = browser.execute_script("return document.getElementById('deployment-detail').dataset.deploymentId;")
+        state = text_of(browser, "#dep-status") if shown == deployment_id else ""
+        if state in ("SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"):
+            break
+        time.sleep(0.2)
+    assert state == "SUCCEEDED", f"the page shows {state or 'nothing'} for {deployment_id}"
+    # and the regions panel shows every region's hosts on the build, without a reload
+    while time.monotonic() < deadline and not all(
+        build_id in text_of(browser, f'#fleet .fleet[data-region="{region}"] .builds-on-hosts') for region in buckets
+    ):
+        time.sleep(0.2)
+    for region in buckets:
+        assert build_id in text_of(browser, f'#fleet .fleet[data-region="{region}"] .builds-on-hosts')
+    assert browser.execute_script("return window.loadedOnce;") == "yes"
