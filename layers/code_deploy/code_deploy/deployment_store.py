@@ -21,7 +21,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from code_deploy import build_list
-from code_deploy.deployments import DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
+from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
+from code_deploy.store import is_conditional_failure
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
 REGION_RECORD_PREFIX = "REGION#"
@@ -34,6 +35,23 @@ class DeploymentNotFound(Exception):
 
 class ActionNotAllowed(Exception):
     """The action does not apply to the deployment as it stands; the message says why."""
+
+
+def _updated(table, **update: Any) -> bool:
+    """One conditional UpdateItem; whether it was applied (False: its condition did not hold)."""
+    try:
+        table.update_item(**update)
+        return True
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+
+
+def _status_in(statuses: tuple[DeploymentStatus, ...]) -> tuple[str, dict[str, str]]:
+    """A condition that the deployment's status is one of `statuses` (#status), and its values."""
+    values = {f":from{index}": status.value for index, status in enumerate(statuses)}
+    return f"#status IN ({', '.join(values)})", values
 
 
 def _number(value: float) -> Decimal:
@@ -270,23 +288,20 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
         condition, read = "attribute_not_exists(goalVersion)", {}
     else:
         condition, read = "goalVersion = :read", {":read": goal.goal_version}
+    target = _rollback_target(goal, deployment)
+    sets = "SET goalBuildId = :build, goalDeploymentId = :deployment, goalVersion = :version, updatedAt = :now"
     return {
         "Update": {
             "TableName": regions_table_name,
             "Key": {"region": goal.region},
-            "UpdateExpression": (
-                "SET goalBuildId = :build, goalDeploymentId = :deployment, goalVersion = :version, "
-                "updatedAt = :now"
-                + (", previousBuildId = :previous" if _rollback_target(goal, deployment) else "")
-                + (" REMOVE previousBuildId" if not _rollback_target(goal, deployment) else "")
-            ),
+            "UpdateExpression": sets + (", previousBuildId = :previous" if target else " REMOVE previousBuildId"),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": {
                 ":build": deployment.build_id,
                 ":deployment": deployment.deployment_id,
                 ":version": goal.goal_version + 1,
                 ":now": now,
-                **({":previous": _rollback_target(goal, deployment)} if _rollback_target(goal, deployment) else {}),
+                **({":previous": target} if target else {}),
                 **read,
             },
         }
@@ -346,38 +361,30 @@ def accept(
 def restore_goal(regions_table, region: str, deployment_id: str, build_id: str | None, now: str) -> bool:
     """After a rollback, the region's goal is the build it returned to, unless a later deployment has
     set the goal meanwhile (then that one stands). Returns whether the goal was restored."""
-    try:
-        regions_table.update_item(
-            Key={"region": region},
-            UpdateExpression=(
-                "SET goalBuildId = :build, goalVersion = goalVersion + :one, updatedAt = :now REMOVE previousBuildId"
-                if build_id
-                else "SET goalVersion = goalVersion + :one, updatedAt = :now REMOVE goalBuildId, previousBuildId"
-            ),
-            ConditionExpression="goalDeploymentId = :deployment",
-            ExpressionAttributeValues={":deployment": deployment_id, ":one": 1, ":now": now}
-            | ({":build": build_id} if build_id else {}),
-        )
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+    return _updated(
+        regions_table,
+        Key={"region": region},
+        UpdateExpression=(
+            "SET goalBuildId = :build, goalVersion = goalVersion + :one, updatedAt = :now REMOVE previousBuildId"
+            if build_id
+            else "SET goalVersion = goalVersion + :one, updatedAt = :now REMOVE goalBuildId, previousBuildId"
+        ),
+        ConditionExpression="goalDeploymentId = :deployment",
+        ExpressionAttributeValues={":deployment": deployment_id, ":one": 1, ":now": now}
+        | ({":build": build_id} if build_id else {}),
+    )
 
 
 def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hosts_version: int) -> None:
     """Keeps the region's hosts per build as its sync reported them, unless a newer report is there
     already (reports from concurrent waves may arrive out of order)."""
-    try:
-        regions_table.update_item(
-            Key={"region": region},
-            UpdateExpression="SET hostsByBuild = :hosts, hostsVersion = :version",
-            ConditionExpression="attribute_not_exists(hostsVersion) OR hostsVersion < :version",
-            ExpressionAttributeValues={":hosts": hosts_by_build, ":version": hosts_version},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    _updated(
+        regions_table,
+        Key={"region": region},
+        UpdateExpression="SET hostsByBuild = :hosts, hostsVersion = :version",
+        ConditionExpression="attribute_not_exists(hostsVersion) OR hostsVersion < :version",
+        ExpressionAttributeValues={":hosts": hosts_by_build, ":version": hosts_version},
+    )
 
 
 # --- deployments -----------------------------------------------------------------------------------------
@@ -414,13 +421,12 @@ def change_status(
     now: str,
     allowed_from: tuple[DeploymentStatus, ...],
     reason: str | None = None,
-    extra: dict[str, Any] | None = None,
 ) -> bool:
     """Moves the deployment to `to` if it is in one of `allowed_from`, recording the change in its
-    history; sets the attributes of `extra` with it. Returns whether it moved (a conditional write, so
-    of two racing changes one wins)."""
+    history. Returns whether it moved (a conditional write, so of two racing changes one wins)."""
     sets = ["#status = :to", "updatedAt = :now", "history = list_append(history, :entry)"]
-    values: dict[str, Any] = {
+    condition, values = _status_in(allowed_from)
+    values |= {
         ":to": to.value,
         ":now": now,
         ":entry": [{"status": to.value, "at": now} | ({"reason": reason} if reason else {})],
@@ -430,71 +436,41 @@ def change_status(
         values[":reason"] = reason
     if to.finished:
         sets.append("completedAt = :now")
-    for index, (name, value) in enumerate((extra or {}).items()):
-        sets.append(f"{name} = :extra{index}")
-        values[f":extra{index}"] = value
-    allowed = [f":from{index}" for index in range(len(allowed_from))]
-    values |= {f":from{index}": status.value for index, status in enumerate(allowed_from)}
-    try:
-        deployments_table.update_item(
-            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression=f"#status IN ({', '.join(allowed)})",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=values,
-        )
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+    return _updated(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET " + ", ".join(sets),
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=values,
+    )
 
 
-def set_flags(
-    deployments_table, deployment_id: str, flags: dict[str, Any], now: str, allowed_from: tuple[DeploymentStatus, ...]
-) -> bool:
-    """Sets control flags (`stop`, `promoted`) on a deployment in one of `allowed_from`."""
-    names = {f"#flag{index}": name for index, name in enumerate(flags)}
-    values = {f":flag{index}": value for index, value in enumerate(flags.values())}
-    allowed = {f":from{index}": status.value for index, status in enumerate(allowed_from)}
-    try:
-        deployments_table.update_item(
-            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-            UpdateExpression="SET updatedAt = :now, " + ", ".join(f"#flag{i} = :flag{i}" for i in range(len(flags))),
-            ConditionExpression=f"#status IN ({', '.join(allowed)})",
-            ExpressionAttributeNames={"#status": "status", **names},
-            ExpressionAttributeValues={":now": now, **values, **allowed},
-        )
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
+    """Marks a running deployment promoted: its regions skip what is left of their bakes."""
+    condition, values = _status_in(RUNNING_STATUSES)
+    return _updated(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET promoted = :promoted, updatedAt = :now",
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":promoted": True, ":now": now, **values},
+    )
 
 
 def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now: str) -> bool:
     """Records that the deployment stops and rolls back, while it runs and was not stopped before (the
     first reason stays)."""
-    try:
-        deployments_table.update_item(
-            Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-            UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",
-            ConditionExpression="attribute_not_exists(#stop) AND #status IN (:queued, :running, :paused)",
-            ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
-            ExpressionAttributeValues={
-                ":stop": stop,
-                ":reason": reason,
-                ":now": now,
-                ":queued": DeploymentStatus.QUEUED.value,
-                ":running": DeploymentStatus.IN_PROGRESS.value,
-                ":paused": DeploymentStatus.PAUSED.value,
-            },
-        )
-        return True
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+    condition, values = _status_in(RUNNING_STATUSES)
+    return _updated(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",
+        ConditionExpression=f"attribute_not_exists(#stop) AND {condition}",
+        ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
+        ExpressionAttributeValues={":stop": stop, ":reason": reason, ":now": now, **values},
+    )
 
 
 def list_recent(

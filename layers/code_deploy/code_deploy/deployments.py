@@ -36,7 +36,11 @@ class DeploymentStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
+        return self not in RUNNING_STATUSES
+
+
+# A deployment in one of these may still change hosts; the others are final.
+RUNNING_STATUSES = (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
 
 
 class RegionRolloutStatus(StrEnum):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from code_deploy.hosts import Host
+from code_deploy.store import is_conditional_failure
 
 HOSTS_PER_BLOCK = 1000
 SAVE_ATTEMPTS = 8
@@ -83,7 +84,7 @@ def save(table, before: RegionHosts, after: list[Host]) -> RegionHosts:
                 Item={"block": block, "version": versions[block] + 1, "hosts": _encode(after[window])}, **condition
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if is_conditional_failure(error):
                 raise HostsChanged(block) from None
             raise
         versions[block] += 1

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from code_deploy import deployment_store, deployments, store
 from code_deploy.builds import artifact_key, build_id_for_artifact, utc_now
 from code_deploy.deployment_store import ActionNotAllowed, Deployment, RegionRollout, StatusChange
-from code_deploy.deployments import DeploymentSpec, DeploymentStatus, RegionRolloutStatus
+from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus
 from code_deploy.regions import RegionalBuckets
 from code_deploy.swarm import SwarmParameters
 
@@ -36,7 +36,6 @@ DEPLOYMENT_ID_PATTERN = r"^deploy-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 DEPLOYMENT_ID_RULE = "deploy-<UTC time as YYYYMMDDTHHMMSSZ>-<8 lowercase hex digits>"
 PAUSE_POLL_SECONDS = 2  # a paused region looks again this often
 BAKE_POLL_SECONDS = 5  # a baking region looks for promote, abort or a later deployment this often
-RUNNING = (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
 ABORT, ROLLBACK = "ABORT", "ROLLBACK"
 
 # One region's sync function, invoked where the region is: (region, request) -> its answer.
@@ -138,7 +137,7 @@ def create_deployment(
             deployment_id,
             DeploymentStatus.FAILED,
             utc_now(),
-            RUNNING,
+            RUNNING_STATUSES,
             reason=f"the rollout workflow did not start: {error}",
         )
         for region, rollout in accepted.regions.items():
@@ -213,37 +212,34 @@ def act(tables: Tables, deployment_id: str, action: str) -> Deployment:
         )
         applies_to = "a PAUSED deployment"
     elif action == "promote":
-        done = deployment_store.set_flags(tables.deployments, deployment_id, {"promoted": True}, now, RUNNING)
-        if done and deployment.status == DeploymentStatus.PAUSED:
-            deployment_store.change_status(
-                tables.deployments,
-                deployment_id,
-                DeploymentStatus.IN_PROGRESS,
-                now,
-                (DeploymentStatus.PAUSED,),
-                reason="promoted",
-            )
+        done = deployment_store.set_promoted(tables.deployments, deployment_id, now)
+        if done:
+            _resume_if_paused(tables, deployment, now, "promoted")
         applies_to = running
     elif action == "abort":
         if deployment.stop:
             raise ActionNotAllowed(f"deployment {deployment_id} is already rolling back ({deployment.reason})")
         done = deployment_store.set_stop(tables.deployments, deployment_id, ABORT, "aborted by request", now)
-        if done and deployment.status == DeploymentStatus.PAUSED:
-            # a paused deployment's regions roll back at once
-            deployment_store.change_status(
-                tables.deployments,
-                deployment_id,
-                DeploymentStatus.IN_PROGRESS,
-                now,
-                (DeploymentStatus.PAUSED,),
-                reason="aborted by request",
-            )
+        if done:
+            _resume_if_paused(tables, deployment, now, "aborted by request")  # its regions roll back at once
         applies_to = running
     else:
         raise ValueError(f"unknown action {action}")
     if not done:
         raise _refuse(deployment_store.get(tables.deployments, deployment_id), action, applies_to)
     return deployment_store.get(tables.deployments, deployment_id)
+
+
+def _resume_if_paused(tables: Tables, deployment: Deployment, now: str, reason: str) -> None:
+    if deployment.status == DeploymentStatus.PAUSED:
+        deployment_store.change_status(
+            tables.deployments,
+            deployment.deployment_id,
+            DeploymentStatus.IN_PROGRESS,
+            now,
+            (DeploymentStatus.PAUSED,),
+            reason=reason,
+        )
 
 
 # --- the workflow's steps ------------------------------------------------------------------------------------
@@ -471,7 +467,7 @@ def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
         reason = "; ".join(
             f"{rollout.region}: {rollout.reason}" for rollout in deployment.regions.values() if rollout.reason
         )
-    deployment_store.change_status(tables.deployments, deployment_id, final, utc_now(), RUNNING, reason=reason)
+    deployment_store.change_status(tables.deployments, deployment_id, final, utc_now(), RUNNING_STATUSES, reason=reason)
     return {"status": final.value}
 
 
@@ -482,7 +478,7 @@ def fail(tables: Tables, deployment_id: str, error: str, cause: str) -> dict[str
         deployment_id,
         DeploymentStatus.FAILED,
         utc_now(),
-        RUNNING,
+        RUNNING_STATUSES,
         reason=f"the rollout workflow failed: {error}: {cause}"[:1000],
     )
     return {"status": DeploymentStatus.FAILED.value}

@@ -45,7 +45,7 @@ class BuildAlreadyFinished(Exception):
     """The build was finished by an earlier delivery of the same message."""
 
 
-def _is_conditional_failure(error: ClientError) -> bool:
+def is_conditional_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
@@ -156,7 +156,7 @@ def start_building(table, build_id: str, now: str) -> BuildRecord:
         )["Attributes"]
         return BuildRecord.from_item(item)
     except ClientError as error:
-        if not _is_conditional_failure(error):
+        if not is_conditional_failure(error):
             raise
     record = get_build_record(table, build_id)
     if record is None:
@@ -217,7 +217,7 @@ def fail_build(
             },
         )
     except ClientError as error:
-        if not _is_conditional_failure(error):
+        if not is_conditional_failure(error):
             raise
 
 
@@ -231,7 +231,7 @@ def note_build_attempt_failure(table, build_id: str, attempt: int, reason: str) 
             ExpressionAttributeValues={":attempt": attempt, ":reason": reason},
         )
     except ClientError as error:
-        if not _is_conditional_failure(error):
+        if not is_conditional_failure(error):
             raise
 
 
