@@ -189,6 +189,8 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     rollout.act(tables, deployment_id, "abort")
     assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
     rollout.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    # a step retried after the region ended changes nothing (no second rollback, no second notice)
+    assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "END"
     for region in REGIONS[1:]:
         run_region(tables, invoke, deployment_id, region)
     rollout.finish(tables, deployment_id)

@@ -53,6 +53,10 @@ class RegionRolloutStatus(StrEnum):
     ABORTED = "ABORTED"  # aborted by request: its hosts went back to the previous build
     SKIPPED = "SKIPPED"  # an earlier region wave failed, so this one never started
 
+    @property
+    def finished(self) -> bool:
+        return self not in (RegionRolloutStatus.PENDING, RegionRolloutStatus.IN_PROGRESS, RegionRolloutStatus.BAKING)
+
 
 class InvalidDeployment(ValueError):
     """The request cannot be carried out as asked; the message says why."""

@@ -293,11 +293,7 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
     deployment and roll the region back; else the bake, or the next wave, or the region is done."""
     deployment = deployment_store.get(tables.deployments, deployment_id)
     rollout = deployment.regions[region]
-    if rollout.status in (
-        RegionRolloutStatus.SUCCEEDED,
-        RegionRolloutStatus.ROLLED_BACK,
-        RegionRolloutStatus.SUPERSEDED,
-    ):
+    if rollout.status.finished:  # a step the workflow retried after the region ended
         return _step("END")
     stopped = _interrupted(tables, deployment, rollout)
     if stopped:
