@@ -330,7 +330,8 @@ def roll_out_wave(
         lambda hosts: apply_wave(hosts, range(start, end), request.buildId, request.seq, failing),
     )
     plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), outcome.holding_before)
-    activated = [host for host in outcome.updated if host not in set(outcome.downloaded)]
+    downloaded = set(outcome.downloaded)
+    activated = [host for host in outcome.updated if host not in downloaded]
     if activated and not outcome.downloaded:
         model_seconds = deployments.ACTIVATION_SECONDS
     records = store.wave_host_records(
