@@ -124,15 +124,19 @@ def test_the_dashboard_follows_a_deployment_live_and_shows_the_regions_hosts(api
     assert code == 202, accepted
     build_id = accepted["buildId"]
     # Then its deployment appears in the deployments list by itself
+    # (found and clicked in the page's own script: the list is redrawn on every refresh, so an element
+    # Selenium held could be gone by the time it is clicked)
     deadline = time.monotonic() + DEADLINE_SECONDS
-    item = None
-    while item is None and time.monotonic() < deadline:
-        items = browser.find_elements("css selector", "#deployment-list li")
-        item = next((li for li in items if build_id in li.text), None)
+    deployment_id = None
+    while deployment_id is None and time.monotonic() < deadline:
+        deployment_id = browser.execute_script(
+            "const li = [...document.querySelectorAll('#deployment-list li')]"
+            ".find((li) => li.textContent.includes(arguments[0]));"
+            "if (li) { li.click(); return li.dataset.deploymentId; } return null;",
+            build_id,
+        )
         time.sleep(0.2)
-    assert item is not None, "the build's deployment never appeared in the list"
-    deployment_id = item.get_attribute("data-deployment-id")
-    item.click()
+    assert deployment_id, "the build's deployment never appeared in the list"
     # and once picked, the page follows it to SUCCEEDED
     state = ""
     while time.monotonic() < deadline:
