@@ -163,7 +163,7 @@ def test_samlocal_deploy_with_make_deploys_parameters_is_make_deploy():
     assert "No changes to deploy" in run.stdout + run.stderr, run.stdout + run.stderr
 
 
-def test_the_readmes_curl_commands_submit_and_read_a_build():
+def test_the_readmes_curl_commands_submit_and_read_a_build(api):
     # The README's "By hand with curl", as written (curl 7.75+ signs with --aws-sigv4)
     commit = uuid.uuid4().hex + "0" * 8
     out = succeeded(
@@ -179,7 +179,17 @@ def test_the_readmes_curl_commands_submit_and_read_a_build():
             COMMIT=commit,
         )
     )
-    assert json.loads(out)["commit"] == commit
+    view = json.loads(out)
+    assert view["commit"] == commit
+    # It leaves nothing in flight for the tests after it: with AutoDeploy, a build landing late would
+    # overtake theirs (the later deployment wins).
+    wait_for(
+        lambda: (
+            http("GET", f"{api}/builds/{view['buildId']}")[1]["deploymentStatus"]
+            in ("DEPLOYED", "SUPERSEDED", "FAILED")
+        ),
+        f"{view['buildId']} to finish",
+    )
 
 
 def test_the_plans_start_execution_from_the_cli(stack_outputs, buckets):
