@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -23,19 +23,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import (
-    api_input,
-    aws,
-    build_list,
-    deployment_store,
-    deployments,
-    pipeline,
-    rollout,
-    status,
-    store,
-    tracing,
-)
-from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
+from code_deploy import api_input, aws, build_list, errors, tracing
+from code_deploy.builds import BUILD_ID_PATTERN, BUILD_ID_RULE, DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE, utc_now
 from code_deploy.models import (
     ApiError,
     BuildAccepted,
@@ -55,8 +44,14 @@ from code_deploy.models import (
     RegionView,
     WavePlanView,
 )
-from code_deploy.settings import ApiSettings
 
+if TYPE_CHECKING:
+    from code_deploy import deployments, rollout, store
+    from code_deploy.settings import ApiSettings
+
+# The domain modules (the pipeline, the stores, the rollout, the status views) are imported by the routes
+# that use them, not here: a cold start pays for what its request needs (GET /builds/{id} never loads the
+# rollout), and the API's errors are answered by kind (code_deploy.errors) without importing their raisers.
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
@@ -65,10 +60,14 @@ app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_
 
 @cache
 def settings() -> ApiSettings:
+    from code_deploy.settings import ApiSettings
+
     return ApiSettings.from_env()
 
 
 def queue_build(commit: str) -> dict:
+    from code_deploy import pipeline
+
     config = settings()
     record = pipeline.submit_build(aws.dynamodb().Table(config.builds_table), aws.sqs(), config.build_queue_url, commit)
     # The build's correlation key from here on, as in every function it passes through (deployctl logs).
@@ -220,38 +219,21 @@ def invalid_cursor(error: build_list.InvalidCursor) -> Response:
     )
 
 
-@app.exception_handler(store.BuildNotFound)
-def unknown_build(error: store.BuildNotFound) -> Response:
-    return error_response(HTTPStatus.NOT_FOUND, f"no build {error}")
-
-
-@app.exception_handler(deployments.InvalidDeployment)
-def invalid_deployment(error: deployments.InvalidDeployment) -> Response:
-    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
-
-
-@app.exception_handler(pipeline.BuildNotDeployable)
-def build_not_deployable(error: pipeline.BuildNotDeployable) -> Response:
-    return error_response(HTTPStatus.CONFLICT, str(error))
-
-
-class UnknownRegion(LookupError):
-    pass
-
-
-@app.exception_handler(UnknownRegion)
-def unknown_region(error: UnknownRegion) -> Response:
+# No such build, deployment or region; a deployment or an action that does not apply now; a deployment
+# that cannot be carried out as asked. Each error's message says which and why.
+@app.exception_handler(errors.NotFound)
+def not_found(error: errors.NotFound) -> Response:
     return error_response(HTTPStatus.NOT_FOUND, str(error))
 
 
-@app.exception_handler(deployment_store.DeploymentNotFound)
-def unknown_deployment(error: deployment_store.DeploymentNotFound) -> Response:
-    return error_response(HTTPStatus.NOT_FOUND, f"no deployment {error}")
-
-
-@app.exception_handler(deployment_store.ActionNotAllowed)
-def action_not_allowed(error: deployment_store.ActionNotAllowed) -> Response:
+@app.exception_handler(errors.NotAllowedNow)
+def not_allowed_now(error: errors.NotAllowedNow) -> Response:
     return error_response(HTTPStatus.CONFLICT, str(error))
+
+
+@app.exception_handler(errors.Unworkable)
+def unworkable(error: errors.Unworkable) -> Response:
+    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, str(error))
 
 
 @app.not_found
@@ -317,6 +299,7 @@ def list_builds(
         Query(max_length=build_list.MAX_CURSOR_CHARS, description="The previous page's nextCursor"),
     ] = None,
 ) -> BuildList:
+
     config = settings()
     builds_table = aws.dynamodb().Table(config.builds_table)
     page = build_list.list_builds(
@@ -327,6 +310,8 @@ def list_builds(
 
 
 def read_build(config: ApiSettings, build_id: str) -> BuildView:
+    from code_deploy import status
+
     return status.read_build(
         aws.dynamodb().Table(config.builds_table),
         aws.dynamodb().Table(config.copy_tracking_table),
@@ -367,6 +352,8 @@ def get_build(
 
 
 def deployment_spec(request: DeploymentRequest) -> deployments.DeploymentSpec:
+    from code_deploy import deployments
+
     simulate = request.simulate
     return deployments.spec_from_request(
         request.buildId,
@@ -422,6 +409,8 @@ def plan_view(artifact: store.ArtifactLocation, plan: deployments.DeploymentPlan
     },
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
+    from code_deploy import deployment_store, pipeline
+
     config = settings()
     spec = deployment_spec(request)
     goals = deployment_store.get_region_goals(aws.dynamodb().Table(config.regions_table), spec.regions)
@@ -437,6 +426,8 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
 
 
 def rollout_tables(config: ApiSettings) -> rollout.Tables:
+    from code_deploy import rollout
+
     return rollout.Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
 
 
@@ -453,6 +444,8 @@ def rollout_tables(config: ApiSettings) -> rollout.Tables:
     },
 )
 def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
+    from code_deploy import pipeline, rollout
+
     config = settings()
     spec = deployment_spec(request)
     artifact = pipeline.deployable_artifact(
@@ -493,6 +486,8 @@ def list_deployments(
         str | None, Query(max_length=build_list.MAX_CURSOR_CHARS, description="The previous page's nextCursor")
     ] = None,
 ) -> DeploymentList:
+    from code_deploy import deployment_store, status
+
     config = settings()
     found, next_cursor = deployment_store.list_recent(
         aws.dynamodb().Table(config.deployments_table),
@@ -507,7 +502,7 @@ def list_deployments(
 
 
 DeploymentId = Annotated[
-    str, Path(pattern=rollout.DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {rollout.DEPLOYMENT_ID_RULE}")
+    str, Path(pattern=DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {DEPLOYMENT_ID_RULE}")
 ]
 
 
@@ -521,6 +516,8 @@ DeploymentId = Annotated[
     },
 )
 def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
+    from code_deploy import deployment_store, status
+
     logger.append_keys(deployment_id=deploymentId)
     return status.deployment_view(
         deployment_store.get(aws.dynamodb().Table(settings().deployments_table), deploymentId)
@@ -543,6 +540,8 @@ def act_on_deployment(
         str, Path(pattern="^(pause|resume|promote|abort)$", description="pause, resume, promote or abort")
     ],
 ) -> Response[DeploymentActionResult]:
+    from code_deploy import rollout
+
     logger.append_keys(deployment_id=deploymentId)
     deployment = rollout.act(rollout_tables(settings()), deploymentId, action)
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
@@ -554,6 +553,8 @@ def act_on_deployment(
 
 
 def region_views(config: ApiSettings, regions: tuple[str, ...]) -> list[RegionView]:
+    from code_deploy import deployment_store, status
+
     goals = deployment_store.get_region_goals(aws.dynamodb().Table(config.regions_table), regions)
     return [status.region_view(goals[region], config.hosts_per_region) for region in regions]
 
@@ -580,7 +581,7 @@ def list_regions() -> RegionList:
 def get_region(region: Annotated[str, Path(max_length=64, description="An AWS region of the stack")]) -> RegionView:
     config = settings()
     if region not in config.regional_buckets.regions:
-        raise UnknownRegion(
+        raise errors.NotFound(
             f"no region {api_input.shortened(region)}: the regions are {', '.join(config.regional_buckets.regions)}"
         )
     return region_views(config, (region,))[0]

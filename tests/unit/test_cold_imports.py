@@ -64,3 +64,12 @@ def test_the_api_imports_pydantic_for_its_routes_but_no_aws_sdk():
     # Then pydantic came with it, the AWS SDK did not
     assert "pydantic" in found
     assert among(found, LATER) == set()
+
+
+def test_the_api_imports_the_domain_modules_its_request_needs_when_it_needs_them():
+    # Given the API, whose routes reach the pipeline, the stores, the rollout and the status views
+    # When its module is imported
+    found = imported_packages("api")
+    # Then none of them came with it: each route imports its own, and errors are answered by kind
+    domain = {"pipeline", "rollout", "status", "store", "deployment_store", "deployments", "settings", "swarm"}
+    assert {name.removeprefix("code_deploy.") for name in found if name.startswith("code_deploy.")} & domain == set()

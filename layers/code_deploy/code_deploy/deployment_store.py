@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy import build_list
 from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
+from code_deploy.errors import NotAllowedNow, NotFound
 from code_deploy.store import is_conditional_failure
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
@@ -29,11 +30,13 @@ REGION_RECORD_PREFIX = "REGION#"
 ACCEPT_ATTEMPTS = 8
 
 
-class DeploymentNotFound(Exception):
-    pass
+class DeploymentNotFound(NotFound):
+    def __init__(self, deployment_id: str):
+        super().__init__(f"no deployment {deployment_id}")
+        self.deployment_id = deployment_id
 
 
-class ActionNotAllowed(Exception):
+class ActionNotAllowed(NotAllowedNow):
     """The action does not apply to the deployment as it stands; the message says why."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 
+from code_deploy.errors import Unworkable
 from code_deploy.swarm import SwarmParameters, pipelined_broadcast_seconds
 
 # A host keeps its last two builds (the one it runs and the one before): rolling back to the previous
@@ -58,7 +59,7 @@ class RegionRolloutStatus(StrEnum):
         return self not in (RegionRolloutStatus.PENDING, RegionRolloutStatus.IN_PROGRESS, RegionRolloutStatus.BAKING)
 
 
-class InvalidDeployment(ValueError):
+class InvalidDeployment(Unworkable):
     """The request cannot be carried out as asked; the message says why."""
 
 

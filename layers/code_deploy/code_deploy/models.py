@@ -12,7 +12,13 @@ from code_deploy.builds import COMMIT_PATTERN, COMMIT_RULE, BuildStatus
 Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
 
 
-class BuildRequest(BaseModel):
+class _Model(BaseModel):
+    # Each model's validator and serializer are built when it is first used, not when this module is
+    # imported: a cold start builds the few models its request needs, not all thirty (issue 9).
+    model_config = ConfigDict(defer_build=True)
+
+
+class BuildRequest(_Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     commit: Commit = Field(
@@ -21,21 +27,21 @@ class BuildRequest(BaseModel):
     )
 
 
-class BuildAccepted(BaseModel):
+class BuildAccepted(_Model):
     buildId: str
     commit: str
     status: BuildStatus
     statusUrl: str = Field(description="Where the build's status can be read (GET).")
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_Model):
     """One problem Powertools' validation found, as it reports it."""
 
     loc: list[str | int] = Field(description='Where: ["body", "commit"], ["path", "buildId"], ["body", 12] ...')
     type: str = Field(description="What, as a pydantic error type: string_pattern_mismatch, extra_forbidden ...")
 
 
-class ApiError(BaseModel):
+class ApiError(_Model):
     """Every refusal: a status, a sentence that says what is wrong, and for a request that failed
     validation, the problems one by one."""
 
@@ -85,7 +91,7 @@ class HistoryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class StatusChange(BaseModel):
+class StatusChange(_Model):
     status: HistoryStatus = Field(
         description="QUEUED, BUILDING, SUCCEEDED or FAILED as the build worker recorded them, then REPLICATING, "
         "ROLLING_OUT, DEPLOYED (or SUPERSEDED, or FAILED) as the replication and the regions' rollouts went"
@@ -94,7 +100,7 @@ class StatusChange(BaseModel):
     reason: str | None = None
 
 
-class Artifact(BaseModel):
+class Artifact(_Model):
     bucket: str
     key: str
     sha256: str
@@ -102,7 +108,7 @@ class Artifact(BaseModel):
     payloadBytes: int
 
 
-class Replication(BaseModel):
+class Replication(_Model):
     status: ReplicationStatus
     executionId: str | None = None
     startedAt: str | None = None
@@ -111,7 +117,7 @@ class Replication(BaseModel):
     failedCopies: int = 0
 
 
-class RolloutModel(BaseModel):
+class RolloutModel(_Model):
     """What the P2P swarm model says of a region's rollout (README: "The P2P model")."""
 
     method: str = Field(description="simulated (piece by piece) or closed-form (large swarms)")
@@ -122,7 +128,7 @@ class RolloutModel(BaseModel):
     directFromBucketSeconds: float = Field(description="every host pulling from the bucket instead")
 
 
-class RegionStatus(BaseModel):
+class RegionStatus(_Model):
     region: str
     bucket: str
     replication: RegionCopyStatus
@@ -137,7 +143,7 @@ class RegionStatus(BaseModel):
     )
 
 
-class BuildView(BaseModel):
+class BuildView(_Model):
     buildId: str
     commit: str
     status: BuildStatus
@@ -162,7 +168,7 @@ class BuildView(BaseModel):
     statusHistory: list[StatusChange]
 
 
-class BuildSummary(BaseModel):
+class BuildSummary(_Model):
     """One build in the list: where it is, and how many of its hosts run it."""
 
     buildId: str
@@ -176,21 +182,21 @@ class BuildSummary(BaseModel):
     statusUrl: str
 
 
-class BuildList(BaseModel):
+class BuildList(_Model):
     builds: list[BuildSummary] = Field(description="Newest first.")
     nextCursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; absent on the last page."
     )
 
 
-class BuildMessage(BaseModel):
+class BuildMessage(_Model):
     """What the API puts on the build queue for the build worker."""
 
     buildId: str
     commit: Commit
 
 
-class CopyRequest(BaseModel):
+class CopyRequest(_Model):
     """What the replication state machine asks the regional copy function to copy, for one destination."""
 
     sourceBucket: str = Field(min_length=3)
@@ -204,14 +210,14 @@ class CopyRequest(BaseModel):
 # --- deployments ----------------------------------------------------------------------------------------
 
 
-class SimulationRequest(BaseModel):
+class SimulationRequest(_Model):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     hostFailurePercent: float = Field(default=0, ge=0, le=100, description="share of each wave's hosts that fail")
     seed: int = Field(default=1, description="picks which hosts fail, the same ones every time")
 
 
-class DeploymentRequest(BaseModel):
+class DeploymentRequest(_Model):
     """POST /deployments and POST /deployments/plan."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -232,7 +238,7 @@ class DeploymentRequest(BaseModel):
     simulate: SimulationRequest | None = Field(default=None, description="Deterministic fault injection")
 
 
-class WavePlanView(BaseModel):
+class WavePlanView(_Model):
     wave: int = Field(description="1-based")
     cumulativePercent: float
     hosts: int = Field(description="hosts this wave updates")
@@ -240,7 +246,7 @@ class WavePlanView(BaseModel):
     predictedSeconds: float
 
 
-class RegionPlanView(BaseModel):
+class RegionPlanView(_Model):
     region: str
     hostsTotal: int
     waves: list[WavePlanView]
@@ -248,7 +254,7 @@ class RegionPlanView(BaseModel):
     rollbackSeconds: float = Field(description="back to the previous build, which every host still holds")
 
 
-class DeploymentPlanView(BaseModel):
+class DeploymentPlanView(_Model):
     """What a deployment would do and how long the P2P swarm model says it takes (no bake overlap)."""
 
     buildId: str
@@ -259,7 +265,7 @@ class DeploymentPlanView(BaseModel):
     predictedSeconds: float
 
 
-class WaveRequest(BaseModel):
+class WaveRequest(_Model):
     """What the deployment workflow asks a region's sync function to do: one wave of a deployment, or
     its rollback (then `buildId` is the build the region returns to)."""
 
@@ -275,7 +281,7 @@ class WaveRequest(BaseModel):
     seed: int = 1
 
 
-class DeploymentAccepted(BaseModel):
+class DeploymentAccepted(_Model):
     deploymentId: str
     buildId: str
     status: str
@@ -283,12 +289,12 @@ class DeploymentAccepted(BaseModel):
     predictedSeconds: float = Field(description="The plan's time (POST /deployments/plan)")
 
 
-class SimulationView(BaseModel):
+class SimulationView(_Model):
     hostFailurePercent: float
     seed: int
 
 
-class DeploymentSpecView(BaseModel):
+class DeploymentSpecView(_Model):
     regions: list[str]
     waves: list[float]
     bakeSeconds: int
@@ -297,7 +303,7 @@ class DeploymentSpecView(BaseModel):
     simulate: SimulationView
 
 
-class RegionRolloutView(BaseModel):
+class RegionRolloutView(_Model):
     status: str = Field(
         description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or SKIPPED"
     )
@@ -321,13 +327,13 @@ class RegionRolloutView(BaseModel):
     )
 
 
-class DeploymentHistoryEntry(BaseModel):
+class DeploymentHistoryEntry(_Model):
     status: str
     at: str
     reason: str | None = None
 
 
-class DeploymentView(BaseModel):
+class DeploymentView(_Model):
     deploymentId: str
     buildId: str
     status: str = Field(
@@ -346,7 +352,7 @@ class DeploymentView(BaseModel):
     history: list[DeploymentHistoryEntry]
 
 
-class DeploymentSummary(BaseModel):
+class DeploymentSummary(_Model):
     deploymentId: str
     buildId: str
     status: str
@@ -358,17 +364,17 @@ class DeploymentSummary(BaseModel):
     statusUrl: str
 
 
-class DeploymentList(BaseModel):
+class DeploymentList(_Model):
     deployments: list[DeploymentSummary] = Field(description="Newest first.")
     nextCursor: str | None = None
 
 
-class DeploymentActionResult(BaseModel):
+class DeploymentActionResult(_Model):
     deploymentId: str
     status: str
 
 
-class RegionView(BaseModel):
+class RegionView(_Model):
     region: str
     goalBuildId: str | None = Field(default=None, description="the build the region should run")
     goalDeploymentId: str | None = Field(default=None, description="the deployment that set the goal")
@@ -378,5 +384,5 @@ class RegionView(BaseModel):
     updatedAt: str | None = None
 
 
-class RegionList(BaseModel):
+class RegionList(_Model):
     regions: list[RegionView]

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from code_deploy import deployments, host_store, store, swarm, transfer
 from code_deploy.artifact import build_artifact
 from code_deploy.builds import BuildStatus, artifact_key, new_build_id, utc_now
+from code_deploy.errors import NotAllowedNow
 from code_deploy.hosts import apply_rollback, apply_wave, hosts_by_build
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
@@ -390,7 +391,7 @@ def roll_back_region(
 # --- 6. deployments -----------------------------------------------------------------------------------------
 
 
-class BuildNotDeployable(Exception):
+class BuildNotDeployable(NotAllowedNow):
     """The build exists but cannot be deployed where asked (not built, or not in every region's bucket)."""
 
 

@@ -32,8 +32,6 @@ from code_deploy.swarm import SwarmParameters
 
 logger = logging.getLogger(__name__)
 
-DEPLOYMENT_ID_PATTERN = r"^deploy-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
-DEPLOYMENT_ID_RULE = "deploy-<UTC time as YYYYMMDDTHHMMSSZ>-<8 lowercase hex digits>"
 PAUSE_POLL_SECONDS = 2  # a paused region looks again this often
 BAKE_POLL_SECONDS = 5  # a baking region looks for promote, abort or a later deployment this often
 ABORT, ROLLBACK = "ABORT", "ROLLBACK"

@@ -12,7 +12,8 @@ from code_deploy.swarm import DEFAULT_BUCKET_EGRESS, DEFAULT_HOST_BANDWIDTH, DEF
 
 
 class _EnvSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # Built at first use (defer_build): a function builds its own settings class, not all seven.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None):

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy import build_list
 from code_deploy.builds import BuildStatus
+from code_deploy.errors import NotFound
 from code_deploy.swarm import BUCKET, SwarmResult
 
 BUILD_RECORD = "BUILD"
@@ -37,8 +38,10 @@ BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_WRITE_ATTEMPTS = 8
 
 
-class BuildNotFound(Exception):
-    pass
+class BuildNotFound(NotFound):
+    def __init__(self, build_id: str):
+        super().__init__(f"no build {build_id}")
+        self.build_id = build_id
 
 
 class BuildAlreadyFinished(Exception):
