@@ -16,7 +16,7 @@ make_venv() {
   local name="$1"
   local dir=".venv/$name" stamp=".venv/$name/.requirements-stamp"
   local wanted
-  local inputs=("requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt)
+  local inputs=("requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt layers/code_deploy/tracing-requirements.txt)
   # deployctl's console script comes from pyproject.toml.
   [ "$name" = deployctl ] && inputs+=(pyproject.toml)
   wanted="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"

@@ -20,7 +20,7 @@ print(json.dumps(sorted(sys.modules)))
 
 # What a cold start leaves to the first event: the SDK's sessions and clients, boto3 (and s3transfer with
 # it), the X-Ray SDK (never, with tracing off).
-LATER = ("boto3", "s3transfer", "botocore.session", "botocore.client", "aws_xray_sdk.core")
+LATER = ("boto3", "s3transfer", "botocore.session", "botocore.client", "aws_xray_sdk")
 PYDANTIC = ("pydantic", "pydantic_core")
 
 

@@ -67,6 +67,16 @@ class _NoTracing(BaseProvider):
         pass
 
 
+class _DisabledTracer(Tracer):
+    """Powertools' Tracer with tracing off. Its own disabled path still imports the X-Ray SDK to switch the
+    SDK off; on a provider that records nothing there is no SDK to switch off, and where tracing is off
+    the SDK is not even deployed (it is TracingLayer's, attached only where tracing is on)."""
+
+    @staticmethod
+    def _disable_tracer_provider() -> None:
+        pass
+
+
 def tracing_disabled() -> bool:
     return resolve_truthy_env_var_choice(env=os.getenv(TRACE_DISABLED_ENV, "false"))
 
@@ -75,5 +85,5 @@ def tracer() -> Tracer:
     """The function's Tracer: Powertools' own where tracing is on, a disabled one that never imports the
     X-Ray SDK where POWERTOOLS_TRACE_DISABLED says it is off."""
     if tracing_disabled():
-        return Tracer(disabled=True, provider=_NoTracing())
+        return _DisabledTracer(disabled=True, provider=_NoTracing())
     return Tracer()
