@@ -409,18 +409,16 @@ def plan_view(artifact: store.ArtifactLocation, plan: deployments.DeploymentPlan
     },
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
-    from code_deploy import deployment_store, pipeline
+    from code_deploy import rollout
 
     config = settings()
-    spec = deployment_spec(request)
-    goals = deployment_store.get_region_goals(aws.dynamodb().Table(config.regions_table), spec.regions)
-    artifact, plan = pipeline.plan_deployment(
+    artifact, plan = rollout.plan_deployment(
         aws.dynamodb().Table(config.builds_table),
         aws.dynamodb().Table(config.copy_tracking_table),
+        aws.dynamodb().Table(config.regions_table),
         config.regional_buckets,
         config.fleet,
-        spec,
-        {region: goal.hosts_by_build.get(spec.build_id, 0) for region, goal in goals.items()},
+        deployment_spec(request),
     )
     return plan_view(artifact, plan)
 
@@ -444,19 +442,18 @@ def rollout_tables(config: ApiSettings) -> rollout.Tables:
     },
 )
 def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
-    from code_deploy import pipeline, rollout
+    from code_deploy import rollout
 
     config = settings()
     spec = deployment_spec(request)
-    artifact = pipeline.deployable_artifact(
-        aws.dynamodb().Table(config.builds_table),
+    deployment = rollout.deploy_build(
+        rollout_tables(config),
         aws.dynamodb().Table(config.copy_tracking_table),
-        spec.build_id,
         config.regional_buckets,
-        spec.regions,
-    )
-    deployment = rollout.create_deployment(
-        rollout_tables(config), aws.stepfunctions(), config.rollout_state_machine_arn, spec, artifact, config.fleet
+        aws.stepfunctions(),
+        config.rollout_state_machine_arn,
+        spec,
+        config.fleet,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
     logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})

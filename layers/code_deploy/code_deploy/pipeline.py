@@ -19,10 +19,8 @@ from botocore.exceptions import ClientError
 
 from code_deploy import deployments, host_store, store, swarm, transfer
 from code_deploy.artifact import build_artifact
-from code_deploy.builds import BuildStatus, artifact_key, new_build_id, utc_now
-from code_deploy.errors import NotAllowedNow
+from code_deploy.builds import artifact_key, new_build_id, utc_now
 from code_deploy.hosts import apply_rollback, apply_wave, hosts_by_build
-from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import execution_input, execution_name
 from code_deploy.swarm import SwarmParameters, SwarmResult
 
@@ -386,48 +384,3 @@ def roll_back_region(
         hosts_by_build=hosts_by_build(state.hosts),
         hosts_version=state.version,
     )
-
-
-# --- 6. deployments -----------------------------------------------------------------------------------------
-
-
-class BuildNotDeployable(NotAllowedNow):
-    """The build exists but cannot be deployed where asked (not built, or not in every region's bucket)."""
-
-
-def deployable_artifact(
-    builds_table, copy_tracking_table, build_id: str, regional_buckets: RegionalBuckets, regions: tuple[str, ...]
-) -> store.ArtifactLocation:
-    """The build's artifact, once it is SUCCEEDED and copied to every one of `regions`' buckets.
-    Raises store.BuildNotFound, or BuildNotDeployable saying what is missing."""
-    build = store.get_build_record(builds_table, build_id)
-    if build is None:
-        raise store.BuildNotFound(build_id)
-    if build.status != BuildStatus.SUCCEEDED or build.artifact is None:
-        raise BuildNotDeployable(f"build {build_id} is {build.status}, not SUCCEEDED")
-    tracking = store.get_copy_tracking(copy_tracking_table, build.artifact.key, build.artifact.bucket)
-    missing = [
-        region
-        for region in regions
-        if tracking is None
-        or (outcome := tracking.outcome_for(regional_buckets.bucket_for(region))) is None
-        or outcome.status != "SUCCEEDED"
-    ]
-    if missing:
-        raise BuildNotDeployable(f"build {build_id} is not in the builds bucket of {', '.join(missing)}")
-    return build.artifact
-
-
-def plan_deployment(
-    builds_table,
-    copy_tracking_table,
-    regional_buckets: RegionalBuckets,
-    fleet: SwarmParameters,
-    spec: deployments.DeploymentSpec,
-    hosts_already_on_build: dict[str, int] | None = None,
-) -> tuple[store.ArtifactLocation, deployments.DeploymentPlan]:
-    """The plan of a deployment of a deployable build: hosts per wave and the predicted time (hosts of a
-    region already on the build are skipped, as the deployment would)."""
-    artifact = deployable_artifact(builds_table, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
-    fleets = {region: fleet.with_artifact(artifact.size) for region in spec.regions}
-    return artifact, deployments.plan(spec, fleets, hosts_already_on_build or {})

@@ -24,9 +24,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from code_deploy import deployment_store, deployments, store
-from code_deploy.builds import artifact_key, build_id_for_artifact, utc_now
+from code_deploy.builds import BuildStatus, artifact_key, build_id_for_artifact, utc_now
 from code_deploy.deployment_store import ActionNotAllowed, Deployment, RegionRollout, StatusChange
 from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus
+from code_deploy.errors import NotAllowedNow
 from code_deploy.regions import RegionalBuckets
 from code_deploy.swarm import SwarmParameters
 
@@ -65,6 +66,65 @@ class Tables:
 
 
 # --- accepting a deployment ----------------------------------------------------------------------------------
+
+
+class BuildNotDeployable(NotAllowedNow):
+    """The build exists but cannot be deployed where asked (not built, or not in every region's bucket)."""
+
+
+def deployable_artifact(
+    builds_table, copy_tracking_table, build_id: str, regional_buckets: RegionalBuckets, regions: tuple[str, ...]
+) -> store.ArtifactLocation:
+    """The build's artifact, once it is SUCCEEDED and copied to every one of `regions`' buckets.
+    Raises store.BuildNotFound, or BuildNotDeployable saying what is missing."""
+    build = store.get_build_record(builds_table, build_id)
+    if build is None:
+        raise store.BuildNotFound(build_id)
+    if build.status != BuildStatus.SUCCEEDED or build.artifact is None:
+        raise BuildNotDeployable(f"build {build_id} is {build.status}, not SUCCEEDED")
+    tracking = store.get_copy_tracking(copy_tracking_table, build.artifact.key, build.artifact.bucket)
+    missing = [
+        region
+        for region in regions
+        if tracking is None
+        or (outcome := tracking.outcome_for(regional_buckets.bucket_for(region))) is None
+        or outcome.status != "SUCCEEDED"
+    ]
+    if missing:
+        raise BuildNotDeployable(f"build {build_id} is not in the builds bucket of {', '.join(missing)}")
+    return build.artifact
+
+
+def plan_deployment(
+    builds_table,
+    copy_tracking_table,
+    regions_table,
+    regional_buckets: RegionalBuckets,
+    fleet: SwarmParameters,
+    spec: deployments.DeploymentSpec,
+) -> tuple[store.ArtifactLocation, deployments.DeploymentPlan]:
+    """The plan of a deployment of a deployable build: hosts per wave and the predicted time (hosts of a
+    region already on the build, as the regions table last heard, are skipped, as the deployment would)."""
+    artifact = deployable_artifact(builds_table, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
+    goals = deployment_store.get_region_goals(regions_table, spec.regions)
+    already = {region: goal.hosts_by_build.get(spec.build_id, 0) for region, goal in goals.items()}
+    fleets = {region: fleet.with_artifact(artifact.size) for region in spec.regions}
+    return artifact, deployments.plan(spec, fleets, already)
+
+
+def deploy_build(
+    tables: Tables,
+    copy_tracking_table,
+    regional_buckets: RegionalBuckets,
+    sfn_client,
+    state_machine_arn: str,
+    spec: DeploymentSpec,
+    fleet: SwarmParameters,
+) -> Deployment:
+    """A deployment asked for through the API: of a build that is SUCCEEDED and in the bucket of every
+    region it reaches (else store.BuildNotFound or BuildNotDeployable, and nothing written)."""
+    artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
+    return create_deployment(tables, sfn_client, state_machine_arn, spec, artifact, fleet)
 
 
 def create_deployment(
