@@ -299,7 +299,6 @@ def list_builds(
         Query(max_length=build_list.MAX_CURSOR_CHARS, description="The previous page's nextCursor"),
     ] = None,
 ) -> BuildList:
-
     config = settings()
     builds_table = aws.dynamodb().Table(config.builds_table)
     page = build_list.list_builds(
@@ -413,9 +412,8 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
 
     config = settings()
     artifact, plan = rollout.plan_deployment(
-        aws.dynamodb().Table(config.builds_table),
+        rollout_tables(config),
         aws.dynamodb().Table(config.copy_tracking_table),
-        aws.dynamodb().Table(config.regions_table),
         config.regional_buckets,
         config.fleet,
         deployment_spec(request),

@@ -70,10 +70,8 @@ def _use_fake_aws(monkeypatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
-@pytest.fixture(autouse=True)
-def fresh_clients():
-    """The functions' clients are cached per execution environment (code_deploy.aws); every test
-    stands a new moto in front of AWS, so each starts without them."""
+def forget_clients() -> None:
+    """Empties code_deploy.aws's caches: the next call makes its session and client anew."""
     for client in (
         aws_clients.session,
         aws_clients.boto3_session,
@@ -85,6 +83,13 @@ def fresh_clients():
         aws_clients.lambda_client,
     ):
         client.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients():
+    """The functions' clients are cached per execution environment (code_deploy.aws); every test
+    stands a new moto in front of AWS, so each starts without them."""
+    forget_clients()
 
 
 @pytest.fixture
@@ -231,14 +236,7 @@ def in_region(monkeypatch):
     def enter(region: str) -> None:
         monkeypatch.setenv("AWS_REGION", region)
         monkeypatch.setenv("AWS_DEFAULT_REGION", region)
-        for client in (
-            aws_clients.session,
-            aws_clients.boto3_session,
-            aws_clients.dynamodb,
-            aws_clients.dynamodb_client,
-            aws_clients.s3,
-        ):
-            client.cache_clear()
+        forget_clients()  # the next client is made for that region
 
     return enter
 

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from code_deploy import build_list
 from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
 from code_deploy.errors import NotAllowedNow, NotFound
-from code_deploy.store import is_conditional_failure
+from code_deploy.store import update_if
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
 REGION_RECORD_PREFIX = "REGION#"
@@ -38,17 +38,6 @@ class DeploymentNotFound(NotFound):
 
 class ActionNotAllowed(NotAllowedNow):
     """The action does not apply to the deployment as it stands; the message says why."""
-
-
-def _updated(table, **update: Any) -> bool:
-    """One conditional UpdateItem; whether it was applied (False: its condition did not hold)."""
-    try:
-        table.update_item(**update)
-        return True
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
 
 
 def _status_in(statuses: tuple[DeploymentStatus, ...]) -> tuple[str, dict[str, str]]:
@@ -364,7 +353,7 @@ def accept(
 def restore_goal(regions_table, region: str, deployment_id: str, build_id: str | None, now: str) -> bool:
     """After a rollback, the region's goal is the build it returned to, unless a later deployment has
     set the goal meanwhile (then that one stands). Returns whether the goal was restored."""
-    return _updated(
+    return update_if(
         regions_table,
         Key={"region": region},
         UpdateExpression=(
@@ -381,7 +370,7 @@ def restore_goal(regions_table, region: str, deployment_id: str, build_id: str |
 def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hosts_version: int) -> None:
     """Keeps the region's hosts per build as its sync reported them, unless a newer report is there
     already (reports from concurrent waves may arrive out of order)."""
-    _updated(
+    update_if(
         regions_table,
         Key={"region": region},
         UpdateExpression="SET hostsByBuild = :hosts, hostsVersion = :version",
@@ -439,7 +428,7 @@ def change_status(
         values[":reason"] = reason
     if to.finished:
         sets.append("completedAt = :now")
-    return _updated(
+    return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
         UpdateExpression="SET " + ", ".join(sets),
@@ -452,7 +441,7 @@ def change_status(
 def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
     """Marks a running deployment promoted: its regions skip what is left of their bakes."""
     condition, values = _status_in(RUNNING_STATUSES)
-    return _updated(
+    return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
         UpdateExpression="SET promoted = :promoted, updatedAt = :now",
@@ -466,7 +455,7 @@ def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now:
     """Records that the deployment stops and rolls back, while it runs and was not stopped before (the
     first reason stays)."""
     condition, values = _status_in(RUNNING_STATUSES)
-    return _updated(
+    return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
         UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",

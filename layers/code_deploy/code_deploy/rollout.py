@@ -96,17 +96,16 @@ def deployable_artifact(
 
 
 def plan_deployment(
-    builds_table,
+    tables: Tables,
     copy_tracking_table,
-    regions_table,
     regional_buckets: RegionalBuckets,
     fleet: SwarmParameters,
     spec: deployments.DeploymentSpec,
 ) -> tuple[store.ArtifactLocation, deployments.DeploymentPlan]:
     """The plan of a deployment of a deployable build: hosts per wave and the predicted time (hosts of a
     region already on the build, as the regions table last heard, are skipped, as the deployment would)."""
-    artifact = deployable_artifact(builds_table, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
-    goals = deployment_store.get_region_goals(regions_table, spec.regions)
+    artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
+    goals = deployment_store.get_region_goals(tables.regions, spec.regions)
     already = {region: goal.hosts_by_build.get(spec.build_id, 0) for region, goal in goals.items()}
     fleets = {region: fleet.with_artifact(artifact.size) for region in spec.regions}
     return artifact, deployments.plan(spec, fleets, already)

@@ -52,6 +52,17 @@ def is_conditional_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def update_if(table, **update: Any) -> bool:
+    """One conditional UpdateItem; whether it was applied (False: its condition did not hold)."""
+    try:
+        table.update_item(**update)
+        return True
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+
+
 # --- build records ---------------------------------------------------------------------------------
 
 
@@ -200,42 +211,36 @@ def fail_build(
     failed its last attempt also counts that attempt and keeps its error, as earlier attempts did."""
     attempt_update = ", failedAttempts = :attempts, lastError = :error" if attempts is not None else ""
     attempt_values = {":attempts": attempts, ":error": last_error or reason} if attempts is not None else {}
-    try:
-        table.update_item(
-            Key={"build_id": build_id, "record": BUILD_RECORD},
-            UpdateExpression=(
-                "SET #status = :failed, updatedAt = :now, failedAt = :now, failureReason = :reason, "
-                "statusHistory = list_append(statusHistory, :entry)" + attempt_update
-            ),
-            ConditionExpression="attribute_exists(build_id) AND #status IN (:queued, :building)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":failed": BuildStatus.FAILED.value,
-                ":queued": BuildStatus.QUEUED.value,
-                ":building": BuildStatus.BUILDING.value,
-                ":now": now,
-                ":reason": reason,
-                ":entry": [{"status": BuildStatus.FAILED.value, "at": now, "reason": reason}],
-                **attempt_values,
-            },
-        )
-    except ClientError as error:
-        if not is_conditional_failure(error):
-            raise
+    update_if(
+        table,
+        Key={"build_id": build_id, "record": BUILD_RECORD},
+        UpdateExpression=(
+            "SET #status = :failed, updatedAt = :now, failedAt = :now, failureReason = :reason, "
+            "statusHistory = list_append(statusHistory, :entry)" + attempt_update
+        ),
+        ConditionExpression="attribute_exists(build_id) AND #status IN (:queued, :building)",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":failed": BuildStatus.FAILED.value,
+            ":queued": BuildStatus.QUEUED.value,
+            ":building": BuildStatus.BUILDING.value,
+            ":now": now,
+            ":reason": reason,
+            ":entry": [{"status": BuildStatus.FAILED.value, "at": now, "reason": reason}],
+            **attempt_values,
+        },
+    )
 
 
 def note_build_attempt_failure(table, build_id: str, attempt: int, reason: str) -> None:
     """Keeps the last attempt's error on a build that will be tried again (its status is unchanged)."""
-    try:
-        table.update_item(
-            Key={"build_id": build_id, "record": BUILD_RECORD},
-            UpdateExpression="SET failedAttempts = :attempt, lastError = :reason",
-            ConditionExpression="attribute_exists(build_id)",
-            ExpressionAttributeValues={":attempt": attempt, ":reason": reason},
-        )
-    except ClientError as error:
-        if not is_conditional_failure(error):
-            raise
+    update_if(
+        table,
+        Key={"build_id": build_id, "record": BUILD_RECORD},
+        UpdateExpression="SET failedAttempts = :attempt, lastError = :reason",
+        ConditionExpression="attribute_exists(build_id)",
+        ExpressionAttributeValues={":attempt": attempt, ":reason": reason},
+    )
 
 
 def get_build_record(table, build_id: str) -> BuildRecord | None:
