@@ -141,3 +141,15 @@ def test_the_swarm_parameters_the_api_plans_with_are_the_regions_own():
     shared = ["HostsPerRegion", "SeedHosts", "P2PFanout", "P2PPieceBytes", "P2PHostBandwidthBytesPerSecond"]
     for name in [*shared, "P2PBucketEgressBytesPerSecond"]:
         assert TEMPLATE["Parameters"][name]["Default"] == REGIONAL_TEMPLATE["Parameters"][name]["Default"], name
+
+
+def test_the_xray_sdk_layer_is_attached_exactly_where_tracing_is_on():
+    # The X-Ray SDK is TracingLayer's, which every function gets where TraceDisabled is "false" (AWS)
+    # and none gets where it is "true" (the emulator: the functions then never import the SDK).
+    for template in (TEMPLATE, REGIONAL_TEMPLATE):
+        assert template["Conditions"]["TracingOn"] == ["TraceDisabled", "false"]
+        assert template["Resources"]["TracingLayer"]["Condition"] == "TracingOn"
+        assert template["Globals"]["Function"]["Layers"] == [
+            "CodeDeployLayer",
+            ["TracingOn", "TracingLayer", "AWS::NoValue"],
+        ]
