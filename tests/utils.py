@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import unquote
+
+from tools.functions import load_function
 
 REPO = Path(__file__).resolve().parent.parent
 EVENTS = REPO / "events"
@@ -23,15 +22,8 @@ def load_event(name: str) -> dict:
 
 
 def load_handler(function: str) -> ModuleType:
-    """Imports functions/<function>/app.py as a fresh module, as a cold start would (every
-    function's module is called `app`, so each load gets a unique name)."""
-    path = FUNCTIONS / function / "app.py"
-    name = f"{function}_app_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """functions/<function>/app.py as a fresh module, as a cold start would (tools.functions)."""
+    return load_function(function)
 
 
 @dataclass

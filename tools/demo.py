@@ -23,7 +23,7 @@ from pathlib import Path
 
 import boto3
 
-from code_deploy import store
+from code_deploy.hosts import records as host_logs
 from tools.api_client import call
 from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regions, stack_name
 
@@ -98,7 +98,7 @@ def verify_like_the_plan(stack_outputs: dict[str, str], view: dict) -> list[str]
     # shards (the plan's full-table Scan grows with every build the emulator has seen).
     hosts_per_region = int(stack_outputs["SimulatedHostsPerRegion"])
     counts = {
-        region: store.count_host_records(
+        region: host_logs.count_host_records(
             boto3.resource("dynamodb", region_name=region).Table(table), view["buildId"], region, hosts_per_region
         )
         for region, table in host_record_tables(stack_outputs).items()

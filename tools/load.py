@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from code_deploy import build_list, store
-from code_deploy.builds import utc_now
+from code_deploy import paging
+from code_deploy.builds.model import utc_now
+from code_deploy.hosts import records as host_logs
 from tools.api_client import call
 from tools.stack import api_base_url, host_record_tables, outputs
 from tools.stack import regions as stack_regions
@@ -164,7 +165,7 @@ def builds_since(api: str, since: str) -> list[dict]:
     found: list[dict] = []
     cursor: str | None = None
     while True:
-        query = f"?limit={build_list.MAX_PAGE_SIZE}" + (f"&cursor={cursor}" if cursor else "")
+        query = f"?limit={paging.MAX_PAGE_SIZE}" + (f"&cursor={cursor}" if cursor else "")
         status, page = call("GET", f"{api}/builds{query}")
         if status != 200:
             raise RuntimeError(f"GET /builds answered {status}: {page}")
@@ -197,7 +198,7 @@ def _duplicates_and_losses(
     }
     for build_id in report.deployed:
         count = sum(
-            store.count_host_records(host_tables[region], build_id, region, hosts_per_region) for region in regions
+            host_logs.count_host_records(host_tables[region], build_id, region, hosts_per_region) for region in regions
         )
         if count != hosts_per_region * len(regions):
             problems.append(f"{build_id} has {count} host records, expected {hosts_per_region * len(regions)}")

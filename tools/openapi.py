@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tools.functions import load_function
+
 TITLE = "sam-code-deploy"
 VERSION = "1.0.0"
 DESCRIPTION = "Submit a build of a commit; follow it through build, replication to every region and rollout."
 
 
 def openapi_document() -> str:
-    sys.path.insert(0, str(REPO / "layers" / "code_deploy"))
-    spec = importlib.util.spec_from_file_location("api_app", REPO / "functions" / "api" / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_function("api")
     return module.app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION) + "\n"
 
 

@@ -7,19 +7,14 @@ attempt records the build as FAILED with the reason, and SQS then moves the mess
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import aws, pipeline, tracing
-
-if TYPE_CHECKING:
-    from code_deploy.settings import BuildWorkerSettings
+from code_deploy import aws, environment, tracing
+from code_deploy.builds import building
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -28,44 +23,39 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@cache
-def settings() -> BuildWorkerSettings:
-    # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.settings import BuildWorkerSettings
-
-    return BuildWorkerSettings.from_env()
+settings = environment.lazy_settings("BuildWorkerSettings")
 
 
 def build_one(record: SQSRecord) -> None:
     # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.models import BuildMessage
+    from code_deploy.builds.schema import BuildMessage
 
     message = BuildMessage.model_validate_json(record.body)
     config = settings()
     builds_table = aws.dynamodb().Table(config.builds_table)
     logger.append_keys(build_id=message.buildId, commit=message.commit)
     try:
-        result = pipeline.run_build(
-            builds_table,
-            aws.s3(),
-            config.global_bucket,
-            message.buildId,
-            message.commit,
-            config.payload_size,
-            config.failing_commit_prefix,
+        result = building.run_build(
+            builds_table=builds_table,
+            s3_client=aws.s3(),
+            bucket=config.global_bucket,
+            build_id=message.buildId,
+            commit=message.commit,
+            payload_size=config.payload_size,
+            failing_commit_prefix=config.failing_commit_prefix,
         )
     except Exception as error:
         # Recorded, and the message comes back later (or goes to the DLQ), but it fails all the same.
         attempt = int(record.attributes.approximate_receive_count)
-        failed = pipeline.handle_failed_attempt(
-            builds_table,
-            aws.sqs(),
-            config.build_queue_url,
-            record.receipt_handle,
-            message.buildId,
-            attempt,
-            config.max_attempts,
-            error,
+        failed = building.handle_failed_attempt(
+            builds_table=builds_table,
+            sqs_client=aws.sqs(),
+            queue_url=config.build_queue_url,
+            receipt_handle=record.receipt_handle,
+            build_id=message.buildId,
+            attempt=attempt,
+            max_attempts=config.max_attempts,
+            error=error,
         )
         logger.exception(
             "build attempt failed",

@@ -4,29 +4,21 @@ that bucket's own region (Step Functions' S3 integrations reach only the state m
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import aws, pipeline, tracing, transfer
-from code_deploy.builds import build_id_for_artifact
-
-if TYPE_CHECKING:
-    from code_deploy.settings import RegionalCopySettings
+from code_deploy import aws, environment, tracing
+from code_deploy.builds.model import build_id_for_artifact
+from code_deploy.replication import copy, transfer
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 
 
-@cache
-def settings() -> RegionalCopySettings:
-    # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.settings import RegionalCopySettings
-
-    return RegionalCopySettings.from_env()
+settings = environment.lazy_settings("RegionalCopySettings")
 
 
 @cache
@@ -40,14 +32,19 @@ def bucket_region(bucket: str) -> str:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.models import CopyRequest
+    from code_deploy.replication.schema import CopyRequest
 
     request = CopyRequest.model_validate(event)
     # The build's correlation key: the build worker names each artifact after its build.
     logger.append_keys(build_id=build_id_for_artifact(request.sourceKey, {}))
     config = settings()
-    result = pipeline.copy_to_region(
-        aws.s3(), aws.s3, request, config.multipart_threshold, config.part_bytes, bucket_region
+    result = copy.copy_to_region(
+        s3_client=aws.s3(),
+        s3_client_for_region=aws.s3,
+        request=request,
+        multipart_threshold=config.multipart_threshold,
+        part_bytes=config.part_bytes,
+        bucket_regions=bucket_region,
     )
     logger.info("copy done", extra={"source_key": request.sourceKey, **result})
     if result["status"] == "SUCCEEDED":

@@ -4,36 +4,27 @@ out on the region's hosts."""
 from __future__ import annotations
 
 import time
-from functools import cache
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import aws, pipeline, tracing
-
-if TYPE_CHECKING:
-    from code_deploy.settings import RegionalSyncSettings
+from code_deploy import aws, environment, tracing
+from code_deploy.hosts import wave
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 
 
-@cache
-def settings() -> RegionalSyncSettings:
-    # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.settings import RegionalSyncSettings
-
-    return RegionalSyncSettings.from_env()
+settings = environment.lazy_settings("RegionalSyncSettings")
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    from code_deploy.models import WaveRequest  # deferred with the settings: pydantic at the first event
+    from code_deploy.hosts.schema import WaveRequest  # deferred with the settings: pydantic at the first event
 
     config = settings()
     request = WaveRequest.model_validate(event)
@@ -41,19 +32,26 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     hosts = aws.dynamodb().Table(config.host_state_table)
     started = time.monotonic()
     if request.action == "wave":
-        result = pipeline.roll_out_wave(
-            aws.s3(),
-            hosts,
-            aws.dynamodb_client(),
-            config.host_records_table,
-            config.region,
-            config.bucket,
-            request,
-            config.fleet,
-            config.write_workers,
+        result = wave.roll_out_wave(
+            s3_client=aws.s3(),
+            host_state_table=hosts,
+            dynamodb_client=aws.dynamodb_client(),
+            host_records_table_name=config.host_records_table,
+            region=config.region,
+            regional_bucket=config.bucket,
+            request=request,
+            fleet=config.fleet,
+            writers=config.write_workers,
         )
     else:
-        result = pipeline.roll_back_region(aws.s3(), hosts, config.region, config.bucket, request, config.fleet)
+        result = wave.roll_back_region(
+            s3_client=aws.s3(),
+            host_state_table=hosts,
+            region=config.region,
+            regional_bucket=config.bucket,
+            request=request,
+            fleet=config.fleet,
+        )
     rollout_seconds = time.monotonic() - started
     logger.info(
         "rollout done" if request.action == "wave" else "rollback done",

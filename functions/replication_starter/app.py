@@ -6,31 +6,21 @@ invoker does (`lambda invoke --payload ...`); anything else fails with a message
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from code_deploy import aws, pipeline, tracing
-from code_deploy.builds import build_id_for_artifact
-from code_deploy.replication import replication_requests
-
-if TYPE_CHECKING:
-    from code_deploy.settings import ReplicationStarterSettings
+from code_deploy import aws, environment, tracing
+from code_deploy.builds.model import build_id_for_artifact
+from code_deploy.replication import copy
+from code_deploy.replication.model import replication_requests
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 
 
-@cache
-def settings() -> ReplicationStarterSettings:
-    # deferred: pydantic is imported at the first event, not in the cold import
-    from code_deploy.settings import ReplicationStarterSettings
-
-    return ReplicationStarterSettings.from_env()
+settings = environment.lazy_settings("ReplicationStarterSettings")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -42,13 +32,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     for request in replication_requests(event):
         # The build's correlation key: the build worker names each artifact after its build.
         logger.append_keys(build_id=build_id_for_artifact(request.source_key, {}))
-        name = pipeline.start_replication(
-            aws.stepfunctions(),
-            config.state_machine_arn,
-            list(request.destination_buckets or config.regional_buckets.bucket_names),
-            request.source_bucket,
-            request.source_key,
-            request.version,
+        name = copy.start_replication(
+            sfn_client=aws.stepfunctions(),
+            state_machine_arn=config.state_machine_arn,
+            destination_buckets=list(request.destination_buckets or config.regional_buckets.bucket_names),
+            source_bucket=request.source_bucket,
+            source_key=request.source_key,
+            version=request.version,
         )
         logger.info(
             "replication started",

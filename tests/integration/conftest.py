@@ -15,7 +15,8 @@ import pytest
 import requests
 from boto3.dynamodb.conditions import Attr
 
-from code_deploy import store
+from code_deploy.builds import store as build_store
+from code_deploy.hosts import records as host_logs
 from tools.api_client import call, signed_headers
 from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regional_outputs, regions
 
@@ -87,7 +88,7 @@ def build_record_ids(table_name: str) -> set[str]:
     """The id of every build recorded in the builds table (its BUILD records, not rollout summaries,
     which the pipeline keeps writing for earlier builds)."""
     table = boto3.resource("dynamodb").Table(table_name)
-    kwargs = {"FilterExpression": Attr("record").eq(store.BUILD_RECORD), "ProjectionExpression": "build_id"}
+    kwargs = {"FilterExpression": Attr("record").eq(build_store.BUILD_RECORD), "ProjectionExpression": "build_id"}
     build_ids: set[str] = set()
     while True:
         page = table.scan(ConsistentRead=True, **kwargs)
@@ -117,7 +118,7 @@ def scan_count_host_records(stack_outputs: dict[str, str], build_id: str) -> int
     """The plan's check, as it wrote it (a Scan counting one build's host records), summed over the
     regions' tables: each region keeps its hosts' records in its own."""
     return sum(
-        store.count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
+        host_logs.count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
         for region in regions(stack_outputs)
     )
 
@@ -127,7 +128,7 @@ def count_host_records(stack_outputs: dict[str, str], build_id: str, in_regions)
     Scan: the tables grow with every test, and polling a Scan would slow down with it)."""
     hosts = int(stack_outputs["SimulatedHostsPerRegion"])
     return sum(
-        store.count_host_records(host_records_table(stack_outputs, region), build_id, region, hosts)
+        host_logs.count_host_records(host_records_table(stack_outputs, region), build_id, region, hosts)
         for region in in_regions
     )
 

@@ -9,8 +9,9 @@ from dataclasses import replace
 import boto3
 from boto3.dynamodb.conditions import Key
 
-from code_deploy import capacity, store
-from code_deploy.replication import execution_name
+from code_deploy import capacity
+from code_deploy.builds import store as build_store
+from code_deploy.replication.model import execution_name
 from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
 from tools import capacity as capacity_tool
 
@@ -42,8 +43,11 @@ def test_one_build_leaves_what_the_model_counts(api, stack_outputs, buckets, hos
     assert len(stored_history) == expected.status_history_entries
     builds = boto3.resource("dynamodb").Table(stack_outputs["BuildsTableName"])
     items = builds.query(KeyConditionExpression=Key("build_id").eq(build_id), ConsistentRead=True)["Items"]
-    assert sum(item["record"] == store.BUILD_RECORD for item in items) == expected.build_records
-    assert sum(item["record"].startswith(store.ROLLOUT_RECORD_PREFIX) for item in items) == expected.rollout_summaries
+    assert sum(item["record"] == build_store.BUILD_RECORD for item in items) == expected.build_records
+    assert (
+        sum(item["record"].startswith(build_store.ROLLOUT_RECORD_PREFIX) for item in items)
+        == expected.rollout_summaries
+    )
     assert count_host_records(stack_outputs, build_id, buckets) == expected.host_records == expected.host_record_items
 
     tracking = copy_tracking(stack_outputs, artifact["key"])

@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 
-from code_deploy.replication import execution_name
+from code_deploy.replication.model import execution_name
 from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
 from tests.utils import load_event
 

@@ -9,7 +9,7 @@ import uuid
 import boto3
 from boto3.dynamodb.conditions import Key
 
-from code_deploy import store
+from code_deploy.hosts import records as host_logs
 from tests.integration.conftest import (
     copy_tracking,
     count_host_records,
@@ -102,10 +102,10 @@ def test_each_region_rolls_out_as_a_p2p_swarm_and_says_how_long_it_took_in_the_m
     # bucket, every other host from a peer, and the last host finished in the plan's last round
     region = view["regions"][0]
     table = host_records_table(stack_outputs, region["region"])
-    shards = store.host_record_shards(hosts_per_region)
+    shards = host_logs.host_record_shards(hosts_per_region)
     records = []
     for shard in range(shards):
-        pk = store.host_partition_key(build_id, region["region"], shard, shards)
+        pk = host_logs.host_partition_key(build_id, region["region"], shard, shards)
         records += table.query(KeyConditionExpression=Key("pk").eq(pk))["Items"]
     assert len(records) == hosts_per_region
     from_bucket = [r for r in records if r["first_source"].startswith("s3://")]

@@ -10,7 +10,8 @@ import pytest
 from moto import mock_aws
 
 from code_deploy import aws as aws_clients
-from code_deploy import build_list
+from code_deploy.builds import store as build_store
+from code_deploy.deployments import store as deployment_store
 from tests.utils import LambdaContext
 
 STACK = "sam-code-deploy"
@@ -121,15 +122,15 @@ def _create_stack(monkeypatch) -> Stack:
     dynamodb.update_table(
         TableName=f"{STACK}-builds",
         AttributeDefinitions=[
-            {"AttributeName": build_list.MONTH_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": build_store.MONTH_ATTRIBUTE, "AttributeType": "S"},
             {"AttributeName": "queuedAt", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexUpdates=[
             {
                 "Create": {
-                    "IndexName": build_list.BUILD_LIST_INDEX,
+                    "IndexName": build_store.BUILD_LIST_INDEX,
                     "KeySchema": [
-                        {"AttributeName": build_list.MONTH_ATTRIBUTE, "KeyType": "HASH"},
+                        {"AttributeName": build_store.MONTH_ATTRIBUTE, "KeyType": "HASH"},
                         {"AttributeName": "queuedAt", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
@@ -169,7 +170,7 @@ def _create_stack(monkeypatch) -> Stack:
         GlobalSecondaryIndexUpdates=[
             {
                 "Create": {
-                    "IndexName": build_list.DEPLOYMENTS.name,
+                    "IndexName": deployment_store.DEPLOYMENTS.name,
                     "KeySchema": [
                         {"AttributeName": "createdMonth", "KeyType": "HASH"},
                         {"AttributeName": "createdAt", "KeyType": "RANGE"},

@@ -4,7 +4,7 @@ import zipfile
 
 import pytest
 
-from code_deploy.artifact import MANIFEST_NAME, PAYLOAD_NAME, build_artifact, read_manifest
+from code_deploy.builds.artifact import MANIFEST_NAME, PAYLOAD_NAME, build_artifact, read_manifest
 
 COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 

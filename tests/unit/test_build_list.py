@@ -7,8 +7,9 @@ import json
 import boto3
 import pytest
 
-from code_deploy import build_list, store
-from code_deploy.builds import utc_now
+from code_deploy import paging
+from code_deploy.builds import store as build_store
+from code_deploy.builds.model import utc_now
 from tests.utils import api_event, load_handler
 
 NOW = "2026-11-23T01:45:47.380Z"
@@ -16,7 +17,7 @@ NOW = "2026-11-23T01:45:47.380Z"
 
 def queue(table, when: str, number: int) -> str:
     build_id = f"build-{when[:4]}{when[5:7]}{when[8:10]}T000000Z-{number:08x}"
-    store.create_build(table, build_id, "9fceb02d0ae598e95dc970b74767f19372d61af8", when)
+    build_store.create_build(table, build_id, "9fceb02d0ae598e95dc970b74767f19372d61af8", when)
     return build_id
 
 
@@ -47,13 +48,13 @@ def history(builds_table) -> list[str]:
 def walk(table, limit: int) -> tuple[list[str], int]:
     listed, cursor, pages = [], None, 0
     while True:
-        page = build_list.list_builds(table, NOW, limit, cursor)
+        page = build_store.list_builds(table, paging.PageRequest(NOW, limit, cursor))
         listed += [record["build_id"] for record in page.records]
         pages += 1
         if page.next_cursor is None:
             return listed, pages
         # What the client gets back goes through the wire as text.
-        cursor = build_list.Cursor.decode(page.next_cursor.encode())
+        cursor = paging.Cursor.decode(page.next_cursor.encode(), build_store.BUILDS)
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 50])
@@ -63,15 +64,15 @@ def test_pages_list_every_build_of_the_last_13_months_newest_first_once(builds_t
 
 
 def test_a_full_page_is_returned_without_walking_further(builds_table, history):
-    page = build_list.list_builds(builds_table, NOW, 2)
+    page = build_store.list_builds(builds_table, paging.PageRequest(NOW, 2))
     assert [record["build_id"] for record in page.records] == [history[-1], history[-2]]
     assert page.next_cursor is not None and page.next_cursor.month == "2026-11"
 
 
 def test_months_walk_back_across_years():
-    assert build_list.previous_month("2026-01") == "2025-12"
-    assert build_list.months_before("2026-11", 12) == "2025-11"
-    assert build_list.queued_month(NOW) == "2026-11"
+    assert paging.previous_month("2026-01") == "2025-12"
+    assert paging.months_before("2026-11", 12) == "2025-11"
+    assert paging.month_of(NOW) == "2026-11"
 
 
 @pytest.mark.parametrize(
@@ -80,20 +81,20 @@ def test_months_walk_back_across_years():
         "not base64 at all!",
         "",
         "e30",  # {}
-        build_list.Cursor("2026-13").encode(),
-        build_list.Cursor("2026-11", {"build_id": "x"}).encode(),
-        build_list.Cursor(
+        paging.Cursor("2026-13").encode(),
+        paging.Cursor("2026-11", {"build_id": "x"}).encode(),
+        paging.Cursor(
             "2026-11", {"build_id": "x", "record": "BUILD", "queuedMonth": "2026-10", "queuedAt": "x"}
         ).encode(),
-        build_list.Cursor(
+        paging.Cursor(
             "2026-11", {"build_id": {"S": "x"}, "record": "BUILD", "queuedMonth": "2026-11", "queuedAt": "x"}
         ).encode(),
-        "A" * (build_list.MAX_CURSOR_CHARS + 1),
+        "A" * (paging.MAX_CURSOR_CHARS + 1),
     ],
 )
 def test_a_forged_cursor_is_refused_before_dynamodb(cursor):
-    with pytest.raises(build_list.InvalidCursor):
-        build_list.Cursor.decode(cursor)
+    with pytest.raises(paging.InvalidCursor):
+        paging.Cursor.decode(cursor, build_store.BUILDS)
 
 
 def list_event(**query: str) -> dict:
@@ -107,7 +108,7 @@ def test_get_builds_answers_summaries_and_a_cursor(stack, context):
     api = load_handler("api")
     table = boto3.resource("dynamodb").Table(stack.builds_table)
     ids = [queue(table, utc_now(), number) for number in range(3)]
-    store.fail_build(table, ids[0], NOW, "build failed after 3 attempts: boom")
+    build_store.fail_build(table, ids[0], NOW, "build failed after 3 attempts: boom")
 
     response = api.lambda_handler(list_event(limit="2"), context)
     assert response["statusCode"] == 200, response["body"]

@@ -3,8 +3,8 @@ import json
 import boto3
 import pytest
 
-from code_deploy import store
-from code_deploy.artifact import read_manifest
+from code_deploy.builds import store as build_store
+from code_deploy.builds.artifact import read_manifest
 from tests.utils import load_event, load_handler
 
 BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
@@ -19,7 +19,7 @@ def worker(stack):
 @pytest.fixture
 def queued_build(stack):
     table = boto3.resource("dynamodb").Table(stack.builds_table)
-    store.create_build(table, BUILD_ID, COMMIT, "2026-11-22T10:15:00.000Z")
+    build_store.create_build(table, BUILD_ID, COMMIT, "2026-11-22T10:15:00.000Z")
     return table
 
 
@@ -37,7 +37,7 @@ def test_builds_the_artifact_into_the_global_bucket(worker, stack, queued_build,
     body = s3.get_object(Bucket=stack.global_bucket, Key=key)["Body"].read()
     manifest = read_manifest(body)
     assert (manifest["commit"], manifest["buildId"], manifest["payloadSize"]) == (COMMIT, BUILD_ID, 2048)
-    record = store.get_build_record(queued_build, BUILD_ID)
+    record = build_store.get_build_record(queued_build, BUILD_ID)
     assert record.status == "SUCCEEDED"
     assert record.artifact.sha256 == manifest["sha256"] == head["Metadata"]["sha256"]
 
@@ -49,7 +49,7 @@ def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build,
 
     versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
     assert len(versions) == 1
-    history = store.get_build_record(queued_build, BUILD_ID).history
+    history = build_store.get_build_record(queued_build, BUILD_ID).history
     assert [change.status for change in history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
 
 
@@ -74,7 +74,7 @@ def test_a_bad_message_fails_alone(worker, stack, queued_build, context):
     response = worker.lambda_handler({"Records": [unknown, good, garbage]}, context)
     # Then only the two bad messages go back to the queue, and the good build is done
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "unknown"]
-    assert store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
+    assert build_store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
     artifact = boto3.client("s3").get_object(Bucket=stack.global_bucket, Key=f"builds/{BUILD_ID}.zip")
     assert len(artifact["Body"].read()) > 2048
 
@@ -82,14 +82,14 @@ def test_a_bad_message_fails_alone(worker, stack, queued_build, context):
 def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker, stack, context):
     # Given a queued build of a commit the simulated compiler rejects
     builds = boto3.resource("dynamodb").Table(stack.builds_table)
-    store.create_build(builds, "build-bad", "deadbeef00", "2026-11-22T10:15:00.000Z")
+    build_store.create_build(builds, "build-bad", "deadbeef00", "2026-11-22T10:15:00.000Z")
     body = json.dumps({"buildId": "build-bad", "commit": "deadbeef00"})
 
     # When its first two deliveries fail
     for attempt in (1, 2):
         response = worker.lambda_handler({"Records": [received(stack, body, attempt)]}, context)
         assert len(response["batchItemFailures"]) == 1
-        record = store.get_build_record(builds, "build-bad")
+        record = build_store.get_build_record(builds, "build-bad")
         # Then the build waits for its next attempt, with the error kept
         assert record.status == "BUILDING"
         assert (record.failed_attempts, "simulated compile error" in record.last_error) == (attempt, True)
@@ -97,7 +97,7 @@ def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker
     # When the last delivery fails too
     worker.lambda_handler({"Records": [received(stack, body, 3)]}, context)
     # Then the build is FAILED with the reason, once, and no artifact exists
-    record = store.get_build_record(builds, "build-bad")
+    record = build_store.get_build_record(builds, "build-bad")
     assert record.status == "FAILED"
     assert record.failure_reason.startswith("build failed after 3 attempts: SimulatedBuildFailure: simulated")
     # and its count of failed attempts agrees with the reason, the last attempt's error kept as the others'
@@ -108,21 +108,21 @@ def test_a_build_that_never_builds_is_retried_then_failed_with_its_reason(worker
 
 def test_a_worker_that_died_after_uploading_leaves_one_artifact(worker, stack, queued_build, context, monkeypatch):
     # Given a first attempt that dies after the upload, before the build is recorded as done
-    finish = store.finish_build
+    finish = build_store.finish_build
 
     def die_once(*args, **kwargs):
-        monkeypatch.setattr(store, "finish_build", finish)
+        monkeypatch.setattr(build_store, "finish_build", finish)
         raise TimeoutError("the worker was stopped")
 
-    monkeypatch.setattr(store, "finish_build", die_once)
+    monkeypatch.setattr(build_store, "finish_build", die_once)
     body = load_event("sqs_build_message.json")["Records"][0]["body"]
     assert worker.lambda_handler({"Records": [received(stack, body, 1)]}, context)["batchItemFailures"]
-    assert store.get_build_record(queued_build, BUILD_ID).status == "BUILDING"
+    assert build_store.get_build_record(queued_build, BUILD_ID).status == "BUILDING"
 
     # When the message comes back
     assert worker.lambda_handler({"Records": [received(stack, body, 2)]}, context) == {"batchItemFailures": []}
 
     # Then the build SUCCEEDED with a single version of its artifact (no second upload, no second replication)
-    assert store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
+    assert build_store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
     versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
     assert len(versions) == 1

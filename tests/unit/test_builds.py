@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from code_deploy.builds import (
+from code_deploy.builds.model import (
     artifact_key,
     build_id_for_artifact,
     is_valid_build_id,

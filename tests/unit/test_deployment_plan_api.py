@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 
-from code_deploy import store
+from code_deploy.builds import store as build_store
 from tests.unit.conftest import REGIONS
 from tests.utils import api_event, load_handler
 
@@ -22,10 +22,13 @@ def api(stack):
 def built(stack):
     """A SUCCEEDED build of 1 MiB."""
     table = boto3.resource("dynamodb").Table(stack.builds_table)
-    store.create_build(table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
-    store.start_building(table, BUILD_ID, "2026-11-23T10:15:01.000Z")
-    store.finish_build(
-        table, BUILD_ID, "2026-11-23T10:15:02.000Z", store.ArtifactLocation(stack.global_bucket, KEY, "s", 1 << 20, 1)
+    build_store.create_build(table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
+    build_store.start_building(table, BUILD_ID, "2026-11-23T10:15:01.000Z")
+    build_store.finish_build(
+        table,
+        BUILD_ID,
+        "2026-11-23T10:15:02.000Z",
+        build_store.ArtifactLocation(stack.global_bucket, KEY, "s", 1 << 20, 1),
     )
     return table
 
@@ -73,7 +76,7 @@ def test_a_build_missing_from_a_regions_bucket_is_409_naming_the_region(api, sta
 
 def test_a_build_that_is_not_built_is_409(api, stack, context):
     table = boto3.resource("dynamodb").Table(stack.builds_table)
-    store.create_build(table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
+    build_store.create_build(table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
     status, body = plan(api, context, {"buildId": BUILD_ID})
     assert (status, body["message"]) == (409, f"build {BUILD_ID} is QUEUED, not SUCCEEDED")
 

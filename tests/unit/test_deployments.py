@@ -3,8 +3,8 @@ injection, and the plan's predicted time from the swarm model."""
 
 import pytest
 
-from code_deploy import deployments
-from code_deploy.deployments import InvalidDeployment, Simulation, spec_from_request
+from code_deploy.deployments import model as deployment_model
+from code_deploy.deployments.model import InvalidDeployment, Simulation, spec_from_request
 from code_deploy.swarm import MIB, SwarmParameters
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
@@ -41,24 +41,24 @@ def test_an_inconsistent_request_says_what_is_wrong(changes, complaint):
 
 
 def test_waves_split_a_regions_hosts_by_cumulative_percent():
-    assert deployments.wave_bounds(1000, (10, 50, 100)) == [(0, 100), (100, 500), (500, 1000)]
+    assert deployment_model.wave_bounds(1000, (10, 50, 100)) == [(0, 100), (100, 500), (500, 1000)]
     # rounded up, so a small region's first wave still has a host; every host in exactly one wave
-    assert deployments.wave_bounds(7, (10, 50, 100)) == [(0, 1), (1, 4), (4, 7)]
-    assert deployments.wave_bounds(0, (50, 100)) == [(0, 0), (0, 0)]
+    assert deployment_model.wave_bounds(7, (10, 50, 100)) == [(0, 1), (1, 4), (4, 7)]
+    assert deployment_model.wave_bounds(0, (50, 100)) == [(0, 0), (0, 0)]
 
 
 def test_fault_injection_is_deterministic_and_near_its_share():
     simulation = Simulation(host_failure_percent=60, seed=7)
-    first = deployments.failed_hosts("build-3", "us-west-2", range(1000), simulation)
-    assert first == deployments.failed_hosts("build-3", "us-west-2", range(1000), simulation)
+    first = deployment_model.failed_hosts("build-3", "us-west-2", range(1000), simulation)
+    assert first == deployment_model.failed_hosts("build-3", "us-west-2", range(1000), simulation)
     assert 550 <= len(first) <= 650
-    assert first != deployments.failed_hosts("build-3", "eu-west-1", range(1000), simulation)
-    assert deployments.failed_hosts("build-3", "us-west-2", range(1000), Simulation()) == set()
+    assert first != deployment_model.failed_hosts("build-3", "eu-west-1", range(1000), simulation)
+    assert deployment_model.failed_hosts("build-3", "us-west-2", range(1000), Simulation()) == set()
 
 
 def test_the_gate_passes_up_to_the_allowed_failure_rate_and_names_what_failed():
-    assert deployments.gate("us-west-2", 0, updated=95, failed=5, max_failure_percent=5).passed
-    result = deployments.gate("us-west-2", 1, updated=40, failed=60, max_failure_percent=5)
+    assert deployment_model.gate("us-west-2", 0, updated=95, failed=5, max_failure_percent=5).passed
+    result = deployment_model.gate("us-west-2", 1, updated=40, failed=60, max_failure_percent=5)
     assert not result.passed
     assert result.reason == "us-west-2 wave 2: 60 of 100 hosts failed (60.0% > 5% allowed)"
 
@@ -76,7 +76,7 @@ def test_the_plan_predicts_each_wave_and_region_wave_from_the_swarm_model():
         region_waves=[["us-west-2"], ["eu-west-1", "ap-southeast-2"]],
     )
     fleets = {"us-west-2": fleet(1000), "eu-west-1": fleet(1000), "ap-southeast-2": fleet(4000)}
-    predicted = deployments.plan(spec, fleets, {})
+    predicted = deployment_model.plan(spec, fleets, {})
     west = predicted.regions["us-west-2"]
     assert [wave.hosts for wave in west.waves] == [100, 400, 500]
     assert [wave.hosts_holding for wave in west.waves] == [0, 100, 500]
@@ -93,15 +93,15 @@ def test_the_plan_predicts_each_wave_and_region_wave_from_the_swarm_model():
 
 def test_hosts_already_on_the_build_are_skipped_and_serve_pieces():
     spec = spec_from_request("build-1", ("us-west-2",), waves=[50, 100])
-    predicted = deployments.plan(spec, {"us-west-2": fleet(1000)}, {"us-west-2": 600})
+    predicted = deployment_model.plan(spec, {"us-west-2": fleet(1000)}, {"us-west-2": 600})
     assert [wave.hosts for wave in predicted.regions["us-west-2"].waves] == [200, 200]
     assert predicted.regions["us-west-2"].waves[0].hosts_holding == 600
 
 
 def test_rolling_back_costs_the_activation_alone_whatever_the_artifacts_size():
     spec = spec_from_request("build-1", ("us-west-2",))
-    small = deployments.plan(spec, {"us-west-2": fleet(1000, 10 * MIB)}, {})
-    huge = deployments.plan(spec, {"us-west-2": fleet(1000, 10 * 1024 * MIB)}, {})
+    small = deployment_model.plan(spec, {"us-west-2": fleet(1000, 10 * MIB)}, {})
+    huge = deployment_model.plan(spec, {"us-west-2": fleet(1000, 10 * 1024 * MIB)}, {})
     assert small.regions["us-west-2"].rollback_seconds == huge.regions["us-west-2"].rollback_seconds
     # a 10 GiB artifact takes 86 s over one host's 1 Gbit/s; rolling back is the switch alone
     assert huge.regions["us-west-2"].seconds > 40 * huge.regions["us-west-2"].rollback_seconds

@@ -4,9 +4,10 @@ import os
 import boto3
 import pytest
 
-from code_deploy import pipeline, transfer
-from code_deploy.models import CopyRequest
-from code_deploy.transfer import MAX_PARTS, MIN_PART_BYTES, copy_to_bucket, part_size_for
+from code_deploy.replication import copy as replication_copy
+from code_deploy.replication import transfer
+from code_deploy.replication.schema import CopyRequest
+from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, copy_to_bucket, part_size_for
 from tests.utils import load_event, load_handler
 
 MIB = 1024 * 1024
@@ -93,7 +94,9 @@ def test_a_missing_destination_bucket_is_a_failed_copy_not_an_error(stack):
         sourceBucket=stack.global_bucket, sourceKey="builds/d.zip", destinationBucket="no-such-bucket-x"
     )
     s3 = boto3.client("s3")
-    result = pipeline.copy_to_region(s3, lambda region: boto3.client("s3", region_name=region), request, MIB, MIB)
+    result = replication_copy.copy_to_region(
+        s3, lambda region: boto3.client("s3", region_name=region), request, MIB, MIB
+    )
     assert (result["bucket"], result["status"], result["error"]) == ("no-such-bucket-x", "FAILED", "S3.NoSuchBucket")
 
 

@@ -3,7 +3,7 @@
 import boto3
 import pytest
 
-from code_deploy import store
+from code_deploy.hosts import records as host_logs
 from tests.utils import load_event, load_handler, logged_lines
 
 BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
@@ -45,13 +45,13 @@ def test_a_wave_updates_its_hosts_and_writes_a_record_each(regional_sync, stack,
     # Then those hosts run the build, each with a host-deployment-logs record, and the others nothing yet
     assert (answer["updated"], answer["downloaded"], answer["failed"]) == (100, 100, 0)
     assert answer["hostsByBuild"] == {BUILD_ID: 100}
-    assert store.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 100
+    assert host_logs.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 100
     # 10 KiB in pieces of 1 KiB through the swarm: the model's figures come back
     assert answer["model"]["pieces"] == 10 and answer["modelSeconds"] > 0
     # And the second wave finds the first wave's hosts holding the build (they serve pieces)
     second = regional_sync.lambda_handler(wave(100, 200), context)
     assert second["hostsByBuild"] == {BUILD_ID: 200}
-    assert store.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 200
+    assert host_logs.count_host_records(stack.host_records(REGION), BUILD_ID, REGION, 200) == 200
 
 
 def test_a_repeated_wave_changes_nothing(regional_sync, replicated_artifacts, context):

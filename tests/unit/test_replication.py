@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from code_deploy.replication import (
+from code_deploy.replication.model import (
     InvalidReplicationRequest,
     ReplicationRequest,
     execution_input,

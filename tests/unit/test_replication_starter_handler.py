@@ -3,7 +3,7 @@ import json
 import boto3
 import pytest
 
-from code_deploy.replication import InvalidReplicationRequest
+from code_deploy.replication.model import InvalidReplicationRequest
 from tests.utils import load_event, load_handler
 
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from code_deploy import deployment_store, deployments, pipeline, rollout, store
-from code_deploy.deployment_store import ActionNotAllowed
-from code_deploy.models import WaveRequest
+from code_deploy.builds import store as build_store
+from code_deploy.deployments import accept as acceptance
+from code_deploy.deployments import actions, workflow
+from code_deploy.deployments import model as deployment_model
+from code_deploy.deployments import store as deployment_store
+from code_deploy.deployments.store import ActionNotAllowed
+from code_deploy.hosts import wave as host_wave
+from code_deploy.hosts.schema import WaveRequest
 from code_deploy.swarm import SwarmParameters
 from tests.unit.conftest import HOSTS_PER_REGION, REGIONS, STACK
 
@@ -17,13 +22,15 @@ OLD, NEW = "build-20261122T000000Z-00000001", "build-20261122T000000Z-00000002"
 
 
 @pytest.fixture
-def tables(stack) -> rollout.Tables:
+def tables(stack) -> deployment_store.Tables:
     for region in REGIONS:
         for build in (OLD, NEW):
             boto3.client("s3", region_name=region).put_object(
                 Bucket=stack.regional_bucket(region), Key=f"builds/{build}.zip", Body=b"x" * 4096
             )
-    return rollout.Tables.of(boto3.resource("dynamodb"), f"{STACK}-deployments", f"{STACK}-regions", stack.builds_table)
+    return deployment_store.Tables.of(
+        boto3.resource("dynamodb"), f"{STACK}-deployments", f"{STACK}-regions", stack.builds_table
+    )
 
 
 @pytest.fixture
@@ -35,9 +42,9 @@ def invoke(stack):
         s3 = boto3.client("s3", region_name=region)
         hosts = boto3.resource("dynamodb", region_name=region).Table(f"{STACK}-{region}-host-state")
         if wave.action == "rollback":
-            result = pipeline.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
+            result = host_wave.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
         else:
-            result = pipeline.roll_out_wave(
+            result = host_wave.roll_out_wave(
                 s3,
                 hosts,
                 boto3.client("dynamodb", region_name=region),
@@ -53,38 +60,38 @@ def invoke(stack):
     return call
 
 
-def accept(tables: rollout.Tables, build: str, **request) -> str:
-    spec = deployments.spec_from_request(build, REGIONS, **request)
-    artifact = store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
+def accept(tables: deployment_store.Tables, build: str, **request) -> str:
+    spec = deployment_model.spec_from_request(build, REGIONS, **request)
+    artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
     arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
-    return rollout.create_deployment(
+    return acceptance.create_deployment(
         tables, boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
     ).deployment_id
 
 
 def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int = 50) -> list[str]:
     """The rollout workflow's loop for one region (statemachine/roll_out_deployment.asl.json), without the waits."""
-    steps, step = [], rollout.wave(tables, invoke, deployment_id, region, 0)
+    steps, step = [], workflow.wave(tables, invoke, deployment_id, region, 0)
     for _ in range(max_steps):
         steps.append(step["next"])
         if step["next"] == "END":
             return steps
         if step["next"] in ("WAVE", "PAUSED"):
-            step = rollout.wave(tables, invoke, deployment_id, region, step["wave"])
+            step = workflow.wave(tables, invoke, deployment_id, region, step["wave"])
         elif step["next"] == "BAKE":
-            step = rollout.bake(tables, deployment_id, region, step["wave"])
+            step = workflow.bake(tables, deployment_id, region, step["wave"])
         elif step["next"] == "ROLLBACK":
-            step = rollout.roll_back(tables, invoke, deployment_id, region)
+            step = workflow.roll_back(tables, invoke, deployment_id, region)
     raise AssertionError(f"{region} did not end: {steps}")
 
 
 def run(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
-    start = rollout.start(tables, deployment_id)
+    start = workflow.start(tables, deployment_id)
     for region_wave in start["regionWaves"]:
         for region in region_wave:
             run_region(tables, invoke, deployment_id, region)
-    rollout.finish(tables, deployment_id)
+    workflow.finish(tables, deployment_id)
     return deployment_store.get(tables.deployments, deployment_id)
 
 
@@ -95,14 +102,14 @@ def hosts(tables) -> dict[str, dict[str, int]]:
 
 def test_a_deployment_in_waves_reaches_every_host(tables, invoke):
     deployment = run(tables, invoke, accept(tables, NEW, waves=[10, 50, 100]))
-    assert deployment.status == deployments.DeploymentStatus.SUCCEEDED
+    assert deployment.status == deployment_model.DeploymentStatus.SUCCEEDED
     for region in REGIONS:
         region_rollout = deployment.regions[region]
         assert (region_rollout.status, region_rollout.wave, region_rollout.hosts_updated) == ("SUCCEEDED", 3, 200)
         assert len(region_rollout.seconds_by_wave) == 3
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
     # and the build's summary per region, as GET /builds/{id} reads it
-    assert store.get_rollout_summaries(tables.builds, NEW)[REGIONS[0]].hosts_deployed == HOSTS_PER_REGION
+    assert build_store.get_rollout_summaries(tables.builds, NEW)[REGIONS[0]].hosts_deployed == HOSTS_PER_REGION
 
 
 def test_a_failing_wave_rolls_the_region_back_by_activation_alone_and_skips_later_region_waves(tables, invoke):
@@ -112,10 +119,10 @@ def test_a_failing_wave_rolls_the_region_back_by_activation_alone_and_skips_late
         NEW,
         waves=[50, 100],
         region_waves=[[REGIONS[0]], list(REGIONS[1:])],
-        simulation=deployments.Simulation(60, seed=3),
+        simulation=deployment_model.Simulation(60, seed=3),
     )
     deployment = run(tables, invoke, deployment_id)
-    assert deployment.status == deployments.DeploymentStatus.ROLLED_BACK
+    assert deployment.status == deployment_model.DeploymentStatus.ROLLED_BACK
     assert deployment.reason.startswith(f"{REGIONS[0]} wave 1: ") and "> 5% allowed" in deployment.reason
     assert [deployment.regions[region].status for region in REGIONS] == ["ROLLED_BACK", "SKIPPED", "SKIPPED"]
     assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
@@ -126,23 +133,23 @@ def test_a_failing_wave_rolls_the_region_back_by_activation_alone_and_skips_late
 
 def test_the_later_deployment_wins_a_region(tables, invoke):
     first = accept(tables, OLD, waves=[50, 100])
-    rollout.start(tables, first)
-    assert rollout.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "WAVE"  # half its hosts
+    workflow.start(tables, first)
+    assert workflow.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "WAVE"  # half its hosts
     second = accept(tables, NEW)
     # the first sees the region taken at its next step, and ends SUPERSEDED there
-    assert rollout.wave(tables, invoke, first, REGIONS[0], 1)["next"] == "END"
+    assert workflow.wave(tables, invoke, first, REGIONS[0], 1)["next"] == "END"
     for region in REGIONS[1:]:
         run_region(tables, invoke, first, region)
-    rollout.finish(tables, first)
-    assert deployment_store.get(tables.deployments, first).status == deployments.DeploymentStatus.SUPERSEDED
+    workflow.finish(tables, first)
+    assert deployment_store.get(tables.deployments, first).status == deployment_model.DeploymentStatus.SUPERSEDED
     # and the overtaken build says by which build, where (GET /builds/{id}: deploymentStatus SUPERSEDED)
-    assert store.get_rollout_summaries(tables.builds, OLD)[REGIONS[0]].superseded_by == NEW
-    assert run(tables, invoke, second).status == deployments.DeploymentStatus.SUCCEEDED
+    assert build_store.get_rollout_summaries(tables.builds, OLD)[REGIONS[0]].superseded_by == NEW
+    assert run(tables, invoke, second).status == deployment_model.DeploymentStatus.SUCCEEDED
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
 
 
 def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
-    spec = deployments.spec_from_request(NEW, REGIONS)
+    spec = deployment_model.spec_from_request(NEW, REGIONS)
     goals = deployment_store.get_region_goals(tables.regions, REGIONS)
 
     def candidate(deployment_id: str) -> deployment_store.Deployment:
@@ -152,14 +159,14 @@ def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
             "k",
             1,
             spec,
-            deployments.DeploymentStatus.QUEUED,
+            deployment_model.DeploymentStatus.QUEUED,
             "api",
             "t",
             "t",
             0.0,
             (),
             regions={
-                r: deployment_store.RegionRollout(r, deployments.RegionRolloutStatus.PENDING, 0, None, 200, 1, 0.0)
+                r: deployment_store.RegionRollout(r, deployment_model.RegionRolloutStatus.PENDING, 0, None, 200, 1, 0.0)
                 for r in REGIONS
             },
         )
@@ -176,27 +183,27 @@ def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
 def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke):
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
-    rollout.start(tables, deployment_id)
-    assert rollout.act(tables, deployment_id, "pause").status == deployments.DeploymentStatus.PAUSED
-    assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
+    workflow.start(tables, deployment_id)
+    assert actions.act(tables, deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     with pytest.raises(ActionNotAllowed, match="PAUSED"):
-        rollout.act(tables, deployment_id, "pause")
-    assert rollout.act(tables, deployment_id, "resume").status == deployments.DeploymentStatus.IN_PROGRESS
-    assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    assert rollout.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "BAKE"  # 600 s to go
-    rollout.act(tables, deployment_id, "promote")
-    assert rollout.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"  # promoted: no more bakes
-    rollout.act(tables, deployment_id, "abort")
-    assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
-    rollout.roll_back(tables, invoke, deployment_id, REGIONS[0])
+        actions.act(tables, deployment_id, "pause")
+    assert actions.act(tables, deployment_id, "resume").status == deployment_model.DeploymentStatus.IN_PROGRESS
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "BAKE"  # 600 s to go
+    actions.act(tables, deployment_id, "promote")
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"  # promoted: no more bakes
+    actions.act(tables, deployment_id, "abort")
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # a step retried after the region ended changes nothing (no second rollback, no second notice)
-    assert rollout.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "END"
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "END"
     for region in REGIONS[1:]:
         run_region(tables, invoke, deployment_id, region)
-    rollout.finish(tables, deployment_id)
+    workflow.finish(tables, deployment_id)
     deployment = deployment_store.get(tables.deployments, deployment_id)
-    assert (deployment.status, deployment.reason) == (deployments.DeploymentStatus.ABORTED, "aborted by request")
+    assert (deployment.status, deployment.reason) == (deployment_model.DeploymentStatus.ABORTED, "aborted by request")
     assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
-            rollout.act(tables, deployment_id, action)
+            actions.act(tables, deployment_id, action)

@@ -1,10 +1,12 @@
 from dataclasses import replace
 
-from code_deploy.builds import BuildStatus
-from code_deploy.models import DeploymentStatus, RegionCopyStatus, ReplicationStatus
+from code_deploy.builds.model import BuildStatus
+from code_deploy.builds.schema import BuildProgress as DeploymentStatus
+from code_deploy.builds.schema import RegionCopyStatus, ReplicationStatus
+from code_deploy.builds.store import BuildRecord, RolloutSummary
+from code_deploy.builds.view import build_view
 from code_deploy.regions import RegionalBuckets
-from code_deploy.status import build_view
-from code_deploy.store import BuildRecord, CopyTracking, RolloutSummary
+from code_deploy.replication.tracking import CopyTracking
 
 BUCKETS = RegionalBuckets.parse("us-west-2,eu-west-1", "s-{region}-builds")
 

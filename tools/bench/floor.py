@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from code_deploy import store
+from code_deploy.hosts import records as host_logs
 from code_deploy.swarm import SwarmParameters, plan_region
 
 PROCESS_TIMEOUT_SECONDS = 900
@@ -50,7 +50,7 @@ def host_records(
     """The records the regional sync writes for one build: region -> one record a host of its swarm plan."""
     plan = plan_region(fleet.with_artifact(artifact_bytes))
     return {
-        region: store.host_records(build_id, region, f"bench-{region}", plan, "2026-01-01T00:00:00.000Z")
+        region: host_logs.host_records(build_id, region, f"bench-{region}", plan, "2026-01-01T00:00:00.000Z")
         for region in regions
     }
 
@@ -141,11 +141,11 @@ def _batch_writes(region: str, table: str, records: list[dict[str, Any]], writer
     # One client for the region's threads (boto3 clients are thread-safe), the sync's own batches and
     # sends, the items serialized beforehand.
     client = boto3.client("dynamodb", region_name=region)
-    batches = store.host_record_batches(records)
+    batches = host_logs.host_record_batches(records)
 
     def send_all() -> None:
         with ThreadPoolExecutor(max_workers=writers) as pool:
-            list(pool.map(lambda batch: store.write_batch(client, table, batch), batches))
+            list(pool.map(lambda batch: host_logs.write_batch(client, table, batch), batches))
 
     return send_all
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 
+from code_deploy.builds.view import read_build
 from code_deploy.regions import RegionalBuckets
-from code_deploy.status import read_build
 from tools.api_client import call
 from tools.stack import api_base_url
 from tools.stack import regions as stack_regions

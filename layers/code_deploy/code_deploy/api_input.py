@@ -2,7 +2,7 @@
 
 A request body is first judged as a whole (`refuse_body`): its size before anything else, then
 whether it is declared and written as a JSON object. Its fields are Powertools' to validate against
-the models (`models.py`); it reports each problem as pydantic does, `{"loc": ("body", "commit"),
+the schemas (`code_deploy.*.schema`); it reports each problem as pydantic does, `{"loc": ("body", "commit"),
 "type": "string_pattern_mismatch", ...}`, which `validation_message` turns into a sentence a person
 can act on: "commit: must be 7 to 64 lowercase hex digits".
 """
@@ -10,12 +10,13 @@ can act on: "commit: must be 7 to 64 lowercase hex digits".
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from code_deploy.builds import BUILD_ID_RULE, COMMIT_RULE
+from code_deploy.builds.model import BUILD_ID_RULE, COMMIT_RULE
 
 # A build request is one commit of at most 64 characters: 16 KiB leaves room for any formatting and
 # spares the API from parsing megabytes (API Gateway itself would pass up to 10 MB).
@@ -57,6 +58,15 @@ def parse_json(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
+
+
+# POST /deployments/{id}/{action} takes no body (whatever is sent is ignored).
+_ACTION_PATH = re.compile(r"/deployments/[^/]+/[^/]+/?$")
+
+
+def takes_no_body(path: str) -> bool:
+    """A POST whose route takes no body (a deployment's action): its body is not judged."""
+    return bool(_ACTION_PATH.search(path))
 
 
 def refuse_body(content_type: str | None, body: str | None) -> Refusal | None:

@@ -60,3 +60,41 @@ def stepfunctions():
 @cache
 def lambda_client(region: str | None = None):
     return session().create_client("lambda", region_name=region)
+
+
+class FunctionFailed(RuntimeError):
+    """A function invoked synchronously raised; the message names it and carries its error."""
+
+
+# A synchronous invoke waits for the function's whole run: the read timeout outlasts the longest run
+# (a regional sync may take its whole 300 s timeout), and the SDK does not retry on its own, since a
+# retry of a run that timed out on our side would run it twice at once; the workflow's Retry retries
+# the step as a whole instead, and every step is idempotent.
+SYNC_INVOKE_READ_TIMEOUT_SECONDS = 310
+SYNC_INVOKE_CONNECT_TIMEOUT_SECONDS = 10
+
+
+@cache
+def _sync_lambda_client(region: str):
+    from botocore.config import Config  # deferred: see the module's docstring
+
+    config = Config(
+        read_timeout=SYNC_INVOKE_READ_TIMEOUT_SECONDS,
+        connect_timeout=SYNC_INVOKE_CONNECT_TIMEOUT_SECONDS,
+        retries={"total_max_attempts": 1},
+    )
+    return session().create_client("lambda", region_name=region, config=config)
+
+
+def invoke_in_region(region: str, function_name: str, payload: dict) -> dict:
+    """Runs a function in its own region and returns its answer (a Step Functions task cannot reach
+    another region's function). Raises FunctionFailed with the function's error when it raised."""
+    import json
+
+    response = _sync_lambda_client(region).invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+    answer = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise FunctionFailed(
+            f"{function_name} in {region} failed: {answer.get('errorType')}: {answer.get('errorMessage')}"
+        )
+    return answer

@@ -364,3 +364,30 @@ def direct_from_bucket_seconds(params: SwarmParameters) -> float:
 def physical_limit_seconds(params: SwarmParameters) -> float:
     """No host can have the artifact faster than its own link can carry it."""
     return params.artifact_bytes / params.host_bandwidth
+
+
+@dataclass(frozen=True)
+class SwarmFigures:
+    """What the P2P swarm model said of a rollout (kept with the build's rollout summary in the region)."""
+
+    method: str
+    pieces: int
+    piece_bytes: int
+    rounds: int
+    seconds: float
+    physical_limit_seconds: float
+    direct_from_bucket_seconds: float
+
+
+def figures(plan: SwarmResult) -> SwarmFigures:
+    """The figures of the swarm's plan that a rollout's summary keeps."""
+    params = plan.params
+    return SwarmFigures(
+        method=plan.method.value,
+        pieces=params.pieces,
+        piece_bytes=params.piece_bytes,
+        rounds=plan.rounds,
+        seconds=plan.seconds,
+        physical_limit_seconds=physical_limit_seconds(params),
+        direct_from_bucket_seconds=direct_from_bucket_seconds(params),
+    )

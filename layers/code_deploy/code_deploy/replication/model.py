@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from code_deploy.builds import decoded_s3_key
+from code_deploy.builds.model import decoded_s3_key
 
 # Step Functions execution names: 1-80 characters, no whitespace, brackets, wildcards or control chars.
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")

@@ -17,9 +17,6 @@ _COMMIT_RE = re.compile(COMMIT_PATTERN)
 BUILD_ID_PATTERN = r"^build-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 BUILD_ID_RULE = "build-<UTC time as YYYYMMDDTHHMMSSZ>-<8 lowercase hex digits>, e.g. build-20260101T000000Z-0a1b2c3d"
 _BUILD_ID_RE = re.compile(BUILD_ID_PATTERN)
-# A deployment's id (rollout.new_deployment_id makes it), here beside the build's for the API's paths.
-DEPLOYMENT_ID_PATTERN = r"^deploy-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
-DEPLOYMENT_ID_RULE = "deploy-<UTC time as YYYYMMDDTHHMMSSZ>-<8 lowercase hex digits>"
 
 ARTIFACT_PREFIX = "builds/"
 

@@ -1,13 +1,13 @@
-"""The list of builds, newest first, a page at a time, without a Scan.
+"""Lists of records newest first, a page at a time, without a Scan: the builds (code_deploy.builds.store)
+and the deployments (code_deploy.deployments.store) are each listed through an index of this kind.
 
-Every build record carries `queuedMonth` ("2026-11"), the partition key of the builds table's
-`by-queued-month` index, sorted by `queuedAt`. A page walks the months backwards from the newest, one
-Query each (descending), until it has `limit` builds; the cursor says where the next page starts: a
-month, and DynamoDB's LastEvaluatedKey within it. Rollout summaries have no `queuedMonth`, so the
-index holds build records only.
+Every listed record carries its month ("2026-11") as the partition key of its table's index, sorted by
+its time. A page walks the months backwards from the newest, one Query each (descending), until it has
+`limit` records; the cursor says where the next page starts: a month, and DynamoDB's LastEvaluatedKey
+within it. Records without the month attribute (a build's rollout summaries) stay out of the index.
 
-One month is one index partition: its writes are the month's build submissions, far below the
-1,000 writes a second a partition takes.
+One month is one index partition: its writes are the month's submissions, far below the 1,000 writes a
+second a partition takes.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-BUILD_LIST_INDEX = "by-queued-month"
-MONTH_ATTRIBUTE = "queuedMonth"
 # How far back the list reaches: a page walks at most this many empty months.
 LIST_MONTHS = 13
 DEFAULT_PAGE_SIZE = 20
@@ -39,20 +37,13 @@ class RecentIndex:
     page_key_fields: frozenset[str]
 
 
-BUILDS = RecentIndex(BUILD_LIST_INDEX, MONTH_ATTRIBUTE, frozenset({"build_id", "record", MONTH_ATTRIBUTE, "queuedAt"}))
-# The deployments table's index (code_deploy.deployment_store writes `createdMonth`).
-DEPLOYMENTS = RecentIndex(
-    "by-created-month", "createdMonth", frozenset({"deployment_id", "record", "createdMonth", "createdAt"})
-)
-
-
 class InvalidCursor(ValueError):
     """The cursor is not one this API gave out."""
 
 
-def queued_month(queued_at: str) -> str:
-    """The index partition of a build queued at `queued_at` (ISO-8601 UTC): its year and month."""
-    return queued_at[:7]
+def month_of(timestamp: str) -> str:
+    """The index partition of a record made at `timestamp` (ISO-8601 UTC): its year and month."""
+    return timestamp[:7]
 
 
 def previous_month(month: str) -> str:
@@ -76,7 +67,7 @@ class Cursor:
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str, index: RecentIndex = BUILDS) -> Cursor:
+    def decode(cls, text: str, index: RecentIndex) -> Cursor:
         """The cursor, checked field by field: a forged one is refused here, never sent to DynamoDB."""
         if len(text) > MAX_CURSOR_CHARS:
             raise InvalidCursor("too long")
@@ -100,25 +91,30 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class BuildPage:
+class PageRequest:
+    """Which page a client asks for: at most `limit` records from `cursor` on (from the newest without
+    one), as of `now` (ISO-8601 UTC), which bounds how far back the list reaches."""
+
+    now: str
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: Cursor | None = None
+
+
+@dataclass(frozen=True)
+class Page:
     records: list[dict[str, Any]]
     next_cursor: Cursor | None
 
 
-def list_builds(table, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None) -> BuildPage:
-    """Build records, newest first: at most `limit`, from `cursor` on (from the newest without one)."""
-    return list_recent(table, BUILDS, now, limit, cursor)
-
-
 def list_recent(
     table, index: RecentIndex, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None
-) -> BuildPage:
+) -> Page:
     """The index's records, newest first: at most `limit`, from `cursor` on (from the newest without one).
 
     `now` bounds the walk: months from now back LIST_MONTHS are listed, older ones are not.
     """
-    oldest = months_before(queued_month(now), LIST_MONTHS - 1)
-    month, start_key = (cursor.month, cursor.start_key) if cursor else (queued_month(now), None)
+    oldest = months_before(month_of(now), LIST_MONTHS - 1)
+    month, start_key = (cursor.month, cursor.start_key) if cursor else (month_of(now), None)
     records: list[dict[str, Any]] = []
     while month >= oldest and len(records) < limit:
         kwargs: dict[str, Any] = {
@@ -136,4 +132,4 @@ def list_recent(
         start_key = page.get("LastEvaluatedKey")
         if not start_key:
             month = previous_month(month)
-    return BuildPage(records, Cursor(month, start_key) if month >= oldest else None)
+    return Page(records, Cursor(month, start_key) if month >= oldest else None)

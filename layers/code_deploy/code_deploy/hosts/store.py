@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from code_deploy.hosts import Host
-from code_deploy.store import is_conditional_failure
+from code_deploy.dynamo import is_conditional_failure
+from code_deploy.hosts.model import Host
 
 HOSTS_PER_BLOCK = 1000
 SAVE_ATTEMPTS = 8

@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from code_deploy import build_list
-from code_deploy.deployments import RUNNING_STATUSES, DeploymentSpec, DeploymentStatus, RegionRolloutStatus, Simulation
+from code_deploy import paging
+from code_deploy.deployments.model import (
+    RUNNING_STATUSES,
+    DeploymentSpec,
+    DeploymentStatus,
+    RegionRolloutStatus,
+    Simulation,
+)
+from code_deploy.dynamo import decimal, update_if
 from code_deploy.errors import NotAllowedNow, NotFound
-from code_deploy.store import update_if
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
 REGION_RECORD_PREFIX = "REGION#"
 ACCEPT_ATTEMPTS = 8
+# The deployments table's index that lists deployments newest first (code_deploy.paging).
+DEPLOYMENTS = paging.RecentIndex(
+    "by-created-month", "createdMonth", frozenset({"deployment_id", "record", "createdMonth", "createdAt"})
+)
 
 
 class DeploymentNotFound(NotFound):
@@ -44,10 +53,6 @@ def _status_in(statuses: tuple[DeploymentStatus, ...]) -> tuple[str, dict[str, s
     """A condition that the deployment's status is one of `statuses` (#status), and its values."""
     values = {f":from{index}": status.value for index, status in enumerate(statuses)}
     return f"#status IN ({', '.join(values)})", values
-
-
-def _number(value: float) -> Decimal:
-    return Decimal(str(round(value, 6)))
 
 
 def spec_to_json(spec: DeploymentSpec) -> str:
@@ -77,7 +82,7 @@ def spec_from_json(build_id: str, text: str) -> DeploymentSpec:
 
 
 @dataclass(frozen=True)
-class StatusChange:
+class DeploymentStatusChange:
     status: str
     at: str
     reason: str | None = None
@@ -125,11 +130,11 @@ class RegionRollout:
             "hostsTotal": self.hosts_total,
             "hostsUpdated": self.hosts_updated,
             "failedByWave": list(self.failed_by_wave),
-            "secondsByWave": [_number(seconds) for seconds in self.seconds_by_wave],
+            "secondsByWave": [decimal(seconds) for seconds in self.seconds_by_wave],
             "bakes": self.bakes,
             "wave": self.wave,
             "waves": self.waves,
-            "predictedSeconds": _number(self.predicted_seconds),
+            "predictedSeconds": decimal(self.predicted_seconds),
         }
         optional = {
             "previousBuildId": self.previous_build_id,
@@ -137,10 +142,10 @@ class RegionRollout:
             "completedAt": self.completed_at,
             "reason": self.reason,
             "rollbackStartedAt": self.rollback_started_at,
-            "rollbackModelSeconds": _number(self.rollback_model_seconds)
+            "rollbackModelSeconds": decimal(self.rollback_model_seconds)
             if self.rollback_model_seconds is not None
             else None,
-            "bakeUntil": _number(self.bake_until) if self.bake_until is not None else None,
+            "bakeUntil": decimal(self.bake_until) if self.bake_until is not None else None,
             "model": json.dumps(self.model) if self.model else None,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
@@ -182,7 +187,7 @@ class Deployment:
     created_at: str
     updated_at: str
     predicted_seconds: float
-    history: tuple[StatusChange, ...]
+    history: tuple[DeploymentStatusChange, ...]
     reason: str | None = None
     completed_at: str | None = None
     stop: str | None = None  # "ABORT" (asked) or "ROLLBACK" (a region's health gate failed)
@@ -200,9 +205,9 @@ class Deployment:
             "status": self.status.value,
             "trigger": self.trigger,
             "createdAt": self.created_at,
-            build_list.DEPLOYMENTS.month_attribute: build_list.queued_month(self.created_at),
+            DEPLOYMENTS.month_attribute: paging.month_of(self.created_at),
             "updatedAt": self.updated_at,
-            "predictedSeconds": _number(self.predicted_seconds),
+            "predictedSeconds": decimal(self.predicted_seconds),
             "promoted": self.promoted,
             "history": [
                 {"status": change.status, "at": change.at} | ({"reason": change.reason} if change.reason else {})
@@ -226,13 +231,31 @@ class Deployment:
             updated_at=item["updatedAt"],
             predicted_seconds=float(item["predictedSeconds"]),
             history=tuple(
-                StatusChange(change["status"], change["at"], change.get("reason")) for change in item.get("history", [])
+                DeploymentStatusChange(change["status"], change["at"], change.get("reason"))
+                for change in item.get("history", [])
             ),
             reason=item.get("reason"),
             completed_at=item.get("completedAt"),
             stop=item.get("stop"),
             promoted=bool(item.get("promoted", False)),
             regions=regions or {},
+        )
+
+
+@dataclass(frozen=True)
+class Tables:
+    deployments: Any  # boto3 Table resources
+    regions: Any
+    builds: Any
+    dynamodb_client: Any  # the resource's client, for the acceptance transaction
+
+    @classmethod
+    def of(cls, dynamodb, deployments_table: str, regions_table: str, builds_table: str) -> Tables:
+        return cls(
+            dynamodb.Table(deployments_table),
+            dynamodb.Table(regions_table),
+            dynamodb.Table(builds_table),
+            dynamodb.meta.client,
         )
 
 
@@ -465,8 +488,7 @@ def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now:
     )
 
 
-def list_recent(
-    deployments_table, now: str, limit: int, cursor: build_list.Cursor | None
-) -> tuple[list[Deployment], build_list.Cursor | None]:
-    page = build_list.list_recent(deployments_table, build_list.DEPLOYMENTS, now, limit, cursor)
+def list_recent(deployments_table, request: paging.PageRequest) -> tuple[list[Deployment], paging.Cursor | None]:
+    """Deployments, newest first (their index projects every attribute of the deployment's record)."""
+    page = paging.list_recent(deployments_table, DEPLOYMENTS, request.now, request.limit, request.cursor)
     return [Deployment.from_item(item) for item in page.records], page.next_cursor

@@ -24,6 +24,9 @@ CACHED_BUILDS_PER_HOST = 2
 ACTIVATION_SECONDS = 2.0
 MAX_BAKE_SECONDS = 86_400
 
+# Why a deployment stops and rolls back: asked to (abort), or a region's health gate failed.
+ABORT, ROLLBACK = "ABORT", "ROLLBACK"
+
 
 class DeploymentStatus(StrEnum):
     QUEUED = "QUEUED"

@@ -1,34 +1,30 @@
 """A build's status as a client reads it: built, replicated where, rolled out to how many hosts.
 
-`read_build` is the one read of a build: the API, the demo, the benchmark and the load test all use it.
-"""
+`read_build` is the one read of a build: the API, the demo, the benchmark and the load test all use it."""
 
 from __future__ import annotations
 
-from code_deploy import store
-from code_deploy.builds import BuildStatus
-from code_deploy.deployment_store import Deployment, RegionGoal, RegionRollout
-from code_deploy.models import (
+from code_deploy import paging
+from code_deploy.builds import store
+from code_deploy.builds.model import BuildStatus
+from code_deploy.builds.schema import (
     Artifact,
+    BuildHistoryEntry,
+    BuildList,
+    BuildProgress,
+    BuildSummary,
     BuildView,
-    DeploymentHistoryEntry,
-    DeploymentSpecView,
-    DeploymentStatus,
-    DeploymentSummary,
-    DeploymentView,
     HistoryStatus,
     RegionCopyStatus,
-    RegionRolloutView,
     RegionStatus,
-    RegionView,
     Replication,
     ReplicationStatus,
     RolloutModel,
-    SimulationView,
-    StatusChange,
 )
+from code_deploy.builds.store import BuildRecord, RolloutSummary
 from code_deploy.regions import RegionalBuckets
-from code_deploy.store import BuildRecord, CopyTracking, RolloutSummary
+from code_deploy.replication import tracking as copy_tracking
+from code_deploy.replication.tracking import CopyTracking
 
 
 def read_build(
@@ -39,7 +35,9 @@ def read_build(
     found = store.get_build_with_rollouts(builds_table, build_id)
     tracking = None
     if found.build.artifact:
-        tracking = store.get_copy_tracking(copy_tracking_table, found.build.artifact.key, found.build.artifact.bucket)
+        tracking = copy_tracking.get_copy_tracking(
+            copy_tracking_table, found.build.artifact.key, found.build.artifact.bucket
+        )
     return build_view(found.build, found.rollouts, tracking, regional_buckets, hosts_per_region)
 
 
@@ -60,24 +58,22 @@ def replication_of(tracking: CopyTracking | None) -> Replication:
     )
 
 
-def deployment_status(
-    build_status: BuildStatus, replication: Replication, regions: list[RegionStatus]
-) -> DeploymentStatus:
+def build_progress(build_status: BuildStatus, replication: Replication, regions: list[RegionStatus]) -> BuildProgress:
     if build_status in (BuildStatus.QUEUED, BuildStatus.BUILDING):
-        return DeploymentStatus(build_status.value)
+        return BuildProgress(build_status.value)
     if build_status == BuildStatus.FAILED:
-        return DeploymentStatus.FAILED
+        return BuildProgress.FAILED
     if replication.status in (ReplicationStatus.FAILED, ReplicationStatus.PARTIAL_FAILURE):
-        return DeploymentStatus.FAILED
+        return BuildProgress.FAILED
     if all(region.hostsDeployed >= region.hostsTotal and region.rolloutCompletedAt for region in regions):
-        return DeploymentStatus.DEPLOYED
+        return BuildProgress.DEPLOYED
     if all(region.rolloutCompletedAt for region in regions) and any(region.supersededBy for region in regions):
-        return DeploymentStatus.SUPERSEDED
+        return BuildProgress.SUPERSEDED
     # A region rolls out as soon as its copy lands, while the others' copies may still be under way.
     started_rolling_out = any(region.rolloutStartedAt for region in regions)
     if not started_rolling_out and replication.status in (ReplicationStatus.NOT_STARTED, ReplicationStatus.IN_PROGRESS):
-        return DeploymentStatus.REPLICATING
-    return DeploymentStatus.ROLLING_OUT
+        return BuildProgress.REPLICATING
+    return BuildProgress.ROLLING_OUT
 
 
 def _rollout_model(rollout: RolloutSummary | None) -> RolloutModel | None:
@@ -137,36 +133,38 @@ def replication_failure(replication: Replication, regions: list[RegionStatus]) -
 
 def deployment_history(
     build: BuildRecord,
-    deployment: DeploymentStatus,
+    deployment: BuildProgress,
     replication: Replication,
     regions: list[RegionStatus],
     failure_reason: str | None,
     deployed_at: str | None,
-) -> list[StatusChange]:
+) -> list[BuildHistoryEntry]:
     """The build's own history (QUEUED, BUILDING, SUCCEEDED or FAILED, as the worker recorded it), then
     the deployment's steps as the records date them: REPLICATING when the state machine started,
     ROLLING_OUT when the first region started its rollout, DEPLOYED when the last one finished, or FAILED
     when the replication ended with failed copies."""
     history = [
-        StatusChange(status=HistoryStatus(change.status), at=change.at, reason=change.reason)
+        BuildHistoryEntry(status=HistoryStatus(change.status), at=change.at, reason=change.reason)
         for change in build.history
     ]
     if build.status != BuildStatus.SUCCEEDED:
         return history
     if replication.startedAt:
-        history.append(StatusChange(status=HistoryStatus.REPLICATING, at=replication.startedAt))
+        history.append(BuildHistoryEntry(status=HistoryStatus.REPLICATING, at=replication.startedAt))
     started = [region.rolloutStartedAt for region in regions if region.rolloutStartedAt]
     if started:
-        history.append(StatusChange(status=HistoryStatus.ROLLING_OUT, at=min(started)))
-    if deployment == DeploymentStatus.DEPLOYED and deployed_at:
-        history.append(StatusChange(status=HistoryStatus.DEPLOYED, at=deployed_at))
-    elif deployment == DeploymentStatus.SUPERSEDED:
+        history.append(BuildHistoryEntry(status=HistoryStatus.ROLLING_OUT, at=min(started)))
+    if deployment == BuildProgress.DEPLOYED and deployed_at:
+        history.append(BuildHistoryEntry(status=HistoryStatus.DEPLOYED, at=deployed_at))
+    elif deployment == BuildProgress.SUPERSEDED:
         at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)
         by = sorted({region.supersededBy for region in regions if region.supersededBy})
-        history.append(StatusChange(status=HistoryStatus.SUPERSEDED, at=at, reason=f"superseded by {', '.join(by)}"))
-    elif deployment == DeploymentStatus.FAILED:
+        history.append(
+            BuildHistoryEntry(status=HistoryStatus.SUPERSEDED, at=at, reason=f"superseded by {', '.join(by)}")
+        )
+    elif deployment == BuildProgress.FAILED:
         at = replication.completedAt or replication.startedAt or build.built_at or build.queued_at
-        history.append(StatusChange(status=HistoryStatus.FAILED, at=at, reason=failure_reason))
+        history.append(BuildHistoryEntry(status=HistoryStatus.FAILED, at=at, reason=failure_reason))
     return history
 
 
@@ -199,12 +197,12 @@ def build_view(
             payloadBytes=build.artifact.payload_size,
         )
     replication = replication_of(tracking)
-    deployment = deployment_status(build.status, replication, regions)
+    deployment = build_progress(build.status, replication, regions)
     failure_reason = build.failure_reason
-    if deployment == DeploymentStatus.FAILED and not failure_reason:
+    if deployment == BuildProgress.FAILED and not failure_reason:
         failure_reason = replication_failure(replication, regions)
     deployed_at = None
-    if deployment == DeploymentStatus.DEPLOYED:
+    if deployment == BuildProgress.DEPLOYED:
         deployed_at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)
     return BuildView(
         buildId=build.build_id,
@@ -226,84 +224,44 @@ def build_view(
     )
 
 
-# --- deployments and regions ------------------------------------------------------------------------------
-
-
-def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
-    return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
-
-
-def deployment_view(deployment: Deployment) -> DeploymentView:
-    spec = deployment.spec
-    region_seconds = {region: _region_model_seconds(deployment, r) for region, r in deployment.regions.items()}
-    model_seconds = sum(
-        max((region_seconds.get(region, 0.0) for region in region_wave), default=0.0)
-        for region_wave in spec.region_waves
+def build_summary(view: BuildView) -> BuildSummary:
+    return BuildSummary(
+        buildId=view.buildId,
+        commit=view.commit,
+        status=view.status,
+        deploymentStatus=view.deploymentStatus,
+        failureReason=view.failureReason,
+        queuedAt=view.queuedAt,
+        hostsDeployed=sum(region.hostsDeployed for region in view.regions),
+        hostsTotal=sum(region.hostsTotal for region in view.regions),
+        statusUrl=f"/builds/{view.buildId}",
     )
-    return DeploymentView(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
-        updatedAt=deployment.updated_at,
-        completedAt=deployment.completed_at,
-        predictedSeconds=round(deployment.predicted_seconds, 6),
-        modelSeconds=round(model_seconds, 6),
-        promoted=deployment.promoted,
-        spec=DeploymentSpecView(
-            regions=list(spec.regions),
-            waves=list(spec.waves),
-            bakeSeconds=spec.bake_seconds,
-            regionWaves=[list(wave) for wave in spec.region_waves],
-            maxFailurePercent=spec.max_failure_percent,
-            simulate=SimulationView(hostFailurePercent=spec.simulation.host_failure_percent, seed=spec.simulation.seed),
-        ),
-        regions={
-            region: RegionRolloutView(
-                status=rollout.status.value,
-                hostsTotal=rollout.hosts_total,
-                hostsUpdated=rollout.hosts_updated,
-                hostsFailed=rollout.hosts_failed,
-                hostsPending=rollout.hosts_pending,
-                wave=rollout.wave,
-                waves=rollout.waves,
-                startedAt=rollout.started_at,
-                completedAt=rollout.completed_at,
-                predictedSeconds=round(rollout.predicted_seconds, 6),
-                modelSeconds=round(region_seconds[region], 6),
-                reason=rollout.reason,
-                rollbackStartedAt=rollout.rollback_started_at,
-                rollbackModelSeconds=rollout.rollback_model_seconds,
+
+
+def list_builds(
+    builds_table,
+    copy_tracking_table,
+    regional_buckets: RegionalBuckets,
+    hosts_per_region: int,
+    request: paging.PageRequest,
+) -> BuildList:
+    """A page of builds, newest first, each summed up: its records and their
+    replication read in batches for the whole page, not once a build."""
+    page = store.list_builds(builds_table, request)
+    build_ids = [record["build_id"] for record in page.records]
+    found = store.get_builds_with_rollouts(builds_table, build_ids, regional_buckets.regions)
+    artifacts = [(each.build.artifact.key, each.build.artifact.bucket) for each in found if each.build.artifact]
+    trackings = copy_tracking.get_copy_trackings(copy_tracking_table, artifacts)
+    summaries = [
+        build_summary(
+            build_view(
+                each.build,
+                each.rollouts,
+                trackings.get((each.build.artifact.key, each.build.artifact.bucket)) if each.build.artifact else None,
+                regional_buckets,
+                hosts_per_region,
             )
-            for region, rollout in deployment.regions.items()
-        },
-        history=[DeploymentHistoryEntry(status=c.status, at=c.at, reason=c.reason) for c in deployment.history],
-    )
-
-
-def deployment_summary(deployment: Deployment) -> DeploymentSummary:
-    return DeploymentSummary(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
-        completedAt=deployment.completed_at,
-        regions=list(deployment.spec.regions),
-        statusUrl=f"/deployments/{deployment.deployment_id}",
-    )
-
-
-def region_view(goal: RegionGoal, hosts_total: int) -> RegionView:
-    return RegionView(
-        region=goal.region,
-        goalBuildId=goal.goal_build_id,
-        goalDeploymentId=goal.goal_deployment_id,
-        previousBuildId=goal.previous_build_id,
-        hostsTotal=hosts_total,
-        hostsByBuild={build: n for build, n in goal.hosts_by_build.items() if n > 0},
-        updatedAt=goal.updated_at,
-    )
+        )
+        for each in found
+    ]
+    return BuildList(builds=summaries, nextCursor=page.next_cursor.encode() if page.next_cursor else None)

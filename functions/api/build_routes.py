@@ -1,0 +1,197 @@
+"""POST /builds queues a build of a commit (once per Idempotency-Key); GET /builds lists builds, newest
+first; GET /builds/{buildId} reads where one is."""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated
+
+from answers import BODY_REFUSALS, accepted_at, error_response, json_response, refuse_unreadable_body, settings
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from code_deploy import api_input, aws, paging
+from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
+from code_deploy.builds.schema import BuildAccepted, BuildList, BuildRequest, BuildView
+from code_deploy.schema import ApiError
+
+# The domain modules (building, the view) are imported by the routes that use them, not here: a cold
+# start pays for what its request needs.
+router = Router()
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+def queue_build(commit: str) -> dict:
+    from code_deploy.builds import building
+
+    config = settings()
+    record = building.submit_build(
+        builds_table=aws.dynamodb().Table(config.builds_table),
+        sqs_client=aws.sqs(),
+        queue_url=config.build_queue_url,
+        commit=commit,
+    )
+    # The build's correlation key from here on, as in every function it passes through (deployctl logs).
+    logger.append_keys(build_id=record.build_id)
+    logger.info("build queued", extra={"commit": record.commit})
+    metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
+    accepted = BuildAccepted(
+        buildId=record.build_id, commit=record.commit, status=record.status, statusUrl=f"/builds/{record.build_id}"
+    )
+    return accepted.model_dump(mode="json")
+
+
+@cache
+def idempotent_queue_build():
+    """queue_build, once per Idempotency-Key (Powertools idempotency, records in IdempotencyTable), and
+    the utility's config. Made at the first request with a key: the utility imports boto3, which a cold
+    start that answers a GET or a refusal never needs."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    # On the resolver (it took this router's routes): a router's own handlers are merged only when included.
+    resolver = router.api_resolver
+    resolver.exception_handler(IdempotencyValidationError)(idempotency_key_reused)
+    resolver.exception_handler(IdempotencyAlreadyInProgressError)(idempotent_request_in_progress)
+    # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
+    # another commit is refused. Keys are kept a day.
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="commit",
+        expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
+    )
+
+    @idempotent_function(
+        data_keyword_argument="submission",
+        # the functions' one DynamoDB client: a session of its own would load botocore's models again
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=settings().idempotency_table, boto3_client=aws.dynamodb_client()
+        ),
+        config=config,
+    )
+    def queue(submission: dict) -> dict:
+        return queue_build(submission["commit"])
+
+    return config, queue
+
+
+def queue_build_once(key: str, commit: str) -> dict:
+    config, queue = idempotent_queue_build()
+    config.register_lambda_context(router.lambda_context)
+    return queue(submission={"key": key, "commit": commit})
+
+
+# The idempotency utility's errors (registered by idempotent_queue_build, which imports them).
+def idempotency_key_reused(error: Exception) -> Response:
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "Idempotency-Key was already used with another commit: use a new key for a new request",
+    )
+
+
+def idempotent_request_in_progress(error: Exception) -> Response:
+    return error_response(
+        HTTPStatus.CONFLICT, "a request with this Idempotency-Key is still being handled: retry in a moment"
+    )
+
+
+@router.post(
+    "/builds",
+    summary="Queue a build of a commit",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: json_response(BuildAccepted, "Build queued"),
+        **BODY_REFUSALS,
+        409: json_response(ApiError, "A request with the same Idempotency-Key is still being handled"),
+        422: json_response(
+            ApiError,
+            "The body is JSON but not a valid build request, or the Idempotency-Key was used with another commit",
+        ),
+    },
+)
+def submit_build(
+    request: BuildRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description="Makes retries safe: a POST repeated with the same key answers the first one's build "
+            f"instead of making another ({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ] = None,
+) -> Response[BuildAccepted]:
+    if idempotency_key:
+        accepted = BuildAccepted(**queue_build_once(idempotency_key, request.commit))
+    else:
+        accepted = BuildAccepted(**queue_build(request.commit))
+    return accepted_at(accepted, accepted.statusUrl)
+
+
+@router.get(
+    "/builds",
+    summary="List builds, newest first, a page at a time",
+    responses={
+        200: json_response(BuildList, "A page of builds"),
+        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
+    },
+)
+def list_builds(
+    limit: Annotated[
+        int,
+        Query(ge=1, le=paging.MAX_PAGE_SIZE, description="Builds on the page"),
+    ] = paging.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=paging.MAX_CURSOR_CHARS, description="The previous page's nextCursor"),
+    ] = None,
+) -> BuildList:
+    from code_deploy.builds import store, view
+
+    config = settings()
+    return view.list_builds(
+        builds_table=aws.dynamodb().Table(config.builds_table),
+        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        hosts_per_region=config.hosts_per_region,
+        request=paging.PageRequest(
+            utc_now(), limit, paging.Cursor.decode(cursor, store.BUILDS) if cursor is not None else None
+        ),
+    )
+
+
+@router.get(
+    "/builds/<buildId>",
+    summary="Read a build's status: built, replicated, rolled out",
+    responses={
+        200: json_response(BuildView, "The build's status"),
+        404: json_response(ApiError, "No such build"),
+        422: json_response(ApiError, "The build id is malformed"),
+    },
+)
+def get_build(
+    buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
+) -> BuildView:
+    from code_deploy.builds import view
+
+    logger.append_keys(build_id=buildId)
+    config = settings()
+    return view.read_build(
+        builds_table=aws.dynamodb().Table(config.builds_table),
+        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        build_id=buildId,
+        regional_buckets=config.regional_buckets,
+        hosts_per_region=config.hosts_per_region,
+    )

@@ -1,0 +1,199 @@
+"""POST /deployments deploys a build (waves, health gates, rollback); POST /deployments/plan predicts one;
+GET /deployments[/{id}] follows deployments; POST /deployments/{id}/{action} pauses, resumes, promotes or
+aborts one."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Annotated
+
+from answers import BODY_REFUSALS, accepted_at, json_response, refuse_unreadable_body, settings
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from code_deploy import aws, paging
+from code_deploy.builds.model import utc_now
+from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
+from code_deploy.deployments.schema import (
+    DeploymentAccepted,
+    DeploymentActionResult,
+    DeploymentList,
+    DeploymentPlanView,
+    DeploymentRequest,
+    DeploymentView,
+)
+from code_deploy.schema import ApiError
+
+if TYPE_CHECKING:
+    from code_deploy.deployments.model import DeploymentSpec
+    from code_deploy.deployments.store import Tables
+
+# The domain modules (accepting, the actions, the store and the view) are imported by the routes that
+# use them, not here: a cold start pays for what its request needs.
+router = Router()
+logger = Logger(child=True)
+
+DeploymentId = Annotated[
+    str, Path(pattern=DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {DEPLOYMENT_ID_RULE}")
+]
+
+
+def rollout_tables() -> Tables:
+    from code_deploy.deployments.store import Tables
+
+    config = settings()
+    return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+
+
+def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
+    from code_deploy.deployments import model
+
+    simulate = request.simulate
+    return model.spec_from_request(
+        request.buildId,
+        settings().regional_buckets.regions,
+        regions=request.regions,
+        waves=request.waves,
+        bake_seconds=request.bakeSeconds,
+        region_waves=request.regionWaves,
+        max_failure_percent=request.maxFailurePercent,
+        simulation=model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,
+    )
+
+
+@router.post(
+    "/deployments/plan",
+    summary="Plan a deployment without doing it: waves, hosts per wave, predicted time",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        200: json_response(DeploymentPlanView, "The plan"),
+        **BODY_REFUSALS,
+        404: json_response(ApiError, "No such build"),
+        409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
+        422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+    },
+)
+def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
+    from code_deploy.deployments import accept, view
+
+    config = settings()
+    artifact, plan = accept.plan_deployment(
+        tables=rollout_tables(),
+        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        fleet=config.fleet,
+        spec=deployment_spec(request),
+    )
+    return view.plan_view(artifact, plan)
+
+
+@router.post(
+    "/deployments",
+    summary="Deploy a build: to which regions, in which waves, with which health gate",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
+        **BODY_REFUSALS,
+        404: json_response(ApiError, "No such build"),
+        409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
+        422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+    },
+)
+def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
+    from code_deploy.deployments import accept
+
+    config = settings()
+    spec = deployment_spec(request)
+    deployment = accept.deploy_build(
+        tables=rollout_tables(),
+        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        sfn_client=aws.stepfunctions(),
+        state_machine_arn=config.rollout_state_machine_arn,
+        spec=spec,
+        fleet=config.fleet,
+    )
+    logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
+    logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
+    accepted = DeploymentAccepted(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        statusUrl=f"/deployments/{deployment.deployment_id}",
+        predictedSeconds=round(deployment.predicted_seconds, 6),
+    )
+    return accepted_at(accepted, accepted.statusUrl)
+
+
+@router.get(
+    "/deployments",
+    summary="List deployments, newest first, a page at a time",
+    responses={
+        200: json_response(DeploymentList, "A page of deployments"),
+        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
+    },
+)
+def list_deployments(
+    limit: Annotated[int, Query(ge=1, le=paging.MAX_PAGE_SIZE, description="Deployments on the page")] = (
+        paging.DEFAULT_PAGE_SIZE
+    ),
+    cursor: Annotated[
+        str | None, Query(max_length=paging.MAX_CURSOR_CHARS, description="The previous page's nextCursor")
+    ] = None,
+) -> DeploymentList:
+    from code_deploy.deployments import store, view
+
+    return view.list_deployments(
+        deployments_table=aws.dynamodb().Table(settings().deployments_table),
+        request=paging.PageRequest(
+            utc_now(), limit, paging.Cursor.decode(cursor, store.DEPLOYMENTS) if cursor is not None else None
+        ),
+    )
+
+
+@router.get(
+    "/deployments/<deploymentId>",
+    summary="Read a deployment: its status, and each region's wave and hosts",
+    responses={
+        200: json_response(DeploymentView, "The deployment"),
+        404: json_response(ApiError, "No such deployment"),
+        422: json_response(ApiError, "The deployment id is malformed"),
+    },
+)
+def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
+    from code_deploy.deployments import view
+
+    logger.append_keys(deployment_id=deploymentId)
+    return view.read_deployment(aws.dynamodb().Table(settings().deployments_table), deploymentId)
+
+
+@router.post(
+    "/deployments/<deploymentId>/<action>",
+    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (stop and roll back)",
+    responses={
+        202: json_response(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
+        404: json_response(ApiError, "No such deployment"),
+        409: json_response(ApiError, "The action does not apply to the deployment as it stands"),
+        422: json_response(
+            ApiError, "The deployment id is malformed, or the action is none of pause, resume, promote, abort"
+        ),
+    },
+)
+def act_on_deployment(
+    deploymentId: DeploymentId,  # noqa: N803
+    action: Annotated[
+        str, Path(pattern="^(pause|resume|promote|abort)$", description="pause, resume, promote or abort")
+    ],
+) -> Response[DeploymentActionResult]:
+    from code_deploy.deployments import actions
+
+    logger.append_keys(deployment_id=deploymentId)
+    deployment = actions.act(rollout_tables(), deploymentId, action)
+    logger.info(f"deployment {action}", extra={"status": deployment.status.value})
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type=content_types.APPLICATION_JSON,
+        body=DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value),
+    )

@@ -1,0 +1,147 @@
+"""A build from its request to its artifact: POST /builds records it QUEUED and queues it; the build
+worker builds the artifact into the global bucket, and a failed attempt comes back later or, the last
+one, fails the build. Each step is safe to run again: SQS delivers at least once."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from code_deploy.builds import store
+from code_deploy.builds.artifact import build_artifact
+from code_deploy.builds.model import artifact_key, new_build_id, utc_now
+
+logger = logging.getLogger(__name__)
+
+
+def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> store.BuildRecord:
+    """Records a build as QUEUED and queues it for the build worker."""
+    from code_deploy.builds.schema import BuildMessage  # deferred: pydantic, which a cold start may not need
+
+    build_id = new_build_id()
+    now = utc_now()
+    record = store.create_build(builds_table, build_id, commit, now)
+    message = BuildMessage(buildId=build_id, commit=commit)
+    try:
+        sqs_client.send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json())
+    except ClientError as error:
+        # Nothing half-written: a build that never reached the queue is recorded as FAILED, not left QUEUED.
+        store.fail_build(builds_table, build_id, utc_now(), f"could not queue the build: {error}")
+        raise
+    return record
+
+
+class SimulatedBuildFailure(Exception):
+    """The simulated compiler rejects the commit: a build failure for demos and tests."""
+
+
+def build_retry_delay_seconds(attempt: int) -> int:
+    """How long a failed build message stays invisible before its next attempt: 1, 2, 4, ... s, at most 5 min."""
+    return min(2 ** max(attempt - 1, 0), 300)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    build_id: str
+    artifact_key: str
+    sha256: str
+    artifact_size: int
+    already_built: bool = False
+
+
+def _already_uploaded(s3_client, bucket: str, key: str, sha256: str) -> bool:
+    try:
+        head = s3_client.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return head.get("Metadata", {}).get("sha256") == sha256
+
+
+def run_build(
+    builds_table, s3_client, bucket: str, build_id: str, commit: str, payload_size: int, failing_commit_prefix: str = ""
+) -> BuildResult:
+    """Builds the artifact for a queued build and uploads it to the global builds bucket.
+
+    Safe to run again for the same build: a finished build is not rebuilt, and an attempt that died
+    after its upload finds the identical artifact in place and does not upload a second version
+    (which would start a second replication).
+    """
+    try:
+        record = store.start_building(builds_table, build_id, utc_now())
+    except store.BuildAlreadyFinished:
+        record = store.get_build_record(builds_table, build_id)
+        logger.info("build already finished by an earlier delivery", extra={"build_id": build_id})
+        artifact = record.artifact if record else None
+        return BuildResult(
+            build_id,
+            artifact.key if artifact else "",
+            artifact.sha256 if artifact else "",
+            artifact.size if artifact else 0,
+            already_built=True,
+        )
+    if record.commit != commit:
+        raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record.commit}")
+    if failing_commit_prefix and commit.startswith(failing_commit_prefix):
+        raise SimulatedBuildFailure(
+            f"simulated compile error: commits starting with {failing_commit_prefix!r} never build"
+        )
+    # The artifact depends only on the build record, so a retried build makes the same bytes.
+    artifact = build_artifact(commit, build_id, record.queued_at, payload_size)
+    key = artifact_key(build_id)
+    if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
+        s3_client.upload_fileobj(
+            io.BytesIO(artifact.content),
+            bucket,
+            key,
+            ExtraArgs={
+                "ContentType": "application/zip",
+                "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.payload_sha256},
+            },
+        )
+    store.finish_build(
+        builds_table,
+        build_id,
+        utc_now(),
+        store.ArtifactLocation(bucket, key, artifact.payload_sha256, len(artifact.content), artifact.payload_size),
+    )
+    return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    last: bool  # the build is FAILED; its message goes on to the dead-letter queue
+    retry_in_seconds: int  # when the message comes back (0 on the last attempt: straight to the DLQ)
+
+
+def handle_failed_attempt(
+    builds_table,
+    sqs_client,
+    queue_url: str,
+    receipt_handle: str,
+    build_id: str,
+    attempt: int,
+    max_attempts: int,
+    error: Exception,
+) -> FailedAttempt:
+    """Records a failed build attempt and chooses when its message comes back: after 1, 2, 4 ... s, or
+    at once on the last attempt, which marks the build FAILED with the reason. SQS counts the receives
+    and moves the message to the dead-letter queue after the last one, where it stays for inspection
+    or redrive; the caller still reports the message as failed."""
+    reason = f"{type(error).__name__}: {error}"
+    if attempt >= max_attempts:
+        store.fail_build(
+            builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}", attempt, reason
+        )
+        outcome = FailedAttempt(last=True, retry_in_seconds=0)
+    else:
+        store.note_build_attempt_failure(builds_table, build_id, attempt, reason)
+        outcome = FailedAttempt(last=False, retry_in_seconds=build_retry_delay_seconds(attempt))
+    sqs_client.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=outcome.retry_in_seconds
+    )
+    return outcome

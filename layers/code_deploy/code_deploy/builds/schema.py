@@ -1,0 +1,175 @@
+"""A build as the API takes it (POST /builds) and answers it (GET /builds[/{id}]), and the build queue's message."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from code_deploy.builds.model import COMMIT_PATTERN, COMMIT_RULE, BuildStatus
+from code_deploy.schema import Schema
+
+Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
+
+
+class BuildRequest(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    commit: Commit = Field(
+        description=f"The git commit to build: {COMMIT_RULE}.",
+        examples=["9fceb02d0ae598e95dc970b74767f19372d61af8"],
+    )
+
+
+class BuildAccepted(Schema):
+    buildId: str
+    commit: str
+    status: BuildStatus
+    statusUrl: str = Field(description="Where the build's status can be read (GET).")
+
+
+class BuildProgress(StrEnum):
+    """Where a build is on its way to every host: the one field a client polls."""
+
+    QUEUED = "QUEUED"
+    BUILDING = "BUILDING"
+    REPLICATING = "REPLICATING"
+    ROLLING_OUT = "ROLLING_OUT"
+    DEPLOYED = "DEPLOYED"
+    # A later build's deployment took a region over before this one reached every host there.
+    SUPERSEDED = "SUPERSEDED"
+    FAILED = "FAILED"
+
+
+class ReplicationStatus(StrEnum):
+    NOT_STARTED = "NOT_STARTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    PARTIAL_FAILURE = "PARTIAL_FAILURE"
+    FAILED = "FAILED"
+
+
+class RegionCopyStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    BUILD_FAILED = "BUILD_FAILED"  # nothing to copy: the build itself failed
+
+
+class HistoryStatus(StrEnum):
+    """A step of a build's history: its build phases, then where the deployment went."""
+
+    QUEUED = "QUEUED"
+    BUILDING = "BUILDING"
+    SUCCEEDED = "SUCCEEDED"
+    REPLICATING = "REPLICATING"
+    ROLLING_OUT = "ROLLING_OUT"
+    DEPLOYED = "DEPLOYED"
+    SUPERSEDED = "SUPERSEDED"
+    FAILED = "FAILED"
+
+
+class BuildHistoryEntry(Schema):
+    status: HistoryStatus = Field(
+        description="QUEUED, BUILDING, SUCCEEDED or FAILED as the build worker recorded them, then REPLICATING, "
+        "ROLLING_OUT, DEPLOYED (or SUPERSEDED, or FAILED) as the replication and the regions' rollouts went"
+    )
+    at: str
+    reason: str | None = None
+
+
+class Artifact(Schema):
+    bucket: str
+    key: str
+    sha256: str
+    sizeBytes: int
+    payloadBytes: int
+
+
+class Replication(Schema):
+    status: ReplicationStatus
+    executionId: str | None = None
+    startedAt: str | None = None
+    completedAt: str | None = None
+    successfulCopies: int = 0
+    failedCopies: int = 0
+
+
+class RolloutModel(Schema):
+    """What the P2P swarm model says of a region's rollout (docs/p2p-model.md)."""
+
+    method: str = Field(description="simulated (piece by piece) or closed-form (large swarms)")
+    pieces: int
+    rounds: int
+    seconds: float = Field(description="until the last host has the artifact")
+    physicalLimitSeconds: float = Field(description="artifact size / one host's bandwidth")
+    directFromBucketSeconds: float = Field(description="every host pulling from the bucket instead")
+
+
+class RegionStatus(Schema):
+    region: str
+    bucket: str
+    replication: RegionCopyStatus
+    replicationError: str | None = None
+    hostsTotal: int
+    hostsDeployed: int
+    rolloutStartedAt: str | None = None
+    rolloutCompletedAt: str | None = None
+    rolloutModel: RolloutModel | None = None
+    supersededBy: str | None = Field(
+        default=None, description="the later build that took the region over before this one reached every host"
+    )
+
+
+class BuildView(Schema):
+    buildId: str
+    commit: str
+    status: BuildStatus
+    deploymentStatus: BuildProgress
+    failureReason: str | None = Field(
+        default=None, description="Why the build or its deployment FAILED: the build's reason, else the replication's"
+    )
+    attempts: int = Field(
+        default=0,
+        description="Build attempts that failed so far; the build is retried until the last one, "
+        "whose failure fails the build (then equal to the count in failureReason)",
+    )
+    lastError: str | None = Field(default=None, description="The last failed build attempt's error")
+    queuedAt: str
+    buildingAt: str | None = None
+    builtAt: str | None = None
+    failedAt: str | None = None
+    deployedAt: str | None = Field(default=None, description="When the last region finished its rollout")
+    artifact: Artifact | None = None
+    replication: Replication
+    regions: list[RegionStatus]
+    statusHistory: list[BuildHistoryEntry]
+
+
+class BuildSummary(Schema):
+    """One build in the list: where it is, and how many of its hosts run it."""
+
+    buildId: str
+    commit: str
+    status: BuildStatus
+    deploymentStatus: BuildProgress
+    failureReason: str | None = None
+    queuedAt: str
+    hostsDeployed: int
+    hostsTotal: int
+    statusUrl: str
+
+
+class BuildList(Schema):
+    builds: list[BuildSummary] = Field(description="Newest first.")
+    nextCursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
+    )
+
+
+class BuildMessage(Schema):
+    """What the API puts on the build queue for the build worker."""
+
+    buildId: str
+    commit: Commit

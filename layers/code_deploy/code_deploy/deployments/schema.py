@@ -1,0 +1,170 @@
+"""Deployments as the API takes them (POST /deployments[/plan]) and answers them (GET /deployments[/{id}],
+the plan, an action), and the regions' goals (GET /regions[/{region}])."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from code_deploy.schema import Schema
+
+
+class SimulationRequest(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    hostFailurePercent: float = Field(default=0, ge=0, le=100, description="share of each wave's hosts that fail")
+    seed: int = Field(default=1, description="picks which hosts fail, the same ones every time")
+
+
+class DeploymentRequest(Schema):
+    """POST /deployments and POST /deployments/plan."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    buildId: str = Field(min_length=1, max_length=128, description="The build to deploy (SUCCEEDED, replicated)")
+    regions: list[str] | None = Field(default=None, description="A subset of the regions; all when left out")
+    waves: list[float] = Field(
+        default=[100],
+        min_length=1,
+        max_length=20,
+        description="Cumulative percent of each region's hosts, ending at 100",
+    )
+    bakeSeconds: int = Field(default=0, ge=0, le=86_400, description="Wait after each wave before the next")
+    regionWaves: list[list[str]] | None = Field(
+        default=None, description="Regions in the order they deploy, a wave at a time; all at once when left out"
+    )
+    maxFailurePercent: float = Field(default=5, ge=0, le=100, description="A wave with more failures rolls back")
+    simulate: SimulationRequest | None = Field(default=None, description="Deterministic fault injection")
+
+
+class WavePlanView(Schema):
+    wave: int = Field(description="1-based")
+    cumulativePercent: float
+    hosts: int = Field(description="hosts this wave updates")
+    hostsHolding: int = Field(description="hosts already on the build when the wave starts; they serve pieces")
+    predictedSeconds: float
+
+
+class RegionPlanView(Schema):
+    region: str
+    hostsTotal: int
+    waves: list[WavePlanView]
+    predictedSeconds: float = Field(description="every wave and bake")
+    rollbackSeconds: float = Field(description="back to the previous build, which every host still holds")
+
+
+class DeploymentPlanView(Schema):
+    """What a deployment would do and how long the P2P swarm model says it takes (no bake overlap)."""
+
+    buildId: str
+    artifactBytes: int
+    regionWaves: list[list[str]]
+    regions: list[RegionPlanView]
+    regionWaveSeconds: list[float]
+    predictedSeconds: float
+
+
+class DeploymentAccepted(Schema):
+    deploymentId: str
+    buildId: str
+    status: str
+    statusUrl: str = Field(description="Where the deployment's status can be read (GET).")
+    predictedSeconds: float = Field(description="The plan's time (POST /deployments/plan)")
+
+
+class SimulationView(Schema):
+    hostFailurePercent: float
+    seed: int
+
+
+class DeploymentSpecView(Schema):
+    regions: list[str]
+    waves: list[float]
+    bakeSeconds: int
+    regionWaves: list[list[str]]
+    maxFailurePercent: float
+    simulate: SimulationView
+
+
+class RegionRolloutView(Schema):
+    status: str = Field(
+        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or SKIPPED"
+    )
+    hostsTotal: int
+    hostsUpdated: int = Field(description="hosts on the deployment's build")
+    hostsFailed: int
+    hostsPending: int
+    wave: int = Field(description="the wave under way or last done, 1-based (0: not started)")
+    waves: int
+    startedAt: str | None = None
+    completedAt: str | None = None
+    predictedSeconds: float = Field(description="the plan's time for the region, bakes included")
+    modelSeconds: float = Field(description="the swarm model's time of the waves done so far, bakes included")
+    reason: str | None = None
+    rollbackStartedAt: str | None = Field(
+        default=None, description="when its rollback began (then completedAt ends it)"
+    )
+    rollbackModelSeconds: float | None = Field(
+        default=None,
+        description="the swarm model's time of the rollback: the activation alone where hosts cached the build",
+    )
+
+
+class DeploymentHistoryEntry(Schema):
+    status: str
+    at: str
+    reason: str | None = None
+
+
+class DeploymentView(Schema):
+    deploymentId: str
+    buildId: str
+    status: str = Field(
+        description="QUEUED, IN_PROGRESS, PAUSED, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
+    )
+    reason: str | None = None
+    trigger: str = Field(description="api (POST /deployments) or auto (AutoDeploy after a replication)")
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None = None
+    predictedSeconds: float = Field(description="the plan's time, when the deployment was accepted")
+    modelSeconds: float = Field(description="the swarm model's time of what ran: each region wave's slowest region")
+    promoted: bool = False
+    spec: DeploymentSpecView
+    regions: dict[str, RegionRolloutView]
+    history: list[DeploymentHistoryEntry]
+
+
+class DeploymentSummary(Schema):
+    deploymentId: str
+    buildId: str
+    status: str
+    reason: str | None = None
+    trigger: str
+    createdAt: str
+    completedAt: str | None = None
+    regions: list[str]
+    statusUrl: str
+
+
+class DeploymentList(Schema):
+    deployments: list[DeploymentSummary] = Field(description="Newest first.")
+    nextCursor: str | None = None
+
+
+class DeploymentActionResult(Schema):
+    deploymentId: str
+    status: str
+
+
+class RegionView(Schema):
+    region: str
+    goalBuildId: str | None = Field(default=None, description="the build the region should run")
+    goalDeploymentId: str | None = Field(default=None, description="the deployment that set the goal")
+    previousBuildId: str | None = Field(default=None, description="the goal before: where a rollback returns")
+    hostsTotal: int
+    hostsByBuild: dict[str, int] = Field(description="hosts running each build, as the region's sync reported")
+    updatedAt: str | None = None
+
+
+class RegionList(Schema):
+    regions: list[RegionView]

@@ -1,0 +1,163 @@
+"""A deployment, its plan and the regions' goals as a client reads them (the API's answers)."""
+
+from __future__ import annotations
+
+from code_deploy import paging
+from code_deploy.builds.store import ArtifactLocation
+from code_deploy.deployments import store
+from code_deploy.deployments.model import DeploymentPlan
+from code_deploy.deployments.schema import (
+    DeploymentHistoryEntry,
+    DeploymentList,
+    DeploymentPlanView,
+    DeploymentSpecView,
+    DeploymentSummary,
+    DeploymentView,
+    RegionList,
+    RegionPlanView,
+    RegionRolloutView,
+    RegionView,
+    SimulationView,
+    WavePlanView,
+)
+from code_deploy.deployments.store import Deployment, RegionGoal, RegionRollout
+from code_deploy.errors import NotFound
+
+
+def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
+    return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
+
+
+def deployment_view(deployment: Deployment) -> DeploymentView:
+    spec = deployment.spec
+    region_seconds = {region: _region_model_seconds(deployment, r) for region, r in deployment.regions.items()}
+    model_seconds = sum(
+        max((region_seconds.get(region, 0.0) for region in region_wave), default=0.0)
+        for region_wave in spec.region_waves
+    )
+    return DeploymentView(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        reason=deployment.reason,
+        trigger=deployment.trigger,
+        createdAt=deployment.created_at,
+        updatedAt=deployment.updated_at,
+        completedAt=deployment.completed_at,
+        predictedSeconds=round(deployment.predicted_seconds, 6),
+        modelSeconds=round(model_seconds, 6),
+        promoted=deployment.promoted,
+        spec=DeploymentSpecView(
+            regions=list(spec.regions),
+            waves=list(spec.waves),
+            bakeSeconds=spec.bake_seconds,
+            regionWaves=[list(wave) for wave in spec.region_waves],
+            maxFailurePercent=spec.max_failure_percent,
+            simulate=SimulationView(hostFailurePercent=spec.simulation.host_failure_percent, seed=spec.simulation.seed),
+        ),
+        regions={
+            region: RegionRolloutView(
+                status=rollout.status.value,
+                hostsTotal=rollout.hosts_total,
+                hostsUpdated=rollout.hosts_updated,
+                hostsFailed=rollout.hosts_failed,
+                hostsPending=rollout.hosts_pending,
+                wave=rollout.wave,
+                waves=rollout.waves,
+                startedAt=rollout.started_at,
+                completedAt=rollout.completed_at,
+                predictedSeconds=round(rollout.predicted_seconds, 6),
+                modelSeconds=round(region_seconds[region], 6),
+                reason=rollout.reason,
+                rollbackStartedAt=rollout.rollback_started_at,
+                rollbackModelSeconds=rollout.rollback_model_seconds,
+            )
+            for region, rollout in deployment.regions.items()
+        },
+        history=[DeploymentHistoryEntry(status=c.status, at=c.at, reason=c.reason) for c in deployment.history],
+    )
+
+
+def deployment_summary(deployment: Deployment) -> DeploymentSummary:
+    return DeploymentSummary(
+        deploymentId=deployment.deployment_id,
+        buildId=deployment.build_id,
+        status=deployment.status.value,
+        reason=deployment.reason,
+        trigger=deployment.trigger,
+        createdAt=deployment.created_at,
+        completedAt=deployment.completed_at,
+        regions=list(deployment.spec.regions),
+        statusUrl=f"/deployments/{deployment.deployment_id}",
+    )
+
+
+def region_view(goal: RegionGoal, hosts_total: int) -> RegionView:
+    return RegionView(
+        region=goal.region,
+        goalBuildId=goal.goal_build_id,
+        goalDeploymentId=goal.goal_deployment_id,
+        previousBuildId=goal.previous_build_id,
+        hostsTotal=hosts_total,
+        hostsByBuild={build: n for build, n in goal.hosts_by_build.items() if n > 0},
+        updatedAt=goal.updated_at,
+    )
+
+
+def plan_view(artifact: ArtifactLocation, plan: DeploymentPlan) -> DeploymentPlanView:
+    return DeploymentPlanView(
+        buildId=plan.spec.build_id,
+        artifactBytes=artifact.size,
+        regionWaves=[list(region_wave) for region_wave in plan.spec.region_waves],
+        regions=[
+            RegionPlanView(
+                region=region.region,
+                hostsTotal=region.hosts_total,
+                waves=[
+                    WavePlanView(
+                        wave=wave.wave + 1,
+                        cumulativePercent=wave.cumulative_percent,
+                        hosts=wave.hosts,
+                        hostsHolding=wave.hosts_holding,
+                        predictedSeconds=round(wave.seconds, 6),
+                    )
+                    for wave in region.waves
+                ],
+                predictedSeconds=round(region.seconds, 6),
+                rollbackSeconds=region.rollback_seconds,
+            )
+            for region in plan.regions.values()
+        ],
+        regionWaveSeconds=[round(seconds, 6) for seconds in plan.region_wave_seconds],
+        predictedSeconds=round(plan.seconds, 6),
+    )
+
+
+def read_deployment(deployments_table, deployment_id: str) -> DeploymentView:
+    """Raises store.DeploymentNotFound for an unknown deployment."""
+    return deployment_view(store.get(deployments_table, deployment_id))
+
+
+def list_deployments(deployments_table, request: paging.PageRequest) -> DeploymentList:
+    found, next_cursor = store.list_recent(deployments_table, request)
+    return DeploymentList(
+        deployments=[deployment_summary(deployment) for deployment in found],
+        nextCursor=next_cursor.encode() if next_cursor else None,
+    )
+
+
+class RegionNotFound(NotFound):
+    """Not one of the stack's regions."""
+
+
+def list_regions(regions_table, regions: tuple[str, ...], hosts_per_region: int) -> RegionList:
+    """Each region's goal and hosts per build: one consistent read a region, no Scan."""
+    goals = store.get_region_goals(regions_table, regions)
+    return RegionList(regions=[region_view(goals[region], hosts_per_region) for region in regions])
+
+
+def read_region(regions_table, region: str, known_regions: tuple[str, ...], hosts_per_region: int) -> RegionView:
+    """One region of the stack's; raises RegionNotFound, naming the regions, for any other name."""
+    if region not in known_regions:
+        raise RegionNotFound(f"no region {region}: the regions are {', '.join(known_regions)}")
+    return list_regions(regions_table, (region,), hosts_per_region).regions[0]

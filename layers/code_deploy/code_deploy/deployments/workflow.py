@@ -1,0 +1,269 @@
+"""The rollout workflow's steps (statemachine/roll_out_deployment.asl.json runs them): the start, a
+region's wave and its health gate, the bake, the rollback, the end.
+
+Each step reads the deployment as it stands and answers the workflow what to do next (`next`): WAVE,
+BAKE, PAUSED (wait, then look again), ROLLBACK or END. So a pause, a promote, an abort or a later
+deployment is seen at the next step, whichever state the workflow is in; and every step is safe to
+run again (the workflow retries it): the hosts' changes and the reports are idempotent."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from code_deploy.builds import store as build_store
+from code_deploy.builds.model import artifact_key, utc_now
+from code_deploy.deployments import model, store
+from code_deploy.deployments.model import ABORT, ROLLBACK, RUNNING_STATUSES, DeploymentStatus, RegionRolloutStatus
+from code_deploy.deployments.store import Deployment, RegionRollout, Tables
+
+logger = logging.getLogger(__name__)
+
+
+PAUSE_POLL_SECONDS = 2  # a paused region looks again this often
+
+
+BAKE_POLL_SECONDS = 5  # a baking region looks for promote, abort or a later deployment this often
+
+
+# One region's sync function, invoked where the region is: (region, request) -> its answer.
+RegionalInvoker = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def start(tables: Tables, deployment_id: str) -> dict[str, Any]:
+    store.change_status(
+        tables.deployments, deployment_id, DeploymentStatus.IN_PROGRESS, utc_now(), (DeploymentStatus.QUEUED,)
+    )
+    deployment = store.get(tables.deployments, deployment_id)
+    return {"deploymentId": deployment_id, "regionWaves": [list(wave) for wave in deployment.spec.region_waves]}
+
+
+def _step(next_step: str, wave: int = 0, wait_seconds: float = 0, **extra: Any) -> dict[str, Any]:
+    return {"next": next_step, "wave": wave, "waitSeconds": max(1, math.ceil(wait_seconds)), **extra}
+
+
+def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout) -> dict[str, Any] | None:
+    """What stops a region at any step: a later deployment took the region (SUPERSEDED), the deployment
+    was aborted or failed elsewhere (roll back what it changed; a region it never reached is SKIPPED)."""
+    goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+    if goal.goal_deployment_id != deployment.deployment_id:
+        finished = _finish_region(
+            tables, deployment, rollout, RegionRolloutStatus.SUPERSEDED, f"superseded by {goal.goal_deployment_id}"
+        )
+        if goal.goal_build_id != deployment.build_id:
+            _report_rollout(tables, deployment, finished, superseded_by=goal.goal_build_id)
+        return _step("END")
+    if deployment.stop:
+        if rollout.wave == 0:
+            # It changed no host here: the region's goal goes back to what it was, the hosts never left it.
+            store.restore_goal(
+                tables.regions, rollout.region, deployment.deployment_id, rollout.previous_build_id, utc_now()
+            )
+            _finish_region(tables, deployment, rollout, RegionRolloutStatus.SKIPPED, deployment.reason)
+            return _step("END")
+        return _step("ROLLBACK", rollout.wave)
+    return None
+
+
+def _finish_region(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, status: RegionRolloutStatus, reason: str | None
+) -> RegionRollout:
+    finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None)
+    store.put_region(tables.deployments, deployment.deployment_id, finished)
+    return finished
+
+
+def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
+    """Rolls wave `wave_index` out in the region, then its health gate: too many failures stop the
+    deployment and roll the region back; else the bake, or the next wave, or the region is done."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status.finished:  # a step the workflow retried after the region ended
+        return _step("END")
+    stopped = _interrupted(tables, deployment, rollout)
+    if stopped:
+        return stopped
+    if deployment.status == DeploymentStatus.PAUSED:
+        return _step("PAUSED", wave_index, PAUSE_POLL_SECONDS)
+    spec = deployment.spec
+    start_host, end_host = model.wave_bounds(rollout.hosts_total, spec.waves)[wave_index]
+    rollout = replace(
+        rollout, status=RegionRolloutStatus.IN_PROGRESS, wave=wave_index + 1, started_at=rollout.started_at or utc_now()
+    )
+    store.put_region(tables.deployments, deployment_id, rollout)
+    result = invoke(
+        region,
+        {
+            "action": "wave",
+            "deploymentId": deployment_id,
+            "buildId": deployment.build_id,
+            "artifactKey": deployment.artifact_key,
+            "seq": rollout.seq,
+            "hostRange": [start_host, end_host],
+            "failurePercent": spec.simulation.host_failure_percent,
+            "seed": spec.simulation.seed,
+        },
+    )
+    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
+    rollout = replace(
+        rollout,
+        hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
+        failed_by_wave=(*rollout.failed_by_wave[:wave_index], result["failed"]),
+        seconds_by_wave=(*rollout.seconds_by_wave[:wave_index], result["modelSeconds"]),
+        model=result.get("model") or rollout.model,
+    )
+    gate = model.gate(region, wave_index, result["updated"], result["failed"], spec.max_failure_percent)
+    if not gate.passed:
+        store.put_region(tables.deployments, deployment_id, rollout)
+        store.set_stop(tables.deployments, deployment_id, ROLLBACK, gate.reason or "", utc_now())
+        return _step("ROLLBACK", wave_index)
+    return _after_wave(tables, deployment, rollout, wave_index)
+
+
+def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int) -> dict[str, Any]:
+    bake = 0 if deployment.promoted else deployment.spec.bake_seconds
+    if bake > 0:
+        rollout = replace(
+            rollout, status=RegionRolloutStatus.BAKING, bake_until=time.time() + bake, bakes=rollout.bakes + 1
+        )
+        store.put_region(tables.deployments, deployment.deployment_id, rollout)
+        return _step("BAKE", wave_index, min(bake, BAKE_POLL_SECONDS))
+    return _next_wave_or_done(tables, deployment, rollout, wave_index)
+
+
+def _next_wave_or_done(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int
+) -> dict[str, Any]:
+    if wave_index + 1 < rollout.waves:
+        store.put_region(
+            tables.deployments,
+            deployment.deployment_id,
+            replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None),
+        )
+        return _step("WAVE", wave_index + 1)
+    finished = _finish_region(tables, deployment, rollout, RegionRolloutStatus.SUCCEEDED, None)
+    _report_rollout(tables, deployment, finished)
+    return _step("END")
+
+
+def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
+    """A baking region looks again: promoted (skip the rest), interrupted, still baking, or on."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    stopped = _interrupted(tables, deployment, rollout)
+    if stopped:
+        return stopped
+    remaining = (rollout.bake_until or 0) - time.time()
+    if remaining > 0 and not deployment.promoted:
+        return _step("BAKE", wave_index, min(remaining, BAKE_POLL_SECONDS))
+    return _next_wave_or_done(tables, deployment, rollout, wave_index)
+
+
+def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str) -> dict[str, Any]:
+    """Returns the region's hosts to its previous goal build (activation only where they cache it) and
+    gives the region its goal back, unless a later deployment took it meanwhile; the workflow then
+    publishes the notification this returns."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    target = rollout.previous_build_id
+    rollback_started_at = utc_now()
+    result = invoke(
+        region,
+        {
+            "action": "rollback",
+            "deploymentId": deployment_id,
+            "buildId": target,
+            "artifactKey": artifact_key(target) if target else None,
+            "seq": rollout.seq,
+        },
+    )
+    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
+    store.restore_goal(tables.regions, region, deployment_id, target, utc_now())
+    status = RegionRolloutStatus.ABORTED if deployment.stop == ABORT else RegionRolloutStatus.ROLLED_BACK
+    finished = _finish_region(
+        tables,
+        deployment,
+        replace(
+            rollout,
+            hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
+            rollback_started_at=rollout.rollback_started_at or rollback_started_at,
+            rollback_model_seconds=result["modelSeconds"],
+        ),
+        status,
+        deployment.reason,
+    )
+    notification = {
+        "deploymentId": deployment_id,
+        "buildId": deployment.build_id,
+        "region": region,
+        "status": finished.status.value,
+        "reason": deployment.reason,
+        "returnedTo": target,
+        "rollbackModelSeconds": result["modelSeconds"],
+    }
+    return _step(
+        "END", rollout.wave, notification=notification, subject=f"Deployment {deployment_id} rolled back in {region}"
+    )
+
+
+def _report_rollout(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, superseded_by: str | None = None
+) -> None:
+    """The build's summary in the region, as GET /builds/{id} shows it."""
+    model = rollout.model
+    build_store.put_rollout_summary(
+        tables.builds,
+        build_store.RolloutSummary(
+            build_id=deployment.build_id,
+            region=rollout.region,
+            bucket="",
+            artifact_key=deployment.artifact_key,
+            hosts_total=rollout.hosts_total,
+            hosts_deployed=rollout.hosts_updated,
+            started_at=rollout.started_at or deployment.created_at,
+            completed_at=rollout.completed_at or utc_now(),
+            model=build_store.SwarmFigures(**model) if model else None,
+            superseded_by=superseded_by,
+        ),
+    )
+
+
+def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
+    """The deployment's end, from its regions: ABORTED or ROLLED_BACK when it stopped, SUPERSEDED when a
+    later deployment took a region over before it finished there, else SUCCEEDED."""
+    deployment = store.get(tables.deployments, deployment_id)
+    if deployment.status.finished:
+        return {"status": deployment.status.value}
+    statuses = {rollout.status for rollout in deployment.regions.values()}
+    if deployment.stop == ABORT:
+        final = DeploymentStatus.ABORTED
+    elif deployment.stop == ROLLBACK:
+        final = DeploymentStatus.ROLLED_BACK
+    elif RegionRolloutStatus.SUPERSEDED in statuses:
+        final = DeploymentStatus.SUPERSEDED
+    else:
+        final = DeploymentStatus.SUCCEEDED
+    reason = deployment.reason
+    if final == DeploymentStatus.SUPERSEDED:
+        reason = "; ".join(
+            f"{rollout.region}: {rollout.reason}" for rollout in deployment.regions.values() if rollout.reason
+        )
+    store.change_status(tables.deployments, deployment_id, final, utc_now(), RUNNING_STATUSES, reason=reason)
+    return {"status": final.value}
+
+
+def fail(tables: Tables, deployment_id: str, error: str, cause: str) -> dict[str, Any]:
+    """The workflow itself failed (a step kept failing): the deployment is FAILED with the error."""
+    store.change_status(
+        tables.deployments,
+        deployment_id,
+        DeploymentStatus.FAILED,
+        utc_now(),
+        RUNNING_STATUSES,
+        reason=f"the rollout workflow failed: {error}: {cause}"[:1000],
+    )
+    return {"status": DeploymentStatus.FAILED.value}

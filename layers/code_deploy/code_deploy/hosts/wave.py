@@ -1,0 +1,145 @@
+"""A wave of a deployment on a region's simulated hosts, or its rollback: which hosts switch, which fetch the
+artifact as a P2P swarm (code_deploy.swarm), and one host-deployment-logs record a host tried. The
+regional sync function runs it in the region, next to its hosts' tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from code_deploy import swarm
+from code_deploy.builds.model import utc_now
+from code_deploy.deployments import model
+from code_deploy.hosts import records, store
+from code_deploy.hosts.model import apply_rollback, apply_wave, hosts_by_build
+from code_deploy.swarm import SwarmFigures, SwarmParameters, SwarmResult
+
+if TYPE_CHECKING:  # pydantic's model, imported by the function that builds one: not every cold start needs pydantic
+    from code_deploy.hosts.schema import WaveRequest
+
+
+@dataclass(frozen=True)
+class RegionalResult:
+    """What a wave (or a rollback) did in a region, and the region's hosts after it."""
+
+    region: str
+    updated: int
+    downloaded: int
+    failed: int
+    skipped: int
+    superseded: int
+    model_seconds: float  # the swarm model's time for it: download (if any) and switching over
+    hosts_by_build: dict[str, int]
+    hosts_version: int
+    model: SwarmFigures | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "updated": self.updated,
+            "downloaded": self.downloaded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "superseded": self.superseded,
+            "modelSeconds": round(self.model_seconds, 6),
+            "hostsByBuild": self.hosts_by_build,
+            "hostsVersion": self.hosts_version,
+            "model": dataclasses.asdict(self.model) if self.model else None,
+        }
+
+
+def _swarm_for(
+    fleet: SwarmParameters, artifact_bytes: int, downloading: int, holding: int
+) -> tuple[SwarmResult | None, float]:
+    """The piece-level plan of the hosts downloading in a wave (seeded from the bucket; hosts already
+    holding the build serve pieces too, as extra seeds), and the wave's model time including switching over."""
+    if downloading == 0:
+        return None, 0.0
+    params = dataclasses.replace(
+        fleet.with_artifact(artifact_bytes), hosts=downloading, seeds=max(fleet.seeds, min(holding, downloading))
+    )
+    return swarm.plan_region(params), model.wave_seconds(fleet.with_artifact(artifact_bytes), downloading, holding)
+
+
+def roll_out_wave(
+    s3_client,
+    host_state_table,
+    dynamodb_client,
+    host_records_table_name: str,
+    region: str,
+    regional_bucket: str,
+    request: WaveRequest,
+    fleet: SwarmParameters,
+    writers: int,
+) -> RegionalResult:
+    """Switches one wave of the region's hosts (`request.hostRange`) to the deployment's build: hosts
+    already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
+    hosts fail. The hosts that did not hold the build fetch it as a P2P swarm (code_deploy.swarm), served
+    also by the hosts of earlier waves; one host-deployment-logs record a host tried. Safe to repeat."""
+    head = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)  # the copy is in the region
+    start, end = request.hostRange
+    failing = model.failed_hosts(
+        request.buildId, region, range(start, end), model.Simulation(request.failurePercent, request.seed)
+    )
+    state, outcome = store.change(
+        host_state_table,
+        fleet.hosts,
+        lambda hosts: apply_wave(hosts, range(start, end), request.buildId, request.seq, failing),
+    )
+    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), outcome.holding_before)
+    downloaded = set(outcome.downloaded)
+    activated = [host for host in outcome.updated if host not in downloaded]
+    if activated and not outcome.downloaded:
+        model_seconds = model.ACTIVATION_SECONDS
+    host_records = records.wave_host_records(
+        request.buildId,
+        region,
+        regional_bucket,
+        fleet.hosts,
+        outcome.downloaded,
+        plan,
+        activated,
+        outcome.failed,
+        utc_now(),
+    )
+    records.write_host_records(dynamodb_client, host_records_table_name, host_records, writers)
+    return RegionalResult(
+        region=region,
+        updated=len(outcome.updated),
+        downloaded=len(outcome.downloaded),
+        failed=len(outcome.failed),
+        skipped=len(outcome.skipped),
+        superseded=len(outcome.superseded),
+        model_seconds=model_seconds,
+        hosts_by_build=hosts_by_build(state.hosts),
+        hosts_version=state.version,
+        model=swarm.figures(plan) if plan else None,
+    )
+
+
+def roll_back_region(
+    s3_client, host_state_table, region: str, regional_bucket: str, request: WaveRequest, fleet: SwarmParameters
+) -> RegionalResult:
+    """Returns the region's hosts to the previous goal build (`request.buildId` here): hosts that hold it
+    in their cache switch back in the activation time alone, whatever the artifact's size; hosts that do
+    not fetch it again from the region's bucket, where it still is."""
+    state, outcome = store.change(
+        host_state_table, fleet.hosts, lambda hosts: apply_rollback(hosts, request.buildId, request.seq)
+    )
+    model_seconds = model.ACTIVATION_SECONDS if outcome.activated else 0.0
+    if outcome.downloaded and request.buildId:
+        size = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
+        holding = hosts_by_build(state.hosts).get(request.buildId, 0) - len(outcome.downloaded)
+        model_seconds = max(model_seconds, _swarm_for(fleet, size, len(outcome.downloaded), holding)[1])
+    return RegionalResult(
+        region=region,
+        updated=len(outcome.activated) + len(outcome.downloaded),
+        downloaded=len(outcome.downloaded),
+        failed=0,
+        skipped=0,
+        superseded=len(outcome.superseded),
+        model_seconds=model_seconds,
+        hosts_by_build=hosts_by_build(state.hosts),
+        hosts_version=state.version,
+    )
