@@ -11,7 +11,7 @@ from boto3.dynamodb.conditions import Key
 
 from code_deploy import capacity, store
 from code_deploy.replication import execution_name
-from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
+from tests.integration.helpers import copy_tracking, count_host_records, http, wait_for
 from tools import capacity as capacity_tool
 
 
