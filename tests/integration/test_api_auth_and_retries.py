@@ -7,7 +7,7 @@ import json
 import secrets
 import uuid
 
-from tests.integration.conftest import build_record_ids, http, send
+from tests.integration.helpers import build_record_ids, http, send
 
 
 def test_an_unsigned_request_is_refused_before_the_function(api):

@@ -10,7 +10,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.integration.conftest import SigV4, build_record_ids
+from tests.integration.helpers import SigV4, build_record_ids
 from tests.utils import REPO
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import build_record_ids, send
+from tests.integration.helpers import build_record_ids, send
 from tests.malformed_requests import MALFORMED_REQUESTS
 
 

@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Key
 from code_deploy import capacity
 from code_deploy.builds import store as build_store
 from code_deploy.replication.model import execution_name
-from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
+from tests.integration.helpers import copy_tracking, count_host_records, http, wait_for
 from tools import capacity as capacity_tool
 
 

@@ -13,7 +13,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.conftest import copy_tracking, count_host_records, execution_finished, http, wait_for
+from tests.integration.helpers import copy_tracking, count_host_records, execution_finished, http, wait_for
 from tests.utils import REPO
 
 

@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import http
-from tests.integration.test_deployctl import DEPLOYCTL
+from tests.integration.helpers import DEPLOYCTL, http
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")

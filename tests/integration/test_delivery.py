@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from code_deploy.replication.model import execution_name
-from tests.integration.conftest import copy_tracking, count_host_records, http, wait_for
+from tests.integration.helpers import copy_tracking, count_host_records, http, wait_for
 from tests.utils import load_event
 
 

@@ -9,19 +9,10 @@ import secrets
 import subprocess
 
 import boto3
-import pytest
 
-from tests.integration.conftest import http, wait_for
-from tests.utils import REPO
+from tests.integration.helpers import deployctl, deployment, http, wait_for
 
-DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
 FAILING_COMMIT_PREFIX = "deadbeef"  # the template's SimulatedFailingCommitPrefix
-
-
-def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    if not DEPLOYCTL.exists():
-        pytest.fail(f"{DEPLOYCTL} is missing: `make venvs` installs it")
-    return subprocess.run([str(DEPLOYCTL), *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_build_wait_follows_a_build_to_every_host(hosts_per_region, buckets):
@@ -151,7 +142,6 @@ def test_logs_shows_a_builds_lines_from_every_function_of_every_region_in_time_o
 # --- deployments (the deployments API of issue 11) ------------------------------------------------------------
 
 QUEUED_LINE = re.compile(r"^queued (deploy-\S+) \(build (build-\S+), predicted [0-9.]+ m?s\)")
-FINISHED = ("SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED")
 LONG_BAKE = "600"  # seconds: a deployment that only a pause, a promote or an abort ends within a test
 
 
@@ -166,12 +156,6 @@ def two_builds() -> tuple[str, str]:
     """An older and a newer build; the hosts run the newer, so deploying the older updates every host."""
     older = built()
     return older, built()
-
-
-def deployment(api: str, deployment_id: str) -> dict:
-    code, view = http("GET", f"{api}/deployments/{deployment_id}")
-    assert code == 200, view
-    return view
 
 
 def wait_for_status(api: str, deployment_id: str, *statuses: str) -> dict:

@@ -8,7 +8,7 @@ import secrets
 import boto3
 import pytest
 
-from tests.integration.conftest import http, subscribed_queue, wait_for
+from tests.integration.helpers import deployment, http, subscribed_queue, wait_for
 
 
 def deployed_build(api: str) -> str:
@@ -61,12 +61,6 @@ def deploy(api: str, body: dict) -> str:
     assert status == 202, accepted
     assert accepted["statusUrl"] == f"/deployments/{accepted['deploymentId']}"
     return accepted["deploymentId"]
-
-
-def deployment(api: str, deployment_id: str) -> dict:
-    status, view = http("GET", f"{api}/deployments/{deployment_id}")
-    assert status == 200, view
-    return view
 
 
 def finished(api: str, deployment_id: str) -> dict:

@@ -10,7 +10,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 
 from code_deploy.hosts import records as host_logs
-from tests.integration.conftest import (
+from tests.integration.helpers import (
     copy_tracking,
     count_host_records,
     host_records_table,

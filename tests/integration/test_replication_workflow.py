@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.conftest import copy_tracking, execution_finished, subscribed_queue, wait_for
+from tests.integration.helpers import copy_tracking, execution_finished, subscribed_queue, wait_for
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+"""Helpers the integration tests share (the fixtures are in conftest.py): requests to the API, deployctl,
+waiting for the pipeline, and reading what it left in the stacks' tables and topics."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.client import HTTPConnection, HTTPSConnection
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+import requests
+from boto3.dynamodb.conditions import Attr
+
+from code_deploy.builds import store as build_store
+from code_deploy.hosts import records as host_logs
+from tests.utils import REPO
+from tools.api_client import call, signed_headers
+from tools.stack import host_record_tables, regions
+
+# --- the API -----------------------------------------------------------------------------------------------
+
+
+def http(
+    method: str, url: str, body: bytes | str | dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
+    """A JSON request, SigV4-signed as every client of the API must (it uses IAM authorization)."""
+    return call(method, url, body, headers)
+
+
+def send(
+    method: str, url: str, body: str | None = None, headers: dict[str, str] | None = None, sign: bool = True
+) -> tuple[int, str, bytes]:
+    """One request exactly as given, for malformed ones: the path is not re-encoded and no header is
+    added but the SigV4 signature (urllib would add a Content-Type). Returns the status, the answer's
+    Content-Type and body."""
+    data = None if body is None else body.encode()
+    headers = signed_headers(method, url, data, dict(headers or {})) if sign else dict(headers or {})
+    parts = urlsplit(url)
+    connection = (HTTPSConnection if parts.scheme == "https" else HTTPConnection)(parts.netloc, timeout=30)
+    try:
+        target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+        connection.request(method, target, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+class SigV4(requests.auth.AuthBase):
+    """Signs a `requests` request (schemathesis sends with requests) as tools.api_client does."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        request.headers.update(signed_headers(request.method, request.url, body, dict(request.headers)))
+        return request
+
+
+def deployment(api: str, deployment_id: str) -> dict:
+    code, view = http("GET", f"{api}/deployments/{deployment_id}")
+    assert code == 200, view
+    return view
+
+
+# --- deployctl, the installed console script, as a user's terminal runs it --------------------------------
+
+DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
+
+
+def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    if not DEPLOYCTL.exists():
+        pytest.fail(f"{DEPLOYCTL} is missing: `make venvs` installs it")
+    return subprocess.run([str(DEPLOYCTL), *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+# --- waiting for the pipeline ------------------------------------------------------------------------------
+
+DEADLINE_SECONDS = 90
+
+
+def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADLINE_SECONDS) -> T:
+    """Polls `probe` until it returns something truthy; fails the test with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.3)
+
+
+def execution_finished(execution_arn: str) -> dict | None:
+    described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    return described if described["status"] != "RUNNING" else None
+
+
+# --- what it left in the stacks ---------------------------------------------------------------------------
+
+
+def build_record_ids(table_name: str) -> set[str]:
+    """The id of every build recorded in the builds table (its BUILD records, not rollout summaries,
+    which the pipeline keeps writing for earlier builds)."""
+    table = boto3.resource("dynamodb").Table(table_name)
+    kwargs = {"FilterExpression": Attr("record").eq(build_store.BUILD_RECORD), "ProjectionExpression": "build_id"}
+    build_ids: set[str] = set()
+    while True:
+        page = table.scan(ConsistentRead=True, **kwargs)
+        build_ids.update(item["build_id"] for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return build_ids
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def host_records_table(stack_outputs: dict[str, str], region: str):
+    return boto3.resource("dynamodb", region_name=region).Table(host_record_tables(stack_outputs)[region])
+
+
+def scan_count_host_records(stack_outputs: dict[str, str], build_id: str) -> int:
+    """The plan's check, as it wrote it (a Scan counting one build's host records), summed over the
+    regions' tables: each region keeps its hosts' records in its own."""
+    return sum(
+        host_logs.count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
+        for region in regions(stack_outputs)
+    )
+
+
+def count_host_records(stack_outputs: dict[str, str], build_id: str, in_regions) -> int:
+    """One build's host records in every region, by querying the shards of each region's table (no
+    Scan: the tables grow with every test, and polling a Scan would slow down with it)."""
+    hosts = int(stack_outputs["SimulatedHostsPerRegion"])
+    return sum(
+        host_logs.count_host_records(host_records_table(stack_outputs, region), build_id, region, hosts)
+        for region in in_regions
+    )
+
+
+def copy_tracking(stack_outputs: dict[str, str], key: str) -> dict:
+    table = boto3.resource("dynamodb").Table(stack_outputs["CopyTrackingTableName"])
+    return table.get_item(
+        Key={"fileKey": key, "sourceBucket": stack_outputs["GlobalBuildsBucketName"]}, ConsistentRead=True
+    ).get("Item", {})
+
+
+@contextmanager
+def subscribed_queue(topic_arn: str, name: str) -> Iterator[str]:
+    """An SQS queue subscribed to an SNS topic (raw messages), to read what is published; gone after."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    queue_url = sqs.create_queue(QueueName=f"{name}-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    try:
+        yield queue_url
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+        sqs.delete_queue(QueueUrl=queue_url)
