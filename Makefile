@@ -110,7 +110,7 @@ bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, thr
 
 capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
 	@scripts/bootstrap.sh test
-	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m tools.capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
+	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

@@ -10,8 +10,8 @@ times the deployment against its budget with the P2P swarm's closed form.
 It models the system as laid out for real AWS regions: a global stack (API, build queue and worker,
 global bucket, replication workflow with one copy per destination region) and one regional stack per
 region (its bucket, its regional sync, its host-deployment-logs table). Plain Python, no AWS calls:
-tools/capacity.py reads the template's settings into `TemplateSettings` and prints the tables
-(`make capacity`); docs/capacity.md explains every assumption.
+capacity.templates reads the template's settings into `TemplateSettings`, `python -m capacity` prints the
+tables (`make capacity`); docs/capacity.md explains every assumption.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class FunctionSettings:
 @dataclass(frozen=True)
 class TemplateSettings:
     """What the templates decide, read from template.yaml (and the replication workflow's ASL) by
-    tools/capacity.py, so the model follows the code instead of a copy of its numbers."""
+    capacity.templates, so the model follows the code instead of a copy of its numbers."""
 
     api: FunctionSettings
     build_worker: FunctionSettings
@@ -145,10 +145,10 @@ class Assumptions:
     api_call_seconds: float = 0.05  # one warm API function invocation
     short_call_seconds: float = 0.2  # a starter invocation, a sync's planning and HEAD, the worker's overhead
     bake_seconds_between_waves: float = 0.0
-    host_record_bytes: int = 260  # one host record's size as DynamoDB counts it (tools/capacity measures it)
+    host_record_bytes: int = 260  # one host record's size as DynamoDB counts it (capacity.scenarios measures it)
     packed_host_bytes: int = 16  # one host in a per-shard item: index, status, round, source, time
     shard_item_overhead_bytes: int = 120  # a per-shard item's keys and attributes besides its hosts
-    sync_bytes_per_host: int = 3_000  # regional sync memory per host (tools/capacity measures it)
+    sync_bytes_per_host: int = 3_000  # regional sync memory per host (capacity.scenarios measures it)
     sync_base_memory_bytes: int = 120 * MIB  # the runtime, boto3 and Powertools
     worker_base_memory_bytes: int = 120 * MIB
     build_record_bytes: int = 700
