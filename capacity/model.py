@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from code_deploy.store import host_record_shards
 from code_deploy.swarm import SwarmParameters, direct_from_bucket_seconds, pipelined_broadcast_seconds
 
 KIB = 1024
@@ -76,8 +77,6 @@ class TemplateSettings:
     api_burst_limit: int
     build_queue_batch_size: int
     hosts_per_region_max: int  # the template's MaxValue for HostsPerRegion
-    hosts_per_partition_key: int  # code_deploy.store: host records of one build and region per key, at most
-    min_host_record_shards: int
     host_record_writers: int  # BatchWriteItem calls the regional sync keeps in flight
 
 
@@ -218,10 +217,6 @@ def upload_requests(size: int) -> int:
     return 2 + math.ceil(size / BOTO3_MULTIPART_CHUNK)
 
 
-def host_record_shards(hosts: int, template: TemplateSettings) -> int:
-    return max(template.min_host_record_shards, math.ceil(hosts / template.hosts_per_partition_key))
-
-
 def _write_units(item_bytes: float) -> int:
     return max(1, math.ceil(item_bytes / KIB))
 
@@ -238,10 +233,9 @@ class HostRecordWrites:
     stored_bytes: int
 
 
-def host_record_writes(
-    scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, hosts: int
-) -> HostRecordWrites:
-    """One region's (or one wave's) host records: per host, or packed one item per shard key."""
+def host_record_writes(scenario: Scenario, assumptions: Assumptions, hosts: int) -> HostRecordWrites:
+    """One region's (or one wave's) host records: per host, or packed one item per shard key (as many
+    keys as the regional sync spreads them over)."""
     records = hosts * scenario.records_per_host
     if scenario.record_layout is RecordLayout.PER_HOST:
         size = assumptions.host_record_bytes
@@ -251,7 +245,7 @@ def host_record_writes(
             batch_calls=math.ceil(records / BATCH_WRITE_ITEMS),
             stored_bytes=records * (size + DYNAMODB_ITEM_OVERHEAD_BYTES),
         )
-    shards = host_record_shards(hosts, template)
+    shards = host_record_shards(hosts)
     hosts_per_shard = math.ceil(hosts / shards)
     size = assumptions.shard_item_overhead_bytes + hosts_per_shard * assumptions.packed_host_bytes
     items = shards * scenario.records_per_host
@@ -311,7 +305,7 @@ def durations(scenario: Scenario, template: TemplateSettings, assumptions: Assum
     artifact = scenario.artifact_bytes
     build_worker = assumptions.short_call_seconds + artifact / assumptions.upload_bytes_per_second
     copy = artifact / assumptions.copy_bytes_per_second
-    writes = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
+    writes = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     regional_sync = assumptions.short_call_seconds + writes.items / sync_write_rate(template, assumptions)
     batches = math.ceil(scenario.regions / template.replication_map_max_concurrency)
     replication = assumptions.short_call_seconds + batches * copy
@@ -330,7 +324,7 @@ def durations(scenario: Scenario, template: TemplateSettings, assumptions: Assum
 
 def counts(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> Counts:
     regions, waves = scenario.regions, scenario.waves
-    per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
+    per_wave = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     return Counts(
         build_records=1,
         status_history_entries=3,  # QUEUED, BUILDING, SUCCEEDED
@@ -472,9 +466,9 @@ def _transfer_work(scenario: Scenario) -> list[WorkItem]:
     ]
 
 
-def _dynamodb_work(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> list[WorkItem]:
+def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkItem]:
     regions, waves = scenario.regions, scenario.waves
-    per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
+    per_wave = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     tracking_final = assumptions.tracking_row_bytes + regions * assumptions.tracking_bytes_per_destination
     status_read_units = _build_query_read_units(scenario, assumptions) + _read_units(tracking_final)
     return [
@@ -536,7 +530,7 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
         *_step_functions_work(scenario, count),
         *_s3_work(scenario, template, assumptions, count),
         *_transfer_work(scenario),
-        *_dynamodb_work(scenario, template, assumptions),
+        *_dynamodb_work(scenario, assumptions),
         WorkItem(
             "CloudWatch Logs",
             "every invocation's log lines",
@@ -812,7 +806,7 @@ def _host_record_write_units(at: _Peak) -> tuple[float, float]:
         syncs_at_once * sync_burst_units,  # while syncs write
     )
     # the writers spread items over the shards
-    partition_units = sync_burst_units * syncs_at_once / host_record_shards(scenario.hosts_per_wave, at.template)
+    partition_units = sync_burst_units * syncs_at_once / host_record_shards(scenario.hosts_per_wave)
     return table_units, partition_units
 
 
@@ -974,7 +968,7 @@ def limits(
         quotas=quotas,
         deployments_per_second=peak_deployments_per_second(scenario, assumptions),
         times=durations(scenario, template, assumptions),
-        per_wave=host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave),
+        per_wave=host_record_writes(scenario, assumptions, scenario.hosts_per_wave),
         copies_by_function=copies_by_function(scenario, template),
         api_requests=1 + scenario.status_polls_per_deployment,
     )

@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 
 from capacity.model import FunctionSettings, TemplateSettings
-from code_deploy import store
 from code_deploy.settings import RegionalSyncSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -159,8 +158,6 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
                 "MaxValue"
             ]
         ),
-        hosts_per_partition_key=store.HOSTS_PER_PARTITION_KEY,
-        min_host_record_shards=store.MIN_HOST_RECORD_SHARDS,
         host_record_writers=int(sync_defaults),
     )
     return settings, parameters

@@ -40,8 +40,6 @@ TEMPLATE = TemplateSettings(
     api_burst_limit=200,
     build_queue_batch_size=10,
     hosts_per_region_max=200_000,
-    hosts_per_partition_key=800,
-    min_host_record_shards=16,
     host_record_writers=8,
 )
 ASSUMPTIONS = Assumptions(host_record_bytes=284)
@@ -123,9 +121,9 @@ def test_large_artifacts_are_uploaded_and_copied_in_parts():
 
 
 def test_per_shard_records_write_one_item_a_shard():
-    per_host = model.host_record_writes(replace(SMALL, hosts_per_region=100_000), TEMPLATE, ASSUMPTIONS, 100_000)
+    per_host = model.host_record_writes(replace(SMALL, hosts_per_region=100_000), ASSUMPTIONS, 100_000)
     per_shard = model.host_record_writes(
-        replace(SMALL, hosts_per_region=100_000, record_layout=RecordLayout.PER_SHARD), TEMPLATE, ASSUMPTIONS, 100_000
+        replace(SMALL, hosts_per_region=100_000, record_layout=RecordLayout.PER_SHARD), ASSUMPTIONS, 100_000
     )
 
     assert per_host.items == per_host.write_units == 100_000
