@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_imports
+from bench import cold_imports, p2p_report
 from bench import deployments as bench_deployments
 from bench import plots as bench_plots
 from bench import profiling as bench_profile
@@ -32,7 +32,6 @@ from bench.report import report_lines
 from bench.scratch import SCRATCH_STACK
 from bench.targets import median_stages, targets, throughput
 from bench.timing import run_build
-from tools import p2p_report
 from tools.stack import api_base_url, emulator_endpoint, outputs, regional_outputs, regions, stack_name
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,16 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench import p2p_report
 from capacity.model import Assumptions, CapacityMode, PriceTable, Quota, RecordLayout, Scenario
 from capacity.templates import REPO
 from code_deploy import store, swarm
 from code_deploy.artifact import build_artifact
-from tools import p2p_report
 
 PRICES = "capacity/aws-prices-us-east-1.json"
 QUOTAS = "capacity/aws-quotas.json"
 # The design problem: thousands of deployments a day (we take 2,000) to 100,000 hosts in each of 10
-# regions, a 10 GB binary; the P2P figures are the P2P report's (tools/p2p_report.py).
+# regions, a 10 GB binary; the P2P figures are the P2P report's (bench/p2p_report.py).
 DESIGN_DEPLOYMENTS_PER_DAY = 2_000
 LOCAL_DEPLOYMENTS_PER_DAY = 100
 SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
