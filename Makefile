@@ -30,7 +30,7 @@ TOOLS := .venv/tools/bin
 TEST := .venv/test/bin
 
 # What every command that talks to the emulator gets. boto3 and SAM CLI read AWS_ENDPOINT_URL.
-# The tools (tools/) import the domain package as the functions do.
+# The tools (tools/, bench/) import the domain package as the functions do.
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(EMULATOR_PORT) AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test STACK_NAME=$(STACK_NAME) SAM_CLI_TELEMETRY=0 \
 	PYTHONPATH=$(CURDIR)/layers/code_deploy
@@ -106,11 +106,11 @@ load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach e
 # make bench BENCH_ARGS='--runs 5 --hosts 1000,10000,100000 --regions 2,5,10' (those are the defaults)
 BENCH_ARGS ?=
 bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
-	$(LOCAL_ENV) $(TEST)/python -m tools.bench $(BENCH_ARGS)
+	$(LOCAL_ENV) $(TEST)/python -m bench $(BENCH_ARGS)
 
 capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
 	@scripts/bootstrap.sh test
-	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m tools.capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
+	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

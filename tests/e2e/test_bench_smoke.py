@@ -9,15 +9,15 @@ import sys
 import boto3
 from botocore.exceptions import ClientError
 
+from bench.scratch import SCRATCH_STACK
 from tests.utils import REPO
-from tools.bench.scratch import SCRATCH_STACK
 from tools.stack import outputs
 
 
 def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
     # When the benchmark runs at its smallest sizes
     done = subprocess.run(
-        [sys.executable, "-m", "tools.bench", "--smoke", "--out", str(tmp_path)],
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -9,16 +9,15 @@ from dataclasses import replace
 import boto3
 from boto3.dynamodb.conditions import Key
 
-from code_deploy import capacity
+from capacity import model, scenarios, templates
 from code_deploy.builds import store as build_store
 from code_deploy.replication.model import execution_name
 from tests.integration.helpers import copy_tracking, count_host_records, http, wait_for
-from tools import capacity as capacity_tool
 
 
 def test_one_build_leaves_what_the_model_counts(api, stack_outputs, buckets, hosts_per_region):
     # Given the model for the stack as deployed: its regions and hosts over the template's defaults
-    template, parameters = capacity_tool.template_settings(
+    template, parameters = templates.template_settings(
         overrides={"HostsPerRegion": str(hosts_per_region), "Regions": ",".join(buckets)}
     )
     # When one build is submitted and deployed
@@ -33,8 +32,8 @@ def test_one_build_leaves_what_the_model_counts(api, stack_outputs, buckets, hos
 
     view = wait_for(deployed, f"build {build_id} to be DEPLOYED")
     artifact = view["artifact"]
-    scenario = replace(capacity_tool.local_scenario(parameters), artifact_bytes=artifact["sizeBytes"])
-    expected = capacity.counts(scenario, template, capacity.Assumptions())
+    scenario = replace(scenarios.local_scenario(parameters), artifact_bytes=artifact["sizeBytes"])
+    expected = model.counts(scenario, template, model.Assumptions())
     assert scenario.regions == len(buckets) and scenario.hosts_per_region == hosts_per_region
 
     # Then it left exactly what the model counts

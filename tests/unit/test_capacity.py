@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from code_deploy import capacity
-from code_deploy.capacity import (
+from capacity import model, scenarios, templates
+from capacity.model import (
     GIB,
     MIB,
     Assumptions,
@@ -23,7 +23,6 @@ from code_deploy.capacity import (
     Scenario,
     TemplateSettings,
 )
-from tools import capacity as capacity_tool
 
 TEMPLATE = TemplateSettings(
     api=FunctionSettings(512, 60),
@@ -41,8 +40,6 @@ TEMPLATE = TemplateSettings(
     api_burst_limit=200,
     build_queue_batch_size=10,
     hosts_per_region_max=200_000,
-    hosts_per_partition_key=800,
-    min_host_record_shards=16,
     host_record_writers=8,
 )
 ASSUMPTIONS = Assumptions(host_record_bytes=284)
@@ -61,13 +58,13 @@ SMALL = Scenario(
     status_polls_per_deployment=0,
     idempotency_keys=False,
 )
-DESIGN = capacity_tool.design_scenario()
-PRICES = capacity_tool.load_prices()
-QUOTAS = capacity_tool.load_quotas()
+DESIGN = scenarios.design_scenario()
+PRICES = scenarios.load_prices()
+QUOTAS = scenarios.load_quotas()
 
 
 def usage_of(scenario: Scenario, template: TemplateSettings = TEMPLATE) -> dict[str, float]:
-    return capacity.usage(capacity.work(scenario, template, ASSUMPTIONS))
+    return model.usage(model.work(scenario, template, ASSUMPTIONS))
 
 
 def test_small_scenario_counts_by_hand():
@@ -87,7 +84,7 @@ def test_small_scenario_counts_by_hand():
 
 
 def test_small_scenario_leaves_countable_records():
-    counts = capacity.counts(SMALL, TEMPLATE, ASSUMPTIONS)
+    counts = model.counts(SMALL, TEMPLATE, ASSUMPTIONS)
 
     assert counts.host_records == 20
     assert counts.host_record_items == 20
@@ -124,9 +121,9 @@ def test_large_artifacts_are_uploaded_and_copied_in_parts():
 
 
 def test_per_shard_records_write_one_item_a_shard():
-    per_host = capacity.host_record_writes(replace(SMALL, hosts_per_region=100_000), TEMPLATE, ASSUMPTIONS, 100_000)
-    per_shard = capacity.host_record_writes(
-        replace(SMALL, hosts_per_region=100_000, record_layout=RecordLayout.PER_SHARD), TEMPLATE, ASSUMPTIONS, 100_000
+    per_host = model.host_record_writes(replace(SMALL, hosts_per_region=100_000), ASSUMPTIONS, 100_000)
+    per_shard = model.host_record_writes(
+        replace(SMALL, hosts_per_region=100_000, record_layout=RecordLayout.PER_SHARD), ASSUMPTIONS, 100_000
     )
 
     assert per_host.items == per_host.write_units == 100_000
@@ -145,11 +142,11 @@ def test_cost_is_usage_times_price():
         | {"dynamodb.write_units": replace(PRICES.prices["dynamodb.write_units"], usd=1.0, per=1.0)},
     )
 
-    cost = capacity.cost(SMALL, TEMPLATE, ASSUMPTIONS, only_writes)
+    cost = model.cost(SMALL, TEMPLATE, ASSUMPTIONS, only_writes)
 
     assert cost.per_deployment["DynamoDB"] == 27
     assert cost.deployment_total == 27
-    assert cost.month_total(SMALL.deployments_per_day) == pytest.approx(27 * 10 * capacity.DAYS_PER_MONTH)
+    assert cost.month_total(SMALL.deployments_per_day) == pytest.approx(27 * 10 * model.DAYS_PER_MONTH)
 
 
 def test_the_price_and_quota_tables_are_dated_and_sourced():
@@ -172,8 +169,8 @@ def test_the_price_and_quota_tables_are_dated_and_sourced():
 )
 def test_more_hosts_never_cost_less(hosts, more, layout, mode):
     scenario = replace(DESIGN, record_layout=layout, capacity_mode=mode)
-    fewer = capacity.cost(replace(scenario, hosts_per_region=hosts), TEMPLATE, ASSUMPTIONS, PRICES)
-    larger = capacity.cost(replace(scenario, hosts_per_region=hosts + more), TEMPLATE, ASSUMPTIONS, PRICES)
+    fewer = model.cost(replace(scenario, hosts_per_region=hosts), TEMPLATE, ASSUMPTIONS, PRICES)
+    larger = model.cost(replace(scenario, hosts_per_region=hosts + more), TEMPLATE, ASSUMPTIONS, PRICES)
 
     assert larger.deployment_total >= fewer.deployment_total
     assert larger.month_total(scenario.deployments_per_day) >= fewer.month_total(scenario.deployments_per_day)
@@ -183,8 +180,8 @@ def test_more_hosts_never_cost_less(hosts, more, layout, mode):
 @pytest.mark.parametrize("deployments", [1, 100, 2_000, 50_000])
 def test_doubling_deployments_doubles_what_they_cost(deployments, mode):
     scenario = replace(DESIGN, deployments_per_day=deployments, capacity_mode=mode)
-    once = capacity.cost(scenario, TEMPLATE, ASSUMPTIONS, PRICES)
-    twice = capacity.cost(replace(scenario, deployments_per_day=2 * deployments), TEMPLATE, ASSUMPTIONS, PRICES)
+    once = model.cost(scenario, TEMPLATE, ASSUMPTIONS, PRICES)
+    twice = model.cost(replace(scenario, deployments_per_day=2 * deployments), TEMPLATE, ASSUMPTIONS, PRICES)
     idle = once.fixed_per_month["SQS"]  # the event source's polls of an empty queue: the same either way
 
     assert twice.month_total(2 * deployments) - idle == pytest.approx(2 * (once.month_total(deployments) - idle))
@@ -200,20 +197,20 @@ def test_doubling_deployments_doubles_what_they_cost(deployments, mode):
     ],
 )
 def test_first_limit_names_the_limit_pushed_past(pushed, first):
-    assert capacity.first_limit(capacity.limits(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS)).headroom > 1
+    assert model.first_limit(model.limits(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS)).headroom > 1
 
-    found = capacity.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
+    found = model.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
 
-    assert capacity.first_limit(found).name == first
-    assert capacity.first_limit(found).headroom < 1
+    assert model.first_limit(found).name == first
+    assert model.first_limit(found).headroom < 1
 
 
 def test_first_aws_quota_at_the_design_scale_grows_into_the_host_record_table():
     pushed = replace(DESIGN, deployments_per_day=20_000)
 
-    found = capacity.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
+    found = model.limits(pushed, TEMPLATE, ASSUMPTIONS, QUOTAS)
 
-    quota = capacity.first_limit(found, LimitKind.QUOTA)
+    quota = model.first_limit(found, LimitKind.QUOTA)
     assert quota.name == "DynamoDB writes, one region's host-record table"
     assert quota.headroom < 1
     # 20,000 a day, 3 times as many at the peak, each writing 100,000 one-unit records in the region
@@ -223,34 +220,31 @@ def test_first_aws_quota_at_the_design_scale_grows_into_the_host_record_table():
 
 def test_breaking_points_find_each_limit_where_it_breaks():
     points = {
-        point.limit: point
-        for point in capacity.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "hosts_per_region")
+        point.limit: point for point in model.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "hosts_per_region")
     }
 
     assert points["HostsPerRegion bound in the template"].value == pytest.approx(200_000, rel=0.002)
     assert points["Step Functions StartExecution rate"].value is None  # hosts do not start executions
-    regions = {
-        point.limit: point for point in capacity.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "regions")
-    }
+    regions = {point.limit: point for point in model.breaking_points(SMALL, TEMPLATE, ASSUMPTIONS, QUOTAS, "regions")}
     assert math.floor(regions["Replication Map concurrency vs regions"].value) == 10
 
 
 def test_rollout_time_is_the_swarms_closed_form_per_wave():
-    one_wave = capacity.rollout_seconds(DESIGN, ASSUMPTIONS)
-    waves = capacity.rollout_seconds(replace(DESIGN, waves=4), replace(ASSUMPTIONS, bake_seconds_between_waves=60))
+    one_wave = model.rollout_seconds(DESIGN, ASSUMPTIONS)
+    waves = model.rollout_seconds(replace(DESIGN, waves=4), replace(ASSUMPTIONS, bake_seconds_between_waves=60))
 
-    assert one_wave == pytest.approx(capacity.pipelined_broadcast_seconds(DESIGN.swarm()))
-    assert waves == pytest.approx(4 * capacity.pipelined_broadcast_seconds(DESIGN.swarm(25_000)) + 3 * 60)
-    assert capacity.rollout_seconds(replace(DESIGN, p2p=False), ASSUMPTIONS) > 10 * one_wave
+    assert one_wave == pytest.approx(model.pipelined_broadcast_seconds(DESIGN.swarm()))
+    assert waves == pytest.approx(4 * model.pipelined_broadcast_seconds(DESIGN.swarm(25_000)) + 3 * 60)
+    assert model.rollout_seconds(replace(DESIGN, p2p=False), ASSUMPTIONS) > 10 * one_wave
 
 
 def test_the_tool_reads_the_templates_settings():
-    template, parameters = capacity_tool.template_settings()
+    template, parameters = templates.template_settings()
 
     assert template.regional_sync.memory_mb == int(
-        capacity_tool.load_template(capacity_tool.REPO / "regional.yaml")["Resources"]["RegionalSyncFunction"][
-            "Properties"
-        ]["MemorySize"]
+        templates.load_template(templates.REPO / "regional.yaml")["Resources"]["RegionalSyncFunction"]["Properties"][
+            "MemorySize"
+        ]
     )
     assert template.replication_top_level_transitions >= 5
     assert template.replication_transitions_per_destination >= 1
@@ -273,12 +267,12 @@ def test_replication_shape_follows_the_success_path():
         },
     }
 
-    shape = capacity_tool.replication_shape(definition)
+    shape = templates.replication_shape(definition)
 
     assert (shape.top_level_states, shape.states_per_destination, shape.map_max_concurrency) == (3, 1, 5)
     assert not shape.every_copy_invokes_a_function  # a Task without a Resource invokes no function
     definition["States"]["Copy"]["ItemProcessor"]["States"]["One"]["Resource"] = "arn:aws:states:::lambda:invoke"
-    assert capacity_tool.replication_shape(definition).every_copy_invokes_a_function
+    assert templates.replication_shape(definition).every_copy_invokes_a_function
     definition["States"]["Copy"]["ItemProcessor"] = {
         "StartAt": "Big?",
         "States": {
@@ -287,4 +281,4 @@ def test_replication_shape_follows_the_success_path():
             "Small": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:copyObject", "End": True},
         },
     }
-    assert not capacity_tool.replication_shape(definition).every_copy_invokes_a_function
+    assert not templates.replication_shape(definition).every_copy_invokes_a_function

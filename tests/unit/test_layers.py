@@ -1,7 +1,9 @@
 """What the layers leave out must be what nothing imports: the Powertools utilities the layer's Makefile
 removes (UNUSED_POWERTOOLS), checked against the installed Powertools, so an upgrade that starts to import
-one of them, or a function that starts to use one, fails here and not at a cold start on AWS."""
+one of them, or a function that starts to use one, fails here and not at a cold start on AWS. And what the
+layer holds is what the functions load: not the capacity model, a developer's tool (capacity/)."""
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -49,3 +51,12 @@ def test_the_layer_leaves_out_only_powertools_utilities_nothing_imports():
     # Then none of the utilities the layer leaves out came with them
     left_out = tuple(f"aws_lambda_powertools.utilities.{name}" for name in unused_powertools())
     assert [name for name in loaded if name.startswith(left_out)] == []
+
+
+def test_the_layer_holds_no_capacity_model():
+    # Given the domain package, which the layer's Makefile copies whole
+    package = LAYER / "code_deploy"
+    # Then the capacity model is not in it: no function imports it, and every new execution environment
+    # would unpack it for nothing (it lives in capacity/, beside its results)
+    assert list(package.glob("capacity*")) == []
+    assert importlib.util.find_spec("code_deploy.capacity") is None

@@ -1,6 +1,6 @@
 """The P2P model's report: the design problem's figures and the two plots docs/p2p-model.md shows."""
 
-from tools import p2p_report
+from bench import p2p_report
 
 
 def test_at_the_design_scale_the_swarm_is_within_the_targets_and_the_bucket_is_not():

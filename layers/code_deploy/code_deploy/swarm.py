@@ -32,7 +32,7 @@ BUCKET = -1  # the source id of the regional bucket in transfers
 # where both run: tests/unit/test_swarm.py).
 SIMULATION_BUDGET = 250_000
 # Augmenting paths longer than this many downloaders are not looked for: on every case of
-# tests/unit/test_swarm.py and tools/p2p_report.py the plans came out the same as with paths of any
+# tests/unit/test_swarm.py and bench/p2p_report.py the plans came out the same as with paths of any
 # length, in 60% of the time.
 AUGMENTING_PATH_DEPTH = 3
 

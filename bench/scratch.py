@@ -10,8 +10,8 @@ import contextlib
 import boto3
 from botocore.exceptions import ClientError
 
+from bench.floor import empty_bucket
 from tools import deploy
-from tools.bench.floor import empty_bucket
 from tools.stack import outputs, regional_buckets, regions, stack_name
 
 SCRATCH_STACK = "scd-bench"  # short: stack + region names must fit S3's 63-character bucket names

@@ -1,5 +1,5 @@
 """Samples the emulator and the regional sync's Lambda workers with py-spy while one build rolls out, to
-see where a missed target's time goes (`python -m tools.bench --profile`).
+see where a missed target's time goes (`python -m bench --profile`).
 
 MiniStack runs each warm Lambda in a worker process whose command line names the function, and this
 project's `make emulator` records the emulator's pid in .emulator/ministack.pid: both are read here.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SAMPLES_A_SECOND = 100
 
 

@@ -10,8 +10,8 @@ times the deployment against its budget with the P2P swarm's closed form.
 It models the system as laid out for real AWS regions: a global stack (API, build queue and worker,
 global bucket, replication workflow with one copy per destination region) and one regional stack per
 region (its bucket, its regional sync, its host-deployment-logs table). Plain Python, no AWS calls:
-tools/capacity.py reads the template's settings into `TemplateSettings` and prints the tables
-(`make capacity`); docs/capacity.md explains every assumption.
+capacity.templates reads the template's settings into `TemplateSettings`, `python -m capacity` prints the
+tables (`make capacity`); docs/capacity.md explains every assumption.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from code_deploy.hosts.records import host_record_shards
 from code_deploy.swarm import SwarmParameters, direct_from_bucket_seconds, pipelined_broadcast_seconds
 
 KIB = 1024
@@ -57,7 +58,7 @@ class FunctionSettings:
 @dataclass(frozen=True)
 class TemplateSettings:
     """What the templates decide, read from template.yaml (and the replication workflow's ASL) by
-    tools/capacity.py, so the model follows the code instead of a copy of its numbers."""
+    capacity.templates, so the model follows the code instead of a copy of its numbers."""
 
     api: FunctionSettings
     build_worker: FunctionSettings
@@ -76,8 +77,6 @@ class TemplateSettings:
     api_burst_limit: int
     build_queue_batch_size: int
     hosts_per_region_max: int  # the template's MaxValue for HostsPerRegion
-    hosts_per_partition_key: int  # code_deploy.store: host records of one build and region per key, at most
-    min_host_record_shards: int
     host_record_writers: int  # BatchWriteItem calls the regional sync keeps in flight
 
 
@@ -131,6 +130,11 @@ class Scenario:
     def hosts_per_wave(self) -> int:
         return math.ceil(self.hosts_per_region / self.waves)
 
+    @property
+    def seeds_per_wave(self) -> int:
+        """The hosts the bucket feeds in each wave (a wave smaller than the seeds is all seeds)."""
+        return min(self.seeds, self.hosts_per_wave)
+
 
 @dataclass(frozen=True)
 class Assumptions:
@@ -145,10 +149,10 @@ class Assumptions:
     api_call_seconds: float = 0.05  # one warm API function invocation
     short_call_seconds: float = 0.2  # a starter invocation, a sync's planning and HEAD, the worker's overhead
     bake_seconds_between_waves: float = 0.0
-    host_record_bytes: int = 260  # one host record's size as DynamoDB counts it (tools/capacity measures it)
+    host_record_bytes: int = 260  # one host record's size as DynamoDB counts it (capacity.scenarios measures it)
     packed_host_bytes: int = 16  # one host in a per-shard item: index, status, round, source, time
     shard_item_overhead_bytes: int = 120  # a per-shard item's keys and attributes besides its hosts
-    sync_bytes_per_host: int = 3_000  # regional sync memory per host (tools/capacity measures it)
+    sync_bytes_per_host: int = 3_000  # regional sync memory per host (capacity.scenarios measures it)
     sync_base_memory_bytes: int = 120 * MIB  # the runtime, boto3 and Powertools
     worker_base_memory_bytes: int = 120 * MIB
     build_record_bytes: int = 700
@@ -213,10 +217,6 @@ def upload_requests(size: int) -> int:
     return 2 + math.ceil(size / BOTO3_MULTIPART_CHUNK)
 
 
-def host_record_shards(hosts: int, template: TemplateSettings) -> int:
-    return max(template.min_host_record_shards, math.ceil(hosts / template.hosts_per_partition_key))
-
-
 def _write_units(item_bytes: float) -> int:
     return max(1, math.ceil(item_bytes / KIB))
 
@@ -233,10 +233,9 @@ class HostRecordWrites:
     stored_bytes: int
 
 
-def host_record_writes(
-    scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, hosts: int
-) -> HostRecordWrites:
-    """One region's (or one wave's) host records: per host, or packed one item per shard key."""
+def host_record_writes(scenario: Scenario, assumptions: Assumptions, hosts: int) -> HostRecordWrites:
+    """One region's (or one wave's) host records: per host, or packed one item per shard key (as many
+    keys as the regional sync spreads them over)."""
     records = hosts * scenario.records_per_host
     if scenario.record_layout is RecordLayout.PER_HOST:
         size = assumptions.host_record_bytes
@@ -246,7 +245,7 @@ def host_record_writes(
             batch_calls=math.ceil(records / BATCH_WRITE_ITEMS),
             stored_bytes=records * (size + DYNAMODB_ITEM_OVERHEAD_BYTES),
         )
-    shards = host_record_shards(hosts, template)
+    shards = host_record_shards(hosts)
     hosts_per_shard = math.ceil(hosts / shards)
     size = assumptions.shard_item_overhead_bytes + hosts_per_shard * assumptions.packed_host_bytes
     items = shards * scenario.records_per_host
@@ -306,7 +305,7 @@ def durations(scenario: Scenario, template: TemplateSettings, assumptions: Assum
     artifact = scenario.artifact_bytes
     build_worker = assumptions.short_call_seconds + artifact / assumptions.upload_bytes_per_second
     copy = artifact / assumptions.copy_bytes_per_second
-    writes = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
+    writes = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     regional_sync = assumptions.short_call_seconds + writes.items / sync_write_rate(template, assumptions)
     batches = math.ceil(scenario.regions / template.replication_map_max_concurrency)
     replication = assumptions.short_call_seconds + batches * copy
@@ -325,7 +324,7 @@ def durations(scenario: Scenario, template: TemplateSettings, assumptions: Assum
 
 def counts(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> Counts:
     regions, waves = scenario.regions, scenario.waves
-    per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
+    per_wave = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     return Counts(
         build_records=1,
         status_history_entries=3,  # QUEUED, BUILDING, SUCCEEDED
@@ -347,59 +346,60 @@ def _gb_seconds(settings: FunctionSettings, seconds: float) -> float:
     return settings.memory_mb / 1024 * seconds
 
 
-def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> list[WorkItem]:
-    """Everything one deployment does, service by service, in billing units."""
-    regions, waves, artifact = scenario.regions, scenario.waves, scenario.artifact_bytes
-    times = durations(scenario, template, assumptions)
-    count = counts(scenario, template, assumptions)
-    polls = scenario.status_polls_per_deployment
-    api_calls = 1 + polls
-    by_function = copies_by_function(scenario, template)
-    in_parts = copies_in_parts(scenario, template)
-    copy_parts = artifact_parts(artifact, template.multipart_copy_part_bytes) if in_parts else 0
-    per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
-    seeds = min(scenario.seeds, scenario.hosts_per_wave)
+def _build_query_read_units(scenario: Scenario, assumptions: Assumptions) -> int:
+    """One status poll's consistent Query of the build: its record and every region's rollout summary."""
+    return _read_units(assumptions.build_record_bytes + scenario.regions * assumptions.rollout_summary_bytes)
+
+
+def _bucket_gets(scenario: Scenario) -> int:
+    """GETs the regional buckets serve: with P2P each wave's seeds read the whole artifact, peers pass the
+    pieces on to everyone else; without it every host reads it all."""
+    artifact = scenario.artifact_bytes
     if scenario.p2p:
-        # The bucket feeds each wave's seeds the whole artifact; peers pass the pieces on to everyone else.
-        bucket_gets = regions * waves * seeds * artifact_parts(artifact, seed_range_bytes(scenario))
-        peer_bytes = regions * (scenario.hosts_per_region - waves * seeds) * artifact
-    else:
-        bucket_gets = regions * scenario.hosts_per_region * artifact_parts(artifact, BOTO3_MULTIPART_CHUNK)
-        peer_bytes = 0
-    tracking_final = assumptions.tracking_row_bytes + regions * assumptions.tracking_bytes_per_destination
-    status_read_units = _read_units(
-        assumptions.build_record_bytes + regions * assumptions.rollout_summary_bytes
-    ) + _read_units(tracking_final)
-    invocations = {
-        "api": api_calls,
+        parts = artifact_parts(artifact, seed_range_bytes(scenario))
+        return scenario.regions * scenario.waves * scenario.seeds_per_wave * parts
+    return scenario.regions * scenario.hosts_per_region * artifact_parts(artifact, BOTO3_MULTIPART_CHUNK)
+
+
+def _peer_bytes(scenario: Scenario) -> int:
+    """Bytes hosts pass one another with P2P: the whole artifact to every host but the seeds."""
+    if not scenario.p2p:
+        return 0
+    hosts_fed_by_peers = scenario.hosts_per_region - scenario.waves * scenario.seeds_per_wave
+    return scenario.regions * hosts_fed_by_peers * scenario.artifact_bytes
+
+
+def _invocations(scenario: Scenario, template: TemplateSettings, count: Counts) -> dict[str, int]:
+    """Each function's invocations in one deployment, by the name the work table gives it."""
+    return {
+        "api": 1 + scenario.status_polls_per_deployment,
         "build worker": 1,
         "replication starter": 1,
-        "copy": regions if by_function else 0,
+        "copy": scenario.regions if copies_by_function(scenario, template) else 0,
         "regional sync": count.regional_sync_invocations,
     }
+
+
+def _lambda_work(template: TemplateSettings, times: Durations, invocations: dict[str, int]) -> list[WorkItem]:
     gb_seconds = {
-        "api": api_calls * _gb_seconds(template.api, times.api),
+        "api": invocations["api"] * _gb_seconds(template.api, times.api),
         "build worker": _gb_seconds(template.build_worker, times.build_worker),
         "replication starter": _gb_seconds(template.replication_starter, times.replication_starter),
         "copy": invocations["copy"] * _gb_seconds(template.copy, times.copy),
-        "regional sync": count.regional_sync_invocations * _gb_seconds(template.regional_sync, times.regional_sync),
+        "regional sync": invocations["regional sync"] * _gb_seconds(template.regional_sync, times.regional_sync),
     }
+    return [
+        *(WorkItem("Lambda", f"{name} invocations", calls, "lambda.requests") for name, calls in invocations.items()),
+        *(WorkItem("Lambda", f"{name} GB-seconds", used, "lambda.gb_seconds") for name, used in gb_seconds.items()),
+    ]
+
+
+def _step_functions_work(scenario: Scenario, count: Counts) -> list[WorkItem]:
+    regions, waves = scenario.regions, scenario.waves
     rollout_transitions = (
         regions * (ROLLOUT_TRANSITIONS_FIXED + waves * ROLLOUT_TRANSITIONS_PER_WAVE) if waves > 1 else 0
     )
-    items = [
-        WorkItem("API Gateway", "REST requests: POST /builds and status polls", api_calls, "apigateway.requests"),
-        WorkItem("SQS", "build message: send, receive, delete", 3, "sqs.requests"),
-        *(
-            WorkItem("Lambda", f"{name} invocations", invocations[name], "lambda.requests")
-            for name in invocations
-            if invocations[name]
-        ),
-        *(
-            WorkItem("Lambda", f"{name} GB-seconds", gb_seconds[name], "lambda.gb_seconds")
-            for name in gb_seconds
-            if gb_seconds[name]
-        ),
+    return [
         WorkItem(
             "Step Functions",
             "replication state transitions",
@@ -412,6 +412,15 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
             rollout_transitions,
             "stepfunctions.state_transitions",
         ),
+    ]
+
+
+def _s3_work(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, count: Counts) -> list[WorkItem]:
+    regions, artifact = scenario.regions, scenario.artifact_bytes
+    by_function = copies_by_function(scenario, template)
+    in_parts = copies_in_parts(scenario, template)
+    copy_parts = artifact_parts(artifact, template.multipart_copy_part_bytes) if in_parts else 0
+    return [
         WorkItem("S3", "artifact upload: PUT or multipart parts", upload_requests(artifact), "s3.tier1_requests"),
         WorkItem(
             "S3",
@@ -428,7 +437,7 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
         WorkItem(
             "S3",
             "GETs: seeds' pieces (P2P) or every host's parts (no P2P)",
-            bucket_gets,
+            _bucket_gets(scenario),
             "s3.tier2_requests",
         ),
         WorkItem(
@@ -437,18 +446,32 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
             count.stored_artifact_bytes / GIB * assumptions.artifact_retention_days / DAYS_PER_MONTH,
             "s3.storage_gb_month",
         ),
+    ]
+
+
+def _transfer_work(scenario: Scenario) -> list[WorkItem]:
+    return [
         WorkItem(
             "Data transfer",
             "artifact to every destination region",
-            regions * artifact / GIB,
+            scenario.regions * scenario.artifact_bytes / GIB,
             "transfer.inter_region_gb",
         ),
         WorkItem(
             "Data transfer",
             "P2P bytes between hosts that cross an Availability Zone",
-            peer_bytes * scenario.cross_az_peer_fraction / GIB,
+            _peer_bytes(scenario) * scenario.cross_az_peer_fraction / GIB,
             "transfer.cross_az_gb",
         ),
+    ]
+
+
+def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkItem]:
+    regions, waves = scenario.regions, scenario.waves
+    per_wave = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
+    tracking_final = assumptions.tracking_row_bytes + regions * assumptions.tracking_bytes_per_destination
+    status_read_units = _build_query_read_units(scenario, assumptions) + _read_units(tracking_final)
+    return [
         WorkItem(
             "DynamoDB",
             "builds: QUEUED put, BUILDING and SUCCEEDED updates",
@@ -482,7 +505,7 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
         WorkItem(
             "DynamoDB",
             "status polls: Query of the build + GetItem of its tracking row",
-            polls * status_read_units,
+            scenario.status_polls_per_deployment * status_read_units,
             "dynamodb.read_units",
         ),
         WorkItem(
@@ -491,6 +514,23 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
             regions * waves * per_wave.stored_bytes / GIB * assumptions.host_record_retention_days / DAYS_PER_MONTH,
             "dynamodb.storage_gb_month",
         ),
+    ]
+
+
+def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> list[WorkItem]:
+    """Everything one deployment does, service by service, in billing units (what it does not do left out)."""
+    count = counts(scenario, template, assumptions)
+    invocations = _invocations(scenario, template, count)
+    items = [
+        WorkItem(
+            "API Gateway", "REST requests: POST /builds and status polls", invocations["api"], "apigateway.requests"
+        ),
+        WorkItem("SQS", "build message: send, receive, delete", 3, "sqs.requests"),
+        *_lambda_work(template, durations(scenario, template, assumptions), invocations),
+        *_step_functions_work(scenario, count),
+        *_s3_work(scenario, template, assumptions, count),
+        *_transfer_work(scenario),
+        *_dynamodb_work(scenario, assumptions),
         WorkItem(
             "CloudWatch Logs",
             "every invocation's log lines",
@@ -644,51 +684,22 @@ class Limit:
         return math.inf if self.demand <= 0 else self.limit / self.demand
 
 
-def limits(
-    scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, quotas: dict[str, Quota]
-) -> list[Limit]:
-    """Every limit the scenario meets, its demand at the peak (average x peak_to_average) against it."""
-    times = durations(scenario, template, assumptions)
-    count = counts(scenario, template, assumptions)
-    peak = peak_deployments_per_second(scenario, assumptions)
-    by_function = copies_by_function(scenario, template)
-    per_wave = host_record_writes(scenario, template, assumptions, scenario.hosts_per_wave)
-    write_units_per_item = per_wave.write_units / per_wave.items
-    shards = host_record_shards(scenario.hosts_per_wave, template)
-    api_requests = 1 + scenario.status_polls_per_deployment
-    transitions = count.replication_state_transitions
-    # Little's law: concurrent invocations = arrivals a second x seconds each.
-    home_concurrency = peak * (
-        api_requests * times.api
-        + times.build_worker
-        + times.replication_starter
-        + (scenario.regions * times.copy if by_function else 0)
-    )
-    syncs_at_once = max(1.0, peak * scenario.waves * times.regional_sync)
-    # What one sync writes in its busiest second: its writers' pace, or all its items if they take less.
-    sync_burst_units = min(sync_write_rate(template, assumptions), per_wave.items) * write_units_per_item
-    table_units = max(
-        peak * scenario.waves * per_wave.write_units,  # sustained at the peak
-        syncs_at_once * sync_burst_units,  # while syncs write
-    )
-    partition_units = sync_burst_units * syncs_at_once / shards  # the writers spread items over the shards
-    upload_put_rate = max(
-        assumptions.upload_bytes_per_second / BOTO3_MULTIPART_CHUNK
-        if scenario.artifact_bytes > BOTO3_MULTIPART_THRESHOLD
-        else 0,
-        peak * upload_requests(scenario.artifact_bytes),
-    )
-    seeds = min(scenario.seeds, scenario.hosts_per_wave)
-    if scenario.p2p:
-        # each seed reads at its own bandwidth, one ranged GET at a time
-        bucket_get_rate = seeds * scenario.host_bandwidth / seed_range_bytes(scenario)
-    else:
-        parts = artifact_parts(scenario.artifact_bytes, BOTO3_MULTIPART_CHUNK)
-        bucket_get_rate = scenario.hosts_per_wave * parts / max(times.rollout / scenario.waves, 1e-9)
-    worker_memory = assumptions.worker_base_memory_bytes + 2 * scenario.artifact_bytes  # payload + its zip
-    sync_memory = assumptions.sync_base_memory_bytes + scenario.hosts_per_wave * assumptions.sync_bytes_per_host
+@dataclass(frozen=True)
+class _Peak:
+    """One scenario at its peak (average x peak_to_average): what every limit's demand is worked out from."""
+
+    scenario: Scenario
+    template: TemplateSettings
+    assumptions: Assumptions
+    quotas: dict[str, Quota]
+    deployments_per_second: float
+    times: Durations
+    per_wave: HostRecordWrites  # one region's host-record writes for one wave
+    copies_by_function: bool
+    api_requests: int  # POST /builds and its status polls
 
     def limit(
+        self,
         name: str,
         demand: float,
         what_breaks: str,
@@ -700,40 +711,55 @@ def limits(
     ) -> Limit:
         """A limit from the quota table (quota_key), or one the template or the design sets (value)."""
         if quota_key is not None:
-            quota = quotas[quota_key]
+            quota = self.quotas[quota_key]
             return Limit(name, demand, quota.value, quota.unit, quota.source, what_breaks)
         kind = LimitKind.BUDGET if source == DESIGN_SOURCE else LimitKind.SETTING
         return Limit(name, demand, float(value or 0), unit, source, what_breaks, kind)
 
-    status_reads = 0.0
-    if scenario.status_polls_per_deployment:
-        status_reads = (
-            _read_units(assumptions.build_record_bytes + scenario.regions * assumptions.rollout_summary_bytes)
-            / assumptions.status_poll_interval_seconds
-        )
-    rollout_transitions = scenario.regions * scenario.waves * ROLLOUT_TRANSITIONS_PER_WAVE if scenario.waves > 1 else 0
-    found = [
-        limit(
+
+def _home_concurrency(at: _Peak) -> float:
+    """Little's law: concurrent invocations = arrivals a second x seconds each."""
+    times = at.times
+    return at.deployments_per_second * (
+        at.api_requests * times.api
+        + times.build_worker
+        + times.replication_starter
+        + (at.scenario.regions * times.copy if at.copies_by_function else 0)
+    )
+
+
+def _lambda_limits(at: _Peak) -> list[Limit]:
+    return [
+        at.limit(
             "Lambda concurrency, home region",
-            home_concurrency,
+            _home_concurrency(at),
             "API, worker and copies throttled",
             "lambda.concurrent_executions",
         ),
-        limit(
+        at.limit(
             "Lambda concurrency, each region",
-            peak * scenario.waves * times.regional_sync,
+            at.deployments_per_second * at.scenario.waves * at.times.regional_sync,
             "regional syncs throttled, S3 events retried",
             "lambda.concurrent_executions",
         ),
-        limit(
+    ]
+
+
+def _function_setting_limits(at: _Peak) -> list[Limit]:
+    """Each function's run time and memory against what the template gives it."""
+    scenario, template, assumptions = at.scenario, at.template, at.assumptions
+    worker_memory = assumptions.worker_base_memory_bytes + 2 * scenario.artifact_bytes  # payload + its zip
+    sync_memory = assumptions.sync_base_memory_bytes + scenario.hosts_per_wave * assumptions.sync_bytes_per_host
+    return [
+        at.limit(
             "Regional sync run time vs its timeout",
-            times.regional_sync,
+            at.times.regional_sync,
             "the sync times out before its records are written",
             value=template.regional_sync.timeout_seconds,
             unit="seconds",
             source="template: RegionalSyncFunction Timeout",
         ),
-        limit(
+        at.limit(
             "Regional sync memory (host records held)",
             sync_memory / MIB,
             "the sync runs out of memory",
@@ -741,7 +767,7 @@ def limits(
             unit="MB",
             source="template: RegionalSyncFunction MemorySize",
         ),
-        limit(
+        at.limit(
             "Build worker memory (artifact built in memory)",
             worker_memory / MIB,
             "the worker runs out of memory",
@@ -749,116 +775,212 @@ def limits(
             unit="MB",
             source="template: BuildWorkerFunction MemorySize",
         ),
-        limit(
+        at.limit(
             "Build worker upload time vs its timeout",
-            times.build_worker,
+            at.times.build_worker,
             "the upload times out",
             value=template.build_worker.timeout_seconds,
             unit="seconds",
             source="template: BuildWorkerFunction Timeout",
         ),
-        limit(
+        at.limit(
             "Copy time vs the copy function's timeout",
-            times.copy if by_function else 0.0,
+            at.times.copy if at.copies_by_function else 0.0,
             "a regional copy times out",
             value=template.copy.timeout_seconds,
             unit="seconds",
             source="template: the copy function's Timeout",
         ),
-        limit(
+    ]
+
+
+def _host_record_write_units(at: _Peak) -> tuple[float, float]:
+    """Write units a second on one region's host-record table and on one of its partitions."""
+    scenario, per_wave = at.scenario, at.per_wave
+    write_units_per_item = per_wave.write_units / per_wave.items
+    syncs_at_once = max(1.0, at.deployments_per_second * scenario.waves * at.times.regional_sync)
+    # What one sync writes in its busiest second: its writers' pace, or all its items if they take less.
+    sync_burst_units = min(sync_write_rate(at.template, at.assumptions), per_wave.items) * write_units_per_item
+    table_units = max(
+        at.deployments_per_second * scenario.waves * per_wave.write_units,  # sustained at the peak
+        syncs_at_once * sync_burst_units,  # while syncs write
+    )
+    # the writers spread items over the shards
+    partition_units = sync_burst_units * syncs_at_once / host_record_shards(scenario.hosts_per_wave)
+    return table_units, partition_units
+
+
+def _status_read_units_per_second(at: _Peak) -> float:
+    """One build's partition, read by its client's status polls."""
+    if not at.scenario.status_polls_per_deployment:
+        return 0.0
+    return _build_query_read_units(at.scenario, at.assumptions) / at.assumptions.status_poll_interval_seconds
+
+
+def _dynamodb_limits(at: _Peak) -> list[Limit]:
+    table_units, partition_units = _host_record_write_units(at)
+    return [
+        at.limit(
             "DynamoDB writes, one region's host-record table",
             table_units,
             "host-record writes throttled",
             "dynamodb.table_write_units_per_second",
         ),
-        limit(
+        at.limit(
             "DynamoDB writes, one partition (host-record shard keys)",
             partition_units,
             "hot partition: writes throttled",
             "dynamodb.partition_write_units_per_second",
         ),
-        limit(
+        at.limit(
             "DynamoDB reads, one build's partition (status polls)",
-            status_reads,
+            _status_read_units_per_second(at),
             "status reads throttled",
             "dynamodb.partition_read_units_per_second",
         ),
-        limit(
+    ]
+
+
+def _upload_put_rate(at: _Peak) -> float:
+    """PUTs a second on the global bucket: one upload's parts at the worker's pace, or every upload's."""
+    scenario = at.scenario
+    return max(
+        at.assumptions.upload_bytes_per_second / BOTO3_MULTIPART_CHUNK
+        if scenario.artifact_bytes > BOTO3_MULTIPART_THRESHOLD
+        else 0,
+        at.deployments_per_second * upload_requests(scenario.artifact_bytes),
+    )
+
+
+def _bucket_get_rate(at: _Peak) -> float:
+    """GETs a second on a regional bucket while a wave rolls out."""
+    scenario = at.scenario
+    if scenario.p2p:
+        # each seed reads at its own bandwidth, one ranged GET at a time
+        return scenario.seeds_per_wave * scenario.host_bandwidth / seed_range_bytes(scenario)
+    parts = artifact_parts(scenario.artifact_bytes, BOTO3_MULTIPART_CHUNK)
+    return scenario.hosts_per_wave * parts / max(at.times.rollout / scenario.waves, 1e-9)
+
+
+def _s3_limits(at: _Peak) -> list[Limit]:
+    return [
+        at.limit(
             "S3 PUT/COPY, global bucket's builds/ prefix",
-            upload_put_rate,
+            _upload_put_rate(at),
             "uploads answered 503 Slow Down",
             "s3.put_per_prefix_per_second",
         ),
-        limit(
+        at.limit(
             "S3 GET, a regional bucket's builds/ prefix",
-            bucket_get_rate,
+            _bucket_get_rate(at),
             "piece downloads answered 503 Slow Down",
             "s3.get_per_prefix_per_second",
         ),
-        limit(
+    ]
+
+
+def _step_functions_limits(at: _Peak) -> list[Limit]:
+    scenario, peak = at.scenario, at.deployments_per_second
+    transitions = counts(scenario, at.template, at.assumptions).replication_state_transitions
+    rollout_transitions = scenario.regions * scenario.waves * ROLLOUT_TRANSITIONS_PER_WAVE if scenario.waves > 1 else 0
+    return [
+        at.limit(
             "Step Functions StartExecution rate",
             peak,
             "replications not started (the starter retries)",
             "stepfunctions.start_execution_per_second",
         ),
-        limit(
+        at.limit(
             "Step Functions state transitions rate",
             peak * (transitions + rollout_transitions),
             "workflows throttled",
             "stepfunctions.state_transitions_per_second",
         ),
-        limit(
+        at.limit(
             "Step Functions execution history",
-            transitions * assumptions.history_events_per_transition,
+            transitions * at.assumptions.history_events_per_transition,
             "the replication execution fails",
             "stepfunctions.history_events",
         ),
-        limit(
+        at.limit(
             "Replication Map concurrency vs regions",
             scenario.regions,
             "copies wait for a free slot (replication takes longer)",
-            value=template.replication_map_max_concurrency,
+            value=at.template.replication_map_max_concurrency,
             unit="regions",
             source="statemachine: CopyToMultipleBuckets MaxConcurrency",
         ),
-        limit(
+    ]
+
+
+def _front_door_limits(at: _Peak) -> list[Limit]:
+    """The API's requests and the build queue's messages."""
+    api_rate = at.deployments_per_second * at.api_requests
+    return [
+        at.limit(
             "API stage throttling (template)",
-            peak * api_requests,
+            api_rate,
             "clients get 429",
-            value=template.api_rate_limit,
+            value=at.template.api_rate_limit,
             unit="requests/s",
             source="template: ApiThrottlingRateLimit",
         ),
-        limit(
-            "API Gateway account throttle",
-            peak * api_requests,
-            "clients get 429",
-            "apigateway.account_requests_per_second",
-        ),
-        limit(
+        at.limit("API Gateway account throttle", api_rate, "clients get 429", "apigateway.account_requests_per_second"),
+        at.limit(
             "SQS in-flight build messages",
-            peak * times.build_worker,
+            at.deployments_per_second * at.times.build_worker,
             "OverLimit on receive",
             "sqs.in_flight_messages",
         ),
-        limit(
+    ]
+
+
+def _scale_limits(at: _Peak) -> list[Limit]:
+    """The fleet the template accepts, and the deployment's time against the design's budget."""
+    return [
+        at.limit(
             "HostsPerRegion bound in the template",
-            scenario.hosts_per_region,
+            at.scenario.hosts_per_region,
             "the stack refuses the parameter",
-            value=template.hosts_per_region_max,
+            value=at.template.hosts_per_region_max,
             unit="hosts",
             source="template: HostsPerRegion MaxValue",
         ),
-        limit(
+        at.limit(
             "Build + replication + rollout vs the 30-minute budget",
-            times.total,
+            at.times.total,
             "deployments miss the budget",
-            value=assumptions.budget_seconds,
+            value=at.assumptions.budget_seconds,
             unit="seconds",
             source=DESIGN_SOURCE,
         ),
     ]
-    return found
+
+
+def limits(
+    scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, quotas: dict[str, Quota]
+) -> list[Limit]:
+    """Every limit the scenario meets, its demand at the peak (average x peak_to_average) against it."""
+    at = _Peak(
+        scenario=scenario,
+        template=template,
+        assumptions=assumptions,
+        quotas=quotas,
+        deployments_per_second=peak_deployments_per_second(scenario, assumptions),
+        times=durations(scenario, template, assumptions),
+        per_wave=host_record_writes(scenario, assumptions, scenario.hosts_per_wave),
+        copies_by_function=copies_by_function(scenario, template),
+        api_requests=1 + scenario.status_polls_per_deployment,
+    )
+    return [
+        *_lambda_limits(at),
+        *_function_setting_limits(at),
+        *_dynamodb_limits(at),
+        *_s3_limits(at),
+        *_step_functions_limits(at),
+        *_front_door_limits(at),
+        *_scale_limits(at),
+    ]
 
 
 def first_limit(found: Iterable[Limit], kind: LimitKind | None = None) -> Limit:

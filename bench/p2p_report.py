@@ -2,7 +2,7 @@
 agree, and how rollout time grows with hosts and with artifact size, for the swarm and for every host
 pulling straight from the bucket. Plain Python over code_deploy.swarm: no AWS, no emulator.
 
-    python -m tools.p2p_report [--out bench/plots]      prints the figures, writes two PNGs
+    python -m bench.p2p_report [--out bench/plots]      prints the figures, writes two PNGs
 
 `make bench` calls report() and keeps its figures under "p2p" in bench/results.json.
 """

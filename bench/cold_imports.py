@@ -11,7 +11,7 @@ time of the `app` module. Two figures a function, each the median of a few fresh
   posix_fadvise(POSIX_FADV_DONTNEED), file by file, so other processes' caches are left alone: a
   fresh Lambda sandbox or a freshly started emulator reads them from disk.
 
-    python -m tools.bench.cold_imports [--runs 5]
+    python -m bench.cold_imports [--runs 5]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 RUNTIME_PYTHON = REPO / ".venv" / "emulator" / "bin" / "python"
 # What `make build` writes: the global stack's functions, and a region's (its regional sync).
 GLOBAL_BUILD_DIR = REPO / ".aws-sam" / "global"
@@ -199,7 +199,7 @@ def report_lines(results: list[dict[str, object]]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.bench.cold_imports",
+        prog="python -m bench.cold_imports",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -12,11 +12,11 @@ from typing import Any
 
 import boto3
 
+from bench import floor as bench_floor
+from bench.scratch import delete_scratch_stack, deploy_scratch_stack
+from bench.timing import COLD_START_ALLOWANCE_SECONDS, PipelineRun, rollout_timeout, run_build
 from code_deploy.settings import RegionalSyncSettings
 from code_deploy.swarm import SwarmParameters
-from tools.bench import floor as bench_floor
-from tools.bench.scratch import delete_scratch_stack, deploy_scratch_stack
-from tools.bench.timing import COLD_START_ALLOWANCE_SECONDS, PipelineRun, rollout_timeout, run_build
 from tools.stack import host_record_tables, regional_outputs, regions
 
 

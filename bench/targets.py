@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tools.bench.measure import ScalingPoint, Sizes, StackMeasurements
-from tools.bench.timing import PipelineRun
+from bench.measure import ScalingPoint, Sizes, StackMeasurements
+from bench.timing import PipelineRun
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ the regional sync's host-record throughput against raw BatchWriteItem and a naiv
 the rollout's time grows with hosts and regions. Prints a table with a PASS/MISS per target, writes
 <out>/results.json and PNG plots under <out>/plots/.
 
-    python -m tools.bench [--runs 5] [--hosts 1000,10000,100000] [--regions 2,5,10] [--out bench]
-    python -m tools.bench --smoke --out /tmp/bench     # small sizes, for CI
+    python -m bench [--runs 5] [--hosts 1000,10000,100000] [--regions 2,5,10] [--out bench]
+    python -m bench --smoke --out /tmp/bench     # small sizes, for CI
 
 The latency and throughput runs use the deployed stack (STACK_NAME) as it is. The scaling runs deploy a
 scratch stack (`sam deploy` of the same build with the deployed stack's parameters but other HostsPerRegion
@@ -23,19 +23,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tools import p2p_report
-from tools.bench import cold_imports
-from tools.bench import deployments as bench_deployments
-from tools.bench import plots as bench_plots
-from tools.bench import profiling as bench_profile
-from tools.bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
-from tools.bench.report import report_lines
-from tools.bench.scratch import SCRATCH_STACK
-from tools.bench.targets import median_stages, targets, throughput
-from tools.bench.timing import run_build
+from bench import cold_imports, p2p_report
+from bench import deployments as bench_deployments
+from bench import plots as bench_plots
+from bench import profiling as bench_profile
+from bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
+from bench.report import report_lines
+from bench.scratch import SCRATCH_STACK
+from bench.targets import median_stages, targets, throughput
+from bench.timing import run_build
 from tools.stack import api_base_url, emulator_endpoint, outputs, regional_outputs, regions, stack_name
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PROFILED_BUILDS = 5
 
 
@@ -53,7 +52,7 @@ def parse_sizes(args: argparse.Namespace) -> Sizes:
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scaling-runs", type=int, default=2)

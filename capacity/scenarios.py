@@ -1,0 +1,153 @@
+"""The capacity model's two scenarios (the local default and the design problem), the assumptions it
+measures on the code that writes the host records, and the dated price and quota tables in capacity/."""
+
+from __future__ import annotations
+
+import json
+import math
+import tracemalloc
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bench import p2p_report
+from capacity.model import Assumptions, CapacityMode, PriceTable, Quota, RecordLayout, Scenario
+from capacity.templates import REPO
+from code_deploy import swarm
+from code_deploy.builds.artifact import build_artifact
+from code_deploy.hosts import records as host_logs
+
+PRICES = "capacity/aws-prices-us-east-1.json"
+QUOTAS = "capacity/aws-quotas.json"
+# The design problem: thousands of deployments a day (we take 2,000) to 100,000 hosts in each of 10
+# regions, a 10 GB binary; the P2P figures are the P2P report's (bench/p2p_report.py).
+DESIGN_DEPLOYMENTS_PER_DAY = 2_000
+LOCAL_DEPLOYMENTS_PER_DAY = 100
+SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
+
+
+# --- what the code's own records measure ---------------------------------------------------------------
+
+
+def _attribute_bytes(value: Any) -> int:
+    """An attribute value's size as DynamoDB counts it: UTF-8 bytes of a string, about one byte per two
+    digits of a number, plus one."""
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, int | float | Decimal):
+        digits = len(str(value).replace("-", "").replace(".", "").lstrip("0")) or 1
+        return math.ceil(digits / 2) + 1
+    raise TypeError(f"no size rule for {type(value).__name__}")
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    return sum(len(name.encode()) + _attribute_bytes(value) for name, value in item.items())
+
+
+def measured_assumptions(parameters: dict[str, Any]) -> Assumptions:
+    """The host record's size and the regional sync's memory per host, measured on the code that writes
+    them: a plan of SAMPLE_HOSTS hosts, its records and their BatchWriteItem requests."""
+    sample = swarm.SwarmParameters(
+        hosts=SAMPLE_HOSTS,
+        artifact_bytes=max(1, int(parameters["ArtifactPayloadBytes"])),
+        seeds=int(parameters["SeedHosts"]),
+        fanout=int(parameters["P2PFanout"]),
+        piece_bytes=int(parameters["P2PPieceBytes"]),
+    )
+    build_id = "build-20261123T000000Z-0123abcd"
+    bucket = "sam-code-deploy-us-west-2-builds-123456789012-us-west-2"
+    plan = swarm.plan_region(sample, seed=1)
+    tracemalloc.start()
+    records = host_logs.host_records(build_id, "us-west-2", bucket, plan, "2026-11-23T00:00:00.000Z")
+    batches = host_logs.host_record_batches(records)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del batches
+    return Assumptions(
+        host_record_bytes=max(item_bytes(record) for record in records),
+        sync_bytes_per_host=math.ceil(held / SAMPLE_HOSTS),
+    )
+
+
+def artifact_bytes_for(payload_bytes: int) -> int:
+    """The artifact the build worker really makes for a payload: the zip with its manifest."""
+    return len(
+        build_artifact("0" * 40, "build-20261123T000000Z-0123abcd", "2026-11-23T00:00:00Z", payload_bytes).content
+    )
+
+
+# --- the scenarios -------------------------------------------------------------------------------------------
+
+
+def local_scenario(parameters: dict[str, Any]) -> Scenario:
+    """What `make deploy` runs on the emulator: the template's defaults."""
+    regions = parameters["Regions"]
+    region_count = len(regions if isinstance(regions, list) else str(regions).split(","))
+    return Scenario(
+        name="local default",
+        deployments_per_day=LOCAL_DEPLOYMENTS_PER_DAY,
+        regions=region_count,
+        hosts_per_region=int(parameters["HostsPerRegion"]),
+        artifact_bytes=artifact_bytes_for(int(parameters["ArtifactPayloadBytes"])),
+        piece_bytes=int(parameters["P2PPieceBytes"]),
+        host_bandwidth=float(parameters["P2PHostBandwidthBytesPerSecond"]),
+        bucket_egress=float(parameters["P2PBucketEgressBytesPerSecond"]),
+        seeds=int(parameters["SeedHosts"]),
+        fanout=int(parameters["P2PFanout"]),
+    )
+
+
+def design_scenario() -> Scenario:
+    design = p2p_report.DESIGN
+    return Scenario(
+        name="design problem",
+        deployments_per_day=DESIGN_DEPLOYMENTS_PER_DAY,
+        regions=p2p_report.DESIGN_REGIONS,
+        hosts_per_region=design.hosts,
+        artifact_bytes=design.artifact_bytes,
+        piece_bytes=design.piece_bytes,
+        host_bandwidth=design.host_bandwidth,
+        bucket_egress=design.bucket_egress,
+        seeds=design.seeds,
+        fanout=design.fanout,
+    )
+
+
+def design_assumptions(measured: Assumptions) -> Assumptions:
+    """At the design scale the model's rates are p2p_report's (replication at its assumed copy rate)."""
+    return replace(
+        measured,
+        build_seconds=p2p_report.BUILD_SECONDS,
+        budget_seconds=p2p_report.BUDGET_SECONDS,
+        copy_bytes_per_second=p2p_report.REPLICATION_BYTES_PER_SECOND,
+    )
+
+
+def design_choices(scenario: Scenario, assumptions: Assumptions) -> list[tuple[str, Scenario, Assumptions]]:
+    """The design's choices, one changed at a time from `scenario` and `assumptions`."""
+    kept_a_week = replace(assumptions, artifact_retention_days=7, host_record_retention_days=7)
+    choices: list[tuple[str, Scenario | None]] = [
+        ("as built: a record per host, on-demand", scenario),
+        ("host records packed per shard key", replace(scenario, record_layout=RecordLayout.PER_SHARD)),
+        ("provisioned capacity for the peak", replace(scenario, capacity_mode=CapacityMode.PROVISIONED)),
+        ("3 records per host (a status per step)", replace(scenario, records_per_host=3)),
+        ("4 waves per region", replace(scenario, waves=4)),
+        ("1 GB artifact", replace(scenario, artifact_bytes=10**9)),
+        ("artifacts and host records kept 7 days, not 30", None),
+        ("P2P peers across AZs (2 of 3 bytes)", replace(scenario, cross_az_peer_fraction=2 / 3)),
+        ("no P2P: every host from the bucket", replace(scenario, p2p=False)),
+    ]
+    return [(label, variant or scenario, assumptions if variant else kept_a_week) for label, variant in choices]
+
+
+# --- the dated price and quota tables --------------------------------------------------------------------
+
+
+def load_prices(repo: Path = REPO) -> PriceTable:
+    return PriceTable.from_dict(json.loads((repo / PRICES).read_text()))
+
+
+def load_quotas(repo: Path = REPO) -> dict[str, Quota]:
+    data = json.loads((repo / QUOTAS).read_text())
+    return {key: Quota(float(entry["value"]), entry["unit"], entry["source"]) for key, entry in data["quotas"].items()}

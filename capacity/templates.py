@@ -1,0 +1,163 @@
+"""The templates as the capacity model sees them: template.yaml's and regional.yaml's functions and
+parameters, and the replication workflow's ASL, read as CloudFormation reads them into the model's
+`TemplateSettings`, so the model follows the code instead of a copy of its numbers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from capacity.model import FunctionSettings, TemplateSettings
+from code_deploy.settings import RegionalSyncSettings
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATES = ("template.yaml", "regional.yaml")  # the global stack's and a region's
+REPLICATION_ASL = "statemachine/replicate_build.asl.json"
+INLINE_MAP_MAX_CONCURRENCY = 40  # an inline Map's most iterations at once, when MaxConcurrency is unset (0)
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub, ...), each read as {"Fn::<tag>": value}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+_TemplateLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_TemplateLoader)
+
+
+def _resources(templates: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for template in templates:
+        found.update(template.get("Resources", {}))
+    return found
+
+
+def _parameter_defaults(templates: list[dict[str, Any]], overrides: dict[str, str]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for template in templates:
+        for name, parameter in template.get("Parameters", {}).items():
+            defaults.setdefault(name, parameter.get("Default"))
+    return {**defaults, **overrides}
+
+
+def _function(templates: list[dict[str, Any]], resources: dict[str, dict[str, Any]], name: str) -> FunctionSettings:
+    properties = resources[name]["Properties"]
+    defaults: dict[str, Any] = {}
+    for template in templates:
+        if name in template.get("Resources", {}):
+            defaults = template.get("Globals", {}).get("Function", {})
+    return FunctionSettings(
+        memory_mb=int(properties.get("MemorySize", defaults.get("MemorySize", 128))),
+        timeout_seconds=int(properties.get("Timeout", defaults.get("Timeout", 3))),
+    )
+
+
+def _happy_path(states: dict[str, Any], start: str) -> list[str]:
+    """The states a successful run enters: each Choice's first rule (the ASL's success case comes first)."""
+    path, name = [], start
+    while name:
+        state = states[name]
+        path.append(name)
+        if state["Type"] == "Choice":
+            name = state["Choices"][0]["Next"]
+        elif state.get("End") or state["Type"] in ("Succeed", "Fail"):
+            name = ""
+        else:
+            name = state["Next"]
+    return path
+
+
+@dataclass(frozen=True)
+class ReplicationShape:
+    """What a successful replication does, read from its ASL."""
+
+    top_level_states: int  # states entered outside the Map
+    states_per_destination: int  # states one Map item enters
+    map_max_concurrency: int
+    every_copy_invokes_a_function: bool  # each item's path calls Lambda, whatever the artifact's size
+
+
+def replication_shape(definition: dict[str, Any]) -> ReplicationShape:
+    path = _happy_path(definition["States"], definition["StartAt"])
+    maps = [definition["States"][name] for name in path if definition["States"][name]["Type"] == "Map"]
+    if len(maps) != 1:
+        raise ValueError("the replication workflow should copy in exactly one Map state")
+    processor = maps[0].get("ItemProcessor") or maps[0]["Iterator"]
+    per_item = [processor["States"][name] for name in _happy_path(processor["States"], processor["StartAt"])]
+    # Without a Choice on the way, the first (successful) path is every item's path.
+    every_copy_invokes = all(state["Type"] != "Choice" for state in per_item) and any(
+        "lambda:invoke" in state.get("Resource", "") for state in per_item
+    )
+    return ReplicationShape(
+        top_level_states=len(path),
+        states_per_destination=len(per_item),
+        map_max_concurrency=int(maps[0].get("MaxConcurrency", 0)) or INLINE_MAP_MAX_CONCURRENCY,
+        every_copy_invokes_a_function=every_copy_invokes,
+    )
+
+
+def _copy_function(resources: dict[str, dict[str, Any]]) -> str:
+    """The function the replication workflow invokes to copy: the one its DefinitionSubstitutions name."""
+    state_machine = next(
+        resource for resource in resources.values() if resource["Type"] == "AWS::Serverless::StateMachine"
+    )
+    for value in state_machine["Properties"].get("DefinitionSubstitutions", {}).values():
+        if isinstance(value, dict) and "GetAtt" in value:
+            target = value["GetAtt"]
+            name = (target if isinstance(target, str) else target[0]).split(".")[0]
+            if resources.get(name, {}).get("Type") == "AWS::Serverless::Function":
+                return name
+    raise ValueError("the replication state machine invokes no function of the template")
+
+
+def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None) -> tuple[TemplateSettings, dict]:
+    """The model's TemplateSettings and the parameters' values (defaults, then overrides)."""
+    templates = [load_template(repo / name) for name in TEMPLATES if (repo / name).exists()]
+    resources = _resources(templates)
+    parameters = _parameter_defaults(templates, overrides or {})
+    shape = replication_shape(json.loads((repo / REPLICATION_ASL).read_text()))
+    queue_event = next(
+        event["Properties"]
+        for event in resources["BuildWorkerFunction"]["Properties"]["Events"].values()
+        if event["Type"] == "SQS"
+    )
+    sync_defaults = RegionalSyncSettings.model_fields["write_workers"].default
+    settings = TemplateSettings(
+        api=_function(templates, resources, "ApiFunction"),
+        build_worker=_function(templates, resources, "BuildWorkerFunction"),
+        replication_starter=_function(templates, resources, "ReplicationStarterFunction"),
+        copy=_function(templates, resources, _copy_function(resources)),
+        regional_sync=_function(templates, resources, "RegionalSyncFunction"),
+        copy_function_for_every_copy=shape.every_copy_invokes_a_function,
+        multipart_copy_threshold_bytes=int(parameters["MultipartCopyThresholdBytes"]),
+        multipart_copy_part_bytes=int(parameters["MultipartCopyPartBytes"]),
+        replication_top_level_transitions=shape.top_level_states,
+        replication_transitions_per_destination=shape.states_per_destination,
+        replication_map_max_concurrency=shape.map_max_concurrency,
+        api_rate_limit=float(parameters["ApiThrottlingRateLimit"]),
+        api_burst_limit=int(parameters["ApiThrottlingBurstLimit"]),
+        build_queue_batch_size=int(queue_event.get("BatchSize", 10)),
+        hosts_per_region_max=int(
+            next(t["Parameters"]["HostsPerRegion"] for t in templates if "HostsPerRegion" in t.get("Parameters", {}))[
+                "MaxValue"
+            ]
+        ),
+        host_record_writers=int(sync_defaults),
+    )
+    return settings, parameters
