@@ -41,8 +41,7 @@ def build_one(record: SQSRecord) -> None:
             bucket=config.global_bucket,
             build_id=message.buildId,
             commit=message.commit,
-            payload_size=config.payload_size,
-            failing_commit_prefix=config.failing_commit_prefix,
+            recipe=building.Recipe(config.payload_size, config.failing_commit_prefix),
         )
     except Exception as error:
         # Recorded, and the message comes back later (or goes to the DLQ), but it fails all the same.
@@ -51,10 +50,8 @@ def build_one(record: SQSRecord) -> None:
             builds_table=builds_table,
             sqs_client=aws.sqs(),
             queue_url=config.build_queue_url,
-            receipt_handle=record.receipt_handle,
             build_id=message.buildId,
-            attempt=attempt,
-            max_attempts=config.max_attempts,
+            delivery=building.Delivery(record.receipt_handle, attempt, config.max_attempts),
             error=error,
         )
         logger.exception(

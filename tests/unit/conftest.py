@@ -73,17 +73,9 @@ def _use_fake_aws(monkeypatch) -> None:
 
 def forget_clients() -> None:
     """Empties code_deploy.aws's caches: the next call makes its session and client anew."""
-    for client in (
-        aws_clients.session,
-        aws_clients.boto3_session,
-        aws_clients.dynamodb,
-        aws_clients.dynamodb_client,
-        aws_clients.s3,
-        aws_clients.sqs,
-        aws_clients.stepfunctions,
-        aws_clients.lambda_client,
-    ):
-        client.cache_clear()
+    for made_once in vars(aws_clients).values():
+        if hasattr(made_once, "cache_clear"):
+            made_once.cache_clear()
 
 
 @pytest.fixture(autouse=True)

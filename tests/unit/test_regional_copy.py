@@ -7,7 +7,7 @@ import pytest
 from code_deploy.replication import copy as replication_copy
 from code_deploy.replication import transfer
 from code_deploy.replication.schema import CopyRequest
-from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, copy_to_bucket, part_size_for
+from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, MultipartPolicy, copy_to_bucket, part_size_for
 from tests.utils import load_event, load_handler
 
 MIB = 1024 * 1024
@@ -33,7 +33,12 @@ def test_a_small_artifact_is_copied_into_another_region_with_its_metadata(stack)
     destination = boto3.client("s3", region_name="ap-southeast-2")
     # When it is copied with a client of the destination's region
     result = copy_to_bucket(
-        s3, destination, stack.global_bucket, "builds/b.zip", stack.regional_bucket("ap-southeast-2"), 8 * MIB, 5 * MIB
+        s3,
+        destination,
+        stack.global_bucket,
+        "builds/b.zip",
+        stack.regional_bucket("ap-southeast-2"),
+        MultipartPolicy(8 * MIB, 5 * MIB),
     )
     # Then one CopyObject put it there, metadata and all
     assert (result.method, result.parts, result.size, result.region) == ("copyObject", 1, 3, "ap-southeast-2")
@@ -57,7 +62,9 @@ def test_multipart_copy_is_byte_for_byte_and_keeps_metadata(stack):
     destination = boto3.client("s3", region_name="us-west-2")
 
     # When it is copied in 5 MiB parts (above the 8 MiB threshold)
-    result = copy_to_bucket(s3, destination, stack.global_bucket, key, destination_bucket, 8 * MIB, 5 * MIB)
+    result = copy_to_bucket(
+        s3, destination, stack.global_bucket, key, destination_bucket, MultipartPolicy(8 * MIB, 5 * MIB)
+    )
 
     # Then the copy is the same bytes, made of 3 parts, with the same metadata and content type
     copy = destination.get_object(Bucket=destination_bucket, Key=key)
@@ -78,7 +85,12 @@ def test_a_copy_that_answers_success_without_the_object_is_an_error(stack):
     # When it is copied, then the check after the copy refuses to call it done
     with pytest.raises(transfer.CopyNotFound, match="holds nothing after the copy"):
         copy_to_bucket(
-            s3, destination, stack.global_bucket, "builds/c.zip", stack.regional_bucket("eu-west-1"), MIB * 8, MIB * 5
+            s3,
+            destination,
+            stack.global_bucket,
+            "builds/c.zip",
+            stack.regional_bucket("eu-west-1"),
+            MultipartPolicy(MIB * 8, MIB * 5),
         )
 
 

@@ -62,9 +62,16 @@ def _already_uploaded(s3_client, bucket: str, key: str, sha256: str) -> bool:
     return head.get("Metadata", {}).get("sha256") == sha256
 
 
-def run_build(
-    builds_table, s3_client, bucket: str, build_id: str, commit: str, payload_size: int, failing_commit_prefix: str = ""
-) -> BuildResult:
+@dataclass(frozen=True)
+class Recipe:
+    """How the worker builds: the artifact's payload size, and which commits never build (simulated
+    compile errors, for demos and tests)."""
+
+    payload_size: int
+    failing_commit_prefix: str = ""
+
+
+def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, recipe: Recipe) -> BuildResult:
     """Builds the artifact for a queued build and uploads it to the global builds bucket.
 
     Safe to run again for the same build: a finished build is not rebuilt, and an attempt that died
@@ -86,12 +93,12 @@ def run_build(
         )
     if record.commit != commit:
         raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record.commit}")
-    if failing_commit_prefix and commit.startswith(failing_commit_prefix):
+    if recipe.failing_commit_prefix and commit.startswith(recipe.failing_commit_prefix):
         raise SimulatedBuildFailure(
-            f"simulated compile error: commits starting with {failing_commit_prefix!r} never build"
+            f"simulated compile error: commits starting with {recipe.failing_commit_prefix!r} never build"
         )
     # The artifact depends only on the build record, so a retried build makes the same bytes.
-    artifact = build_artifact(commit, build_id, record.queued_at, payload_size)
+    artifact = build_artifact(commit, build_id, record.queued_at, recipe.payload_size)
     key = artifact_key(build_id)
     if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
         s3_client.upload_fileobj(
@@ -118,30 +125,37 @@ class FailedAttempt:
     retry_in_seconds: int  # when the message comes back (0 on the last attempt: straight to the DLQ)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a build's message: its receipt, which receive it is, and how many there may be."""
+
+    receipt_handle: str
+    attempt: int  # SQS's receive count
+    max_attempts: int  # the queue's maxReceiveCount: the last one fails the build
+
+
 def handle_failed_attempt(
-    builds_table,
-    sqs_client,
-    queue_url: str,
-    receipt_handle: str,
-    build_id: str,
-    attempt: int,
-    max_attempts: int,
-    error: Exception,
+    builds_table, sqs_client, queue_url: str, build_id: str, delivery: Delivery, error: Exception
 ) -> FailedAttempt:
     """Records a failed build attempt and chooses when its message comes back: after 1, 2, 4 ... s, or
     at once on the last attempt, which marks the build FAILED with the reason. SQS counts the receives
     and moves the message to the dead-letter queue after the last one, where it stays for inspection
     or redrive; the caller still reports the message as failed."""
     reason = f"{type(error).__name__}: {error}"
-    if attempt >= max_attempts:
+    if delivery.attempt >= delivery.max_attempts:
         store.fail_build(
-            builds_table, build_id, utc_now(), f"build failed after {attempt} attempts: {reason}", attempt, reason
+            builds_table,
+            build_id,
+            utc_now(),
+            f"build failed after {delivery.attempt} attempts: {reason}",
+            delivery.attempt,
+            reason,
         )
         outcome = FailedAttempt(last=True, retry_in_seconds=0)
     else:
-        store.note_build_attempt_failure(builds_table, build_id, attempt, reason)
-        outcome = FailedAttempt(last=False, retry_in_seconds=build_retry_delay_seconds(attempt))
+        store.note_build_attempt_failure(builds_table, build_id, delivery.attempt, reason)
+        outcome = FailedAttempt(last=False, retry_in_seconds=build_retry_delay_seconds(delivery.attempt))
     sqs_client.change_message_visibility(
-        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=outcome.retry_in_seconds
+        QueueUrl=queue_url, ReceiptHandle=delivery.receipt_handle, VisibilityTimeout=outcome.retry_in_seconds
     )
     return outcome

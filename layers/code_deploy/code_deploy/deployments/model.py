@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
+from typing import TypedDict, Unpack
 
 from code_deploy.errors import Unworkable
 from code_deploy.swarm import SwarmParameters, pipelined_broadcast_seconds
@@ -87,18 +88,26 @@ class DeploymentSpec:
     simulation: Simulation = field(default_factory=Simulation)
 
 
+class DeploymentAsked(TypedDict, total=False):
+    """What a request may ask of a deployment beyond its build; each left out takes its default."""
+
+    regions: list[str] | None  # all the known regions
+    waves: list[float] | None  # [100]: one wave
+    bake_seconds: int  # 0
+    region_waves: list[list[str]] | None  # every region at once
+    max_failure_percent: float  # 5
+    simulation: Simulation | None  # no fault injected
+
+
 def spec_from_request(
-    build_id: str,
-    known_regions: tuple[str, ...],
-    regions: list[str] | None = None,
-    waves: list[float] | None = None,
-    bake_seconds: int = 0,
-    region_waves: list[list[str]] | None = None,
-    max_failure_percent: float = 5.0,
-    simulation: Simulation | None = None,
+    build_id: str, known_regions: tuple[str, ...], **asked: Unpack[DeploymentAsked]
 ) -> DeploymentSpec:
     """Checks what a request asks against itself and the known regions; raises InvalidDeployment with
     a sentence for people when it cannot be done."""
+    regions, waves, region_waves = asked.get("regions"), asked.get("waves"), asked.get("region_waves")
+    bake_seconds = asked.get("bake_seconds", 0)
+    max_failure_percent = asked.get("max_failure_percent", 5.0)
+    simulation = asked.get("simulation")
     chosen = tuple(regions) if regions is not None else known_regions
     if not chosen:
         raise InvalidDeployment("regions: give at least one region, or leave it out for all")

@@ -70,8 +70,7 @@ def copy_to_region(
             request.sourceBucket,
             request.sourceKey,
             request.destinationBucket,
-            multipart_threshold,
-            part_bytes,
+            transfer.MultipartPolicy(multipart_threshold, part_bytes),
         )
     except ClientError as error:
         code = error.response["Error"]["Code"]

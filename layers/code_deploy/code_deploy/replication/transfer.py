@@ -42,30 +42,37 @@ def bucket_region(s3_client, bucket: str) -> str:
     return {None: US_EAST_1, "": US_EAST_1, "EU": "eu-west-1"}.get(constraint, constraint)
 
 
+@dataclass(frozen=True)
+class MultipartPolicy:
+    """When a copy goes in parts, how large they are, and how many go at once."""
+
+    threshold: int  # objects above it are copied in parts
+    part_bytes: int
+    max_concurrency: int = 10
+
+
 def copy_to_bucket(
     source_client,
     destination_client,
     source_bucket: str,
     key: str,
     destination_bucket: str,
-    multipart_threshold: int,
-    part_bytes: int,
-    max_concurrency: int = 10,
+    multipart: MultipartPolicy,
 ) -> CopyResult:
     """Copies `key` from the source bucket into the destination bucket with the destination region's
     client (the request goes to the bucket's own region), keeping metadata and content type."""
     source = source_client.head_object(Bucket=source_bucket, Key=key)
     size = int(source["ContentLength"])
     copy_source = {"Bucket": source_bucket, "Key": key}
-    if size <= multipart_threshold:
+    if size <= multipart.threshold:
         destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key)
         parts, method = 1, "copyObject"
     else:
         from boto3.s3.transfer import TransferConfig  # boto3 on the multipart path only (code_deploy.aws)
 
-        part_bytes = part_size_for(size, part_bytes)
+        part_bytes = part_size_for(size, multipart.part_bytes)
         config = TransferConfig(
-            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=max_concurrency
+            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=multipart.max_concurrency
         )
         destination_client.copy(
             CopySource=copy_source,
