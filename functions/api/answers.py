@@ -1,18 +1,27 @@
-"""What every route of the API shares: its settings, the shape of an answer (202 with where to follow
-it, a refusal as JSON with a message) and the refusal of a body unreadable as a whole."""
+"""What every route of the API shares: its settings and tables, the shape of an answer (202 with where to
+follow it, a refusal as JSON with a message), the answers a lookup or a page documents, and the refusal of
+a body unreadable as a whole."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from code_deploy import api_input, environment
+from code_deploy import api_input, aws, environment, paging
+from code_deploy.builds.model import utc_now
 from code_deploy.schema import ApiError, ErrorDetail
 
 settings = environment.lazy_settings("ApiSettings")
+
+
+def table(name: str):
+    """The DynamoDB table `name` (one of the settings' table names), through the functions' one resource."""
+    return aws.dynamodb().Table(name)
 
 
 def json_response(model: type, description: str) -> dict:
@@ -28,6 +37,38 @@ BODY_REFUSALS = {
 }
 
 
+def lookup_responses(model: type, found: str, missing: str, malformed: str) -> dict:
+    """The answers of a GET of one thing by its id: it, no such thing, or an id that is not one."""
+    return {
+        200: json_response(model, found),
+        404: json_response(ApiError, missing),
+        422: json_response(ApiError, malformed),
+    }
+
+
+def page_responses(model: type, description: str) -> dict:
+    """The answers of a GET of a list, a page at a time (code_deploy.paging)."""
+    return {
+        200: json_response(model, description),
+        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
+    }
+
+
+def page_limit(records: str):
+    """The type of a list's `limit` query parameter: how many `records` on the page."""
+    return Annotated[int, Query(ge=1, le=paging.MAX_PAGE_SIZE, description=f"{records} on the page")]
+
+
+PageCursor = Annotated[
+    str | None, Query(max_length=paging.MAX_CURSOR_CHARS, description="The previous page's nextCursor")
+]
+
+
+def page_request(limit: int, cursor: str | None, index: paging.RecentIndex) -> paging.PageRequest:
+    """The page a client asks for, as of now; InvalidCursor when the cursor is not one this API gave out."""
+    return paging.PageRequest(utc_now(), limit, paging.Cursor.decode(cursor, index) if cursor is not None else None)
+
+
 def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] | None = None) -> Response:
     error = ApiError(statusCode=status, message=message, detail=detail)
     return Response(
@@ -35,13 +76,13 @@ def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] |
     )
 
 
-def accepted_at(body, status_url: str) -> Response:
-    """202 Accepted, with where to follow what was accepted."""
+def accepted_at(body, status_url: str | None) -> Response:
+    """202 Accepted, with where to follow what was accepted (when there is a place to follow it)."""
     return Response(
         status_code=HTTPStatus.ACCEPTED,
         content_type=content_types.APPLICATION_JSON,
         body=body,
-        headers={"Location": status_url},
+        headers={"Location": status_url} if status_url else None,
     )
 
 

@@ -7,15 +7,28 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 
-from answers import BODY_REFUSALS, accepted_at, error_response, json_response, refuse_unreadable_body, settings
+from answers import (
+    BODY_REFUSALS,
+    PageCursor,
+    accepted_at,
+    error_response,
+    json_response,
+    lookup_responses,
+    page_limit,
+    page_request,
+    page_responses,
+    refuse_unreadable_body,
+    settings,
+    table,
+)
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
 from code_deploy import api_input, aws, paging
-from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_now
+from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE
 from code_deploy.builds.schema import BuildAccepted, BuildList, BuildRequest, BuildView
 from code_deploy.schema import ApiError
 
@@ -24,6 +37,7 @@ from code_deploy.schema import ApiError
 router = Router()
 logger = Logger(child=True)
 metrics = Metrics()
+BuildsOnPage = page_limit("Builds")
 
 
 def queue_build(commit: str) -> dict:
@@ -31,7 +45,7 @@ def queue_build(commit: str) -> dict:
 
     config = settings()
     record = building.submit_build(
-        builds_table=aws.dynamodb().Table(config.builds_table),
+        builds_table=table(config.builds_table),
         sqs_client=aws.sqs(),
         queue_url=config.build_queue_url,
         commit=commit,
@@ -143,43 +157,25 @@ def submit_build(
 @router.get(
     "/builds",
     summary="List builds, newest first, a page at a time",
-    responses={
-        200: json_response(BuildList, "A page of builds"),
-        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
-    },
+    responses=page_responses(BuildList, "A page of builds"),
 )
-def list_builds(
-    limit: Annotated[
-        int,
-        Query(ge=1, le=paging.MAX_PAGE_SIZE, description="Builds on the page"),
-    ] = paging.DEFAULT_PAGE_SIZE,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=paging.MAX_CURSOR_CHARS, description="The previous page's nextCursor"),
-    ] = None,
-) -> BuildList:
+def list_builds(limit: BuildsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: PageCursor = None) -> BuildList:
     from code_deploy.builds import store, view
 
     config = settings()
     return view.list_builds(
-        builds_table=aws.dynamodb().Table(config.builds_table),
-        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        builds_table=table(config.builds_table),
+        copy_tracking_table=table(config.copy_tracking_table),
         regional_buckets=config.regional_buckets,
         hosts_per_region=config.hosts_per_region,
-        request=paging.PageRequest(
-            utc_now(), limit, paging.Cursor.decode(cursor, store.BUILDS) if cursor is not None else None
-        ),
+        request=page_request(limit, cursor, store.BUILDS),
     )
 
 
 @router.get(
     "/builds/<buildId>",
     summary="Read a build's status: built, replicated, rolled out",
-    responses={
-        200: json_response(BuildView, "The build's status"),
-        404: json_response(ApiError, "No such build"),
-        422: json_response(ApiError, "The build id is malformed"),
-    },
+    responses=lookup_responses(BuildView, "The build's status", "No such build", "The build id is malformed"),
 )
 def get_build(
     buildId: Annotated[str, Path(pattern=BUILD_ID_PATTERN, description=f"The build's id: {BUILD_ID_RULE}")],  # noqa: N803
@@ -189,8 +185,8 @@ def get_build(
     logger.append_keys(build_id=buildId)
     config = settings()
     return view.read_build(
-        builds_table=aws.dynamodb().Table(config.builds_table),
-        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
+        builds_table=table(config.builds_table),
+        copy_tracking_table=table(config.copy_tracking_table),
         build_id=buildId,
         regional_buckets=config.regional_buckets,
         hosts_per_region=config.hosts_per_region,

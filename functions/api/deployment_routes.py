@@ -4,17 +4,27 @@ aborts one."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated
 
-from answers import BODY_REFUSALS, accepted_at, json_response, refuse_unreadable_body, settings
+from answers import (
+    BODY_REFUSALS,
+    PageCursor,
+    accepted_at,
+    json_response,
+    lookup_responses,
+    page_limit,
+    page_request,
+    page_responses,
+    refuse_unreadable_body,
+    settings,
+    table,
+)
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from code_deploy import aws, paging
-from code_deploy.builds.model import utc_now
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
 from code_deploy.deployments.schema import (
     DeploymentAccepted,
@@ -35,9 +45,19 @@ if TYPE_CHECKING:
 router = Router()
 logger = Logger(child=True)
 
+# What accepting a deployment refuses, planned or done.
+DEPLOYMENT_REFUSALS = {
+    **BODY_REFUSALS,
+    404: json_response(ApiError, "No such build"),
+    409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
+    422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+}
+
 DeploymentId = Annotated[
     str, Path(pattern=DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {DEPLOYMENT_ID_RULE}")
 ]
+
+DeploymentsOnPage = page_limit("Deployments")
 
 
 def rollout_tables() -> Tables:
@@ -45,6 +65,19 @@ def rollout_tables() -> Tables:
 
     config = settings()
     return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+
+
+def acceptance(request: DeploymentRequest) -> dict:
+    """What planning a deployment and deploying it both read: the tables, the build's copies, the
+    regions' buckets, the fleet, and the deployment asked for."""
+    config = settings()
+    return {
+        "tables": rollout_tables(),
+        "copy_tracking_table": table(config.copy_tracking_table),
+        "regional_buckets": config.regional_buckets,
+        "fleet": config.fleet,
+        "spec": deployment_spec(request),
+    }
 
 
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
@@ -67,25 +100,12 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     "/deployments/plan",
     summary="Plan a deployment without doing it: waves, hosts per wave, predicted time",
     middlewares=[refuse_unreadable_body],
-    responses={
-        200: json_response(DeploymentPlanView, "The plan"),
-        **BODY_REFUSALS,
-        404: json_response(ApiError, "No such build"),
-        409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-        422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
-    },
+    responses={200: json_response(DeploymentPlanView, "The plan"), **DEPLOYMENT_REFUSALS},
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     from code_deploy.deployments import accept, view
 
-    config = settings()
-    artifact, plan = accept.plan_deployment(
-        tables=rollout_tables(),
-        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
-        regional_buckets=config.regional_buckets,
-        fleet=config.fleet,
-        spec=deployment_spec(request),
-    )
+    artifact, plan = accept.plan_deployment(**acceptance(request))
     return view.plan_view(artifact, plan)
 
 
@@ -95,25 +115,16 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     middlewares=[refuse_unreadable_body],
     responses={
         202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
-        **BODY_REFUSALS,
-        404: json_response(ApiError, "No such build"),
-        409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-        422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+        **DEPLOYMENT_REFUSALS,
     },
 )
 def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
     from code_deploy.deployments import accept
 
-    config = settings()
-    spec = deployment_spec(request)
+    asked = acceptance(request)
+    spec = asked["spec"]
     deployment = accept.deploy_build(
-        tables=rollout_tables(),
-        copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
-        regional_buckets=config.regional_buckets,
-        sfn_client=aws.stepfunctions(),
-        state_machine_arn=config.rollout_state_machine_arn,
-        spec=spec,
-        fleet=config.fleet,
+        **asked, sfn_client=aws.stepfunctions(), state_machine_arn=settings().rollout_state_machine_arn
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
     logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
@@ -130,43 +141,29 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
 @router.get(
     "/deployments",
     summary="List deployments, newest first, a page at a time",
-    responses={
-        200: json_response(DeploymentList, "A page of deployments"),
-        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
-    },
+    responses=page_responses(DeploymentList, "A page of deployments"),
 )
-def list_deployments(
-    limit: Annotated[int, Query(ge=1, le=paging.MAX_PAGE_SIZE, description="Deployments on the page")] = (
-        paging.DEFAULT_PAGE_SIZE
-    ),
-    cursor: Annotated[
-        str | None, Query(max_length=paging.MAX_CURSOR_CHARS, description="The previous page's nextCursor")
-    ] = None,
-) -> DeploymentList:
+def list_deployments(limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: PageCursor = None) -> DeploymentList:
     from code_deploy.deployments import store, view
 
     return view.list_deployments(
-        deployments_table=aws.dynamodb().Table(settings().deployments_table),
-        request=paging.PageRequest(
-            utc_now(), limit, paging.Cursor.decode(cursor, store.DEPLOYMENTS) if cursor is not None else None
-        ),
+        deployments_table=table(settings().deployments_table),
+        request=page_request(limit, cursor, store.DEPLOYMENTS),
     )
 
 
 @router.get(
     "/deployments/<deploymentId>",
     summary="Read a deployment: its status, and each region's wave and hosts",
-    responses={
-        200: json_response(DeploymentView, "The deployment"),
-        404: json_response(ApiError, "No such deployment"),
-        422: json_response(ApiError, "The deployment id is malformed"),
-    },
+    responses=lookup_responses(
+        DeploymentView, "The deployment", "No such deployment", "The deployment id is malformed"
+    ),
 )
 def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
     from code_deploy.deployments import view
 
     logger.append_keys(deployment_id=deploymentId)
-    return view.read_deployment(aws.dynamodb().Table(settings().deployments_table), deploymentId)
+    return view.read_deployment(table(settings().deployments_table), deploymentId)
 
 
 @router.post(
@@ -192,8 +189,4 @@ def act_on_deployment(
     logger.append_keys(deployment_id=deploymentId)
     deployment = actions.act(rollout_tables(), deploymentId, action)
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
-    return Response(
-        status_code=HTTPStatus.ACCEPTED,
-        content_type=content_types.APPLICATION_JSON,
-        body=DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value),
-    )
+    return accepted_at(DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value), None)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from answers import json_response, settings
+from answers import json_response, lookup_responses, settings, table
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from code_deploy import aws
 from code_deploy.deployments.schema import RegionList, RegionView
-from code_deploy.schema import ApiError
 
 router = Router()
 
@@ -25,7 +23,7 @@ def list_regions() -> RegionList:
 
     config = settings()
     return view.list_regions(
-        regions_table=aws.dynamodb().Table(config.regions_table),
+        regions_table=table(config.regions_table),
         regions=config.regional_buckets.regions,
         hosts_per_region=config.hosts_per_region,
     )
@@ -34,18 +32,16 @@ def list_regions() -> RegionList:
 @router.get(
     "/regions/<region>",
     summary="One region's goal and hosts per build",
-    responses={
-        200: json_response(RegionView, "The region"),
-        404: json_response(ApiError, "Not one of the stack's regions"),
-        422: json_response(ApiError, "The region's name is too long"),
-    },
+    responses=lookup_responses(
+        RegionView, "The region", "Not one of the stack's regions", "The region's name is too long"
+    ),
 )
 def get_region(region: Annotated[str, Path(max_length=64, description="An AWS region of the stack")]) -> RegionView:
     from code_deploy.deployments import view
 
     config = settings()
     return view.read_region(
-        regions_table=aws.dynamodb().Table(config.regions_table),
+        regions_table=table(config.regions_table),
         region=region,
         known_regions=config.regional_buckets.regions,
         hosts_per_region=config.hosts_per_region,

@@ -13,7 +13,7 @@ in plain Python) and the S3 client (boto3's managed multipart copy).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 
 @cache
@@ -37,29 +37,22 @@ def dynamodb(region: str | None = None):
 
 
 @cache
-def dynamodb_client():
-    """A plain client, which takes items in DynamoDB's own JSON: for bulk writes that build them so."""
-    return session().create_client("dynamodb")
-
-
-@cache
 def s3(region: str | None = None):
     return boto3_session().client("s3", region_name=region)
 
 
 @cache
-def sqs():
-    return session().create_client("sqs")
+def client(service: str, region: str | None = None):
+    """A plain client of `service`, in `region` (the function's own without one)."""
+    return session().create_client(service, region_name=region)
 
 
-@cache
-def stepfunctions():
-    return session().create_client("stepfunctions")
-
-
-@cache
-def lambda_client(region: str | None = None):
-    return session().create_client("lambda", region_name=region)
+# The plain clients the functions use. DynamoDB's takes items in DynamoDB's own JSON: for bulk writes
+# that build them so.
+dynamodb_client = partial(client, "dynamodb")
+sqs = partial(client, "sqs")
+stepfunctions = partial(client, "stepfunctions")
+lambda_client = partial(client, "lambda")
 
 
 class FunctionFailed(RuntimeError):

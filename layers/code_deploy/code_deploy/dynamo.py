@@ -1,12 +1,28 @@
-"""What every store does the same way on DynamoDB: a conditional update that says whether it applied, and
-numbers as the Decimals the resource takes."""
+"""What every store does the same way on DynamoDB: a conditional update that says whether it applied,
+numbers as the Decimals the resource takes, and a record's history of statuses."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One entry of a record's history: the status it moved to, when, and why where it says."""
+
+    status: Any
+    at: str
+    reason: str | None = None
+
+    @classmethod
+    def history(cls, entries: list[dict[str, Any]], status: Callable[[str], Any] = str) -> tuple[StatusChange, ...]:
+        """The history kept as `entries` ({"status", "at", "reason"?} items), each status read by `status`."""
+        return tuple(cls(status(entry["status"]), entry["at"], entry.get("reason")) for entry in entries)
 
 
 def is_conditional_failure(error: ClientError) -> bool:
@@ -22,6 +38,17 @@ def update_if(table, **update: Any) -> bool:
         if is_conditional_failure(error):
             return False
         raise
+
+
+def query_all(table, **query: Any) -> list[dict[str, Any]]:
+    """Every item a Query finds, page after page."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table.query(**query)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def decimal(value: float) -> Decimal:

@@ -55,13 +55,19 @@ class _SwarmSettings(_EnvSettings):
         )
 
 
-class ApiSettings(_RegionalSettings, _SwarmSettings):
-    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
+class _RolloutSettings(_RegionalSettings, _SwarmSettings):
+    """For functions that accept or roll out deployments: the deployments, the regions' goals, the builds
+    and their copies, and the rollout workflow."""
+
     deployments_table: str = Field(alias="DEPLOYMENTS_TABLE_NAME")
     regions_table: str = Field(alias="REGIONS_TABLE_NAME")
-    rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
-    build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
+    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
+    rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
+
+
+class ApiSettings(_RolloutSettings):
+    build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
 
 
@@ -93,15 +99,10 @@ class RegionalSyncSettings(_SwarmSettings):
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
 
 
-class DeploymentStepSettings(_RegionalSettings, _SwarmSettings):
-    """The deployment workflow's steps (global stack): the deployments, the regions' goals, the builds,
-    and each region's sync function, named by the regional stacks' rule."""
+class DeploymentStepSettings(_RolloutSettings):
+    """The deployment workflow's steps (global stack), and each region's sync function, named by the
+    regional stacks' rule."""
 
-    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE_NAME")
-    regions_table: str = Field(alias="REGIONS_TABLE_NAME")
-    builds_table: str = Field(alias="BUILDS_TABLE_NAME")
-    copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
-    rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
     regional_sync_function_pattern: str = Field(alias="REGIONAL_SYNC_FUNCTION_PATTERN")
 
     def regional_sync_function(self, region: str) -> str:

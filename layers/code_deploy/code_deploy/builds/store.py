@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy import paging
 from code_deploy.builds.model import BuildStatus
-from code_deploy.dynamo import batch_get, decimal, is_conditional_failure, update_if
+from code_deploy.dynamo import StatusChange, batch_get, decimal, is_conditional_failure, query_all, update_if
 from code_deploy.errors import NotFound
 from code_deploy.hosts.records import host_record_shards
 from code_deploy.swarm import SwarmFigures
@@ -48,19 +48,31 @@ class BuildAlreadyFinished(Exception):
 
 
 @dataclass(frozen=True)
-class BuildStatusChange:
-    status: BuildStatus
-    at: str
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
 class ArtifactLocation:
     bucket: str
     key: str
     sha256: str
     size: int
     payload_size: int
+
+    def attributes(self) -> dict[str, Any]:
+        """The build record's attributes that hold the artifact."""
+        return {attribute: getattr(self, field) for field, attribute in _ARTIFACT_ATTRIBUTES.items()}
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ArtifactLocation:
+        found = {field: item[attribute] for field, attribute in _ARTIFACT_ATTRIBUTES.items()}
+        return cls(**found | {"size": int(found["size"]), "payload_size": int(found["payload_size"])})
+
+
+# Where a build record keeps its artifact: ArtifactLocation's fields, by the record's attribute names.
+_ARTIFACT_ATTRIBUTES = {
+    "bucket": "artifactBucket",
+    "key": "artifactKey",
+    "sha256": "sha256",
+    "size": "artifactSize",
+    "payload_size": "payloadSize",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ class BuildRecord:
     commit: str
     status: BuildStatus
     queued_at: str
-    history: tuple[BuildStatusChange, ...]
+    history: tuple[StatusChange, ...]  # of BuildStatus
     building_at: str | None = None
     built_at: str | None = None
     failed_at: str | None = None
@@ -82,24 +94,13 @@ class BuildRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BuildRecord:
-        artifact = None
-        if item.get("artifactKey"):
-            artifact = ArtifactLocation(
-                bucket=item["artifactBucket"],
-                key=item["artifactKey"],
-                sha256=item["sha256"],
-                size=int(item["artifactSize"]),
-                payload_size=int(item["payloadSize"]),
-            )
+        artifact = ArtifactLocation.from_item(item) if item.get("artifactKey") else None
         return cls(
             build_id=item["build_id"],
             commit=item["commit"],
             status=BuildStatus(item["status"]),
             queued_at=item["queuedAt"],
-            history=tuple(
-                BuildStatusChange(BuildStatus(change["status"]), change["at"], change.get("reason"))
-                for change in item.get("statusHistory", [])
-            ),
+            history=StatusChange.history(item.get("statusHistory", []), BuildStatus),
             building_at=item.get("buildingAt"),
             built_at=item.get("builtAt"),
             failed_at=item.get("failedAt"),
@@ -126,30 +127,47 @@ def create_build(table, build_id: str, commit: str, now: str) -> BuildRecord:
     return BuildRecord.from_item(item)
 
 
+def _transition(
+    build_id: str,
+    to: BuildStatus,
+    from_statuses: tuple[BuildStatus, ...],
+    now: str,
+    at_attribute: str,
+    reason: str | None = None,
+    **attributes: Any,
+) -> dict[str, Any]:
+    """The UpdateItem that moves a build from one of `from_statuses` to `to` at `now`: its status, when
+    (`updatedAt` and `at_attribute`), one more history entry, and `attributes` set beside them."""
+    entry = {"status": to.value, "at": now} | ({"reason": reason} if reason else {})
+    expected = {f":from{number}": status.value for number, status in enumerate(from_statuses)}
+    sets = "".join(f", {name} = :{name}" for name in attributes)
+    return {
+        "Key": {"build_id": build_id, "record": BUILD_RECORD},
+        "UpdateExpression": (
+            f"SET #status = :to, updatedAt = :now, {at_attribute} = :now{sets}, "
+            "statusHistory = list_append(statusHistory, :entry)"
+        ),
+        "ConditionExpression": f"attribute_exists(build_id) AND #status IN ({', '.join(expected)})",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":to": to.value,
+            ":now": now,
+            ":entry": [entry],
+            **expected,
+            **{f":{name}": value for name, value in attributes.items()},
+        },
+    }
+
+
 def start_building(table, build_id: str, now: str) -> BuildRecord:
     """Moves a build to BUILDING and returns its record.
 
     A build already BUILDING is taken again (its earlier attempt died), without a second history entry.
     Raises BuildAlreadyFinished when an earlier delivery finished it, BuildNotFound when there is none.
     """
+    update = _transition(build_id, BuildStatus.BUILDING, (BuildStatus.QUEUED,), now, "buildingAt")
     try:
-        item = table.update_item(
-            Key={"build_id": build_id, "record": BUILD_RECORD},
-            UpdateExpression=(
-                "SET #status = :building, updatedAt = :now, buildingAt = :now, "
-                "statusHistory = list_append(statusHistory, :entry)"
-            ),
-            ConditionExpression="attribute_exists(build_id) AND #status = :queued",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":building": BuildStatus.BUILDING.value,
-                ":queued": BuildStatus.QUEUED.value,
-                ":now": now,
-                ":entry": [{"status": BuildStatus.BUILDING.value, "at": now}],
-            },
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-        return BuildRecord.from_item(item)
+        return BuildRecord.from_item(table.update_item(**update, ReturnValues="ALL_NEW")["Attributes"])
     except ClientError as error:
         if not is_conditional_failure(error):
             raise
@@ -163,25 +181,14 @@ def start_building(table, build_id: str, now: str) -> BuildRecord:
 
 def finish_build(table, build_id: str, now: str, artifact: ArtifactLocation) -> None:
     table.update_item(
-        Key={"build_id": build_id, "record": BUILD_RECORD},
-        UpdateExpression=(
-            "SET #status = :succeeded, updatedAt = :now, builtAt = :now, artifactBucket = :bucket, "
-            "artifactKey = :key, sha256 = :sha, artifactSize = :size, payloadSize = :payload, "
-            "statusHistory = list_append(statusHistory, :entry)"
-        ),
-        ConditionExpression="#status = :building",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={
-            ":succeeded": BuildStatus.SUCCEEDED.value,
-            ":building": BuildStatus.BUILDING.value,
-            ":now": now,
-            ":bucket": artifact.bucket,
-            ":key": artifact.key,
-            ":sha": artifact.sha256,
-            ":size": artifact.size,
-            ":payload": artifact.payload_size,
-            ":entry": [{"status": BuildStatus.SUCCEEDED.value, "at": now}],
-        },
+        **_transition(
+            build_id,
+            BuildStatus.SUCCEEDED,
+            (BuildStatus.BUILDING,),
+            now,
+            "builtAt",
+            **artifact.attributes(),
+        )
     )
 
 
@@ -190,26 +197,19 @@ def fail_build(
 ) -> None:
     """Records a build as FAILED with its reason, unless it already succeeded or failed. A build that
     failed its last attempt also counts that attempt and keeps its error, as earlier attempts did."""
-    attempt_update = ", failedAttempts = :attempts, lastError = :error" if attempts is not None else ""
-    attempt_values = {":attempts": attempts, ":error": last_error or reason} if attempts is not None else {}
+    attempt = {"failedAttempts": attempts, "lastError": last_error or reason} if attempts is not None else {}
     update_if(
         table,
-        Key={"build_id": build_id, "record": BUILD_RECORD},
-        UpdateExpression=(
-            "SET #status = :failed, updatedAt = :now, failedAt = :now, failureReason = :reason, "
-            "statusHistory = list_append(statusHistory, :entry)" + attempt_update
+        **_transition(
+            build_id,
+            BuildStatus.FAILED,
+            (BuildStatus.QUEUED, BuildStatus.BUILDING),
+            now,
+            "failedAt",
+            reason,
+            failureReason=reason,
+            **attempt,
         ),
-        ConditionExpression="attribute_exists(build_id) AND #status IN (:queued, :building)",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={
-            ":failed": BuildStatus.FAILED.value,
-            ":queued": BuildStatus.QUEUED.value,
-            ":building": BuildStatus.BUILDING.value,
-            ":now": now,
-            ":reason": reason,
-            ":entry": [{"status": BuildStatus.FAILED.value, "at": now, "reason": reason}],
-            **attempt_values,
-        },
     )
 
 
@@ -315,18 +315,12 @@ class BuildWithRollouts:
 
 
 def _items_under(table, build_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": "build_id = :build_id",
-        "ExpressionAttributeValues": {":build_id": build_id},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = table.query(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(
+        table,
+        KeyConditionExpression="build_id = :build_id",
+        ExpressionAttributeValues={":build_id": build_id},
+        ConsistentRead=True,
+    )
 
 
 def _rollouts_among(items: list[dict[str, Any]]) -> dict[str, RolloutSummary]:

@@ -225,13 +225,10 @@ def build_view(
 
 
 def build_summary(view: BuildView) -> BuildSummary:
+    """The view's own fields a list shows, and its hosts summed over its regions."""
+    kept = {"buildId", "commit", "status", "deploymentStatus", "failureReason", "queuedAt"}
     return BuildSummary(
-        buildId=view.buildId,
-        commit=view.commit,
-        status=view.status,
-        deploymentStatus=view.deploymentStatus,
-        failureReason=view.failureReason,
-        queuedAt=view.queuedAt,
+        **{field: getattr(view, field) for field in kept},
         hostsDeployed=sum(region.hostsDeployed for region in view.regions),
         hostsTotal=sum(region.hostsTotal for region in view.regions),
         statusUrl=f"/builds/{view.buildId}",

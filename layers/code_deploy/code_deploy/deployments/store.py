@@ -27,7 +27,7 @@ from code_deploy.deployments.model import (
     RegionRolloutStatus,
     Simulation,
 )
-from code_deploy.dynamo import decimal, update_if
+from code_deploy.dynamo import StatusChange, decimal, query_all, update_if
 from code_deploy.errors import NotAllowedNow, NotFound
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
@@ -81,11 +81,8 @@ def spec_from_json(build_id: str, text: str) -> DeploymentSpec:
     )
 
 
-@dataclass(frozen=True)
-class DeploymentStatusChange:
-    status: str
-    at: str
-    reason: str | None = None
+# A deployment's history keeps its statuses as strings.
+DeploymentStatusChange = StatusChange
 
 
 @dataclass(frozen=True)
@@ -230,10 +227,7 @@ class Deployment:
             created_at=item["createdAt"],
             updated_at=item["updatedAt"],
             predicted_seconds=float(item["predictedSeconds"]),
-            history=tuple(
-                DeploymentStatusChange(change["status"], change["at"], change.get("reason"))
-                for change in item.get("history", [])
-            ),
+            history=StatusChange.history(item.get("history", [])),
             reason=item.get("reason"),
             completed_at=item.get("completedAt"),
             stop=item.get("stop"),
@@ -406,18 +400,12 @@ def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hos
 
 
 def get(deployments_table, deployment_id: str) -> Deployment:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": "deployment_id = :id",
-        "ExpressionAttributeValues": {":id": deployment_id},
-        "ConsistentRead": True,
-    }
-    while True:
-        page = deployments_table.query(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = query_all(
+        deployments_table,
+        KeyConditionExpression="deployment_id = :id",
+        ExpressionAttributeValues={":id": deployment_id},
+        ConsistentRead=True,
+    )
     records = [item for item in items if item["record"] == DEPLOYMENT_RECORD]
     if not records:
         raise DeploymentNotFound(deployment_id)
