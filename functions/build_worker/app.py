@@ -41,7 +41,7 @@ def build_one(record: SQSRecord) -> None:
             bucket=config.global_bucket,
             build_id=message.buildId,
             commit=message.commit,
-            recipe=building.Recipe(config.payload_size, config.failing_commit_prefix),
+            recipe=building.Recipe(config.payload_size, config.failing_commit_prefix, config.piece_bytes),
         )
     except Exception as error:
         # Recorded, and the message comes back later (or goes to the DLQ), but it fails all the same.

@@ -1,10 +1,11 @@
+import hashlib
 import json
 
 import boto3
 import pytest
 
 from code_deploy.builds import store as build_store
-from code_deploy.builds.artifact import read_manifest
+from code_deploy.builds.artifact import piece_hashes, piece_root, read_manifest
 from tests.utils import load_event, load_handler
 
 BUILD_ID = "build-20261122T101500Z-1a2b3c4d"
@@ -40,6 +41,15 @@ def test_builds_the_artifact_into_the_global_bucket(worker, stack, queued_build,
     record = build_store.get_build_record(queued_build, BUILD_ID)
     assert record.status == "SUCCEEDED"
     assert record.artifact.sha256 == manifest["sha256"] == head["Metadata"]["sha256"]
+    # And a host can check it piece by piece: its piece list lies beside it, and the record vouches for both
+    pieces = json.loads(s3.get_object(Bucket=stack.global_bucket, Key=f"{key}.pieces.json")["Body"].read())
+    assert record.artifact.pieces_key == f"{key}.pieces.json"
+    assert record.artifact.artifact_sha256 == hashlib.sha256(body).hexdigest()
+    assert pieces == {
+        "pieceBytes": record.artifact.piece_bytes,
+        "pieces": piece_hashes(body, record.artifact.piece_bytes),
+    }
+    assert record.artifact.piece_root == piece_root(pieces["pieces"])
 
 
 def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build, context):
@@ -47,7 +57,10 @@ def test_a_redelivered_message_builds_nothing_twice(worker, stack, queued_build,
     worker.lambda_handler(event, context)
     assert worker.lambda_handler(event, context) == {"batchItemFailures": []}
 
-    versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
+    versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket, Prefix=f"builds/{BUILD_ID}.zip")[
+        "Versions"
+    ]
+    versions = [version for version in versions if version["Key"] == f"builds/{BUILD_ID}.zip"]
     assert len(versions) == 1
     history = build_store.get_build_record(queued_build, BUILD_ID).history
     assert [change.status for change in history] == ["QUEUED", "BUILDING", "SUCCEEDED"]
@@ -124,5 +137,8 @@ def test_a_worker_that_died_after_uploading_leaves_one_artifact(worker, stack, q
 
     # Then the build SUCCEEDED with a single version of its artifact (no second upload, no second replication)
     assert build_store.get_build_record(queued_build, BUILD_ID).status == "SUCCEEDED"
-    versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket)["Versions"]
+    versions = boto3.client("s3").list_object_versions(Bucket=stack.global_bucket, Prefix=f"builds/{BUILD_ID}.zip")[
+        "Versions"
+    ]
+    versions = [version for version in versions if version["Key"] == f"builds/{BUILD_ID}.zip"]
     assert len(versions) == 1

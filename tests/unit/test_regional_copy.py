@@ -132,3 +132,18 @@ def test_the_handler_takes_the_region_when_given(stack, context):
 def test_the_handler_refuses_an_incomplete_request(stack, context):
     with pytest.raises(ValueError, match="destinationBucket"):
         load_handler("regional_copy").lambda_handler({"sourceBucket": "abc", "sourceKey": "k"}, context)
+
+
+def test_an_artifacts_piece_list_is_copied_with_it(stack, context):
+    # Given an artifact with its piece list beside it in the global bucket
+    event = {**load_event("regional_copy_input.json"), "destinationRegion": "us-west-2"}
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=event["sourceBucket"], Key=event["sourceKey"], Body=b"z")
+    s3.put_object(Bucket=event["sourceBucket"], Key=f"{event['sourceKey']}.pieces.json", Body=b'{"pieces": []}')
+    # When the handler copies the artifact
+    assert load_handler("regional_copy").lambda_handler(event, context)["status"] == "SUCCEEDED"
+    # Then the region's bucket holds the list too
+    copied = boto3.client("s3", region_name="us-west-2").get_object(
+        Bucket=event["destinationBucket"], Key=f"{event['sourceKey']}.pieces.json"
+    )
+    assert copied["Body"].read() == b'{"pieces": []}'

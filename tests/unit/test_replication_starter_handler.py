@@ -66,3 +66,12 @@ def test_an_event_it_cannot_read_is_refused_naming_what_it_expected(starter, sta
     with pytest.raises(InvalidReplicationRequest, match=r"expected an S3 event notification .*sourceBucket"):
         starter.lambda_handler({"bucket": "x"}, context)
     assert executions(stack) == []
+
+
+def test_a_piece_list_landing_starts_no_replication_of_its_own(starter, stack, context):
+    # Given the S3 event of an artifact's piece list (the build worker puts it beside the artifact)
+    event = load_event("s3_put.json")
+    event["Records"][0]["s3"]["object"]["key"] += ".pieces.json"
+    # When the starter handles it, then nothing starts: the artifact's copy takes its list with it
+    assert starter.lambda_handler(event, context) == {"executions": []}
+    assert executions(stack) == []

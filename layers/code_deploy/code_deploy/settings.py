@@ -76,6 +76,7 @@ class BuildWorkerSettings(_EnvSettings):
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")
     payload_size: int = Field(alias="ARTIFACT_PAYLOAD_BYTES", ge=0)
+    piece_bytes: int = Field(alias="ARTIFACT_PIECE_BYTES", default=1024 * 1024, ge=16 * 1024)
     max_attempts: int = Field(alias="BUILD_MAX_RECEIVE_COUNT", ge=1)
     failing_commit_prefix: str = Field(alias="SIMULATED_FAILING_COMMIT_PREFIX", default="")
 

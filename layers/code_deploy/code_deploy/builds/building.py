@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from code_deploy.builds import store
-from code_deploy.builds.artifact import build_artifact
+from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, pieces_key
 from code_deploy.builds.model import artifact_key, new_build_id, utc_now
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,12 @@ def _already_uploaded(s3_client, bucket: str, key: str, sha256: str) -> bool:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How the worker builds: the artifact's payload size, and which commits never build (simulated
-    compile errors, for demos and tests)."""
+    """How the worker builds: the artifact's payload size, which commits never build (simulated compile
+    errors, for demos and tests), and the size of the pieces its hashes are made for."""
 
     payload_size: int
     failing_commit_prefix: str = ""
+    piece_bytes: int = DEFAULT_PIECE_BYTES  # the pieces a host fetches and checks one by one
 
 
 def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, recipe: Recipe) -> BuildResult:
@@ -100,7 +101,12 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
     # The artifact depends only on the build record, so a retried build makes the same bytes.
     artifact = build_artifact(commit, build_id, record.queued_at, recipe.payload_size)
     key = artifact_key(build_id)
+    pieces = PieceList.of(artifact.content, recipe.piece_bytes)
     if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
+        # The piece list first: the artifact's arrival starts its replication, which copies the list with it.
+        s3_client.put_object(
+            Bucket=bucket, Key=pieces_key(key), Body=pieces.to_json().encode(), ContentType="application/json"
+        )
         s3_client.upload_fileobj(
             io.BytesIO(artifact.content),
             bucket,
@@ -114,7 +120,17 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
         builds_table,
         build_id,
         utc_now(),
-        store.ArtifactLocation(bucket, key, artifact.payload_sha256, len(artifact.content), artifact.payload_size),
+        store.ArtifactLocation(
+            bucket,
+            key,
+            artifact.payload_sha256,
+            len(artifact.content),
+            artifact.payload_size,
+            artifact_sha256=artifact.sha256,
+            piece_bytes=pieces.piece_bytes,
+            piece_root=pieces.root,
+            pieces_key=pieces_key(key),
+        ),
     )
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
 

@@ -82,9 +82,14 @@ class BuildHistoryEntry(Schema):
 class Artifact(Schema):
     bucket: str
     key: str
-    sha256: str
+    sha256: str = Field(description="The payload's, as the artifact's manifest declares it")
     sizeBytes: int
     payloadBytes: int
+    artifactSha256: str | None = Field(default=None, description="The whole artifact's, which a host checks it by")
+    pieceBytes: int | None = Field(default=None, description="The size of the pieces a host fetches and checks")
+    pieceRoot: str | None = Field(
+        default=None, description="The sha256 of the piece list's digests: what the list beside the artifact must match"
+    )
 
 
 class Replication(Schema):

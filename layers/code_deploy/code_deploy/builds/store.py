@@ -51,9 +51,15 @@ class BuildAlreadyFinished(Exception):
 class ArtifactLocation:
     bucket: str
     key: str
-    sha256: str
+    sha256: str  # the payload's, as its manifest declares it
     size: int
     payload_size: int
+    # What a host checks the artifact by (code_deploy.builds.artifact): the whole zip's sha256, and the root
+    # of its piece list (at `pieces_key`, beside it in every bucket). Empty for an artifact uploaded by hand.
+    artifact_sha256: str = ""
+    piece_bytes: int = 0
+    piece_root: str = ""
+    pieces_key: str = ""
 
     def attributes(self) -> dict[str, Any]:
         """The build record's attributes that hold the artifact."""
@@ -61,8 +67,9 @@ class ArtifactLocation:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ArtifactLocation:
-        found = {field: item[attribute] for field, attribute in _ARTIFACT_ATTRIBUTES.items()}
-        return cls(**found | {"size": int(found["size"]), "payload_size": int(found["payload_size"])})
+        found = {field: item[attribute] for field, attribute in _ARTIFACT_ATTRIBUTES.items() if attribute in item}
+        numbers = {field: int(found[field]) for field in ("size", "payload_size", "piece_bytes") if field in found}
+        return cls(**found | numbers)
 
 
 # Where a build record keeps its artifact: ArtifactLocation's fields, by the record's attribute names.
@@ -72,6 +79,10 @@ _ARTIFACT_ATTRIBUTES = {
     "sha256": "sha256",
     "size": "artifactSize",
     "payload_size": "payloadSize",
+    "artifact_sha256": "artifactSha256",
+    "piece_bytes": "pieceBytes",
+    "piece_root": "pieceRoot",
+    "pieces_key": "piecesKey",
 }
 
 

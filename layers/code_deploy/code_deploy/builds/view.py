@@ -195,6 +195,9 @@ def build_view(
             sha256=build.artifact.sha256,
             sizeBytes=build.artifact.size,
             payloadBytes=build.artifact.payload_size,
+            artifactSha256=build.artifact.artifact_sha256 or None,
+            pieceBytes=build.artifact.piece_bytes or None,
+            pieceRoot=build.artifact.piece_root or None,
         )
     replication = replication_of(tracking)
     deployment = build_progress(build.status, replication, regions)

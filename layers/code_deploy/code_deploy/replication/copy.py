@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from code_deploy.builds.artifact import pieces_key
 from code_deploy.replication import transfer
 from code_deploy.replication.model import execution_input, execution_name
 
@@ -64,6 +65,7 @@ def copy_to_region(
     locate = bucket_regions or (lambda bucket: transfer.bucket_region(s3_client, bucket))
     try:
         region = request.destinationRegion or locate(request.destinationBucket)
+        _copy_piece_list(s3_client, s3_client_for_region(region), request)
         result = transfer.copy_to_bucket(
             s3_client,
             s3_client_for_region(region),
@@ -86,3 +88,18 @@ def copy_to_region(
         "parts": result.parts,
         "method": result.method,
     }
+
+
+def _copy_piece_list(s3_client, destination_client, request: CopyRequest) -> None:
+    """The artifact's piece list, copied before the artifact itself, so a region that has the artifact has
+    its list too. An artifact uploaded by hand has none: nothing to copy."""
+    key = pieces_key(request.sourceKey)
+    try:
+        s3_client.head_object(Bucket=request.sourceBucket, Key=key)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return
+        raise
+    destination_client.copy_object(
+        Bucket=request.destinationBucket, Key=key, CopySource={"Bucket": request.sourceBucket, "Key": key}
+    )

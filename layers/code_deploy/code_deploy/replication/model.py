@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from code_deploy.builds.artifact import is_piece_list
 from code_deploy.builds.model import decoded_s3_key
 
 # Step Functions execution names: 1-80 characters, no whitespace, brackets, wildcards or control chars.
@@ -40,7 +41,8 @@ def replication_requests(event: object) -> list[ReplicationRequest]:
     if not isinstance(event, dict):
         raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got {type(event).__name__}")
     if "Records" in event:
-        return _s3_event_requests(event["Records"])
+        # A piece list travels with its artifact (the copy takes both): it is never replicated on its own.
+        return [request for request in _s3_event_requests(event["Records"]) if not is_piece_list(request.source_key)]
     if any(field in event for field in DIRECT_INPUT_FIELDS):
         return [_direct_request(event)]
     raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got fields {sorted(event)}")
