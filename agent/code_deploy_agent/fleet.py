@@ -93,7 +93,7 @@ def fleet_configs(
 def _supervise(config: AgentConfig, region: RegionLink, stop: threading.Event, log_to_stderr: bool) -> None:
     """Runs the agent; one that fails (its region unreachable at start, a bug) is logged with its traceback
     and started again, recovering from its journal, as systemd would restart a lone agent."""
-    while not stop.is_set():
+    while True:
         agent = Agent(config, region, stop=stop, log_to_stderr=log_to_stderr)
         try:
             agent.run()
@@ -103,9 +103,10 @@ def _supervise(config: AgentConfig, region: RegionLink, stop: threading.Event, l
             return
         except Exception:
             agent.log.exception("agent failed; starting it again in %s s", RESTART_DELAY_SECONDS)
-            stop.wait(RESTART_DELAY_SECONDS)
         finally:
             agent.close()
+        if stop.wait(RESTART_DELAY_SECONDS):
+            return
 
 
 def _send_heartbeats(configs: list[AgentConfig], region: RegionLink, stop: threading.Event) -> None:
