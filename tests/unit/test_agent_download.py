@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from code_deploy_agent.download import ArtifactRefused, DownloadStopped, fetch_artifact, partial_path, progress_path
-from code_deploy_agent.pieces import piece_hashes, piece_root
+from code_deploy_agent.pieces import PieceList, PieceListRejected, piece_hashes, piece_root
 from code_deploy_agent.region import Goal
 from code_deploy_agent.state import AgentPaths
 from tests.unit.agent_fixtures.fake_region import FakeRegion, SimulatedKill
@@ -184,3 +184,22 @@ def test_the_piece_root_is_the_hash_of_the_raw_digests_in_order():
 
     assert hashes == [hashlib.sha256(part).hexdigest() for part in (b"a" * 10, b"b" * 10, b"c" * 3)]
     assert piece_root(hashes) == hashlib.sha256(b"".join(bytes.fromhex(digest) for digest in hashes)).hexdigest()
+
+
+def test_a_piece_list_is_believed_only_when_it_matches_the_goal():
+    data = bytes(range(10))
+    hashes = piece_hashes(data, 4)
+    raw = json.dumps({"pieceBytes": 4, "pieces": hashes}).encode()
+
+    pieces = PieceList.parse(raw, piece_bytes=4, root=piece_root(hashes), artifact_bytes=10)
+
+    assert len(pieces.pieces) == 3
+    for kwargs, message in [
+        ({"piece_bytes": 5, "root": piece_root(hashes), "artifact_bytes": 10}, "4-byte pieces, the goal 5"),
+        ({"piece_bytes": 4, "root": "00" * 32, "artifact_bytes": 10}, "is not the goal's"),
+        ({"piece_bytes": 4, "root": piece_root(hashes), "artifact_bytes": 20}, "3 pieces listed"),
+    ]:
+        with pytest.raises(PieceListRejected, match=message):
+            PieceList.parse(raw, **kwargs)
+    with pytest.raises(PieceListRejected, match="not a piece list"):
+        PieceList.parse(b"<html>", piece_bytes=4, root=piece_root(hashes), artifact_bytes=10)
