@@ -166,3 +166,28 @@ def test_every_command_has_help(command, capsys):
         cli.main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: code-deploy-agent" in capsys.readouterr().out
+
+
+def test_one_thread_sends_every_agents_heartbeat(tmp_path):
+    region = FakeRegion()
+    beats: list[str] = []
+    record_update = region.update_host
+
+    def update_host(host_id, attributes):
+        if set(attributes) == {"heartbeatAt"}:
+            beats.append(host_id)
+        record_update(host_id, attributes)
+
+    region.update_host = update_host
+    configs = fleet_configs(
+        region="us-east-1", group=GROUP, count=3, base_dir=tmp_path, table="t", bucket="b", heartbeat_seconds=0.05
+    )
+    stop = threading.Event()
+    fleet = threading.Thread(target=run_agents, args=(configs, region, stop))
+    fleet.start()
+    try:
+        wait_for(lambda: all(beats.count(config.host_id) >= 2 for config in configs))
+    finally:
+        stop.set()
+        fleet.join(timeout=30)
+    assert all(isinstance(region.hosts[config.host_id]["heartbeatAt"], int) for config in configs)
