@@ -144,7 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The agent's own messages at INFO; the libraries' (botocore's credential lookups and the like) only when
+    # something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("code_deploy_agent").setLevel(logging.INFO)
     try:
         return args.handler(args)
     except ConfigError as error:
