@@ -162,7 +162,7 @@ def test_a_hanging_hook_is_killed_at_its_timeout(host_on_b1):
     hooks_file = (
         "version: 1\nhooks:\n"
         "  application_stop: [{run: hooks/stop.sh, timeout: 10}]\n"
-        "  application_start: [{run: hooks/start.sh, timeout: 0.5}]\n"
+        "  application_start: [{run: hooks/start.sh, timeout: 1}]\n"
     )
     build = host_on_b1.publish("b2", {"hooks/start.sh": HANGING_START, "deploy.yaml": hooks_file})
     started = time.monotonic()

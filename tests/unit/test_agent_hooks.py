@@ -93,7 +93,7 @@ def test_a_timeout_kills_the_hooks_whole_process_group(tmp_path):
     started = time.monotonic()
 
     with pytest.raises(HookFailed) as failure:
-        run("application_start", tmp_path, HookStep("hang.sh", 0.3))
+        run("application_start", tmp_path, HookStep("hang.sh", 1))
 
     assert time.monotonic() - started < 5
     assert (failure.value.exit_code, failure.value.output_tail) == ("timeout", "waiting\n")
