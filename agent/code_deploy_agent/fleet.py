@@ -15,7 +15,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 from code_deploy_agent import host_item, releases
@@ -30,7 +29,7 @@ from code_deploy_agent.hooks import (
     run_event,
 )
 from code_deploy_agent.region import RegionError, RegionLink
-from code_deploy_agent.state import STATE_FILE, AgentPaths, load_state
+from code_deploy_agent.state import PID_FILE, STATE_FILE, AgentPaths, load_state
 
 RESTART_DELAY_SECONDS = 5.0
 JOIN_SLICE_SECONDS = 0.5  # the main thread wakes this often, so it sees SIGTERM
@@ -206,15 +205,11 @@ def _is_agent_process(pid: int) -> bool:
     return any(marker in command_line for marker in AGENT_PROCESS_MARKERS)
 
 
-def _pid_files(base_dir: Path) -> Iterable[Path]:
-    return sorted(base_dir.rglob(AgentPaths(base_dir).pid_file.name))
-
-
 def stop_agents(base_dir: Path, timeout_seconds: float) -> list[int]:
     """SIGTERM to every agent process with a pid file under base_dir; waits for them to end. The pids still
     running at the timeout (an agent finishing a long hook)."""
     processes: dict[int, list[Path]] = {}
-    for pid_file in _pid_files(base_dir):
+    for pid_file in sorted(base_dir.rglob(PID_FILE)):
         try:
             pid = int(pid_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):

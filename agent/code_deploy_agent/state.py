@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_FILE = "state.json"
+PID_FILE = "agent.pid"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AgentPaths:
 
     @property
     def pid_file(self) -> Path:
-        return self.root / "agent.pid"
+        return self.root / PID_FILE
 
     def release(self, build_id: str) -> Path:
         return self.releases / build_id
