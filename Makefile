@@ -48,8 +48,8 @@ help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
 		| awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-venvs: ## Create the tools, emulator, test, scan and deployctl virtualenvs (Python 3.13, pinned)
-	@scripts/bootstrap.sh tools emulator test scan deployctl
+venvs: ## Create the tools, emulator, test, scan, deployctl and agent virtualenvs (Python 3.13, pinned)
+	@scripts/bootstrap.sh tools emulator test scan deployctl agent
 
 emulator: ## Start MiniStack on 127.0.0.1:$(EMULATOR_PORT), or reuse the one answering there
 	@scripts/bootstrap.sh emulator

@@ -5,6 +5,7 @@
 #   .venv/test      pytest, moto, ruff + exactly what the functions import on Lambda
 #   .venv/scan      checkov (it pins versions that conflict with SAM CLI's)
 #   .venv/deployctl the deployctl CLI (this checkout, installed editable: .venv/deployctl/bin/deployctl)
+#   .venv/agent     the host agent (agent/, installed editable: .venv/agent/bin/code-deploy-agent)
 #   .venv/asl       asl-validator (npm, Node 18+), which `make lint` runs on the state machine definitions
 # A venv is rebuilt only when its requirement or lock files change.
 set -euo pipefail
@@ -19,6 +20,7 @@ make_venv() {
   local inputs=("requirements/$name.txt" "requirements/$name.lock" layers/code_deploy/requirements.txt layers/code_deploy/tracing-requirements.txt)
   # deployctl's console script comes from pyproject.toml.
   [ "$name" = deployctl ] && inputs+=(pyproject.toml)
+  [ "$name" = agent ] && inputs+=(agent/pyproject.toml)
   wanted="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x "$dir/bin/python" ]; then
     return 0
@@ -31,6 +33,9 @@ make_venv() {
   if [ "$name" = deployctl ]; then
     # Editable: the console script runs this checkout's deployctl/, so it never goes stale.
     "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+  fi
+  if [ "$name" = agent ]; then
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e agent
   fi
   echo "$wanted" > "$stamp"
 }

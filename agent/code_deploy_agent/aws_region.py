@@ -1,0 +1,108 @@
+"""The region as AWS (or the emulator: boto3 reads AWS_ENDPOINT_URL) gives it: the fleet table in DynamoDB,
+the builds bucket in S3. One instance serves every agent of a fleet (boto3 clients are thread-safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from code_deploy_agent.host_item import goal_key, host_key
+from code_deploy_agent.region import RegionError
+
+MISSING_OBJECT_CODES = {"404", "NoSuchKey", "NotFound"}
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_dynamodb(value: Any) -> Any:
+    """floats as Decimals (DynamoDB's numbers), inside maps and lists too."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, Mapping):
+        return {key: _to_dynamodb(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_dynamodb(inner) for inner in value]
+    return value
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class AwsRegion:
+    def __init__(self, region: str, table: str, bucket: str, *, max_connections: int = 10) -> None:
+        session = boto3.session.Session(region_name=region)
+        client_config = Config(retries={"mode": "standard"}, max_pool_connections=max_connections)
+        self.table = table
+        self.bucket = bucket
+        self._dynamodb = session.client("dynamodb", config=client_config)
+        self._s3 = session.client("s3", config=client_config)
+
+    def read_goal(self, group: str) -> dict[str, Any] | None:
+        try:
+            answer = self._dynamodb.get_item(TableName=self.table, Key={"pk": {"S": goal_key(group)}})
+        except (BotoCoreError, ClientError) as error:
+            raise RegionError(f"reading the goal of {group}: {error}") from error
+        item = answer.get("Item")
+        return {name: _deserializer.deserialize(value) for name, value in item.items()} if item else None
+
+    def update_host(self, host_id: str, attributes: Mapping[str, Any]) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        for index, (name, value) in enumerate(attributes.items()):
+            names[f"#a{index}"] = name
+            if value is None:
+                removes.append(f"#a{index}")
+            else:
+                values[f":v{index}"] = _serializer.serialize(_to_dynamodb(value))
+                sets.append(f"#a{index} = :v{index}")
+        clauses = [f"SET {', '.join(sets)}"] if sets else []
+        if removes:
+            clauses.append(f"REMOVE {', '.join(removes)}")
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": host_key(host_id)}},
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._dynamodb.update_item(**request)
+        except (BotoCoreError, ClientError) as error:
+            raise RegionError(f"updating {host_key(host_id)}: {error}") from error
+
+    def object_size(self, key: str) -> int | None:
+        try:
+            return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except ClientError as error:
+            if _error_code(error) in MISSING_OBJECT_CODES:
+                return None
+            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
+        except BotoCoreError as error:
+            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
+
+    def read_range(self, key: str, first: int, last: int) -> bytes:
+        try:
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")
+            return answer["Body"].read()
+        except (BotoCoreError, ClientError) as error:
+            raise RegionError(f"s3://{self.bucket}/{key} bytes {first}-{last}: {error}") from error
+
+    def read_object(self, key: str) -> bytes | None:
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if _error_code(error) in MISSING_OBJECT_CODES:
+                return None
+            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
+        except BotoCoreError as error:
+            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error

@@ -1,0 +1,434 @@
+"""The region's real hosts: the agents (code-deploy-agent, docs/agent.md) that register in the region's
+fleet table, read their group's goal, deploy for real and report. The control plane's side of that
+contract: the goal it writes, which hosts a wave holds, what they reported, and which are lost.
+
+The fleet table, one per region (partition key `pk`):
+- `HOST#<hostId>`: a host's item, written by its agent (registration, heartbeat, state, report); the
+  control plane adds `countedFor`, the wave its report was counted for (a transaction with the tally).
+- `GOAL#<group>`: the group's goal, written here, read by every agent of the group.
+- `TALLY#<group>`: the wave under way in the group: the hosts it holds, how many have reported, and the
+  rollout workflow's task token to wake when the last one has.
+
+A host is in the waves so far when its rank in the deployment is below the goal's cumulative percent
+(`in_waves`, the agent's own rule), so one small goal item steers a group of any size: a wave only
+raises the percent. A wave holds the live hosts whose rank falls in its slice; a host lost before the wave
+(no heartbeat for `lost_after_seconds`) is left out, one that does not report by the wave's deadline
+counts as failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from code_deploy.dynamo import decimal
+
+GROUP_SHARDS = 16  # the by-group index's keys a group is spread over (the agent computes the same)
+BY_GROUP_INDEX = "by-group"
+RANK_SPACE = 2**64
+OUTPUT_TAIL_CHARS = 2048
+DEPLOYED, FAILED = "DEPLOYED", "FAILED"
+
+
+def host_key(host_id: str) -> str:
+    return f"HOST#{host_id}"
+
+
+def goal_key(group: str) -> str:
+    return f"GOAL#{group}"
+
+
+def tally_key(group: str) -> str:
+    return f"TALLY#{group}"
+
+
+def group_shard(group: str, host_id: str) -> str:
+    return f"{group}#{int(hashlib.sha256(host_id.encode()).hexdigest()[:8], 16) % GROUP_SHARDS:02d}"
+
+
+def in_waves(deployment_id: str, host_id: str, cumulative_percent: float | Decimal) -> bool:
+    """Whether the host is in the deployment's waves that reach `cumulative_percent` of its group: its rank
+    (a hash of both ids, the agent's own rule) below the percent, compared exactly, so 100 takes every host."""
+    digest = hashlib.sha256(f"{deployment_id}\0{host_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") * 100 < Fraction(Decimal(str(cumulative_percent))) * RANK_SPACE
+
+
+def in_slice(deployment_id: str, host_id: str, from_percent: float, to_percent: float) -> bool:
+    """Whether the host joins the deployment's waves between `from_percent` and `to_percent`: one wave's hosts."""
+    return in_waves(deployment_id, host_id, to_percent) and not in_waves(deployment_id, host_id, from_percent)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A host's last outcome, as its agent reported it."""
+
+    deployment_id: str
+    build_id: str
+    status: str  # DEPLOYED or FAILED
+    wave: int = 0
+    reason: str | None = None
+    hook: str | None = None
+    exit_code: int | str | None = None
+    output_tail: str | None = None
+    download_seconds: float = 0.0
+    download_bytes: int = 0
+    drift: bool = False
+    at: str = ""
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Report:
+        exit_code = item.get("exitCode")
+        return cls(
+            deployment_id=item["deploymentId"],
+            build_id=item["buildId"],
+            status=item["status"],
+            wave=int(item.get("wave") or 0),
+            reason=item.get("reason"),
+            hook=item.get("hook"),
+            exit_code=int(exit_code) if isinstance(exit_code, int | Decimal) else exit_code,
+            output_tail=(item.get("outputTail") or None) and item["outputTail"][-OUTPUT_TAIL_CHARS:],
+            download_seconds=float(item.get("downloadSeconds") or 0),
+            download_bytes=int(item.get("downloadBytes") or 0),
+            drift=bool(item.get("drift")),
+            at=item.get("at") or "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deploymentId": self.deployment_id,
+            "buildId": self.build_id,
+            "status": self.status,
+            "wave": self.wave,
+            "reason": self.reason,
+            "hook": self.hook,
+            "exitCode": self.exit_code,
+            "outputTail": self.output_tail,
+            "downloadSeconds": self.download_seconds,
+            "downloadBytes": self.download_bytes,
+            "drift": self.drift,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
+class FleetHost:
+    """A real host as its agent registered it and last reported."""
+
+    host_id: str
+    group: str
+    region: str
+    zone: str
+    address: str
+    app_port: int
+    agent_version: str
+    registered_at: str
+    heartbeat_at: float  # epoch seconds
+    state: str
+    current_build_id: str | None = None
+    previous_build_id: str | None = None
+    report: Report | None = None
+    counted_for: str | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> FleetHost:
+        return cls(
+            host_id=item["hostId"],
+            group=item["group"],
+            region=item.get("region", ""),
+            zone=item.get("zone", ""),
+            address=item.get("address", ""),
+            app_port=int(item.get("appPort") or 0),
+            agent_version=item.get("agentVersion", ""),
+            registered_at=item.get("registeredAt", ""),
+            heartbeat_at=float(item.get("heartbeatAt") or 0),
+            state=item.get("state", "IDLE"),
+            current_build_id=item.get("currentBuildId"),
+            previous_build_id=item.get("previousBuildId"),
+            report=Report.from_item(item["report"]) if item.get("report") else None,
+            counted_for=item.get("countedFor"),
+        )
+
+    def lost(self, now: float, lost_after_seconds: float) -> bool:
+        """No heartbeat for `lost_after_seconds`: the host (or its agent) is gone."""
+        return now - self.heartbeat_at > lost_after_seconds
+
+    def reported(self, deployment_id: str, build_id: str) -> Report | None:
+        """Its report about `build_id` in the deployment, if that is its last one."""
+        report = self.report
+        if report and report.deployment_id == deployment_id and report.build_id == build_id:
+            return report
+        return None
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a group's agents should run: the build of the waves so far, and what the others keep."""
+
+    group: str
+    build_id: str
+    previous_build_id: str | None
+    deployment_id: str
+    seq: int  # the deployment's place in the region's order of goal changes: a later one wins
+    wave: int  # 1-based
+    cumulative_percent: float
+    artifact_key: str
+    artifact_bytes: int
+    sha256: str
+    piece_bytes: int
+    piece_root: str
+    pieces_key: str
+
+    def to_item(self, now: str) -> dict[str, Any]:
+        item = {
+            "pk": goal_key(self.group),
+            "group": self.group,
+            "buildId": self.build_id,
+            "deploymentId": self.deployment_id,
+            "seq": self.seq,
+            "wave": self.wave,
+            "cumulativePercent": decimal(self.cumulative_percent),
+            "artifactKey": self.artifact_key,
+            "artifactBytes": self.artifact_bytes,
+            "sha256": self.sha256,
+            "pieceBytes": self.piece_bytes,
+            "pieceRoot": self.piece_root,
+            "piecesKey": self.pieces_key,
+            "updatedAt": now,
+        }
+        return item | ({"previousBuildId": self.previous_build_id} if self.previous_build_id else {})
+
+
+def put_goal(table, goal: Goal, now: str) -> bool:
+    """Sets the group's goal unless a later deployment already set it (its seq is higher); whether it did."""
+    try:
+        table.put_item(
+            Item=goal.to_item(now),
+            ConditionExpression="attribute_not_exists(seq) OR seq <= :seq",
+            ExpressionAttributeValues={":seq": goal.seq},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _shard_hosts(table, group: str, shard: int) -> list[FleetHost]:
+    hosts: list[FleetHost] = []
+    kwargs: dict[str, Any] = {
+        "IndexName": BY_GROUP_INDEX,
+        "KeyConditionExpression": "groupShard = :shard",
+        "ExpressionAttributeValues": {":shard": f"{group}#{shard:02d}"},
+    }
+    while True:
+        page = table.query(**kwargs)
+        hosts.extend(FleetHost.from_item(item) for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return hosts
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def group_hosts(table, group: str) -> list[FleetHost]:
+    """Every host registered in the group: one Query a shard of the by-group index, all at once, no Scan."""
+    with ThreadPoolExecutor(max_workers=GROUP_SHARDS) as pool:
+        shards = list(pool.map(lambda shard: _shard_hosts(table, group, shard), range(GROUP_SHARDS)))
+    return sorted((host for shard in shards for host in shard), key=lambda host: host.host_id)
+
+
+@dataclass(frozen=True)
+class WaveHosts:
+    """The hosts a wave of a group holds (live, in its slice), and those of its slice left out as lost."""
+
+    members: tuple[str, ...]
+    lost: tuple[str, ...]
+
+
+def wave_hosts(
+    hosts: Iterable[FleetHost], deployment_id: str, percents: tuple[float, float], now: float, lost_after: float
+) -> WaveHosts:
+    """`percents`: the cumulative percent before the wave and after it."""
+    in_wave = [host for host in hosts if in_slice(deployment_id, host.host_id, *percents)]
+    return WaveHosts(
+        members=tuple(host.host_id for host in in_wave if not host.lost(now, lost_after)),
+        lost=tuple(host.host_id for host in in_wave if host.lost(now, lost_after)),
+    )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The wave under way in a group: which hosts it waits for, and how many have reported."""
+
+    group: str
+    deployment_id: str
+    build_id: str
+    wave: int
+    percents: tuple[float, float]
+    expected: int
+    reported: int = 0
+    started_at: float = 0.0
+    task_token: str | None = None
+
+    @property
+    def wave_id(self) -> str:
+        return f"{self.deployment_id}#{self.wave}#{self.build_id}"
+
+    @property
+    def complete(self) -> bool:
+        return self.reported >= self.expected
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "pk": tally_key(self.group),
+            "group": self.group,
+            "deploymentId": self.deployment_id,
+            "buildId": self.build_id,
+            "wave": self.wave,
+            "fromPercent": decimal(self.percents[0]),
+            "toPercent": decimal(self.percents[1]),
+            "expected": self.expected,
+            "reported": self.reported,
+            "startedAt": decimal(self.started_at),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Tally:
+        return cls(
+            group=item["group"],
+            deployment_id=item["deploymentId"],
+            build_id=item["buildId"],
+            wave=int(item["wave"]),
+            percents=(float(item["fromPercent"]), float(item["toPercent"])),
+            expected=int(item["expected"]),
+            reported=int(item.get("reported", 0)),
+            started_at=float(item.get("startedAt", 0)),
+            task_token=item.get("taskToken"),
+        )
+
+
+def start_tally(table, tally: Tally) -> Tally:
+    """Opens the wave's tally, or finds the one a retry of the same wave opened (its count goes on)."""
+    try:
+        table.put_item(
+            Item=tally.to_item(),
+            ConditionExpression="attribute_not_exists(pk) OR deploymentId <> :deployment OR wave <> :wave "
+            "OR buildId <> :build",
+            ExpressionAttributeValues={
+                ":deployment": tally.deployment_id,
+                ":wave": tally.wave,
+                ":build": tally.build_id,
+            },
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return get_tally(table, tally.group) or tally
+    return tally
+
+
+def get_tally(table, group: str) -> Tally | None:
+    item = table.get_item(Key={"pk": tally_key(group)}, ConsistentRead=True).get("Item")
+    return Tally.from_item(item) if item else None
+
+
+def keep_task_token(table, group: str, wave_id: str, token: str) -> Tally | None:
+    """Keeps the rollout workflow's token on the tally of wave `wave_id`, so the last report wakes it;
+    returns the tally as it then stands (None: the group has moved on to another wave)."""
+    deployment_id, wave, build_id = wave_id.split("#")
+    try:
+        item = table.update_item(
+            Key={"pk": tally_key(group)},
+            UpdateExpression="SET taskToken = :token",
+            ConditionExpression="deploymentId = :deployment AND wave = :wave AND buildId = :build",
+            ExpressionAttributeValues={
+                ":token": token,
+                ":deployment": deployment_id,
+                ":wave": int(wave),
+                ":build": build_id,
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return Tally.from_item(item)
+
+
+def count_report(table, tally: Tally, host_id: str) -> Tally | None:
+    """Counts a member's report for the wave once, whatever the stream delivers again: the host's
+    `countedFor` and the tally's count change together, in one transaction, or not at all. Returns the
+    tally after it, or None when the report was counted before (or the wave is no longer this one)."""
+    try:
+        table.meta.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table.name,
+                        "Key": {"pk": host_key(host_id)},
+                        "UpdateExpression": "SET countedFor = :wave",
+                        "ConditionExpression": "attribute_exists(pk) AND "
+                        "(attribute_not_exists(countedFor) OR countedFor <> :wave)",
+                        "ExpressionAttributeValues": {":wave": tally.wave_id},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table.name,
+                        "Key": {"pk": tally_key(tally.group)},
+                        "UpdateExpression": "ADD reported :one",
+                        "ConditionExpression": "deploymentId = :deployment AND wave = :number AND buildId = :build",
+                        "ExpressionAttributeValues": {
+                            ":one": 1,
+                            ":deployment": tally.deployment_id,
+                            ":number": tally.wave,
+                            ":build": tally.build_id,
+                        },
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TransactionCanceledException":
+            return None
+        raise
+    return get_tally(table, tally.group)
+
+
+@dataclass(frozen=True)
+class WaveOutcome:
+    """What a group's wave came to: its members' reports about the build, the rest counted failed."""
+
+    expected: int
+    deployed: int
+    failed: int  # reported FAILED, or silent past the deadline
+    lost: tuple[str, ...]  # members lost since the wave started (no heartbeat): among the failed
+
+
+def wave_outcome(hosts: Iterable[FleetHost], tally: Tally, now: float, lost_after: float) -> WaveOutcome:
+    """The wave's result from its members' reports: a member is deployed when its last report says the
+    build is DEPLOYED for this deployment; every other member (FAILED, or silent) failed."""
+    members = [host for host in hosts if in_slice(tally.deployment_id, host.host_id, *tally.percents)]
+    deployed = [
+        host
+        for host in members
+        if (report := host.reported(tally.deployment_id, tally.build_id)) and report.status == DEPLOYED
+    ]
+    expected = max(tally.expected, len(deployed))
+    lost = tuple(host.host_id for host in members if host.lost(now, lost_after) and host not in deployed)
+    return WaveOutcome(expected=expected, deployed=len(deployed), failed=expected - len(deployed), lost=lost)
+
+
+def host_states(hosts: Iterable[FleetHost], now: float, lost_after: float) -> dict[str, int]:
+    """The group's hosts by what a region's view counts: live hosts per build they run, and the lost."""
+    counts: dict[str, int] = {}
+    for host in hosts:
+        key = "lost" if host.lost(now, lost_after) else (host.current_build_id or "none")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
