@@ -102,6 +102,8 @@ def deploy(app_name: str, home_region: str, overrides: dict[str, str]) -> list[s
     regional = {
         **for_template(overrides, REGIONAL_BUILD),
         "AppName": app_name,
+        # Where the rollout workflow runs: a region's host reports wake its waits there.
+        "HomeRegion": home_region,
     }
     print(f"==> regional stacks in {', '.join(regions)}", flush=True)
     with ThreadPoolExecutor(max_workers=len(regions)) as pool:

@@ -98,6 +98,9 @@ class RegionalSyncSettings(_SwarmSettings):
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
     host_state_table: str = Field(alias="HOST_STATE_TABLE_NAME")
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
+    # The real hosts (agents) of the region: their table, and when a silent one counts as lost.
+    fleet_table: str = Field(alias="FLEET_TABLE_NAME", default="")
+    host_lost_after_seconds: float = Field(alias="HOST_LOST_AFTER_SECONDS", default=90, gt=0)
 
 
 class DeploymentStepSettings(_RolloutSettings):
@@ -108,3 +111,10 @@ class DeploymentStepSettings(_RolloutSettings):
 
     def regional_sync_function(self, region: str) -> str:
         return self.regional_sync_function_pattern.format(region=region)
+
+
+class HostReportsSettings(_EnvSettings):
+    """The fleet table's stream consumer (regional stack): the table, and where the rollout workflow runs."""
+
+    fleet_table: str = Field(alias="FLEET_TABLE_NAME")
+    home_region: str = Field(alias="HOME_REGION")

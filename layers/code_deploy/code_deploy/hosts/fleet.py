@@ -432,3 +432,40 @@ def host_states(hosts: Iterable[FleetHost], now: float, lost_after: float) -> di
         key = "lost" if host.lost(now, lost_after) else (host.current_build_id or "none")
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+# --- the reports, as the fleet table's stream delivers the hosts' items -------------------------------------
+
+GROUPS_KEY = "GROUPS"
+
+
+def note_group(table, group: str) -> None:
+    """Adds the group to the region's groups (a string set: adding one twice changes nothing), so a
+    deployment finds every group of real hosts without a Scan."""
+    table.update_item(
+        Key={"pk": GROUPS_KEY},
+        UpdateExpression="ADD #groups :group",
+        ExpressionAttributeNames={"#groups": "groups"},
+        ExpressionAttributeValues={":group": {group}},
+    )
+
+
+def groups(table) -> list[str]:
+    item = table.get_item(Key={"pk": GROUPS_KEY}, ConsistentRead=True).get("Item") or {}
+    return sorted(item.get("groups", set()))
+
+
+def take_report(table, host_item: dict[str, Any]) -> Tally | None:
+    """Counts a host's report for its group's wave under way, once, if it is one of the wave's hosts and
+    the report is about the wave's build in its deployment. Returns the tally when this report completed
+    the wave (the caller wakes its wait), else None."""
+    if not str(host_item.get("pk", "")).startswith("HOST#") or not host_item.get("report"):
+        return None
+    host = FleetHost.from_item(host_item)
+    tally = get_tally(table, host.group)
+    if tally is None or not in_slice(tally.deployment_id, host.host_id, *tally.percents):
+        return None
+    if host.reported(tally.deployment_id, tally.build_id) is None or host.counted_for == tally.wave_id:
+        return None
+    after = count_report(table, tally, host.host_id)
+    return after if after is not None and after.complete else None
