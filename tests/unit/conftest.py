@@ -47,6 +47,9 @@ class Stack:
     def host_records(self, region: str):
         return boto3.resource("dynamodb", region_name=region).Table(self.host_records_table(region))
 
+    def fleet(self, region: str):
+        return boto3.resource("dynamodb", region_name=region).Table(f"{STACK}-{region}-fleet")
+
 
 def _table(dynamodb, name: str, hash_key: str, range_key: str) -> dict:
     return dynamodb.create_table(
@@ -58,6 +61,29 @@ def _table(dynamodb, name: str, hash_key: str, range_key: str) -> dict:
         ],
         KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}],
     )["TableDescription"]
+
+
+def fleet_table_definition(name: str) -> dict:
+    """A region's fleet table as regional.yaml makes it: key pk, the by-group index, a stream."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in ("pk", "groupShard", "hostId")
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "by-group",
+                "KeySchema": [
+                    {"AttributeName": "groupShard", "KeyType": "HASH"},
+                    {"AttributeName": "hostId", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    }
 
 
 def _use_fake_aws(monkeypatch) -> None:
@@ -146,6 +172,7 @@ def _create_stack(monkeypatch) -> Stack:
         )
         regional_dynamodb = boto3.client("dynamodb", region_name=region)
         _table(regional_dynamodb, f"{STACK}-{region}-host-deployment-logs", "pk", "host_id")
+        regional_dynamodb.create_table(**fleet_table_definition(f"{STACK}-{region}-fleet"))
         regional_dynamodb.create_table(
             TableName=f"{STACK}-{region}-host-state",
             BillingMode="PAY_PER_REQUEST",

@@ -1,0 +1,150 @@
+"""The control plane's side of the agents' contract (code_deploy.hosts.fleet) over moto, with host items
+written by the agent's own code (code_deploy_agent.host_item), as a real agent writes them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from code_deploy.hosts import fleet
+from code_deploy_agent import host_item as agent_items
+from code_deploy_agent import target as agent_target
+from code_deploy_agent.aws_region import AwsRegion
+
+REGION = "us-west-2"
+DEPLOYMENT, BUILD, OLD = "deploy-20261206T000000Z-0000000a", "build-20261206T000000Z-0000000b", "build-old"
+
+
+@pytest.fixture
+def table(stack):
+    return stack.fleet(REGION)
+
+
+def register(table, host_id: str, group: str = "web", heartbeat_at: float | None = None) -> None:
+    """What an agent writes when it starts, through its own attribute builder."""
+    now = time.time() if heartbeat_at is None else heartbeat_at
+    attributes = agent_items.registration(
+        host_id=host_id,
+        group=group,
+        region=REGION,
+        zone="a",
+        address="127.0.0.1",
+        app_port=8000,
+        agent_version="test",
+        now=now,
+        state=agent_items.IDLE,
+        current_build_id=OLD,
+        previous_build_id=None,
+    )
+    update(table, host_id, attributes)
+
+
+def update(table, host_id: str, attributes: dict) -> None:
+    """Through the agent's own writer: UpdateItem of named attributes."""
+    AwsRegion(REGION, table.name, "no-bucket").update_host(host_id, attributes)
+
+
+def report(table, host_id: str, status: str, build: str = BUILD, deployment: str = DEPLOYMENT) -> dict:
+    outcome = agent_items.Report(deployment_id=deployment, wave=1, build_id=build, status=status)
+    update(table, host_id, agent_items.outcome(outcome, build if status == "DEPLOYED" else OLD, OLD))
+    return table.get_item(Key={"pk": fleet.host_key(host_id)})["Item"]
+
+
+@given(
+    st.text(min_size=1, max_size=40),
+    st.text(min_size=1, max_size=40),
+    st.decimals(min_value=0, max_value=100, places=3),
+)
+def test_the_control_plane_and_the_agent_put_a_host_in_the_same_waves(deployment_id, host_id, percent):
+    assert fleet.in_waves(deployment_id, host_id, percent) == agent_target.in_waves(deployment_id, host_id, percent)
+    assert fleet.group_shard("web", host_id) == agent_items.group_shard("web", host_id)
+
+
+def test_a_groups_hosts_are_listed_from_the_index_without_a_scan(table):
+    for number in range(40):
+        register(table, f"host-{number:03d}", group="web" if number % 4 else "api")
+    hosts = fleet.group_hosts(table, "web")
+    assert [host.host_id for host in hosts] == [f"host-{n:03d}" for n in range(40) if n % 4]
+    assert {host.current_build_id for host in hosts} == {OLD}
+
+
+def test_a_wave_holds_its_slices_live_hosts_and_leaves_the_lost_out(table):
+    now = time.time()
+    for number in range(60):
+        register(table, f"host-{number:03d}", heartbeat_at=now - (500 if number % 10 == 0 else 1))
+    hosts = fleet.group_hosts(table, "web")
+    first = fleet.wave_hosts(hosts, DEPLOYMENT, (0, 50), now, lost_after=90)
+    second = fleet.wave_hosts(hosts, DEPLOYMENT, (50, 100), now, lost_after=90)
+    # Every host is in exactly one of the two waves, the lost ones left out of both
+    assert set(first.members).isdisjoint(second.members)
+    assert len(first.members) + len(second.members) + len(first.lost) + len(second.lost) == 60
+    assert set(first.lost) | set(second.lost) == {f"host-{n:03d}" for n in range(0, 60, 10)}
+    assert all(fleet.in_waves(DEPLOYMENT, host, 50) for host in first.members)
+
+
+def test_a_later_deployments_goal_is_not_overwritten_by_an_earlier_one(table):
+    def goal(seq: int, build: str) -> fleet.Goal:
+        return fleet.Goal("web", build, OLD, DEPLOYMENT, seq, 1, 100, "builds/x.zip", 10, "s", 1024, "r", "p")
+
+    assert fleet.put_goal(table, goal(2, BUILD), "now")
+    assert not fleet.put_goal(table, goal(1, "build-earlier"), "now")
+    assert table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]["buildId"] == BUILD
+
+
+def test_each_report_counts_once_and_the_last_completes_the_wave(table):
+    # Given a wave of three registered hosts, its tally opened and its wait's token kept
+    hosts = [f"host-{n}" for n in range(3)]
+    for host in hosts:
+        register(table, host)
+    tally = fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=3))
+    assert fleet.keep_task_token(table, "web", tally.wave_id, "token-1").task_token == "token-1"
+    # When the first reports, and the stream delivers its item twice
+    item = report(table, hosts[0], "DEPLOYED")
+    assert fleet.take_report(table, item) is None
+    assert fleet.take_report(table, item) is None
+    assert fleet.get_tally(table, "web").reported == 1
+    # And the second fails, then the third is deployed
+    assert fleet.take_report(table, report(table, hosts[1], "FAILED")) is None
+    completed = fleet.take_report(table, report(table, hosts[2], "DEPLOYED"))
+    # Then the last report completed the wave, whose token the caller wakes
+    assert completed is not None and completed.reported == 3 and completed.task_token == "token-1"
+    # And the outcome counts the failed host as failed
+    outcome = fleet.wave_outcome(fleet.group_hosts(table, "web"), completed, time.time(), lost_after=90)
+    assert (outcome.expected, outcome.deployed, outcome.failed) == (3, 2, 1)
+
+
+def test_a_report_about_another_deployment_or_build_counts_for_nothing(table):
+    register(table, "host-0")
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=1))
+    assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", deployment="deploy-other")) is None
+    assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", build="build-other")) is None
+    assert fleet.get_tally(table, "web").reported == 0
+
+
+def test_a_silent_member_counts_as_failed_when_the_wave_ends(table):
+    for host in ("host-0", "host-1"):
+        register(table, host)
+    tally = fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=2))
+    fleet.take_report(table, report(table, "host-0", "DEPLOYED"))
+    outcome = fleet.wave_outcome(fleet.group_hosts(table, "web"), tally, time.time(), lost_after=90)
+    assert (outcome.deployed, outcome.failed) == (1, 1)
+
+
+def test_a_retried_wave_finds_its_tally_and_keeps_its_count(table):
+    register(table, "host-0")
+    tally = fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=1)
+    fleet.start_tally(table, tally)
+    fleet.take_report(table, report(table, "host-0", "DEPLOYED"))
+    again = fleet.start_tally(table, tally)
+    assert again.reported == 1
+    # A token kept for a wave the group has moved on from is refused
+    assert fleet.keep_task_token(table, "web", f"{DEPLOYMENT}#2#{BUILD}", "late") is None
+
+
+def test_groups_are_noted_once_each(table):
+    for group in ("web", "api", "web"):
+        fleet.note_group(table, group)
+    assert fleet.groups(table) == ["api", "web"]
