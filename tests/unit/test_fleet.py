@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from code_deploy.hosts import fleet
+from code_deploy.hosts import fleet, fleet_wave
 from code_deploy_agent import host_item as agent_items
 from code_deploy_agent import target as agent_target
 from code_deploy_agent.aws_region import AwsRegion
@@ -148,3 +148,53 @@ def test_groups_are_noted_once_each(table):
     for group in ("web", "api", "web"):
         fleet.note_group(table, group)
     assert fleet.groups(table) == ["api", "web"]
+
+
+def order(wave: int = 1, percents: tuple[float, float] = (0, 100), build: str = BUILD) -> fleet_wave.WaveOrder:
+    artifact = fleet_wave.ArtifactRef("builds/b.zip", 10, "sha", 1024, "root", "builds/b.zip.pieces.json")
+    return fleet_wave.WaveOrder(DEPLOYMENT, build, OLD, 3, wave, percents, artifact)
+
+
+def test_a_wave_steers_every_group_and_waits_for_its_live_hosts(table):
+    # Given two groups, one with a lost host
+    now = time.time()
+    for number in range(6):
+        register(table, f"web-{number}", group="web")
+    register(table, "api-0", group="api")
+    register(table, "api-1", group="api", heartbeat_at=now - 1000)
+    for group in ("web", "api"):
+        fleet.note_group(table, group)
+    # When the first wave, to every host, is steered
+    steered = {wave.group: wave for wave in fleet_wave.steer(table, order(), ("now", now), lost_after=90)}
+    # Then each group's goal names the build at 100 %, and its tally waits for its live hosts only
+    goal = table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]
+    assert (goal["buildId"], goal["previousBuildId"], goal["cumulativePercent"], goal["pieceRoot"]) == (
+        BUILD,
+        OLD,
+        100,
+        "root",
+    )
+    assert (steered["web"].expected, steered["api"].expected, steered["api"].lost) == (6, 1, ("api-1",))
+    waves = {group: wave.wave_id for group, wave in steered.items()}
+    # And the wait is not complete until every expected host reports
+    assert not fleet_wave.await_reports(table, waves, "token")
+    for number in range(6):
+        fleet.take_report(table, report(table, f"web-{number}", "DEPLOYED" if number else "FAILED"))
+    fleet.take_report(table, report(table, "api-0", "DEPLOYED"))
+    assert fleet_wave.await_reports(table, waves, "token")
+    outcome = fleet_wave.count(table, waves, time.time(), lost_after=90)
+    assert (outcome.expected, outcome.deployed, outcome.failed) == (7, 6, 1)
+
+
+def test_a_rollback_is_a_wave_of_the_build_returned_to_over_every_host(table):
+    for number in range(3):
+        register(table, f"web-{number}")
+    fleet.note_group(table, "web")
+    [rollback] = fleet_wave.steer(table, order(fleet_wave.ROLLBACK_WAVE, build=OLD), ("now", time.time()), 90)
+    goal = table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]
+    assert (goal["buildId"], goal["cumulativePercent"], "previousBuildId" in goal) == (OLD, 100, False)
+    assert rollback.expected == 3 and rollback.wave_id == f"{DEPLOYMENT}#0#{OLD}"
+
+
+def test_an_artifact_without_hashes_steers_no_real_host():
+    assert fleet_wave.ArtifactRef.from_dict({"key": "test-file.zip", "bytes": 3}) is None
