@@ -91,6 +91,7 @@ class RegionalSyncSettings(_SwarmSettings):
     host_records_table: str = Field(alias="HOST_RECORDS_TABLE_NAME")
     host_state_table: str = Field(alias="HOST_STATE_TABLE_NAME")
     write_workers: int = Field(alias="HOST_RECORD_WRITERS", default=8, ge=1)
+    host_record_retention_days: int = Field(alias="HOST_RECORD_RETENTION_DAYS", default=30, ge=1)
 
 
 class DeploymentStepSettings(_RegionalSettings, _SwarmSettings):
