@@ -114,6 +114,7 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
         state_machine_arn=config.rollout_state_machine_arn,
         spec=spec,
         fleet=config.fleet,
+        s3_for_region=aws.s3,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
     logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})

@@ -5,7 +5,7 @@ import boto3
 import pytest
 
 from code_deploy.replication import copy as replication_copy
-from code_deploy.replication import transfer
+from code_deploy.replication import retention, transfer
 from code_deploy.replication.schema import CopyRequest
 from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, copy_to_bucket, part_size_for
 from tests.utils import load_event, load_handler
@@ -120,3 +120,45 @@ def test_the_handler_takes_the_region_when_given(stack, context):
 def test_the_handler_refuses_an_incomplete_request(stack, context):
     with pytest.raises(ValueError, match="destinationBucket"):
         load_handler("regional_copy").lambda_handler({"sourceBucket": "abc", "sourceKey": "k"}, context)
+
+
+def copy_tags(region: str, bucket: str, key: str) -> dict[str, str]:
+    tags = boto3.client("s3", region_name=region).get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+@pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
+def test_a_copy_is_releasable_until_a_regions_goal_names_it(stack, size):
+    # Given an artifact in the global bucket, a build that no region's goal names yet
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/e.zip", Body=b"z" * size)
+    request = CopyRequest(
+        sourceBucket=stack.global_bucket, sourceKey="builds/e.zip", destinationBucket=stack.regional_bucket("eu-west-1")
+    )
+    # When it is copied into a region
+    replication_copy.copy_to_region(
+        s3, lambda region: boto3.client("s3", region_name=region), request, 8 * MIB, 5 * MIB
+    )
+    # Then the copy is tagged for the bucket's lifecycle rule to expire (code_deploy.replication.retention)
+    assert copy_tags("eu-west-1", request.destinationBucket, "builds/e.zip") == {retention.TAG: retention.EXPIRABLE}
+
+
+@pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
+def test_a_copy_made_again_of_a_pinned_artifact_stays_pinned(stack, size):
+    # Given a region whose goal names the build: its copy is pinned
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/f.zip", Body=b"z" * size)
+    request = CopyRequest(
+        sourceBucket=stack.global_bucket, sourceKey="builds/f.zip", destinationBucket=stack.regional_bucket("us-west-2")
+    )
+    for_region = lambda region: boto3.client("s3", region_name=region)  # noqa: E731
+    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
+    for_region("us-west-2").put_object_tagging(
+        Bucket=request.destinationBucket,
+        Key="builds/f.zip",
+        Tagging={"TagSet": [{"Key": retention.TAG, "Value": retention.PINNED}]},
+    )
+    # When the artifact is copied there again (a new version of it replicated)
+    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
+    # Then the new copy is pinned too: the lifecycle rule must not expire what a goal names
+    assert copy_tags("us-west-2", request.destinationBucket, "builds/f.zip") == {retention.TAG: retention.PINNED}

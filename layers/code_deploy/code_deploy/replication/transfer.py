@@ -51,14 +51,17 @@ def copy_to_bucket(
     multipart_threshold: int,
     part_bytes: int,
     max_concurrency: int = 10,
+    tagging: str | None = None,
 ) -> CopyResult:
     """Copies `key` from the source bucket into the destination bucket with the destination region's
-    client (the request goes to the bucket's own region), keeping metadata and content type."""
+    client (the request goes to the bucket's own region), keeping metadata and content type; `tagging`
+    (as "key=value") replaces the source's tags on the copy."""
     source = source_client.head_object(Bucket=source_bucket, Key=key)
     size = int(source["ContentLength"])
     copy_source = {"Bucket": source_bucket, "Key": key}
+    tags = {"Tagging": tagging, "TaggingDirective": "REPLACE"} if tagging else {}
     if size <= multipart_threshold:
-        destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key)
+        destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key, **tags)
         parts, method = 1, "copyObject"
     else:
         from boto3.s3.transfer import TransferConfig  # boto3 on the multipart path only (code_deploy.aws)
@@ -77,6 +80,8 @@ def copy_to_bucket(
                 "Metadata": source.get("Metadata", {}),
                 "ContentType": source.get("ContentType", "binary/octet-stream"),
                 "MetadataDirective": "REPLACE",
+                # CreateMultipartUpload's tags (boto3 passes the directive to CopyObject only, below a part)
+                **tags,
             },
             SourceClient=source_client,
             Config=config,
