@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from capacity.templates import REPO, load_template
 from code_deploy.builds import store as build_store
@@ -170,3 +171,23 @@ def test_a_build_whose_copy_has_expired_is_not_deployed_and_nothing_changes(stac
     assert {goal.goal_build_id for goal in goals.values()} == {None}
     # and the copies it pinned on the way are releasable again: no goal names the build
     assert [tag_of(stack, region, FIRST) for region in (REGIONS[0], REGIONS[2])] == [retention.EXPIRABLE] * 2
+
+
+def test_a_release_that_cannot_be_tagged_leaves_the_deployment_accepted_and_the_copy_kept(stack, tables, copies):
+    # Given copies whose release S3 refuses (a throttled or denied PutObjectTagging)
+    class RefusingRelease(retention.RegionalCopies):
+        def tag(self, region: str, key: str, value: str) -> None:
+            if value == retention.EXPIRABLE:
+                raise ClientError(
+                    {"Error": {"Code": "SlowDown", "Message": "reduce your request rate"}}, "PutObjectTagging"
+                )
+            super().tag(region, key, value)
+
+    refusing = RefusingRelease(copies.buckets, copies.s3_for_region)
+    deploy(tables, copies, FIRST)
+    deploy(tables, copies, SECOND)
+    # When the deployment that drops the first build is accepted
+    third = deploy(tables, refusing, THIRD)
+    # Then it is accepted all the same, and the first build's copies are only kept longer
+    assert deployment_store.get(tables.deployments, third.deployment_id).status == "QUEUED"
+    assert tags(stack, FIRST) == [retention.PINNED] * 3 and tags(stack, THIRD) == [retention.PINNED] * 3

@@ -222,23 +222,23 @@ def _release(tables: Tables, copies: RegionalCopies, accepted: Deployment, befor
     a copy left pinned is only kept longer."""
     builds_of: dict[str, str | None] = {}
     released: dict[str, set[str]] = {}
-    for region, rollout in accepted.regions.items():
-        goal = before[region]
-        named = _named(goal)
-        if goal.goal_deployment_id and goal.goal_deployment_id != accepted.deployment_id:
-            if goal.goal_deployment_id not in builds_of:
-                builds_of[goal.goal_deployment_id] = store.build_of(tables.deployments, goal.goal_deployment_id)
-            named.add(builds_of[goal.goal_deployment_id] or "")
-        released[region] = named - {accepted.build_id, rollout.previous_build_id, ""}
     try:
-        for region, builds in released.items():
-            for build in builds:
+        for region, rollout in accepted.regions.items():
+            goal = before[region]
+            named = _named(goal)
+            if goal.goal_deployment_id and goal.goal_deployment_id != accepted.deployment_id:
+                if goal.goal_deployment_id not in builds_of:
+                    builds_of[goal.goal_deployment_id] = store.build_of(tables.deployments, goal.goal_deployment_id)
+                named.add(builds_of[goal.goal_deployment_id] or "")
+            released[region] = named - {accepted.build_id, rollout.previous_build_id, ""}
+            for build in released[region]:
                 _tag_if_there(copies, region, artifact_key(build), retention.EXPIRABLE)
         again = store.get_region_goals(tables.regions, tuple(accepted.regions))
         for region, builds in released.items():
-            if accepted.build_id in _named(again[region]):
-                copies.tag(region, accepted.artifact_key, retention.PINNED)
-            for build in builds & _named(again[region]):
+            named_now = _named(again[region])
+            if accepted.build_id in named_now:
+                _tag_if_there(copies, region, accepted.artifact_key, retention.PINNED)
+            for build in builds & named_now:
                 _tag_if_there(copies, region, artifact_key(build), retention.PINNED)
     except ClientError as error:
         logger.warning("artifact copies not tagged: kept until a later deployment", extra={"error": str(error)})
