@@ -8,9 +8,11 @@ against the AWS quota or physical limit it meets and says which one breaks first
 times the deployment against its budget with the P2P swarm's closed form.
 
 It models the system as laid out for real AWS regions: a global stack (API, build queue and worker,
-global bucket, replication workflow with one copy per destination region) and one regional stack per
-region (its bucket, its regional sync, its host-deployment-logs table). Plain Python, no AWS calls:
-capacity.templates reads the template's settings into `TemplateSettings`, `python -m capacity` prints the
+global bucket, replication workflow with one copy per destination region, the deployments and the
+regions' goals, the rollout workflow and its deployment step) and one regional stack per region (its
+bucket, its regional sync, its host-state and host-deployment-logs tables). A deployment is AutoDeploy's:
+every region at once, in `Scenario.waves` waves. Plain Python, no AWS calls: capacity.templates reads the
+templates' settings and both workflows' ASL into `TemplateSettings`, `python -m capacity` prints the
 tables (`make capacity`); docs/capacity.md explains every assumption.
 """
 
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from code_deploy.hosts.records import host_record_shards
+from code_deploy.hosts.store import HOSTS_PER_BLOCK
 from code_deploy.swarm import SwarmParameters, direct_from_bucket_seconds, pipelined_broadcast_seconds
 
 KIB = 1024
@@ -56,6 +59,44 @@ class FunctionSettings:
 
 
 @dataclass(frozen=True)
+class RolloutShape:
+    """What a rollout that succeeds does, read from its ASL (capacity.templates.rollout_shape): states
+    entered (each a billed transition) and the deployment step's invocations, outside the Maps, per region
+    wave, per region and per wave of a region."""
+
+    fixed_states: int
+    fixed_invocations: int
+    states_per_region_wave: int
+    states_per_region: int
+    states_per_wave: int
+    invocations_per_region: int
+    invocations_per_wave: int
+
+    def transitions(self, region_waves: int, regions: int, waves: int) -> int:
+        return (
+            self.fixed_states
+            + region_waves * self.states_per_region_wave
+            + regions * (self.states_per_region + waves * self.states_per_wave)
+        )
+
+    def invocations(self, regions: int, waves: int) -> int:
+        return self.fixed_invocations + regions * (self.invocations_per_region + waves * self.invocations_per_wave)
+
+
+# The rollout workflow as statemachine/roll_out_deployment.asl.json has it when this was written; the
+# model reads the real one (capacity.templates), this is for TemplateSettings made by hand.
+ROLLOUT_AS_WRITTEN = RolloutShape(
+    fixed_states=3,  # StartDeployment, RegionWaves, FinishDeployment
+    fixed_invocations=2,  # start, finish
+    states_per_region_wave=1,  # Regions
+    states_per_region=1,  # RegionDone
+    states_per_wave=2,  # Wave, HealthGate
+    invocations_per_region=0,
+    invocations_per_wave=1,  # the wave step, which invokes the region's sync and waits for it
+)
+
+
+@dataclass(frozen=True)
 class TemplateSettings:
     """What the templates decide, read from template.yaml (and the replication workflow's ASL) by
     capacity.templates, so the model follows the code instead of a copy of its numbers."""
@@ -78,6 +119,9 @@ class TemplateSettings:
     build_queue_batch_size: int
     hosts_per_region_max: int  # the template's MaxValue for HostsPerRegion
     host_record_writers: int  # BatchWriteItem calls the regional sync keeps in flight
+    deployment_step: FunctionSettings = FunctionSettings(512, 300)
+    auto_deploy_invocations: int = 1  # the replication's call of the deployment step (AutoDeploy)
+    rollout: RolloutShape = ROLLOUT_AS_WRITTEN
 
 
 @dataclass(frozen=True)
@@ -94,8 +138,8 @@ class Scenario:
     bucket_egress: float  # bytes/s a regional bucket serves the seeds
     seeds: int
     fanout: int
-    # Waves per region (issue 11, not built yet): each wave a swarm of hosts / waves hosts, its own
-    # regional sync and summary, and a rollout workflow with ROLLOUT_TRANSITIONS_PER_WAVE states a wave.
+    # Waves per region: each wave a swarm of hosts / waves hosts, its own regional sync and deployment step
+    # (AutoDeploy deploys in one wave; POST /deployments may ask for more).
     waves: int = 1
     records_per_host: int = 1  # host records written per host and deployment (e.g. 3 with a status per step)
     record_layout: RecordLayout = RecordLayout.PER_HOST
@@ -157,19 +201,24 @@ class Assumptions:
     worker_base_memory_bytes: int = 120 * MIB
     build_record_bytes: int = 700
     rollout_summary_bytes: int = 600
+    # The deployments' and the regions' items, and a host-state block (capacity.scenarios measures the
+    # deployment's, its region's and the block's on the code that writes them).
+    deployment_record_bytes: int = 1_000
+    region_rollout_bytes: int = 700
+    region_goal_bytes: int = 300
+    host_state_block_bytes: int = 70_000  # HOSTS_PER_BLOCK hosts, each its build, the one before and a seq
     tracking_row_bytes: int = 400  # FileCopyTracking when it starts
     tracking_bytes_per_destination: int = 250  # what each copy's result adds to the row
     log_bytes_per_invocation: int = 1_500  # Powertools' JSON lines and EMF metrics
-    artifact_retention_days: float = 30  # S3 lifecycle on every builds bucket (none in the template yet)
-    host_record_retention_days: float = 30  # a TTL on host records (none in the template yet)
+    artifact_retention_days: float = 30  # the buckets' lifecycle rules (ArtifactRetentionDays)
+    host_record_retention_days: float = 30  # host-deployment-logs' TTL (HostRecordRetentionDays)
     idle_sqs_requests_per_month: float = 648_000  # the SQS event source's long polls when the queue is empty
     history_events_per_transition: float = 4  # entered/exited and a task's scheduled/started/succeeded
     status_poll_interval_seconds: float = 10.0
 
 
 DESIGN_SOURCE = "the design problem"
-ROLLOUT_TRANSITIONS_PER_WAVE = 4  # a rollout workflow's wave: start the sync, wait, check health, next
-ROLLOUT_TRANSITIONS_FIXED = 2  # its start and end
+REGION_WAVES = 1  # AutoDeploy's deployment: every region at once
 
 
 # --- work ----------------------------------------------------------------------------------------------
@@ -202,6 +251,11 @@ class Counts:
     rollout_summaries: int
     host_records: int
     host_record_items: int  # items written: host records, or shard items when packed
+    deployment_records: int = 0  # the deployment and one item a region it reaches
+    region_goals: int = 0  # regions whose goal it set
+    rollout_state_transitions: int = 0
+    deployment_step_invocations: int = 0  # AutoDeploy's and the rollout's
+    host_state_blocks_written: int = 0  # every region's, every wave's
 
 
 def artifact_parts(size: int, part_bytes: int) -> int:
@@ -266,6 +320,8 @@ class Durations:
     replication_starter: float
     copy: float  # one destination
     regional_sync: float  # one region, one wave
+    deployment_step: float  # a step without a wave: a few reads and writes
+    deployment_wave_step: float  # a wave's step, which waits for the region's sync
     replication: float  # all destinations, in the Map's batches
     rollout: float  # one region, every wave, P2P
     total: float  # build + replication + rollout
@@ -316,6 +372,8 @@ def durations(scenario: Scenario, template: TemplateSettings, assumptions: Assum
         replication_starter=assumptions.short_call_seconds,
         copy=copy,
         regional_sync=regional_sync,
+        deployment_step=assumptions.short_call_seconds,
+        deployment_wave_step=assumptions.short_call_seconds + regional_sync,
         replication=replication,
         rollout=rollout,
         total=assumptions.build_seconds + build_worker + replication + rollout,
@@ -336,10 +394,21 @@ def counts(scenario: Scenario, template: TemplateSettings, assumptions: Assumpti
         artifact_objects=1 + regions,
         stored_artifact_bytes=(1 + regions) * scenario.artifact_bytes,
         regional_sync_invocations=regions * waves,
-        rollout_summaries=regions,  # one per region, rewritten after each wave
+        rollout_summaries=regions,  # one per region, when its rollout ends
         host_records=regions * scenario.hosts_per_region * scenario.records_per_host,
         host_record_items=regions * waves * per_wave.items,
+        deployment_records=1 + regions,
+        region_goals=regions,
+        rollout_state_transitions=template.rollout.transitions(REGION_WAVES, regions, waves),
+        deployment_step_invocations=template.auto_deploy_invocations + template.rollout.invocations(regions, waves),
+        host_state_blocks_written=regions * waves * host_state_blocks(scenario.hosts_per_wave),
     )
+
+
+def host_state_blocks(hosts: int) -> int:
+    """The host-state blocks `hosts` hosts fill (code_deploy.hosts.store): a wave reads every block of
+    its region and writes those its hosts are in."""
+    return max(1, math.ceil(hosts / HOSTS_PER_BLOCK))
 
 
 def _gb_seconds(settings: FunctionSettings, seconds: float) -> float:
@@ -377,16 +446,23 @@ def _invocations(scenario: Scenario, template: TemplateSettings, count: Counts) 
         "replication starter": 1,
         "copy": scenario.regions if copies_by_function(scenario, template) else 0,
         "regional sync": count.regional_sync_invocations,
+        "deployment step": count.deployment_step_invocations,
     }
 
 
-def _lambda_work(template: TemplateSettings, times: Durations, invocations: dict[str, int]) -> list[WorkItem]:
+def _lambda_work(
+    scenario: Scenario, template: TemplateSettings, times: Durations, invocations: dict[str, int]
+) -> list[WorkItem]:
+    # A wave's step invokes the region's sync synchronously: it is billed while the sync runs.
+    wave_steps = scenario.regions * scenario.waves
     gb_seconds = {
         "api": invocations["api"] * _gb_seconds(template.api, times.api),
         "build worker": _gb_seconds(template.build_worker, times.build_worker),
         "replication starter": _gb_seconds(template.replication_starter, times.replication_starter),
         "copy": invocations["copy"] * _gb_seconds(template.copy, times.copy),
         "regional sync": invocations["regional sync"] * _gb_seconds(template.regional_sync, times.regional_sync),
+        "deployment step": wave_steps * _gb_seconds(template.deployment_step, times.deployment_wave_step)
+        + (invocations["deployment step"] - wave_steps) * _gb_seconds(template.deployment_step, times.deployment_step),
     }
     return [
         *(WorkItem("Lambda", f"{name} invocations", calls, "lambda.requests") for name, calls in invocations.items()),
@@ -394,11 +470,7 @@ def _lambda_work(template: TemplateSettings, times: Durations, invocations: dict
     ]
 
 
-def _step_functions_work(scenario: Scenario, count: Counts) -> list[WorkItem]:
-    regions, waves = scenario.regions, scenario.waves
-    rollout_transitions = (
-        regions * (ROLLOUT_TRANSITIONS_FIXED + waves * ROLLOUT_TRANSITIONS_PER_WAVE) if waves > 1 else 0
-    )
+def _step_functions_work(count: Counts) -> list[WorkItem]:
     return [
         WorkItem(
             "Step Functions",
@@ -408,8 +480,8 @@ def _step_functions_work(scenario: Scenario, count: Counts) -> list[WorkItem]:
         ),
         WorkItem(
             "Step Functions",
-            "rollout state transitions (waves > 1: issue 11's workflow, assumed)",
-            rollout_transitions,
+            "rollout state transitions (its ASL: start, a region's waves and health gates, finish)",
+            count.rollout_state_transitions,
             "stepfunctions.state_transitions",
         ),
     ]
@@ -432,6 +504,18 @@ def _s3_work(scenario: Scenario, template: TemplateSettings, assumptions: Assump
             "S3",
             "HEADs: worker, workflow, copies, syncs",
             1 + 1 + (2 * regions if by_function else 0) + count.regional_sync_invocations,
+            "s3.tier2_requests",
+        ),
+        WorkItem(
+            "S3",
+            "retention tags: the deployment's copies pinned before and after its goals, the dropped ones released",
+            3 * regions,
+            "s3.tier1_requests",
+        ),
+        WorkItem(
+            "S3",
+            "retention tags: each copy reads the tag of the copy it replaces",
+            regions if by_function else 0,
             "s3.tier2_requests",
         ),
         WorkItem(
@@ -498,10 +582,12 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
         ),
         WorkItem(
             "DynamoDB",
-            "rollout summaries (one put per region and wave)",
-            regions * waves * _write_units(assumptions.rollout_summary_bytes),
+            "rollout summaries (one put per region, when its rollout ends)",
+            regions * _write_units(assumptions.rollout_summary_bytes),
             "dynamodb.write_units",
         ),
+        *_deployment_tables_work(scenario, assumptions),
+        *_host_state_work(scenario, assumptions),
         WorkItem(
             "DynamoDB",
             "status polls: Query of the build + GetItem of its tracking row",
@@ -517,6 +603,70 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
     ]
 
 
+def _deployment_read_units(scenario: Scenario, assumptions: Assumptions) -> int:
+    """One consistent Query of the deployment: its record and an item a region."""
+    return _read_units(assumptions.deployment_record_bytes + scenario.regions * assumptions.region_rollout_bytes)
+
+
+def _deployment_tables_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkItem]:
+    """The deployments and regions tables (global stack), as code_deploy.deployments reads and writes
+    them: the acceptance (AutoDeploy's), then each step of the rollout (start, a step a wave, finish)."""
+    regions, waves = scenario.regions, scenario.waves
+    deployment = _write_units(assumptions.deployment_record_bytes)
+    rollout = _write_units(assumptions.region_rollout_bytes)
+    goal = _write_units(assumptions.region_goal_bytes)
+    goal_read = _read_units(assumptions.region_goal_bytes)
+    query = _deployment_read_units(scenario, assumptions)
+    return [
+        WorkItem(
+            "DynamoDB",
+            "accepted in one transaction: the deployment, its regions, their goals (a transaction's units x2)",
+            2 * (deployment + regions * (rollout + goal)),
+            "dynamodb.write_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "acceptance reads: each region's goal (twice: before, and after the retention tags), the "
+            "deployment that set it",
+            2 * regions * goal_read + _read_units(assumptions.deployment_record_bytes),
+            "dynamodb.read_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "rollout steps' writes: status at start and finish; a region's progress twice a wave, its hosts per build",
+            2 * deployment + regions * waves * (2 * rollout + goal),
+            "dynamodb.write_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "rollout steps' reads: the deployment (a Query) every step, the region's goal every wave",
+            (2 + regions * waves) * query + regions * waves * goal_read,
+            "dynamodb.read_units",
+        ),
+    ]
+
+
+def _host_state_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkItem]:
+    """Each region's host-state table: a wave reads every block of the region (consistent) and writes
+    back the blocks its hosts are in, each about host_state_block_bytes (70 KB for 1,000 hosts)."""
+    regions, waves = scenario.regions, scenario.waves
+    block_size = assumptions.host_state_block_bytes * min(scenario.hosts_per_region, HOSTS_PER_BLOCK) / HOSTS_PER_BLOCK
+    return [
+        WorkItem(
+            "DynamoDB",
+            "host-state blocks written by the waves",
+            regions * waves * host_state_blocks(scenario.hosts_per_wave) * _write_units(block_size),
+            "dynamodb.write_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "host-state blocks read by the waves (every block of the region, each wave)",
+            regions * waves * host_state_blocks(scenario.hosts_per_region) * _read_units(block_size),
+            "dynamodb.read_units",
+        ),
+    ]
+
+
 def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumptions) -> list[WorkItem]:
     """Everything one deployment does, service by service, in billing units (what it does not do left out)."""
     count = counts(scenario, template, assumptions)
@@ -526,8 +676,8 @@ def work(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
             "API Gateway", "REST requests: POST /builds and status polls", invocations["api"], "apigateway.requests"
         ),
         WorkItem("SQS", "build message: send, receive, delete", 3, "sqs.requests"),
-        *_lambda_work(template, durations(scenario, template, assumptions), invocations),
-        *_step_functions_work(scenario, count),
+        *_lambda_work(scenario, template, durations(scenario, template, assumptions), invocations),
+        *_step_functions_work(count),
         *_s3_work(scenario, template, assumptions, count),
         *_transfer_work(scenario),
         *_dynamodb_work(scenario, assumptions),
@@ -719,12 +869,16 @@ class _Peak:
 
 def _home_concurrency(at: _Peak) -> float:
     """Little's law: concurrent invocations = arrivals a second x seconds each."""
-    times = at.times
+    times, scenario = at.times, at.scenario
+    wave_steps = scenario.regions * scenario.waves
+    other_steps = counts(scenario, at.template, at.assumptions).deployment_step_invocations - wave_steps
     return at.deployments_per_second * (
         at.api_requests * times.api
         + times.build_worker
         + times.replication_starter
-        + (at.scenario.regions * times.copy if at.copies_by_function else 0)
+        + (scenario.regions * times.copy if at.copies_by_function else 0)
+        + wave_steps * times.deployment_wave_step  # each waits for its region's sync
+        + other_steps * times.deployment_step
     )
 
 
@@ -817,9 +971,28 @@ def _status_read_units_per_second(at: _Peak) -> float:
     return _build_query_read_units(at.scenario, at.assumptions) / at.assumptions.status_poll_interval_seconds
 
 
+def _host_state_write_units(at: _Peak) -> float:
+    """Write units a second on one region's host-state table: at the peak's sustained rate, or while
+    syncs save their blocks, one PutItem (of a ~70 KB block) after another."""
+    scenario, assumptions = at.scenario, at.assumptions
+    block_units = _write_units(
+        assumptions.host_state_block_bytes * min(scenario.hosts_per_region, HOSTS_PER_BLOCK) / HOSTS_PER_BLOCK
+    )
+    blocks = host_state_blocks(scenario.hosts_per_wave)
+    syncs_at_once = max(1.0, at.deployments_per_second * scenario.waves * at.times.regional_sync)
+    one_sync = min(blocks, 1 / assumptions.batch_write_seconds) * block_units  # its busiest second
+    return max(at.deployments_per_second * scenario.waves * blocks * block_units, syncs_at_once * one_sync)
+
+
 def _dynamodb_limits(at: _Peak) -> list[Limit]:
     table_units, partition_units = _host_record_write_units(at)
     return [
+        at.limit(
+            "DynamoDB writes, one region's host-state table",
+            _host_state_write_units(at),
+            "a wave's host-state saves throttled",
+            "dynamodb.table_write_units_per_second",
+        ),
         at.limit(
             "DynamoDB writes, one region's host-record table",
             table_units,
@@ -881,8 +1054,9 @@ def _s3_limits(at: _Peak) -> list[Limit]:
 
 def _step_functions_limits(at: _Peak) -> list[Limit]:
     scenario, peak = at.scenario, at.deployments_per_second
-    transitions = counts(scenario, at.template, at.assumptions).replication_state_transitions
-    rollout_transitions = scenario.regions * scenario.waves * ROLLOUT_TRANSITIONS_PER_WAVE if scenario.waves > 1 else 0
+    count = counts(scenario, at.template, at.assumptions)
+    transitions, rollout_transitions = count.replication_state_transitions, count.rollout_state_transitions
+    history = at.assumptions.history_events_per_transition
     return [
         at.limit(
             "Step Functions StartExecution rate",
@@ -898,8 +1072,14 @@ def _step_functions_limits(at: _Peak) -> list[Limit]:
         ),
         at.limit(
             "Step Functions execution history",
-            transitions * at.assumptions.history_events_per_transition,
+            transitions * history,
             "the replication execution fails",
+            "stepfunctions.history_events",
+        ),
+        at.limit(
+            "Step Functions execution history, rollout",
+            rollout_transitions * history,
+            "the rollout execution fails",
             "stepfunctions.history_events",
         ),
         at.limit(

@@ -3,6 +3,7 @@ measures on the code that writes the host records, and the dated price and quota
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tracemalloc
@@ -16,7 +17,12 @@ from capacity.model import Assumptions, CapacityMode, PriceTable, Quota, RecordL
 from capacity.templates import REPO
 from code_deploy import swarm
 from code_deploy.builds.artifact import build_artifact
+from code_deploy.builds.model import artifact_key
+from code_deploy.deployments import model as deployments
+from code_deploy.deployments.store import Deployment, DeploymentStatusChange, RegionRollout
 from code_deploy.hosts import records as host_logs
+from code_deploy.hosts import store as host_store
+from code_deploy.hosts.model import Host
 
 PRICES = "capacity/aws-prices-us-east-1.json"
 QUOTAS = "capacity/aws-quotas.json"
@@ -25,6 +31,9 @@ QUOTAS = "capacity/aws-quotas.json"
 DESIGN_DEPLOYMENTS_PER_DAY = 2_000
 LOCAL_DEPLOYMENTS_PER_DAY = 100
 SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
+SAMPLE_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1")
+SAMPLE_BUILDS = ("build-20261123T000000Z-0123abcd", "build-20261122T000000Z-4567ef01")
+SAMPLE_AT = "2026-11-23T00:00:00.000Z"
 
 
 # --- what the code's own records measure ---------------------------------------------------------------
@@ -32,12 +41,19 @@ SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
 
 def _attribute_bytes(value: Any) -> int:
     """An attribute value's size as DynamoDB counts it: UTF-8 bytes of a string, about one byte per two
-    digits of a number, plus one."""
+    digits of a number, plus one; a boolean or null one byte; a list or map 3 bytes and a byte an element
+    besides the elements (and a map's names)."""
     if isinstance(value, str):
         return len(value.encode())
+    if value is None or isinstance(value, bool):
+        return 1
     if isinstance(value, int | float | Decimal):
         digits = len(str(value).replace("-", "").replace(".", "").lstrip("0")) or 1
         return math.ceil(digits / 2) + 1
+    if isinstance(value, list | tuple):
+        return 3 + sum(1 + _attribute_bytes(element) for element in value)
+    if isinstance(value, dict):
+        return 3 + sum(len(name.encode()) + 1 + _attribute_bytes(element) for name, element in value.items())
     raise TypeError(f"no size rule for {type(value).__name__}")
 
 
@@ -64,10 +80,72 @@ def measured_assumptions(parameters: dict[str, Any]) -> Assumptions:
     held, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del batches
+    deployment, region = deployment_items(plan)
     return Assumptions(
         host_record_bytes=max(item_bytes(record) for record in records),
         sync_bytes_per_host=math.ceil(held / SAMPLE_HOSTS),
+        deployment_record_bytes=item_bytes(deployment),
+        region_rollout_bytes=item_bytes(region),
+        host_state_block_bytes=host_state_block_bytes(),
     )
+
+
+def deployment_items(plan: swarm.SwarmResult) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A finished AutoDeploy deployment's record (its history: queued, in progress, succeeded) and one of
+    its regions' items (with the swarm model's figures), as code_deploy.deployments.store writes them."""
+    spec = deployments.spec_from_request(SAMPLE_BUILDS[0], SAMPLE_REGIONS)
+    region = RegionRollout(
+        region=SAMPLE_REGIONS[0],
+        status=deployments.RegionRolloutStatus.SUCCEEDED,
+        seq=1234,
+        previous_build_id=SAMPLE_BUILDS[1],
+        hosts_total=plan.params.hosts,
+        waves=1,
+        predicted_seconds=12.345678,
+        hosts_updated=plan.params.hosts,
+        failed_by_wave=(0,),
+        seconds_by_wave=(12.345678,),
+        wave=1,
+        started_at=SAMPLE_AT,
+        completed_at=SAMPLE_AT,
+        model=dataclasses.asdict(swarm.figures(plan)),
+    )
+    deployment = Deployment(
+        deployment_id="deploy-20261123T000000Z-0123abcd",
+        build_id=SAMPLE_BUILDS[0],
+        artifact_key=artifact_key(SAMPLE_BUILDS[0]),
+        artifact_bytes=plan.params.artifact_bytes,
+        spec=spec,
+        status=deployments.DeploymentStatus.SUCCEEDED,
+        trigger="auto",
+        created_at=SAMPLE_AT,
+        updated_at=SAMPLE_AT,
+        predicted_seconds=12.345678,
+        history=tuple(DeploymentStatusChange(status, SAMPLE_AT) for status in ("QUEUED", "IN_PROGRESS", "SUCCEEDED")),
+        completed_at=SAMPLE_AT,
+    )
+    return deployment.to_item(), region.to_item(deployment.deployment_id)
+
+
+class _Capture:
+    """Stands in for a table: keeps the items put."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put_item(self, Item: dict[str, Any], **_: Any) -> None:  # noqa: N803 (boto3's name)
+        self.items.append(Item)
+
+
+def host_state_block_bytes() -> int:
+    """A full host-state block as code_deploy.hosts.store saves it: every host on a build, with the one
+    before in its cache and the goal change that put it there."""
+    hosts = host_store.HOSTS_PER_BLOCK
+    before = host_store.RegionHosts([Host()] * hosts, [0])
+    after = [Host(SAMPLE_BUILDS[0], SAMPLE_BUILDS[1], 12_345) for _ in range(hosts)]
+    table = _Capture()
+    host_store.save(table, before, after)
+    return item_bytes(table.items[0])
 
 
 def artifact_bytes_for(payload_bytes: int) -> int:

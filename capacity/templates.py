@@ -1,22 +1,25 @@
 """The templates as the capacity model sees them: template.yaml's and regional.yaml's functions and
-parameters, and the replication workflow's ASL, read as CloudFormation reads them into the model's
-`TemplateSettings`, so the model follows the code instead of a copy of its numbers."""
+parameters, and the replication and rollout workflows' ASL, read as CloudFormation reads them into the
+model's `TemplateSettings`, so the model follows the code instead of a copy of its numbers."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from capacity.model import FunctionSettings, TemplateSettings
+from capacity.model import FunctionSettings, RolloutShape, TemplateSettings
 from code_deploy.settings import RegionalSyncSettings
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = ("template.yaml", "regional.yaml")  # the global stack's and a region's
 REPLICATION_ASL = "statemachine/replicate_build.asl.json"
+ROLLOUT_ASL = "statemachine/roll_out_deployment.asl.json"
 INLINE_MAP_MAX_CONCURRENCY = 40  # an inline Map's most iterations at once, when MaxConcurrency is unset (0)
 
 
@@ -83,6 +86,76 @@ def _happy_path(states: dict[str, Any], start: str) -> list[str]:
     return path
 
 
+def _invokes_lambda(state: dict[str, Any]) -> bool:
+    return state["Type"] == "Task" and "lambda:invoke" in state.get("Resource", "")
+
+
+# A Choice rule on the last step's answer: JSONata's "$states.input.next = 'WAVE'", or JSONPath's
+# {"Variable": "$.next", "StringEquals": "WAVE"}.
+_ANSWER_RULE = re.compile(r"\.next\s*=\s*'([A-Z_]+)'")
+
+
+def _rule_answer(rule: dict[str, Any]) -> str | None:
+    if "StringEquals" in rule and rule.get("Variable", "").endswith(".next"):
+        return rule["StringEquals"]
+    found = _ANSWER_RULE.search(str(rule.get("Condition", "")))
+    return found.group(1) if found else None
+
+
+def _answered_path(states: dict[str, Any], start: str, answers: Iterator[str]) -> list[str]:
+    """The states a run enters when its Lambda tasks answer, in turn, `answers` (their `next`): each
+    Choice takes the rule on the last answer, or its Default. Waits are passed through."""
+    path, name, answer = [], start, None
+    while name:
+        state = states[name]
+        path.append(name)
+        if state["Type"] == "Choice":
+            name = next((rule["Next"] for rule in state["Choices"] if _rule_answer(rule) == answer), state["Default"])
+            continue
+        if _invokes_lambda(state):
+            answer = next(answers, None)
+        name = "" if state.get("End") or state["Type"] in ("Succeed", "Fail") else state["Next"]
+    return path
+
+
+def _processor(state: dict[str, Any]) -> dict[str, Any]:
+    return state.get("ItemProcessor") or state["Iterator"]
+
+
+def rollout_shape(definition: dict[str, Any]) -> RolloutShape:
+    """What a rollout that succeeds does, read from its ASL: the states it enters and the deployment
+    step's invocations, outside its Maps, per region wave (the outer Map's item) and per region (the inner
+    Map's item), whose Wave task answers WAVE until the last wave and then END (no bake, no pause)."""
+
+    def walk(states: dict[str, Any], start: str, answers: list[str]) -> tuple[list[dict], list[dict]]:
+        path = [states[name] for name in _answered_path(states, start, iter(answers))]
+        return path, [state for state in path if state["Type"] == "Map"]
+
+    top, outer = walk(definition["States"], definition["StartAt"], [])
+    if len(outer) != 1:
+        raise ValueError("the rollout workflow should map its region waves in one Map state")
+    region_wave, inner = walk(_processor(outer[0])["States"], _processor(outer[0])["StartAt"], [])
+    if len(inner) != 1:
+        raise ValueError("a region wave should map its regions in one Map state")
+    regions = _processor(inner[0])
+
+    def region(waves: int) -> list[dict]:
+        return walk(regions["States"], regions["StartAt"], ["WAVE"] * (waves - 1) + ["END"])[0]
+
+    one, two = region(1), region(2)
+    per_wave_states = len(two) - len(one)
+    per_wave_calls = sum(map(_invokes_lambda, two)) - sum(map(_invokes_lambda, one))
+    return RolloutShape(
+        fixed_states=len(top),
+        fixed_invocations=sum(map(_invokes_lambda, top)),
+        states_per_region_wave=len(region_wave),
+        states_per_region=len(one) - per_wave_states,
+        states_per_wave=per_wave_states,
+        invocations_per_region=sum(map(_invokes_lambda, one)) - per_wave_calls,
+        invocations_per_wave=per_wave_calls,
+    )
+
+
 @dataclass(frozen=True)
 class ReplicationShape:
     """What a successful replication does, read from its ASL."""
@@ -91,6 +164,7 @@ class ReplicationShape:
     states_per_destination: int  # states one Map item enters
     map_max_concurrency: int
     every_copy_invokes_a_function: bool  # each item's path calls Lambda, whatever the artifact's size
+    step_invocations: int = 0  # Lambda tasks outside the Map: AutoDeploy's call of the deployment step
 
 
 def replication_shape(definition: dict[str, Any]) -> ReplicationShape:
@@ -109,6 +183,7 @@ def replication_shape(definition: dict[str, Any]) -> ReplicationShape:
         states_per_destination=len(per_item),
         map_max_concurrency=int(maps[0].get("MaxConcurrency", 0)) or INLINE_MAP_MAX_CONCURRENCY,
         every_copy_invokes_a_function=every_copy_invokes,
+        step_invocations=sum(_invokes_lambda(definition["States"][name]) for name in path),
     )
 
 
@@ -132,6 +207,7 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
     resources = _resources(templates)
     parameters = _parameter_defaults(templates, overrides or {})
     shape = replication_shape(json.loads((repo / REPLICATION_ASL).read_text()))
+    rollout = rollout_shape(json.loads((repo / ROLLOUT_ASL).read_text()))
     queue_event = next(
         event["Properties"]
         for event in resources["BuildWorkerFunction"]["Properties"]["Events"].values()
@@ -144,12 +220,15 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
         replication_starter=_function(templates, resources, "ReplicationStarterFunction"),
         copy=_function(templates, resources, _copy_function(resources)),
         regional_sync=_function(templates, resources, "RegionalSyncFunction"),
+        deployment_step=_function(templates, resources, "DeploymentStepFunction"),
         copy_function_for_every_copy=shape.every_copy_invokes_a_function,
         multipart_copy_threshold_bytes=int(parameters["MultipartCopyThresholdBytes"]),
         multipart_copy_part_bytes=int(parameters["MultipartCopyPartBytes"]),
         replication_top_level_transitions=shape.top_level_states,
         replication_transitions_per_destination=shape.states_per_destination,
         replication_map_max_concurrency=shape.map_max_concurrency,
+        auto_deploy_invocations=shape.step_invocations,
+        rollout=rollout,
         api_rate_limit=float(parameters["ApiThrottlingRateLimit"]),
         api_burst_limit=int(parameters["ApiThrottlingBurstLimit"]),
         build_queue_batch_size=int(queue_event.get("BatchSize", 10)),

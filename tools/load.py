@@ -1,5 +1,5 @@
 """Submits many builds at once and checks every one of them reaches every host: none lost, none
-duplicated. Prints the figures.
+duplicated. While it waits it prints where the builds are every 10 s (on stderr), then the figures.
 
     python -m tools.load [--builds 100] [--timeout 900]
 """
@@ -12,10 +12,12 @@ import statistics
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import boto3
+from rich.console import Console
 
 from code_deploy import paging
 from code_deploy.builds.model import utc_now
@@ -27,6 +29,7 @@ from tools.stack import regions as stack_regions
 # On the emulator every concurrent request cold-starts its own API worker, all on this machine's cores,
 # so the first answers of a burst can take a minute; on AWS they take well under a second.
 SUBMIT_TIMEOUT_SECONDS = 240
+PROGRESS_SECONDS = 10.0  # a line saying where the builds are, this often, while the run waits
 
 
 @dataclass
@@ -70,6 +73,32 @@ class LoadReport:
         return lines
 
 
+class Progress:
+    """Where the builds are, one line at most every `every` seconds: a run takes minutes, and says so."""
+
+    def __init__(
+        self,
+        console: Console,
+        started: float,
+        every: float = PROGRESS_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.console, self.started, self.every, self.clock = console, started, every, clock
+        self.shown_at: float | None = None
+
+    def show(self, report: LoadReport, pending: int, force: bool = False) -> None:
+        now = self.clock()
+        if not force and self.shown_at is not None and now - self.shown_at < self.every:
+            return
+        self.shown_at = now
+        self.console.print(
+            f"{now - self.started:.0f} s: accepted {len(report.accepted)}/{report.submitted}, "
+            f"deployed {len(report.deployed)}, superseded {len(report.superseded)}, failed {len(report.failed)}, "
+            f"pending {pending}",
+            highlight=False,
+        )
+
+
 SUBMIT_ATTEMPTS = 4
 
 
@@ -89,7 +118,7 @@ def submit(api: str, commit: str) -> tuple[int, dict]:
     return status, body
 
 
-def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
+def run(builds: int, timeout: float, workers: int | None = None, console: Console | None = None) -> LoadReport:
     stack_outputs = outputs()
     api = api_base_url(stack_outputs)
     regions = stack_regions(stack_outputs)
@@ -98,14 +127,20 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
     commits = [secrets.token_hex(20) for _ in range(builds)]
 
     started_at, started = utc_now(), time.monotonic()
+    progress = Progress(console or Console(stderr=True), started)
     with ThreadPoolExecutor(max_workers=workers or builds) as pool:
-        answers = list(pool.map(lambda commit: (commit, *submit(api, commit)), commits))
+        submitting = {pool.submit(submit, api, commit): commit for commit in commits}
+        while submitting:
+            answered, _ = wait(submitting, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+            for future in answered:
+                commit = submitting.pop(future)
+                status, body = future.result()
+                if status == 202:
+                    report.accepted[commit] = body["buildId"]
+                else:
+                    report.rejected.append((commit, status, body))
+            progress.show(report, pending=len(report.accepted))
     report.submit_seconds = time.monotonic() - started
-    for commit, status, body in answers:
-        if status == 202:
-            report.accepted[commit] = body["buildId"]
-        else:
-            report.rejected.append((commit, status, body))
 
     pending = set(report.accepted.values())
     last_poll_error: OSError | None = None
@@ -127,7 +162,9 @@ def run(builds: int, timeout: float, workers: int | None = None) -> LoadReport:
             elif status == 200 and view["deploymentStatus"] == "FAILED":
                 report.failed[build_id] = view.get("failureReason") or view["replication"]["status"]
                 pending.discard(build_id)
+            progress.show(report, len(pending))
         time.sleep(0.5)
+    progress.show(report, len(pending), force=True)
     report.total_seconds = time.monotonic() - started
 
     report.problems += [f"POST answered {status} for {commit}: {body}" for commit, status, body in report.rejected]

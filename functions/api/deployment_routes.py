@@ -124,7 +124,10 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
     asked = acceptance(request)
     spec = asked["spec"]
     deployment = accept.deploy_build(
-        **asked, sfn_client=aws.stepfunctions(), state_machine_arn=settings().rollout_state_machine_arn
+        **asked,
+        sfn_client=aws.stepfunctions(),
+        state_machine_arn=settings().rollout_state_machine_arn,
+        s3_for_region=aws.s3,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
     logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})

@@ -43,6 +43,7 @@ def auto_deploy(event: dict[str, Any]) -> dict[str, Any]:
             execution_name=event["replication"],
             started_at=datetime.fromisoformat(event["replicationStartedAt"].replace("Z", "+00:00")),
         ),
+        s3_for_region=aws.s3,
     )
     return {"deploymentId": deployment.deployment_id if deployment else None}
 

@@ -42,6 +42,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             request=request,
             fleet=config.fleet,
             writers=config.write_workers,
+            record_retention_days=config.host_record_retention_days,
         )
     else:
         result = wave.roll_back_region(

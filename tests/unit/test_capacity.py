@@ -3,7 +3,12 @@ that must hold at any scale, and the first-limit finder pushed past each limit i
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -72,14 +77,23 @@ def test_small_scenario_counts_by_hand():
 
     assert used["apigateway.requests"] == 1  # the POST, no polls
     assert used["sqs.requests"] == 3  # send, receive, delete
-    assert used["lambda.requests"] == 1 + 1 + 1 + 2  # API, worker, starter, a sync per region; copies by CopyObject
-    assert used["stepfunctions.state_transitions"] == 8 + 2 * 2
-    assert used["s3.tier1_requests"] == 1 + 2  # one PUT (under 8 MiB), a COPY per region
+    # API, worker, starter, a sync per region (copies by CopyObject), and the deployment step: AutoDeploy,
+    # the rollout's start and finish, a wave per region
+    assert used["lambda.requests"] == 1 + 1 + 1 + 2 + (1 + 2 + 2)
+    # replication: 8 states + 2 a destination; rollout: start, the region waves' Map, finish, the regions'
+    # Map once, and in each region its wave, its health gate, its end
+    assert used["stepfunctions.state_transitions"] == (8 + 2 * 2) + (3 + 1 + 2 * 3)
+    # one PUT (under 8 MiB), a COPY per region, the retention tags: pinned before and after, one released
+    assert used["s3.tier1_requests"] == 1 + 2 + 3 * 2
     # HEADs: worker, workflow, a sync per region; GETs: 3 seeds x one 8 MiB range each, per region
     assert used["s3.tier2_requests"] == 1 + 1 + 2 + 3 * 2
-    # builds 3 puts/updates, tracking put + update, 20 host records of 284 bytes, 2 summaries
-    assert used["dynamodb.write_units"] == 3 + 2 + 20 + 2
-    assert "dynamodb.read_units" not in used  # nobody polled
+    # builds 3 puts/updates, tracking put + update, 20 host records of 284 bytes, 2 summaries; accepted in
+    # a transaction (x2): the deployment, 2 regions, 2 goals; the steps: status twice, each region's wave
+    # 2 progress puts and its hosts per build; a host-state block (10 hosts: 700 bytes) per region
+    assert used["dynamodb.write_units"] == 3 + 2 + 20 + 2 + 2 * (1 + 2 + 2) + (2 + 2 * 3) + 2
+    # acceptance: each region's goal twice, the previous deployment; steps: 4 Queries (start, 2 waves,
+    # finish) and each wave's goal; each wave reads the region's one block
+    assert used["dynamodb.read_units"] == (2 * 2 + 1) + (4 + 2) + 2
     assert used["transfer.inter_region_gb"] == pytest.approx(2 * MIB / GIB)
 
 
@@ -95,6 +109,11 @@ def test_small_scenario_leaves_countable_records():
     assert counts.artifact_copies == 2
     assert counts.artifact_objects == 3
     assert counts.stored_artifact_bytes == 3 * MIB
+    assert counts.deployment_records == 3  # the deployment and its 2 regions
+    assert counts.region_goals == 2
+    assert counts.rollout_state_transitions == 10
+    assert counts.deployment_step_invocations == 5
+    assert counts.host_state_blocks_written == 2
 
 
 def test_polls_and_idempotency_add_their_requests_and_units():
@@ -102,8 +121,8 @@ def test_polls_and_idempotency_add_their_requests_and_units():
 
     assert used["apigateway.requests"] == 6
     # each poll: a consistent Query of the build and 2 summaries (1 unit) + GetItem of the tracking row (1)
-    assert used["dynamodb.read_units"] == 5 * 2
-    assert used["dynamodb.write_units"] == 27 + 2
+    assert used["dynamodb.read_units"] == 13 + 5 * 2
+    assert used["dynamodb.write_units"] == 47 + 2
 
 
 def test_large_artifacts_are_uploaded_and_copied_in_parts():
@@ -111,13 +130,15 @@ def test_large_artifacts_are_uploaded_and_copied_in_parts():
     used = usage_of(gib)
 
     # upload: create + 128 parts of 8 MiB + complete; copy (above the 8 MiB threshold, by the copy
-    # function): create + 205 parts of 5 MiB + complete, per region
-    assert used["s3.tier1_requests"] == (2 + 128) + 2 * (2 + 205)
-    assert used["lambda.requests"] == 5 + 2
+    # function): create + 205 parts of 5 MiB + complete, per region; the 6 retention tags
+    assert used["s3.tier1_requests"] == (2 + 128) + 2 * (2 + 205) + 6
+    assert used["lambda.requests"] == 10 + 2
     # the regional layout's copy function copies every artifact, small ones too, by CopyObject
     every_copy = replace(TEMPLATE, copy_function_for_every_copy=True)
-    assert usage_of(SMALL, every_copy)["lambda.requests"] == 5 + 2
-    assert usage_of(SMALL, every_copy)["s3.tier1_requests"] == 1 + 2
+    assert usage_of(SMALL, every_copy)["lambda.requests"] == 10 + 2
+    assert usage_of(SMALL, every_copy)["s3.tier1_requests"] == 1 + 2 + 6
+    # and, per copy, HEADs the source and the copy and reads the tag of the copy it replaces
+    assert usage_of(SMALL, every_copy)["s3.tier2_requests"] == usage_of(SMALL)["s3.tier2_requests"] + 2 * (2 + 1)
 
 
 def test_per_shard_records_write_one_item_a_shard():
@@ -144,9 +165,9 @@ def test_cost_is_usage_times_price():
 
     cost = model.cost(SMALL, TEMPLATE, ASSUMPTIONS, only_writes)
 
-    assert cost.per_deployment["DynamoDB"] == 27
-    assert cost.deployment_total == 27
-    assert cost.month_total(SMALL.deployments_per_day) == pytest.approx(27 * 10 * model.DAYS_PER_MONTH)
+    assert cost.per_deployment["DynamoDB"] == 47
+    assert cost.deployment_total == 47
+    assert cost.month_total(SMALL.deployments_per_day) == pytest.approx(47 * 10 * model.DAYS_PER_MONTH)
 
 
 def test_the_price_and_quota_tables_are_dated_and_sourced():
@@ -282,3 +303,96 @@ def test_replication_shape_follows_the_success_path():
         },
     }
     assert not templates.replication_shape(definition).every_copy_invokes_a_function
+
+
+# What changes from one run to the next without the model changing.
+VOLATILE_RESULTS = ("generatedAt",)
+
+
+def make_capacity_arguments() -> list[str]:
+    """`make capacity`'s arguments: the Makefile's LOCAL_PARAMS, each as --param."""
+    makefile = (templates.REPO / "Makefile").read_text()
+    local_params = re.search(r"^LOCAL_PARAMS := (.+)$", makefile, re.MULTILINE).group(1).split()
+    return [argument for param in local_params for argument in ("--param", param)]
+
+
+def test_the_committed_results_are_what_make_capacity_gives_now(tmp_path):
+    # Given the model run as `make capacity` runs it (its own process), into a scratch folder
+    subprocess.run(
+        [sys.executable, "-m", "capacity", "--out", str(tmp_path), *make_capacity_arguments()],
+        cwd=templates.REPO,
+        env={**os.environ, "PYTHONPATH": str(templates.REPO / "layers" / "code_deploy")},
+        check=True,
+        capture_output=True,
+    )
+    fresh = json.loads((tmp_path / "results.json").read_text())
+    committed = json.loads((templates.REPO / "capacity" / "results.json").read_text())
+    # Then capacity/results.json holds what it gives, but for the fields that change every run
+    for field in VOLATILE_RESULTS:
+        fresh.pop(field, None)
+        committed.pop(field, None)
+    assert fresh == committed, "capacity/results.json is stale: run `make capacity` and commit what it writes"
+
+
+def test_rollout_shape_follows_the_steps_answers():
+    # Given a rollout workflow: a start and a finish step around a Map of region waves, each a Map of
+    # regions, each region a loop of its wave step and a gate on the step's answer (a bake waits first)
+    region = {
+        "StartAt": "Wave",
+        "States": {
+            "Wave": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Gate"},
+            "Gate": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": "{% $states.input.next = 'WAVE' %}", "Next": "Wave"},
+                    {"Condition": "{% $states.input.next = 'BAKE' %}", "Next": "Bake"},
+                ],
+                "Default": "Done",
+            },
+            "Bake": {"Type": "Wait", "Seconds": 5, "Next": "Wave"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    step = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"}
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {**step, "Next": "RegionWaves"},
+            "RegionWaves": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Regions",
+                    "States": {"Regions": {"Type": "Map", "ItemProcessor": region, "End": True}},
+                },
+                "Next": "Finish",
+            },
+            "Finish": {**step, "End": True},
+        },
+    }
+
+    # When it is read
+    shape = templates.rollout_shape(definition)
+
+    # Then a region's wave is its step and its gate, its end one more state; the steps are counted
+    assert shape == model.RolloutShape(
+        fixed_states=3,
+        fixed_invocations=2,
+        states_per_region_wave=1,
+        states_per_region=1,
+        states_per_wave=2,
+        invocations_per_region=0,
+        invocations_per_wave=1,
+    )
+    # 2 region waves over 3 regions, 4 waves each
+    assert shape.transitions(2, 3, 4) == 3 + 2 + 3 * (1 + 4 * 2)
+    assert shape.invocations(3, 4) == 2 + 3 * 4
+
+
+def test_the_tool_reads_the_rollout_workflows_asl():
+    template, _ = templates.template_settings()
+
+    # one deployment step a wave (it invokes the region's sync), and AutoDeploy's call from the replication
+    assert template.rollout.invocations_per_wave == 1
+    assert template.rollout.states_per_wave >= 2  # the step and the gate on its answer
+    assert template.auto_deploy_invocations == 1
+    assert template.deployment_step.timeout_seconds >= template.regional_sync.timeout_seconds

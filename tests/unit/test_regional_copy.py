@@ -5,9 +5,9 @@ import boto3
 import pytest
 
 from code_deploy.replication import copy as replication_copy
-from code_deploy.replication import transfer
+from code_deploy.replication import retention, transfer
 from code_deploy.replication.schema import CopyRequest
-from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, MultipartPolicy, copy_to_bucket, part_size_for
+from code_deploy.replication.transfer import MAX_PARTS, MIN_PART_BYTES, CopyPolicy, copy_to_bucket, part_size_for
 from tests.utils import load_event, load_handler
 
 MIB = 1024 * 1024
@@ -38,7 +38,7 @@ def test_a_small_artifact_is_copied_into_another_region_with_its_metadata(stack)
         stack.global_bucket,
         "builds/b.zip",
         stack.regional_bucket("ap-southeast-2"),
-        MultipartPolicy(8 * MIB, 5 * MIB),
+        CopyPolicy(8 * MIB, 5 * MIB),
     )
     # Then one CopyObject put it there, metadata and all
     assert (result.method, result.parts, result.size, result.region) == ("copyObject", 1, 3, "ap-southeast-2")
@@ -62,9 +62,7 @@ def test_multipart_copy_is_byte_for_byte_and_keeps_metadata(stack):
     destination = boto3.client("s3", region_name="us-west-2")
 
     # When it is copied in 5 MiB parts (above the 8 MiB threshold)
-    result = copy_to_bucket(
-        s3, destination, stack.global_bucket, key, destination_bucket, MultipartPolicy(8 * MIB, 5 * MIB)
-    )
+    result = copy_to_bucket(s3, destination, stack.global_bucket, key, destination_bucket, CopyPolicy(8 * MIB, 5 * MIB))
 
     # Then the copy is the same bytes, made of 3 parts, with the same metadata and content type
     copy = destination.get_object(Bucket=destination_bucket, Key=key)
@@ -90,7 +88,7 @@ def test_a_copy_that_answers_success_without_the_object_is_an_error(stack):
             stack.global_bucket,
             "builds/c.zip",
             stack.regional_bucket("eu-west-1"),
-            MultipartPolicy(MIB * 8, MIB * 5),
+            CopyPolicy(MIB * 8, MIB * 5),
         )
 
 
@@ -147,3 +145,45 @@ def test_an_artifacts_piece_list_is_copied_with_it(stack, context):
         Bucket=event["destinationBucket"], Key=f"{event['sourceKey']}.pieces.json"
     )
     assert copied["Body"].read() == b'{"pieces": []}'
+
+
+def copy_tags(region: str, bucket: str, key: str) -> dict[str, str]:
+    tags = boto3.client("s3", region_name=region).get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+@pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
+def test_a_copy_is_releasable_until_a_regions_goal_names_it(stack, size):
+    # Given an artifact in the global bucket, a build that no region's goal names yet
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/e.zip", Body=b"z" * size)
+    request = CopyRequest(
+        sourceBucket=stack.global_bucket, sourceKey="builds/e.zip", destinationBucket=stack.regional_bucket("eu-west-1")
+    )
+    # When it is copied into a region
+    replication_copy.copy_to_region(
+        s3, lambda region: boto3.client("s3", region_name=region), request, 8 * MIB, 5 * MIB
+    )
+    # Then the copy is tagged for the bucket's lifecycle rule to expire (code_deploy.replication.retention)
+    assert copy_tags("eu-west-1", request.destinationBucket, "builds/e.zip") == {retention.TAG: retention.EXPIRABLE}
+
+
+@pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
+def test_a_copy_made_again_of_a_pinned_artifact_stays_pinned(stack, size):
+    # Given a region whose goal names the build: its copy is pinned
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=stack.global_bucket, Key="builds/f.zip", Body=b"z" * size)
+    request = CopyRequest(
+        sourceBucket=stack.global_bucket, sourceKey="builds/f.zip", destinationBucket=stack.regional_bucket("us-west-2")
+    )
+    for_region = lambda region: boto3.client("s3", region_name=region)  # noqa: E731
+    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
+    for_region("us-west-2").put_object_tagging(
+        Bucket=request.destinationBucket,
+        Key="builds/f.zip",
+        Tagging={"TagSet": [{"Key": retention.TAG, "Value": retention.PINNED}]},
+    )
+    # When the artifact is copied there again (a new version of it replicated)
+    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
+    # Then the new copy is pinned too: the lifecycle rule must not expire what a goal names
+    assert copy_tags("us-west-2", request.destinationBucket, "builds/f.zip") == {retention.TAG: retention.PINNED}

@@ -1,7 +1,10 @@
 """The regional sync: one wave of a deployment on the region's hosts, or its rollback."""
 
+import time
+
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from code_deploy.hosts import records as host_logs
 from tests.utils import load_event, load_handler, logged_lines
@@ -97,3 +100,27 @@ def test_every_line_of_a_wave_carries_its_build_id(regional_sync, replicated_art
     done = [line for line in written() if line.get("message") == "rollout done"]
     assert done and all(line["build_id"] == BUILD_ID for line in done)
     assert done[0]["rollout_seconds"] >= 0
+
+
+def test_every_host_record_expires_after_the_regions_retention(
+    regional_sync, stack, replicated_artifacts, context, monkeypatch
+):
+    # Given a regional stack that keeps host records 7 days (HostRecordRetentionDays)
+    monkeypatch.setenv("HOST_RECORD_RETENTION_DAYS", "7")
+    # When a wave runs, some of its hosts failing
+    before = int(time.time())
+    answer = regional_sync.lambda_handler(wave(0, 200, failure_percent=10), context)
+    after = int(time.time())
+    # Then every record it wrote, DEPLOYED or FAILED, carries the table's TTL attribute: 7 days on
+    table = stack.host_records(REGION)
+    shards = host_logs.host_record_shards(200)
+    records = [
+        item
+        for shard in range(shards)
+        for item in table.query(
+            KeyConditionExpression=Key("pk").eq(host_logs.host_partition_key(BUILD_ID, REGION, shard, shards))
+        )["Items"]
+    ]
+    assert len(records) == 200 and answer["failed"] > 0
+    week = 7 * 86_400
+    assert all(before + week - 1 <= record[host_logs.EXPIRES_AT] <= after + week for record in records)

@@ -7,6 +7,9 @@ import boto3
 import pytest
 
 from code_deploy.builds import store as build_store
+from code_deploy.builds.model import BuildStatus
+from code_deploy.builds.schema import BuildProgress
+from code_deploy.builds.view import build_view
 from code_deploy.deployments import accept as acceptance
 from code_deploy.deployments import actions, workflow
 from code_deploy.deployments import model as deployment_model
@@ -14,11 +17,13 @@ from code_deploy.deployments import store as deployment_store
 from code_deploy.deployments.store import ActionNotAllowed
 from code_deploy.hosts import wave as host_wave
 from code_deploy.hosts.schema import WaveRequest
+from code_deploy.regions import RegionalBuckets
 from code_deploy.swarm import SwarmParameters
-from tests.unit.conftest import HOSTS_PER_REGION, REGIONS, STACK
+from tests.unit.conftest import BUCKET_PATTERN, HOSTS_PER_REGION, REGIONS, STACK
 
 FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
 OLD, NEW = "build-20261122T000000Z-00000001", "build-20261122T000000Z-00000002"
+BUILT_OLD = build_store.BuildRecord(OLD, "0" * 40, BuildStatus.SUCCEEDED, "t0", ())
 
 
 @pytest.fixture
@@ -207,3 +212,35 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
             actions.act(tables, deployment_id, action)
+
+
+def test_a_region_whose_hosts_a_later_deployment_took_during_the_wave_ends_superseded(tables, invoke):
+    # Given a deployment of OLD whose wave in the last region finds every host there already taken by a
+    # later deployment of NEW (accepted and rolled out there while OLD's wave was on its way)
+    first = accept(tables, OLD)
+    workflow.start(tables, first)
+    taken = REGIONS[-1]
+    later: list[str] = []
+
+    def later_deployment_first(region: str, request: dict) -> dict:
+        if region == taken and request["deploymentId"] == first and not later:
+            later.append(accept(tables, NEW, regions=[taken]))
+            workflow.start(tables, later[0])
+            run_region(tables, invoke, later[0], taken)
+        return invoke(region, request)
+
+    # When the first deployment runs to its end
+    for region in REGIONS:
+        run_region(tables, later_deployment_first, first, region)
+    workflow.finish(tables, first)
+
+    # Then the region is SUPERSEDED by the later build, and so are the deployment and the build
+    deployment = deployment_store.get(tables.deployments, first)
+    assert deployment.regions[taken].status == deployment_model.RegionRolloutStatus.SUPERSEDED
+    assert deployment.regions[taken].hosts_updated == 0
+    assert deployment.status == deployment_model.DeploymentStatus.SUPERSEDED
+    summaries = build_store.get_rollout_summaries(tables.builds, OLD)
+    assert (summaries[taken].hosts_deployed, summaries[taken].superseded_by) == (0, NEW)
+    view = build_view(BUILT_OLD, summaries, None, RegionalBuckets(REGIONS, BUCKET_PATTERN), HOSTS_PER_REGION)
+    assert view.deploymentStatus == BuildProgress.SUPERSEDED
+    assert [region.supersededBy for region in view.regions] == [None, None, NEW]

@@ -214,3 +214,22 @@ def test_a_replication_that_failed_before_copying_fails_every_region_it_did_not_
     view = build_view(build_record(), {}, tracking("FAILED", []), BUCKETS, 100)
     assert [region.replication for region in view.regions] == [RegionCopyStatus.FAILED] * 2
     assert view.failureReason.startswith("replication FAILED: 2 of 2 regions not copied")
+
+
+def test_a_build_whose_rollouts_all_ended_is_final_even_with_hosts_that_failed_within_the_gate():
+    # Given every region's rollout ended, one with 3 hosts that failed their update (the health gate
+    # allows 5%), none superseded
+    ended = rollouts(rollout("us-west-2", 100), rollout("eu-west-1", 97))
+    copies = tracking(
+        "SUCCEEDED",
+        [
+            {"bucket": "s-us-west-2-builds", "status": "SUCCEEDED"},
+            {"bucket": "s-eu-west-1-builds", "status": "SUCCEEDED"},
+        ],
+    )
+    # When its status is read
+    view = build_view(build_record(), ended, copies, BUCKETS, 100)
+    # Then it is final: DEPLOYED, each region saying how many hosts run it
+    assert view.deploymentStatus == DeploymentStatus.DEPLOYED
+    assert [region.hostsDeployed for region in view.regions] == [100, 97]
+    assert view.deployedAt == "t9"

@@ -101,6 +101,7 @@ class RegionalSyncSettings(_SwarmSettings):
     # The real hosts (agents) of the region: their table, and when a silent one counts as lost.
     fleet_table: str = Field(alias="FLEET_TABLE_NAME", default="")
     host_lost_after_seconds: float = Field(alias="HOST_LOST_AFTER_SECONDS", default=90, gt=0)
+    host_record_retention_days: int = Field(alias="HOST_RECORD_RETENTION_DAYS", default=30, ge=1)
 
 
 class DeploymentStepSettings(_RolloutSettings):

@@ -36,6 +36,8 @@ class BuildProgress(StrEnum):
     BUILDING = "BUILDING"
     REPLICATING = "REPLICATING"
     ROLLING_OUT = "ROLLING_OUT"
+    # Every region's rollout ended with the build on its hosts (but those that failed their update
+    # within the health gate's allowance, which each region's hostsDeployed leaves out).
     DEPLOYED = "DEPLOYED"
     # A later build's deployment took a region over before this one reached every host there.
     SUPERSEDED = "SUPERSEDED"

@@ -65,10 +65,13 @@ def build_progress(build_status: BuildStatus, replication: Replication, regions:
         return BuildProgress.FAILED
     if replication.status in (ReplicationStatus.FAILED, ReplicationStatus.PARTIAL_FAILURE):
         return BuildProgress.FAILED
-    if all(region.hostsDeployed >= region.hostsTotal and region.rolloutCompletedAt for region in regions):
+    # A region's rollout summary is written when its rollout ends: once every region's has, the build's
+    # status is final, whatever hosts it holds (a later deployment took some: SUPERSEDED; hosts that
+    # failed their update within the health gate's allowance are counted in the region's figures).
+    if all(region.rolloutCompletedAt for region in regions):
+        if any(region.supersededBy for region in regions):
+            return BuildProgress.SUPERSEDED
         return BuildProgress.DEPLOYED
-    if all(region.rolloutCompletedAt for region in regions) and any(region.supersededBy for region in regions):
-        return BuildProgress.SUPERSEDED
     # A region rolls out as soon as its copy lands, while the others' copies may still be under way.
     started_rolling_out = any(region.rolloutStartedAt for region in regions)
     if not started_rolling_out and replication.status in (ReplicationStatus.NOT_STARTED, ReplicationStatus.IN_PROGRESS):

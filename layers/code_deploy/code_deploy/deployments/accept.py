@@ -1,10 +1,16 @@
 """Accepting a deployment: the build must be deployable where asked; every region it reaches takes it
 as its goal at once (a conditional transaction: the later deployment wins), then its rollout workflow
-starts. The plan that predicts it, and AutoDeploy at the end of a replication, take the same path."""
+starts. The plan that predicts it, and AutoDeploy at the end of a replication, take the same path.
+
+Goals change here, so here the regions' copies of the builds are tagged for the buckets' lifecycle rules
+(code_deploy.replication.retention): the deployment's build is pinned in every region it reaches before
+its goals commit, and the builds the new goals no longer name are released after."""
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from code_deploy.builds import store as build_store
-from code_deploy.builds.model import BuildStatus, build_id_for_artifact, utc_now
+from code_deploy.builds.model import BuildStatus, artifact_key, build_id_for_artifact, utc_now
 from code_deploy.deployments import model, store
 from code_deploy.deployments.ids import new_deployment_id
 from code_deploy.deployments.model import (
@@ -21,11 +27,15 @@ from code_deploy.deployments.model import (
     DeploymentStatus,
     RegionRolloutStatus,
 )
-from code_deploy.deployments.store import Deployment, DeploymentStatusChange, RegionRollout, Tables
+from code_deploy.deployments.store import Deployment, DeploymentStatusChange, RegionGoal, RegionRollout, Tables
 from code_deploy.errors import NotAllowedNow
 from code_deploy.regions import RegionalBuckets
+from code_deploy.replication import retention
 from code_deploy.replication import tracking as copy_tracking
+from code_deploy.replication.retention import RegionalCopies
 from code_deploy.swarm import SwarmParameters
+
+logger = logging.getLogger(__name__)
 
 
 class BuildNotDeployable(NotAllowedNow):
@@ -79,11 +89,14 @@ def deploy_build(
     state_machine_arn: str,
     spec: DeploymentSpec,
     fleet: SwarmParameters,
+    s3_for_region: Callable[[str], Any] | None = None,
 ) -> Deployment:
     """A deployment asked for through the API: of a build that is SUCCEEDED and in the bucket of every
-    region it reaches (else build_store.BuildNotFound or BuildNotDeployable, and nothing written)."""
+    region it reaches (else build_store.BuildNotFound or BuildNotDeployable, and nothing written). With
+    `s3_for_region` (a region's S3 client) the regions' copies are tagged for their lifecycle rules."""
     artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
-    return create_deployment(tables, sfn_client, state_machine_arn, spec, artifact, fleet)
+    copies = RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None
+    return create_deployment(tables, sfn_client, state_machine_arn, spec, artifact, fleet, copies=copies)
 
 
 def create_deployment(
@@ -95,12 +108,19 @@ def create_deployment(
     fleet: SwarmParameters,
     trigger: str = "api",
     deployment_id: str | None = None,
+    copies: RegionalCopies | None = None,
 ) -> Deployment:
     """Accepts a deployment: it becomes the goal of every region it reaches (the later deployment wins:
     a conditional transaction), then its rollout workflow starts. Nothing is left half-done: a workflow
-    that cannot start marks the deployment FAILED and gives the regions their goals back."""
+    that cannot start marks the deployment FAILED and gives the regions their goals back.
+
+    With `copies`, the build's copy in each region is pinned first (BuildNotDeployable, and nothing
+    written, where the lifecycle rule has expired it), and once the workflow runs, the builds the new
+    goals no longer name are released."""
     now = utc_now()
     deployment_id = deployment_id or new_deployment_id()
+    if copies:
+        _pin(tables, copies, spec.regions, artifact.key, spec.build_id)
     for _ in range(store.ACCEPT_ATTEMPTS):
         goals = store.get_region_goals(tables.regions, spec.regions)
         already = {region: goals[region].hosts_by_build.get(spec.build_id, 0) for region in spec.regions}
@@ -160,7 +180,76 @@ def create_deployment(
         for region, rollout in accepted.regions.items():
             store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
         raise
+    if copies:
+        _release(tables, copies, accepted, goals)
     return accepted
+
+
+def _pin(tables: Tables, copies: RegionalCopies, regions: tuple[str, ...], key: str, build_id: str) -> None:
+    """Keeps the build's copy in each region: its goal is about to name it. Where a copy has expired,
+    the deployment is refused, and the copies pinned on the way are released again where no goal
+    names the build."""
+    gone, pinned = [], []
+    for region in regions:
+        try:
+            copies.tag(region, key, retention.PINNED)
+            pinned.append(region)
+        except ClientError as error:
+            if not retention.is_gone(error):
+                raise
+            gone.append(region)
+    if gone:
+        goals = store.get_region_goals(tables.regions, tuple(pinned))
+        for region in pinned:
+            if build_id not in _named(goals[region]):
+                copies.tag(region, key, retention.EXPIRABLE)
+        raise BuildNotDeployable(
+            f"{key} is no longer in the builds bucket of {', '.join(gone)}: it expired once no region's goal "
+            "named it (ArtifactRetentionDays); build the commit again"
+        )
+
+
+def _named(goal: RegionGoal) -> set[str]:
+    return {build for build in (goal.goal_build_id, goal.previous_build_id) if build}
+
+
+def _release(tables: Tables, copies: RegionalCopies, accepted: Deployment, before: dict[str, RegionGoal]) -> None:
+    """Releases, in each region the deployment reached, the builds its goals named before and no longer
+    do: the goal before last, and the build of a deployment rolled back there since (a rollback restores
+    the goal but keeps the deployment that set it). Then pins the deployment's build again, and any
+    released build a goal names again meanwhile (a concurrent acceptance), so the last tag written is
+    the one the goals say. A tag that cannot be written is logged, not raised: the deployment runs, and
+    a copy left pinned is only kept longer."""
+    builds_of: dict[str, str | None] = {}
+    released: dict[str, set[str]] = {}
+    try:
+        for region, rollout in accepted.regions.items():
+            goal = before[region]
+            named = _named(goal)
+            if goal.goal_deployment_id and goal.goal_deployment_id != accepted.deployment_id:
+                if goal.goal_deployment_id not in builds_of:
+                    builds_of[goal.goal_deployment_id] = store.build_of(tables.deployments, goal.goal_deployment_id)
+                named.add(builds_of[goal.goal_deployment_id] or "")
+            released[region] = named - {accepted.build_id, rollout.previous_build_id, ""}
+            for build in released[region]:
+                _tag_if_there(copies, region, artifact_key(build), retention.EXPIRABLE)
+        again = store.get_region_goals(tables.regions, tuple(accepted.regions))
+        for region, builds in released.items():
+            named_now = _named(again[region])
+            if accepted.build_id in named_now:
+                _tag_if_there(copies, region, accepted.artifact_key, retention.PINNED)
+            for build in builds & named_now:
+                _tag_if_there(copies, region, artifact_key(build), retention.PINNED)
+    except ClientError as error:
+        logger.warning("artifact copies not tagged: kept until a later deployment", extra={"error": str(error)})
+
+
+def _tag_if_there(copies: RegionalCopies, region: str, key: str, value: str) -> None:
+    try:
+        copies.tag(region, key, value)
+    except ClientError as error:
+        if not retention.is_gone(error):  # nothing to keep or release: an artifact uploaded by hand elsewhere
+            raise
 
 
 @dataclass(frozen=True)
@@ -180,6 +269,7 @@ def auto_deploy(
     regional_buckets: RegionalBuckets,
     fleet: SwarmParameters,
     replicated: Replicated,
+    s3_for_region: Callable[[str], Any] | None = None,
 ) -> Deployment | None:
     """AutoDeploy: a build that was just replicated deploys to every region it reached, one wave, through
     the same path as any deployment. The replication's execution name keeps a retry to one deployment."""
@@ -190,7 +280,7 @@ def auto_deploy(
         return None
     size = int(succeeded[0].get("size", 1))
     build_id = build_id_for_artifact(replicated.source_key, {})
-    spec = model.spec_from_request(build_id, regional_buckets.regions, regions)
+    spec = model.spec_from_request(build_id, regional_buckets.regions, regions=regions)
     return create_deployment(
         tables,
         sfn_client,
@@ -200,4 +290,5 @@ def auto_deploy(
         fleet,
         trigger="auto",
         deployment_id=new_deployment_id(replicated.started_at, unique=replicated.execution_name),
+        copies=RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None,
     )

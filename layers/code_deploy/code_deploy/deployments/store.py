@@ -413,6 +413,16 @@ def get(deployments_table, deployment_id: str) -> Deployment:
     return Deployment.from_item(records[0], {rollout.region: rollout for rollout in regions})
 
 
+def build_of(deployments_table, deployment_id: str) -> str | None:
+    """The build a deployment deploys (None: no such deployment): one GetItem of its record."""
+    item = deployments_table.get_item(
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        ProjectionExpression="buildId",
+        ConsistentRead=True,
+    ).get("Item")
+    return item["buildId"] if item else None
+
+
 def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) -> None:
     deployments_table.put_item(Item=rollout.to_item(deployment_id))
 

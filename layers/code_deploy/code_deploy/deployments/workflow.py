@@ -145,6 +145,17 @@ def _next_wave_or_done(
             replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None),
         )
         return _step("WAVE", wave_index + 1)
+    if rollout.hosts_updated < rollout.hosts_total:
+        # Hosts a later deployment took during a wave (their seq is later) are not this build's: read
+        # the region's goal, whose deployment took them, and end superseded by it.
+        goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+        if goal.goal_deployment_id != deployment.deployment_id:
+            finished = _finish_region(
+                tables, deployment, rollout, RegionRolloutStatus.SUPERSEDED, f"superseded by {goal.goal_deployment_id}"
+            )
+            by = goal.goal_build_id if goal.goal_build_id != deployment.build_id else None
+            _report_rollout(tables, deployment, finished, superseded_by=by)
+            return _step("END")
     finished = _finish_region(tables, deployment, rollout, RegionRolloutStatus.SUCCEEDED, None)
     _report_rollout(tables, deployment, finished)
     return _step("END")

@@ -39,6 +39,14 @@ BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_WRITE_ATTEMPTS = 8
 
 
+# The table's TTL attribute (regional.yaml's TimeToLiveSpecification): epoch seconds after which DynamoDB
+# deletes the record, HostRecordRetentionDays after it was written; without it the table grows for ever.
+EXPIRES_AT = "expiresAt"
+
+
+DEFAULT_RETENTION_DAYS = 30  # regional.yaml's HostRecordRetentionDays default
+
+
 def host_record_shards(hosts: int) -> int:
     return max(MIN_HOST_RECORD_SHARDS, math.ceil(hosts / HOSTS_PER_PARTITION_KEY))
 
@@ -52,10 +60,23 @@ def host_id(region: str, host_index: int) -> str:
     return f"{region}-host-{host_index:06d}"
 
 
-def host_records(build_id: str, region: str, bucket: str, plan: SwarmResult, deployed_at: str) -> list[dict[str, Any]]:
+def expires_at(retention_days: int) -> int:
+    """When a record written now expires: `retention_days` later, in epoch seconds."""
+    return int(time.time()) + retention_days * 86_400
+
+
+def host_records(
+    build_id: str,
+    region: str,
+    bucket: str,
+    plan: SwarmResult,
+    deployed_at: str,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> list[dict[str, Any]]:
     """One record a host of the region: where its first piece came from, the round it completed in and
     its finish time in the P2P model, as the plan says."""
     shards = host_record_shards(plan.params.hosts)
+    expires = expires_at(retention_days)
     return [
         {
             "pk": host_partition_key(build_id, region, host, shards),
@@ -67,6 +88,7 @@ def host_records(build_id: str, region: str, bucket: str, plan: SwarmResult, dep
             "completed_round": plan.completed_round[host],
             "finish_seconds": decimal(plan.finish_seconds(host)),
             "deployed_at": deployed_at,
+            EXPIRES_AT: expires,
         }
         for host, source in enumerate(plan.first_source)
     ]
@@ -82,11 +104,14 @@ def wave_host_records(
     activated: Sequence[int],
     failed: Sequence[int],
     at: str,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> list[dict[str, Any]]:
     """One record a host a wave tried, under the same keys as a whole region's (`host_records`): the
     hosts that downloaded the build (host `downloaded[i]` is host i of the wave's swarm `plan`), those
-    that had it cached and only switched to it, and those that failed."""
+    that had it cached and only switched to it, and those that failed; each expires `retention_days`
+    from now."""
     shards = host_record_shards(hosts_total)
+    expires = expires_at(retention_days)
 
     def record(host: int, status: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -96,6 +121,7 @@ def wave_host_records(
             "region": region,
             "status": status,
             "deployed_at": at,
+            EXPIRES_AT: expires,
             **fields,
         }
 

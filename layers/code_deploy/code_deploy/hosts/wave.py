@@ -72,6 +72,7 @@ def roll_out_wave(
     request: WaveRequest,
     fleet: SwarmParameters,
     writers: int,
+    record_retention_days: int = records.DEFAULT_RETENTION_DAYS,
 ) -> RegionalResult:
     """Switches one wave of the region's hosts (`request.hostRange`) to the deployment's build: hosts
     already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
@@ -102,6 +103,7 @@ def roll_out_wave(
         activated,
         outcome.failed,
         utc_now(),
+        record_retention_days,
     )
     records.write_host_records(dynamodb_client, host_records_table_name, host_records, writers)
     return RegionalResult(

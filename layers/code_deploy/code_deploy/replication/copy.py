@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from code_deploy.builds.artifact import pieces_key
-from code_deploy.replication import transfer
+from code_deploy.replication import retention, transfer
 from code_deploy.replication.model import execution_input, execution_name
 
 if TYPE_CHECKING:  # pydantic's model, imported by the function that builds one: not every cold start needs pydantic
@@ -61,18 +61,28 @@ def copy_to_region(
 ) -> dict[str, Any]:
     """Copies the artifact into one regional bucket, through a client of that bucket's region; returns
     the Map item's result. A permanent failure is answered as status FAILED with its error, so the state
-    machine records it at once; anything else raises, and the state machine retries it."""
+    machine records it at once; anything else raises, and the state machine retries it.
+
+    The copy is tagged releasable for the bucket's lifecycle rule (code_deploy.replication.retention),
+    or pinned if the copy it replaces was: a region's goal names the build."""
     locate = bucket_regions or (lambda bucket: transfer.bucket_region(s3_client, bucket))
     try:
         region = request.destinationRegion or locate(request.destinationBucket)
-        _copy_piece_list(s3_client, s3_client_for_region(region), request)
+        destination = s3_client_for_region(region)
+        _copy_piece_list(s3_client, destination, request)
         result = transfer.copy_to_bucket(
             s3_client,
-            s3_client_for_region(region),
+            destination,
             request.sourceBucket,
             request.sourceKey,
             request.destinationBucket,
-            transfer.MultipartPolicy(multipart_threshold, part_bytes),
+            transfer.CopyPolicy(
+                multipart_threshold,
+                part_bytes,
+                tagging=retention.tagging(
+                    retention.tag_for_copy(destination, request.destinationBucket, request.sourceKey)
+                ),
+            ),
         )
     except ClientError as error:
         code = error.response["Error"]["Code"]

@@ -43,12 +43,14 @@ def bucket_region(s3_client, bucket: str) -> str:
 
 
 @dataclass(frozen=True)
-class MultipartPolicy:
-    """When a copy goes in parts, how large they are, and how many go at once."""
+class CopyPolicy:
+    """How a copy is made: in parts above a threshold (how large, how many at once), and the tags it
+    carries ("key=value", replacing the source's; None keeps them)."""
 
     threshold: int  # objects above it are copied in parts
     part_bytes: int
     max_concurrency: int = 10
+    tagging: str | None = None
 
 
 def copy_to_bucket(
@@ -57,22 +59,23 @@ def copy_to_bucket(
     source_bucket: str,
     key: str,
     destination_bucket: str,
-    multipart: MultipartPolicy,
+    policy: CopyPolicy,
 ) -> CopyResult:
     """Copies `key` from the source bucket into the destination bucket with the destination region's
-    client (the request goes to the bucket's own region), keeping metadata and content type."""
+    client (the request goes to the bucket's own region), keeping metadata and content type, with the policy's tags."""
     source = source_client.head_object(Bucket=source_bucket, Key=key)
     size = int(source["ContentLength"])
     copy_source = {"Bucket": source_bucket, "Key": key}
-    if size <= multipart.threshold:
-        destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key)
+    tags = {"Tagging": policy.tagging, "TaggingDirective": "REPLACE"} if policy.tagging else {}
+    if size <= policy.threshold:
+        destination_client.copy_object(CopySource=copy_source, Bucket=destination_bucket, Key=key, **tags)
         parts, method = 1, "copyObject"
     else:
         from boto3.s3.transfer import TransferConfig  # boto3 on the multipart path only (code_deploy.aws)
 
-        part_bytes = part_size_for(size, multipart.part_bytes)
+        part_bytes = part_size_for(size, policy.part_bytes)
         config = TransferConfig(
-            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=multipart.max_concurrency
+            multipart_threshold=part_bytes, multipart_chunksize=part_bytes, max_concurrency=policy.max_concurrency
         )
         destination_client.copy(
             CopySource=copy_source,
@@ -84,6 +87,8 @@ def copy_to_bucket(
                 "Metadata": source.get("Metadata", {}),
                 "ContentType": source.get("ContentType", "binary/octet-stream"),
                 "MetadataDirective": "REPLACE",
+                # CreateMultipartUpload's tags (boto3 passes the directive to CopyObject only, below a part)
+                **tags,
             },
             SourceClient=source_client,
             Config=config,
