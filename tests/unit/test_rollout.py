@@ -207,3 +207,20 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
             actions.act(tables, deployment_id, action)
+
+
+def test_a_bake_step_retried_after_its_region_ended_changes_nothing(tables, invoke):
+    # Given a region that baked after its first wave, then was aborted and rolled back
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
+    workflow.start(tables, deployment_id)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, deployment_id, "abort")
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    ended = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    # When the workflow retries the bake step
+    step = workflow.bake(tables, deployment_id, REGIONS[0], 0)
+    # Then it ends there: no second rollback, and the region's record is as the rollback left it
+    assert step["next"] == "END"
+    assert deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]] == ended

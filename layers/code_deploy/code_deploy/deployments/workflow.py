@@ -154,6 +154,8 @@ def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> di
     """A baking region looks again: promoted (skip the rest), interrupted, still baking, or on."""
     deployment = store.get(tables.deployments, deployment_id)
     rollout = deployment.regions[region]
+    if rollout.status.finished:  # a step the workflow retried after the region ended
+        return _step("END")
     stopped = _interrupted(tables, deployment, rollout)
     if stopped:
         return stopped
