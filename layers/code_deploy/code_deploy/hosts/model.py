@@ -1,5 +1,5 @@
 """The simulated hosts of a region: which build each runs, which it keeps cached, and which deployment
-last changed it. Plain Python over plain values; `host_store` keeps it in the region's table.
+last changed it. Plain Python over plain values; `code_deploy.hosts.store` keeps it in the region's table.
 
 A host holds its last two builds (the one it runs and the one before it), so going back to the
 previous build downloads nothing: it only switches which build runs. Every change a deployment makes
@@ -11,8 +11,8 @@ later deployment wins on every host.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -31,25 +31,34 @@ class Host:
 
 @dataclass
 class WaveOutcome:
-    """What one wave did to its hosts."""
+    """What one wave did to its hosts (to those of one block of them, or of them all: `combined`)."""
 
-    updated: list[int]  # switched to the build (downloaded it, or had it cached)
-    downloaded: list[int]  # of `updated`, those that fetched the artifact (the swarm)
-    failed: list[int]  # tried and failed: they keep running what they ran
-    skipped: list[int]  # already on the build
-    superseded: list[int]  # a later deployment changed them: left alone
-    holding_before: int  # hosts of the region that held the build before the wave (they serve pieces)
+    updated: list[int] = field(default_factory=list)  # switched to the build (downloaded it, or had it cached)
+    downloaded: list[int] = field(default_factory=list)  # of `updated`, those that fetched the artifact (the swarm)
+    failed: list[int] = field(default_factory=list)  # tried and failed: they keep running what they ran
+    skipped: list[int] = field(default_factory=list)  # already on the build
+    superseded: list[int] = field(default_factory=list)  # a later deployment changed them: left alone
+
+    @classmethod
+    def combined(cls, outcomes: Iterable[WaveOutcome]) -> WaveOutcome:
+        """The outcomes of a wave's blocks, given in the blocks' order, as one (host indexes in order)."""
+        whole = cls()
+        for outcome in outcomes:
+            for name in ("updated", "downloaded", "failed", "skipped", "superseded"):
+                getattr(whole, name).extend(getattr(outcome, name))
+        return whole
 
 
 def apply_wave(
-    hosts: list[Host], indexes: Iterable[int], build_id: str, seq: int, failing: set[int]
+    hosts: Sequence[Host], first: int, indexes: range, build_id: str, seq: int, failing: set[int]
 ) -> tuple[list[Host], WaveOutcome]:
-    """The region's hosts after a wave of deployment `seq` switched hosts `indexes` to `build_id`;
-    the hosts in `failing` fail their update (fault injection)."""
+    """Hosts `first`, `first` + 1 ... of the region (a block of them) after a wave of deployment `seq`
+    switched those of them in `indexes` to `build_id`; the hosts in `failing` fail their update (fault
+    injection). A host's change depends on that host alone, so a region's blocks change one by one."""
     after = list(hosts)
-    outcome = WaveOutcome([], [], [], [], [], sum(1 for host in hosts if host.current == build_id))
-    for index in indexes:
-        host = hosts[index]
+    outcome = WaveOutcome()
+    for index in range(max(first, indexes.start), min(first + len(hosts), indexes.stop)):
+        host = hosts[index - first]
         if host.seq > seq:
             outcome.superseded.append(index)
         elif host.current == build_id:
@@ -60,33 +69,46 @@ def apply_wave(
             if not host.holds(build_id):
                 outcome.downloaded.append(index)
             outcome.updated.append(index)
-            after[index] = host.switched_to(build_id, seq)
+            after[index - first] = host.switched_to(build_id, seq)
     return after, outcome
 
 
 @dataclass
 class RollbackOutcome:
-    activated: list[int]  # had the target cached: switched back, nothing downloaded
-    downloaded: list[int]  # did not hold it: fetched it again (an ordinary deployment of it)
-    superseded: list[int]
+    activated: list[int] = field(default_factory=list)  # had the target cached: switched back, nothing downloaded
+    downloaded: list[int] = field(default_factory=list)  # did not hold it: fetched it again (a deployment of it)
+    superseded: list[int] = field(default_factory=list)
+
+    @classmethod
+    def combined(cls, outcomes: Iterable[RollbackOutcome]) -> RollbackOutcome:
+        whole = cls()
+        for outcome in outcomes:
+            whole.activated.extend(outcome.activated)
+            whole.downloaded.extend(outcome.downloaded)
+            whole.superseded.extend(outcome.superseded)
+        return whole
 
 
-def apply_rollback(hosts: list[Host], target_build: str | None, seq: int) -> tuple[list[Host], RollbackOutcome]:
-    """The region's hosts after deployment `seq` returned every host it may still change to
-    `target_build`, the region's previous goal. Hosts that cached it switch back at once."""
+def apply_rollback(
+    hosts: Sequence[Host], first: int, target_build: str | None, seq: int
+) -> tuple[list[Host], RollbackOutcome]:
+    """Hosts `first`, `first` + 1 ... of the region (a block of them) after deployment `seq` returned
+    every host it may still change to `target_build`, the region's previous goal. Hosts that cached it
+    switch back at once."""
     after = list(hosts)
-    outcome = RollbackOutcome([], [], [])
-    for index, host in enumerate(hosts):
+    outcome = RollbackOutcome()
+    for offset, host in enumerate(hosts):
+        index = first + offset
         if host.seq > seq:
             outcome.superseded.append(index)
         elif host.current == target_build:
             continue
         elif host.previous == target_build:
             outcome.activated.append(index)
-            after[index] = Host(target_build, host.current, seq)
+            after[offset] = Host(target_build, host.current, seq)
         else:
             outcome.downloaded.append(index)
-            after[index] = host.switched_to(target_build, seq) if target_build else Host(None, host.current, seq)
+            after[offset] = host.switched_to(target_build, seq) if target_build else Host(None, host.current, seq)
     return after, outcome
 
 

@@ -12,7 +12,7 @@ from code_deploy import swarm
 from code_deploy.builds.model import utc_now
 from code_deploy.deployments import model
 from code_deploy.hosts import records, store
-from code_deploy.hosts.model import apply_rollback, apply_wave, hosts_by_build
+from code_deploy.hosts.model import RollbackOutcome, WaveOutcome, apply_rollback, apply_wave
 from code_deploy.swarm import SwarmFigures, SwarmParameters, SwarmResult
 
 if TYPE_CHECKING:  # pydantic's model, imported by the function that builds one: not every cold start needs pydantic
@@ -82,12 +82,16 @@ def roll_out_wave(
     failing = model.failed_hosts(
         request.buildId, region, range(start, end), model.Simulation(request.failurePercent, request.seed)
     )
-    state, outcome = store.change(
+    changed = store.change(
         host_state_table,
         fleet.hosts,
-        lambda hosts: apply_wave(hosts, range(start, end), request.buildId, request.seq, failing),
+        store.load(host_state_table, fleet.hosts, store.blocks_of(start, end)),
+        lambda block: apply_wave(block.hosts, block.first, range(start, end), request.buildId, request.seq, failing),
     )
-    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), outcome.holding_before)
+    outcome = WaveOutcome.combined(block_outcome for _, block_outcome in changed)
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
+    holding_before = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.updated)
+    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), holding_before)
     downloaded = set(outcome.downloaded)
     activated = [host for host in outcome.updated if host not in downloaded]
     if activated and not outcome.downloaded:
@@ -112,8 +116,8 @@ def roll_out_wave(
         skipped=len(outcome.skipped),
         superseded=len(outcome.superseded),
         model_seconds=model_seconds,
-        hosts_by_build=hosts_by_build(state.hosts),
-        hosts_version=state.version,
+        hosts_by_build=counts.hosts_by_build,
+        hosts_version=counts.version,
         model=swarm.figures(plan) if plan else None,
     )
 
@@ -124,13 +128,18 @@ def roll_back_region(
     """Returns the region's hosts to the previous goal build (`request.buildId` here): hosts that hold it
     in their cache switch back in the activation time alone, whatever the artifact's size; hosts that do
     not fetch it again from the region's bucket, where it still is."""
-    state, outcome = store.change(
-        host_state_table, fleet.hosts, lambda hosts: apply_rollback(hosts, request.buildId, request.seq)
+    changed = store.change(
+        host_state_table,
+        fleet.hosts,
+        store.load(host_state_table, fleet.hosts, range(store.block_count(fleet.hosts))),
+        lambda block: apply_rollback(block.hosts, block.first, request.buildId, request.seq),
     )
+    outcome = RollbackOutcome.combined(block_outcome for _, block_outcome in changed)
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
     model_seconds = model.ACTIVATION_SECONDS if outcome.activated else 0.0
     if outcome.downloaded and request.buildId:
         size = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
-        holding = hosts_by_build(state.hosts).get(request.buildId, 0) - len(outcome.downloaded)
+        holding = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.downloaded)
         model_seconds = max(model_seconds, _swarm_for(fleet, size, len(outcome.downloaded), holding)[1])
     return RegionalResult(
         region=region,
@@ -140,6 +149,6 @@ def roll_back_region(
         skipped=0,
         superseded=len(outcome.superseded),
         model_seconds=model_seconds,
-        hosts_by_build=hosts_by_build(state.hosts),
-        hosts_version=state.version,
+        hosts_by_build=counts.hosts_by_build,
+        hosts_version=counts.version,
     )

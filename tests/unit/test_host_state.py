@@ -1,0 +1,144 @@
+"""A region's host state in more than one block (2,500 hosts: blocks of 1,000, 1,000 and 500), as the
+regional sync reads and writes it (code_deploy.hosts.store and .wave, over moto): a wave reads only the
+blocks its hosts are in; a block another writer saved between our read and our save is read and
+changed again, alone."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from code_deploy.hosts import records as host_logs
+from code_deploy.hosts import wave as host_wave
+from code_deploy.hosts.schema import WaveRequest
+from code_deploy.swarm import SwarmParameters
+
+REGION = "us-west-2"
+HOSTS = 2_500
+FLEET = SwarmParameters(hosts=HOSTS, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
+OLD, NEW, LATER = (f"build-20261122T000000Z-0000000{n}" for n in (1, 2, 3))
+
+
+@pytest.fixture
+def region(stack):
+    """The region's builds bucket holding the builds, and its host-state table (a boto3 Table)."""
+    for build in (OLD, NEW, LATER):
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=stack.regional_bucket(REGION), Key=f"builds/{build}.zip", Body=b"x" * 4096
+        )
+    return stack.host_state(REGION)
+
+
+def wave(start: int, end: int, build: str = NEW, seq: int = 1, failure_percent: float = 0.0) -> WaveRequest:
+    return WaveRequest(
+        action="wave",
+        deploymentId=f"deploy-{seq}",
+        buildId=build,
+        artifactKey=f"builds/{build}.zip",
+        seq=seq,
+        hostRange=(start, end),
+        failurePercent=failure_percent,
+        seed=7,
+    )
+
+
+def roll_out(stack, hosts_table, request: WaveRequest) -> host_wave.RegionalResult:
+    return host_wave.roll_out_wave(
+        boto3.client("s3", region_name=REGION),
+        hosts_table,
+        boto3.client("dynamodb", region_name=REGION),
+        stack.host_records_table(REGION),
+        REGION,
+        stack.regional_bucket(REGION),
+        request,
+        FLEET,
+        writers=4,
+    )
+
+
+def roll_back(stack, hosts_table, target: str, seq: int) -> host_wave.RegionalResult:
+    request = WaveRequest(
+        action="rollback", deploymentId=f"deploy-{seq}", buildId=target, artifactKey=f"builds/{target}.zip", seq=seq
+    )
+    return host_wave.roll_back_region(
+        boto3.client("s3", region_name=REGION), hosts_table, REGION, stack.regional_bucket(REGION), request, FLEET
+    )
+
+
+def records(stack, build: str) -> int:
+    return host_logs.count_host_records(stack.host_records(REGION), build, REGION, HOSTS)
+
+
+def block_item(block: int, hosts: list[list], version: int = 1) -> dict:
+    """A host-state item as a writer of another release, or a test, puts it: hosts as [current, previous, seq]."""
+    return {"block": block, "version": version, "hosts": json.dumps(hosts)}
+
+
+def before_sending(hosts_table, operation: str, block: int, action) -> None:
+    """Runs `action` once, just before the first `operation` (GetItem, PutItem) on `block` is sent."""
+    done = []
+
+    def hook(params, **_):
+        sent = json.loads(params["body"])
+        key = sent.get("Key") or sent.get("Item")
+        if not done and int(key["block"]["N"]) == block:
+            done.append(block)
+            action()
+
+    hosts_table.meta.client.meta.events.register(f"before-call.dynamodb.{operation}", hook)
+
+
+def reads_of(hosts_table) -> list[tuple[int, bool]]:
+    """From now on, each GetItem of the table: (block, whether it read the whole item)."""
+    seen: list[tuple[int, bool]] = []
+
+    def hook(params, **_):
+        sent = json.loads(params["body"])
+        seen.append((int(sent["Key"]["block"]["N"]), "ProjectionExpression" not in sent))
+
+    hosts_table.meta.client.meta.events.register("before-call.dynamodb.GetItem", hook)
+    return seen
+
+
+def test_a_block_saved_by_another_writer_meanwhile_is_changed_again_and_every_host_keeps_its_record(stack, region):
+    # Given a later deployment's sync that saves block 1 (host 1500 on its build) between our read and our save
+    later = [[None, None, 0]] * 1000
+    later[500] = [LATER, None, 2]
+    other_writer = boto3.resource("dynamodb", region_name=REGION).Table(region.name)
+    before_sending(region, "PutItem", 1, lambda: other_writer.put_item(Item=block_item(1, later)))
+    # When a wave of every host runs
+    result = roll_out(stack, region, wave(0, HOSTS))
+    # Then block 1 was read and changed again (its host 1500 left to the later deployment), and the
+    # blocks saved before the conflict keep what this wave did to them: every host it switched has its record
+    assert (result.updated, result.superseded, result.skipped) == (HOSTS - 1, 1, 0)
+    assert result.hosts_by_build == {NEW: HOSTS - 1, LATER: 1}
+    assert records(stack, NEW) == HOSTS - 1
+
+
+def test_a_wave_reads_only_the_blocks_its_hosts_are_in(stack, region):
+    # Given every host on the old build
+    roll_out(stack, region, wave(0, HOSTS, OLD, seq=1))
+    read = reads_of(region)
+    # When a wave of hosts 1000-1099 runs
+    result = roll_out(stack, region, wave(1000, 1100, seq=2))
+    # Then it read block 1 whole, and of the others only their counts (their hosts per build)
+    assert sorted(block for block, whole in read if whole) == [1]
+    assert sorted(block for block, whole in read if not whole) == [0, 2]
+    assert result.hosts_by_build == {NEW: 100, OLD: HOSTS - 100}
+    assert result.updated == 100
+    # And a rollback reads every block whole
+    read.clear()
+    rollback = roll_back(stack, region, OLD, seq=2)
+    assert sorted(block for block, whole in read if whole) == [0, 1, 2]
+    assert (rollback.updated, rollback.downloaded, rollback.hosts_by_build) == (100, 0, {OLD: HOSTS})
+
+
+def test_a_block_written_before_blocks_kept_their_counts_is_counted_from_its_hosts(stack, region):
+    # Given block 2 as an earlier release wrote it (its hosts, no counts)
+    region.put_item(Item=block_item(2, [[OLD, None, 1]] * 500))
+    # When a wave of block 0's first hosts runs
+    result = roll_out(stack, region, wave(0, 10, seq=2))
+    # Then the region's hosts per build count block 2's hosts too
+    assert result.hosts_by_build == {NEW: 10, OLD: 500}
