@@ -142,3 +142,77 @@ def test_a_block_written_before_blocks_kept_their_counts_is_counted_from_its_hos
     result = roll_out(stack, region, wave(0, 10, seq=2))
     # Then the region's hosts per build count block 2's hosts too
     assert result.hosts_by_build == {NEW: 10, OLD: 500}
+
+
+@pytest.fixture
+def twin(stack):
+    """Another host-state table and host-records table for the same region: a second region's worth of
+    hosts that take the same failures (fault injection draws by region name) and plan the same swarm."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName="twin-host-state",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "block", "AttributeType": "N"}],
+        KeySchema=[{"AttributeName": "block", "KeyType": "HASH"}],
+    )
+    client.create_table(
+        TableName="twin-host-deployment-logs",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "host_id", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "host_id", "KeyType": "RANGE"}],
+    )
+    return boto3.resource("dynamodb", region_name=REGION).Table("twin-host-state")
+
+
+def test_a_wave_retried_after_a_partial_save_answers_what_it_would_have_answered_whole(stack, region, twin):
+    # Given what the wave answers when nothing interrupts it (2.5% of its hosts fail)
+    request = wave(0, HOSTS, failure_percent=2.5)
+    whole = host_wave.roll_out_wave(
+        boto3.client("s3", region_name=REGION),
+        twin,
+        boto3.client("dynamodb", region_name=REGION),
+        "twin-host-deployment-logs",
+        REGION,
+        stack.regional_bucket(REGION),
+        request,
+        FLEET,
+        writers=4,
+    ).to_dict()
+
+    # and a first attempt that dies while saving block 1, after some blocks were saved
+    def dies():
+        raise ConnectionError("the sync's Lambda timed out")
+
+    before_sending(region, "PutItem", 1, dies)
+    with pytest.raises(ConnectionError):
+        roll_out(stack, region, request)
+    # When the wave is retried, and retried again
+    retried, again = (roll_out(stack, region, request).to_dict() for _ in range(2))
+    # Then each retry answers what the whole wave did: the same hosts updated and failed, the same swarm
+    for answer in (retried, again):
+        assert {**answer, "hostsVersion": None} == {**whole, "hostsVersion": None}
+    assert (whole["updated"] + whole["failed"], whole["skipped"]) == (HOSTS, 0)
+    assert 0 < whole["failed"] < HOSTS * 0.05
+    assert records(stack, NEW) == HOSTS  # a record a host, DEPLOYED or FAILED
+    assert again["hostsVersion"] == retried["hostsVersion"]  # and the second retry changed no block
+
+
+def test_a_rollback_retried_after_a_partial_save_answers_what_it_did(stack, region):
+    # Given every host on the new build, deployed over the old one, and a rollback that dies while saving block 1
+    roll_out(stack, region, wave(0, HOSTS, OLD, seq=1))
+    roll_out(stack, region, wave(0, HOSTS, NEW, seq=2))
+
+    def dies():
+        raise ConnectionError("the sync's Lambda timed out")
+
+    before_sending(region, "PutItem", 1, dies)
+    with pytest.raises(ConnectionError):
+        roll_back(stack, region, OLD, seq=2)
+    # When it is retried, twice
+    retried, again = (roll_back(stack, region, OLD, seq=2).to_dict() for _ in range(2))
+    # Then each answers the whole rollback: every host switched back from its cache, nothing downloaded
+    assert (retried["updated"], retried["downloaded"], retried["hostsByBuild"]) == (HOSTS, 0, {OLD: HOSTS})
+    assert again == retried

@@ -224,3 +224,28 @@ def test_a_bake_step_retried_after_its_region_ended_changes_nothing(tables, invo
     # Then it ends there: no second rollback, and the region's record is as the rollback left it
     assert step["next"] == "END"
     assert deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]] == ended
+
+
+def test_a_wave_step_retried_after_its_sync_ran_answers_the_same_gate(tables, invoke):
+    # Given a wave whose 5 failing hosts of 200 (2.5%) pass the 5% gate, and a first attempt of its step
+    # that dies once the region's sync has switched the hosts (its Lambda timed out, say)
+    deployment_id = accept(tables, NEW, regions=[REGIONS[0]], simulation=deployment_model.Simulation(2.5, seed=1))
+    workflow.start(tables, deployment_id)
+    answers = []
+
+    def dies_after_the_first_sync(region: str, request: dict) -> dict:
+        answers.append(invoke(region, request))
+        if len(answers) == 1:
+            raise TimeoutError("the step's Lambda timed out")
+        return answers[-1]
+
+    with pytest.raises(TimeoutError):
+        workflow.wave(tables, dies_after_the_first_sync, deployment_id, REGIONS[0], 0)
+    # When the workflow retries the step
+    step = workflow.wave(tables, dies_after_the_first_sync, deployment_id, REGIONS[0], 0)
+    # Then the retry's sync answers what the first did: the same hosts tried, the same 5 failed, the gate passed
+    assert [(answer["updated"], answer["failed"]) for answer in answers] == [(195, 5), (195, 5)]
+    assert step["next"] == "END"
+    deployment = deployment_store.get(tables.deployments, deployment_id)
+    assert (deployment.stop, deployment.regions[REGIONS[0]].failed_by_wave) == (None, (5,))
+    assert answers[1]["modelSeconds"] == answers[0]["modelSeconds"] > 0

@@ -13,6 +13,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Change(StrEnum):
+    """How the goal change that last changed a host (its `seq`) changed it."""
+
+    FETCHED = "fetched"  # switched to the build it runs, downloading it
+    CACHED = "cached"  # switched to the build it runs, which it held in its cache (or to no build)
+    FAILED = "failed"  # its update failed: it runs what it ran
 
 
 @dataclass(frozen=True)
@@ -20,23 +29,36 @@ class Host:
     current: str | None = None  # the build it runs (None: never deployed to)
     previous: str | None = None  # the build it ran before, still in its cache
     seq: int = 0  # the goal change that last changed it
+    # How `seq` changed it: a wave's outcome on its hosts is recorded with them, so a retry of the wave
+    # (or of a rollback) finds which hosts it switched, which it downloaded to and which failed.
+    change: Change | None = None
 
     def holds(self, build_id: str) -> bool:
         return build_id in (self.current, self.previous)
 
     def switched_to(self, build_id: str, seq: int) -> Host:
         """Runs `build_id` now and keeps the build it ran as the previous one."""
-        return Host(build_id, self.current, seq)
+        return Host(build_id, self.current, seq, Change.CACHED if self.holds(build_id) else Change.FETCHED)
+
+    def failed_update(self, seq: int) -> Host:
+        """Goal change `seq` tried to update it and failed: it runs what it ran, and no earlier goal
+        change may change it any more."""
+        return Host(self.current, self.previous, seq, Change.FAILED)
+
+    def switched_by(self, build_id: str | None, seq: int) -> bool:
+        """Whether goal change `seq` switched it to `build_id` (in this attempt of its step or an earlier one)."""
+        return self.seq == seq and self.current == build_id and self.change in (Change.FETCHED, Change.CACHED)
 
 
 @dataclass
 class WaveOutcome:
     """What one wave did to its hosts (to those of one block of them, or of them all: `combined`)."""
 
-    updated: list[int] = field(default_factory=list)  # switched to the build (downloaded it, or had it cached)
+    # Switched to the build by this deployment, in this attempt of the wave or an earlier one
+    updated: list[int] = field(default_factory=list)
     downloaded: list[int] = field(default_factory=list)  # of `updated`, those that fetched the artifact (the swarm)
-    failed: list[int] = field(default_factory=list)  # tried and failed: they keep running what they ran
-    skipped: list[int] = field(default_factory=list)  # already on the build
+    failed: list[int] = field(default_factory=list)  # tried (in any attempt) and failed: they run what they ran
+    skipped: list[int] = field(default_factory=list)  # already on the build before this deployment
     superseded: list[int] = field(default_factory=list)  # a later deployment changed them: left alone
 
     @classmethod
@@ -61,10 +83,17 @@ def apply_wave(
         host = hosts[index - first]
         if host.seq > seq:
             outcome.superseded.append(index)
+        elif host.seq == seq and host.change == Change.FAILED:  # failed in an earlier attempt: not tried again
+            outcome.failed.append(index)
+        elif host.switched_by(build_id, seq):  # by an earlier attempt of the wave, whose outcome stands
+            outcome.updated.append(index)
+            if host.change == Change.FETCHED:
+                outcome.downloaded.append(index)
         elif host.current == build_id:
             outcome.skipped.append(index)
         elif index in failing:
             outcome.failed.append(index)
+            after[index - first] = host.failed_update(seq)
         else:
             if not host.holds(build_id):
                 outcome.downloaded.append(index)
@@ -75,7 +104,7 @@ def apply_wave(
 
 @dataclass
 class RollbackOutcome:
-    activated: list[int] = field(default_factory=list)  # had the target cached: switched back, nothing downloaded
+    activated: list[int] = field(default_factory=list)  # had the target cached (or it is no build): nothing downloaded
     downloaded: list[int] = field(default_factory=list)  # did not hold it: fetched it again (a deployment of it)
     superseded: list[int] = field(default_factory=list)
 
@@ -101,14 +130,16 @@ def apply_rollback(
         index = first + offset
         if host.seq > seq:
             outcome.superseded.append(index)
+        elif host.switched_by(target_build, seq):  # by an earlier attempt of the rollback, whose outcome stands
+            (outcome.downloaded if host.change == Change.FETCHED else outcome.activated).append(index)
         elif host.current == target_build:
             continue
-        elif host.previous == target_build:
+        elif target_build is None or host.previous == target_build:
             outcome.activated.append(index)
-            after[offset] = Host(target_build, host.current, seq)
+            after[offset] = Host(target_build, host.current, seq, Change.CACHED)
         else:
             outcome.downloaded.append(index)
-            after[offset] = host.switched_to(target_build, seq) if target_build else Host(None, host.current, seq)
+            after[offset] = host.switched_to(target_build, seq)
     return after, outcome
 
 

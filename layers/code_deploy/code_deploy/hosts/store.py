@@ -1,4 +1,4 @@
-"""The region's hosts in its host-state table: blocks of up to 1,000 hosts, one item each (about 70 KB,
+"""The region's hosts in its host-state table: blocks of up to 1,000 hosts, one item each (about 80 KB,
 well under DynamoDB's 400 KB), which also keeps its hosts per build.
 
 A change (a wave, a rollback) reads the blocks it touches, all at once (a thread pool over the table's
@@ -23,7 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from code_deploy.dynamo import is_conditional_failure
-from code_deploy.hosts.model import Host, hosts_by_build
+from code_deploy.hosts.model import Change, Host, hosts_by_build
 
 HOSTS_PER_BLOCK = 1000
 SAVE_ATTEMPTS = 8
@@ -74,11 +74,15 @@ def _size(hosts_total: int, number: int) -> int:
 
 
 def _decode(text: str) -> list[Host]:
-    return [Host(*row) for row in json.loads(text)]
+    # [current, previous, seq] and, once a deployment changed the host, how it did ([..., change])
+    return [Host(*row[:3], Change(row[3]) if len(row) > 3 else None) for row in json.loads(text)]
 
 
 def _encode(hosts: list[Host]) -> str:
-    return json.dumps([[host.current, host.previous, host.seq] for host in hosts], separators=(",", ":"))
+    return json.dumps(
+        [[host.current, host.previous, host.seq, *([host.change.value] if host.change else [])] for host in hosts],
+        separators=(",", ":"),
+    )
 
 
 def _in_parallel[Item, Result](work: Callable[[Item], Result], items: list[Item]) -> list[Result]:

@@ -76,7 +76,12 @@ def roll_out_wave(
     """Switches one wave of the region's hosts (`request.hostRange`) to the deployment's build: hosts
     already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
     hosts fail. The hosts that did not hold the build fetch it as a P2P swarm (code_deploy.swarm), served
-    also by the hosts of earlier waves; one host-deployment-logs record a host tried. Safe to repeat."""
+    also by the hosts of earlier waves; one host-deployment-logs record a host tried.
+
+    Safe to repeat, and a repeat answers the same: each host keeps how this deployment changed it
+    (code_deploy.hosts.model.Change), so a retry counts the hosts an earlier attempt switched as
+    updated (not skipped) and its failed hosts as failed (not tried again), plans the same swarm and
+    writes the same records; the health gate's failure rate is the same whichever attempt answers."""
     head = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)  # the copy is in the region
     start, end = request.hostRange
     failing = model.failed_hosts(
