@@ -45,6 +45,9 @@ def test_waves_split_a_regions_hosts_by_cumulative_percent():
     # rounded up, so a small region's first wave still has a host; every host in exactly one wave
     assert deployment_model.wave_bounds(7, (10, 50, 100)) == [(0, 1), (1, 4), (4, 7)]
     assert deployment_model.wave_bounds(0, (50, 100)) == [(0, 0), (0, 0)]
+    # a deployment's waves split the hosts not on its build yet (the plan's and the rollout's alike)
+    assert deployment_model.wave_sizes(1000, 600, (10, 50, 100)) == [40, 160, 200]
+    assert deployment_model.wave_sizes(1000, 1000, (50, 100)) == [0, 0]
 
 
 def test_fault_injection_is_deterministic_and_near_its_share():

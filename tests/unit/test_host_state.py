@@ -216,3 +216,19 @@ def test_a_rollback_retried_after_a_partial_save_answers_what_it_did(stack, regi
     # Then each answers the whole rollback: every host switched back from its cache, nothing downloaded
     assert (retried["updated"], retried["downloaded"], retried["hostsByBuild"]) == (HOSTS, 0, {OLD: HOSTS})
     assert again == retried
+
+
+def test_a_wave_of_so_many_hosts_passes_over_those_already_on_the_build_and_a_retry_ends_where_it_did(stack, region):
+    # Given hosts 0-1499 on the new build by an earlier deployment, the others on the old one
+    roll_out(stack, region, wave(0, HOSTS, OLD, seq=1))
+    roll_out(stack, region, wave(0, 1500, NEW, seq=2))
+    read = reads_of(region)
+    # When a later deployment of it runs a wave of 600 hosts from host 0 on
+    request = wave(0, HOSTS, NEW, seq=3).model_copy(update={"hosts": 600})
+    result = roll_out(stack, region, request)
+    # Then the wave passed over the 1,500 hosts on the build and took the next 600 (hosts 1500-2099),
+    # reading each block it needed once
+    assert (result.host_range, result.updated, result.skipped) == ((0, 2100), 600, 1500)
+    assert sorted(block for block, whole in read if whole) == [0, 1, 2]
+    # And a retry counts the hosts it switched as its own: it ends where it did, with the same answer
+    assert roll_out(stack, region, request).to_dict() == result.to_dict()

@@ -249,3 +249,30 @@ def test_a_wave_step_retried_after_its_sync_ran_answers_the_same_gate(tables, in
     deployment = deployment_store.get(tables.deployments, deployment_id)
     assert (deployment.stop, deployment.regions[REGIONS[0]].failed_by_wave) == (None, (5,))
     assert answers[1]["modelSeconds"] == answers[0]["modelSeconds"] > 0
+
+
+def test_the_plan_and_the_deployment_split_waves_alike_where_some_hosts_already_run_the_build(tables, invoke):
+    # Given the old build everywhere, then the new one on half of one region's hosts (the first wave of a
+    # deployment of it that went no further)
+    run(tables, invoke, accept(tables, OLD))
+    first = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, first)
+    workflow.wave(tables, invoke, first, REGIONS[0], 0)
+    # When the new build is planned, then deployed, in three waves
+    spec = deployment_model.spec_from_request(NEW, REGIONS, waves=[10, 50, 100])
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    predicted = acceptance.plan_from_goals(spec, goals, FLEET, 4096)
+    updated: dict[str, list[int]] = {region: [] for region in REGIONS}
+
+    def counting(region: str, request: dict) -> dict:
+        answer = invoke(region, request)
+        updated[region].append(answer["updated"])
+        return answer
+
+    assert run(tables, counting, accept(tables, NEW, waves=[10, 50, 100])).status == "SUCCEEDED"
+    # Then each wave updated as many hosts as the plan said: of the 100 hosts not on the build yet in the
+    # first region, 10%, then up to 50%, then the rest; elsewhere the same share of all 200
+    assert [wave.hosts for wave in predicted.regions[REGIONS[0]].waves] == [10, 40, 50]
+    for region in REGIONS:
+        assert updated[region] == [wave.hosts for wave in predicted.regions[region].waves], region
+    assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}

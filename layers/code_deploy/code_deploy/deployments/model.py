@@ -2,8 +2,8 @@
 gate after each, rolled back when a wave fails; and the plan that says how long it will take.
 
 Plain Python over plain values: the API validates a request into a `DeploymentSpec`, `plan` predicts its
-time from the P2P swarm model, `wave_hosts` and `failed_hosts` say which hosts a wave updates and which of
-them fail (deterministic fault injection), `gate` decides whether the rollout goes on.
+time from the P2P swarm model, `wave_sizes` and `failed_hosts` say how many hosts a wave updates and which
+of them fail (deterministic fault injection), `gate` decides whether the rollout goes on.
 """
 
 from __future__ import annotations
@@ -157,6 +157,15 @@ def wave_bounds(hosts: int, waves: tuple[float, ...]) -> list[tuple[int, int]]:
     return bounds
 
 
+def wave_sizes(hosts_total: int, hosts_already_on_build: int, waves: tuple[float, ...]) -> list[int]:
+    """How many hosts each wave of a region updates: the region's hosts not on the build yet, split by
+    the waves' cumulative percents (wave_bounds), so a wave of 10% is 10% of the hosts that change.
+    The plan predicts these waves and the deployment carries them out: wave w updates this many hosts,
+    from where wave w - 1 ended on, passing over hosts already on the build (code_deploy.hosts.wave)."""
+    to_update = hosts_total - min(max(hosts_already_on_build, 0), hosts_total)
+    return [end - start for start, end in wave_bounds(to_update, waves)]
+
+
 def failed_hosts(build_id: str, region: str, hosts: range, simulation: Simulation) -> set[int]:
     """The hosts of `hosts` that fail their update: a deterministic share picked by the seed, the build
     and the region, so a test or a demo gets the same failures every time."""
@@ -208,6 +217,7 @@ class WavePlan:
 class RegionPlan:
     region: str
     hosts_total: int
+    hosts_already_on_build: int  # as the region last reported: no wave counts them
     waves: tuple[WavePlan, ...]
     seconds: float  # every wave and the bakes between and after them
     rollback_seconds: float  # back to the previous build, which every host still holds
@@ -249,14 +259,12 @@ def plan(
     for region in spec.regions:
         fleet = fleets[region]
         already = min(hosts_already_on_build.get(region, 0), fleet.hosts)
-        to_update = fleet.hosts - already
         waves, holding = [], already
-        for index, (start, end) in enumerate(wave_bounds(to_update, spec.waves)):
-            seconds = wave_seconds(fleet, end - start, holding)
-            waves.append(WavePlan(index, spec.waves[index], end - start, holding, seconds))
-            holding += end - start
+        for index, hosts in enumerate(wave_sizes(fleet.hosts, already, spec.waves)):
+            waves.append(WavePlan(index, spec.waves[index], hosts, holding, wave_seconds(fleet, hosts, holding)))
+            holding += hosts
         total = sum(wave.seconds for wave in waves) + spec.bake_seconds * len(waves)
-        regions[region] = RegionPlan(region, fleet.hosts, tuple(waves), total, ACTIVATION_SECONDS)
+        regions[region] = RegionPlan(region, fleet.hosts, already, tuple(waves), total, ACTIVATION_SECONDS)
     region_wave_seconds = tuple(
         max(regions[region].seconds for region in region_wave) for region_wave in spec.region_waves
     )

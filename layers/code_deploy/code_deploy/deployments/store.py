@@ -100,6 +100,8 @@ class RegionRollout:
     waves: int
     predicted_seconds: float
     hosts_updated: int = 0  # hosts on the deployment's build
+    hosts_already_on_build: int = 0  # when it was accepted, as the region last reported: no wave counts them
+    wave_ends: tuple[int, ...] = ()  # where each wave's hosts ended: the next wave starts there
     failed_by_wave: tuple[int, ...] = ()  # hosts that failed their update, per wave
     seconds_by_wave: tuple[float, ...] = ()  # the swarm model's time of each wave
     bakes: int = 0  # bakes started
@@ -120,6 +122,10 @@ class RegionRollout:
     def hosts_pending(self) -> int:
         return max(0, self.hosts_total - self.hosts_updated - self.hosts_failed)
 
+    def wave_start(self, wave_index: int) -> int:
+        """The first host of wave `wave_index`: where the wave before it ended."""
+        return self.wave_ends[wave_index - 1] if 0 < wave_index <= len(self.wave_ends) else 0
+
     def to_item(self, deployment_id: str) -> dict[str, Any]:
         item: dict[str, Any] = {
             "deployment_id": deployment_id,
@@ -129,6 +135,8 @@ class RegionRollout:
             "seq": self.seq,
             "hostsTotal": self.hosts_total,
             "hostsUpdated": self.hosts_updated,
+            "hostsAlreadyOnBuild": self.hosts_already_on_build,
+            "waveEnds": list(self.wave_ends),
             "failedByWave": list(self.failed_by_wave),
             "secondsByWave": [decimal(seconds) for seconds in self.seconds_by_wave],
             "bakes": self.bakes,
@@ -161,6 +169,8 @@ class RegionRollout:
             waves=int(item["waves"]),
             predicted_seconds=float(item["predictedSeconds"]),
             hosts_updated=int(item["hostsUpdated"]),
+            hosts_already_on_build=int(item.get("hostsAlreadyOnBuild", 0)),
+            wave_ends=tuple(int(n) for n in item.get("waveEnds", [])),
             failed_by_wave=tuple(int(n) for n in item.get("failedByWave", [])),
             seconds_by_wave=tuple(float(n) for n in item.get("secondsByWave", [])),
             bakes=int(item.get("bakes", 0)),

@@ -45,6 +45,11 @@ class Host:
         change may change it any more."""
         return Host(self.current, self.previous, seq, Change.FAILED)
 
+    def to_update_by(self, build_id: str, seq: int) -> bool:
+        """Whether goal change `seq` of `build_id` counts this host among those its waves update (whether
+        it has updated it yet or not): every host but those an earlier goal change put on the build."""
+        return not (self.current == build_id and self.seq < seq)
+
     def switched_by(self, build_id: str | None, seq: int) -> bool:
         """Whether goal change `seq` switched it to `build_id` (in this attempt of its step or an earlier one)."""
         return self.seq == seq and self.current == build_id and self.change in (Change.FETCHED, Change.CACHED)
