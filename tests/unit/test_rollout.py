@@ -18,13 +18,13 @@ from code_deploy.swarm import SwarmParameters
 from tests.unit.conftest import HOSTS_PER_REGION, REGIONS, STACK
 
 FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
-OLD, NEW = "build-20261122T000000Z-00000001", "build-20261122T000000Z-00000002"
+OLD, NEW, THIRD = (f"build-20261122T000000Z-0000000{n}" for n in (1, 2, 3))
 
 
 @pytest.fixture
 def tables(stack) -> deployment_store.Tables:
     for region in REGIONS:
-        for build in (OLD, NEW):
+        for build in (OLD, NEW, THIRD):
             boto3.client("s3", region_name=region).put_object(
                 Bucket=stack.regional_bucket(region), Key=f"builds/{build}.zip", Body=b"x" * 4096
             )
@@ -276,3 +276,27 @@ def test_the_plan_and_the_deployment_split_waves_alike_where_some_hosts_already_
     for region in REGIONS:
         assert updated[region] == [wave.hosts for wave in predicted.regions[region].waves], region
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
+
+
+def test_the_plans_rollback_time_is_the_time_the_rollback_takes(tables, invoke):
+    # Given one region's hosts: 80 on the build a rollback would return to (the goal a deployment of it
+    # left, after its first wave), the other 120 on an older build
+    run(tables, invoke, accept(tables, OLD))
+    third = accept(tables, THIRD, regions=[REGIONS[0]], waves=[40, 100])
+    workflow.start(tables, third)
+    workflow.wave(tables, invoke, third, REGIONS[0], 0)
+    # When a deployment of the new build is planned, then carried out and aborted while it bakes
+    spec = deployment_model.spec_from_request(NEW, REGIONS, regions=[REGIONS[0]])
+    goals = deployment_store.get_region_goals(tables.regions, spec.regions)
+    predicted = acceptance.plan_from_goals(spec, goals, FLEET, 4096).regions[REGIONS[0]].rollback_seconds
+    deployment_id = accept(tables, NEW, regions=[REGIONS[0]], bake_seconds=600)
+    workflow.start(tables, deployment_id)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, deployment_id, "abort")
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    # Then the rollback took the time the plan said: the 80 hosts switched back from their cache, the
+    # 120 others fetched the build (the swarm, served by the 80)
+    assert hosts(tables)[REGIONS[0]] == {THIRD: HOSTS_PER_REGION}
+    rollout = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert rollout.rollback_model_seconds == pytest.approx(predicted, abs=1e-6)

@@ -74,8 +74,8 @@ def plan_from_goals(
 ) -> model.DeploymentPlan:
     """The plan of a deployment from the regions' goals and hosts as they last reported them: what
     POST /deployments/plan answers and what a deployment predicts when it is accepted."""
-    already = {region: goals[region].hosts_by_build.get(spec.build_id, 0) for region in spec.regions}
-    return model.plan(spec, {region: fleet.with_artifact(artifact_bytes) for region in spec.regions}, already)
+    before = {region: goals[region].before(spec.build_id) for region in spec.regions}
+    return model.plan(spec, {region: fleet.with_artifact(artifact_bytes) for region in spec.regions}, before)
 
 
 def deploy_build(

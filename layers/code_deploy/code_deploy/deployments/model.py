@@ -214,13 +214,22 @@ class WavePlan:
 
 
 @dataclass(frozen=True)
+class RegionBefore:
+    """A region's hosts before a deployment, as the region last reported them: where its plan starts."""
+
+    hosts_on_build: int = 0  # already run the deployment's build: no wave counts them
+    rollback_build: str | None = None  # the build a rollback returns to (the region's goal before)
+    hosts_on_rollback_build: int = 0  # run it: once the deployment switched them, they keep it cached
+
+
+@dataclass(frozen=True)
 class RegionPlan:
     region: str
     hosts_total: int
     hosts_already_on_build: int  # as the region last reported: no wave counts them
     waves: tuple[WavePlan, ...]
     seconds: float  # every wave and the bakes between and after them
-    rollback_seconds: float  # back to the previous build, which every host still holds
+    rollback_seconds: float  # after its last wave, back to the build before (rollback_seconds)
 
 
 @dataclass(frozen=True)
@@ -249,22 +258,42 @@ def wave_seconds(fleet: SwarmParameters, wave_hosts: int, holding: int) -> float
     return pipelined_broadcast_seconds(swarm) + ACTIVATION_SECONDS
 
 
-def plan(
-    spec: DeploymentSpec, fleets: dict[str, SwarmParameters], hosts_already_on_build: dict[str, int]
-) -> DeploymentPlan:
-    """The predicted time of each wave, region and region wave, from the swarm model's closed form.
-    `fleets` holds each region's hosts and network carrying the build's artifact; hosts already on the
-    build are skipped (and serve pieces from the start)."""
+def rollback_seconds(fleet: SwarmParameters, cached: int, fetching: int, holding: int) -> float:
+    """A rollback's time in the swarm model: the `cached` hosts hold the build it returns to and switch
+    back in the activation time; the `fetching` ones do not, and fetch it as a wave's hosts do, from the
+    bucket and the `holding` hosts (wave_seconds); the two at once, so the slower of them. `fleet`
+    carries the build's artifact. The plan predicts it and the rollback reports it (code_deploy.hosts.wave)."""
+    return max(ACTIVATION_SECONDS if cached else 0.0, wave_seconds(fleet, fetching, holding))
+
+
+def _rollback_after_every_wave(fleet: SwarmParameters, before: RegionBefore) -> float:
+    """A region's rollback once the deployment switched every host it counts: the hosts that ran the
+    build it returns to keep it cached; every other host fetches it (those that ran the deployment's
+    build already may cache it too, but the region's report does not say). Back to no build (the
+    region's first deployment), every host drops the build, fetching nothing. The build it returns to
+    is taken to be the size of this deployment's (the plan reads no other build)."""
+    if before.rollback_build is None:
+        return rollback_seconds(fleet, fleet.hosts, 0, 0)
+    cached = min(before.hosts_on_rollback_build, fleet.hosts)
+    return rollback_seconds(fleet, cached, fleet.hosts - cached, cached)
+
+
+def plan(spec: DeploymentSpec, fleets: dict[str, SwarmParameters], before: dict[str, RegionBefore]) -> DeploymentPlan:
+    """The predicted time of each wave, region and region wave, from the swarm model's closed form, and of
+    each region's rollback. `fleets` holds each region's hosts and network carrying the build's artifact;
+    `before`, what each region last reported of its hosts (a region it does not name: never deployed to).
+    Hosts already on the build are skipped (and serve pieces from the start)."""
     regions: dict[str, RegionPlan] = {}
     for region in spec.regions:
-        fleet = fleets[region]
-        already = min(hosts_already_on_build.get(region, 0), fleet.hosts)
+        fleet, start = fleets[region], before.get(region, RegionBefore())
+        already = min(start.hosts_on_build, fleet.hosts)
         waves, holding = [], already
         for index, hosts in enumerate(wave_sizes(fleet.hosts, already, spec.waves)):
             waves.append(WavePlan(index, spec.waves[index], hosts, holding, wave_seconds(fleet, hosts, holding)))
             holding += hosts
         total = sum(wave.seconds for wave in waves) + spec.bake_seconds * len(waves)
-        regions[region] = RegionPlan(region, fleet.hosts, already, tuple(waves), total, ACTIVATION_SECONDS)
+        rollback = _rollback_after_every_wave(fleet, start)
+        regions[region] = RegionPlan(region, fleet.hosts, already, tuple(waves), total, rollback)
     region_wave_seconds = tuple(
         max(regions[region].seconds for region in region_wave) for region_wave in spec.region_waves
     )

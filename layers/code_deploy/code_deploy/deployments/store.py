@@ -24,6 +24,7 @@ from code_deploy.deployments.model import (
     RUNNING_STATUSES,
     DeploymentSpec,
     DeploymentStatus,
+    RegionBefore,
     RegionRolloutStatus,
     Simulation,
 )
@@ -283,6 +284,15 @@ class RegionGoal:
     hosts_by_build: dict[str, int] = field(default_factory=dict)
     hosts_version: int = 0
 
+    def before(self, build_id: str) -> RegionBefore:
+        """What a plan of a deployment of `build_id` starts from in this region."""
+        target = rollback_target(self, build_id)
+        return RegionBefore(
+            hosts_on_build=self.hosts_by_build.get(build_id, 0),
+            rollback_build=target,
+            hosts_on_rollback_build=self.hosts_by_build.get(target, 0) if target else 0,
+        )
+
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RegionGoal:
         return cls(
@@ -313,7 +323,7 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
         condition, read = "attribute_not_exists(goalVersion)", {}
     else:
         condition, read = "goalVersion = :read", {":read": goal.goal_version}
-    target = _rollback_target(goal, deployment)
+    target = rollback_target(goal, deployment.build_id)
     sets = "SET goalBuildId = :build, goalDeploymentId = :deployment, goalVersion = :version, updatedAt = :now"
     return {
         "Update": {
@@ -333,10 +343,10 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
     }
 
 
-def _rollback_target(goal: RegionGoal, deployment: Deployment) -> str | None:
-    """Where the region returns if the deployment rolls back: the goal before it (or, when the region's
-    goal already was this build, the one before that)."""
-    return goal.previous_build_id if goal.goal_build_id == deployment.build_id else goal.goal_build_id
+def rollback_target(goal: RegionGoal, build_id: str) -> str | None:
+    """Where the region returns if a deployment of `build_id` rolls back: the goal before it (or, when
+    the region's goal already was this build, the one before that)."""
+    return goal.previous_build_id if goal.goal_build_id == build_id else goal.goal_build_id
 
 
 class GoalChanged(Exception):
@@ -355,7 +365,9 @@ def accept(
     GoalChanged when a region's goal is no longer the one read (the caller reads again and retries)."""
     regions = {
         region: replace(
-            rollout, seq=goals[region].goal_version + 1, previous_build_id=_rollback_target(goals[region], deployment)
+            rollout,
+            seq=goals[region].goal_version + 1,
+            previous_build_id=rollback_target(goals[region], deployment.build_id),
         )
         for region, rollout in deployment.regions.items()
     }

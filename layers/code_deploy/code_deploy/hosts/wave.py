@@ -167,11 +167,13 @@ def roll_back_region(
     )
     outcome = RollbackOutcome.combined(block_outcome for _, block_outcome in changed)
     counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
-    model_seconds = model.ACTIVATION_SECONDS if outcome.activated else 0.0
-    if outcome.downloaded and request.buildId:
-        size = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
-        holding = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.downloaded)
-        model_seconds = max(model_seconds, _swarm_for(fleet, size, len(outcome.downloaded), holding)[1])
+    carrying = fleet
+    if outcome.downloaded:  # (a rollback to no build downloads nothing)
+        carrying = fleet.with_artifact(
+            s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
+        )
+    holding = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.downloaded) if request.buildId else 0
+    model_seconds = model.rollback_seconds(carrying, len(outcome.activated), len(outcome.downloaded), holding)
     return RegionalResult(
         region=region,
         host_range=(0, fleet.hosts),
