@@ -12,12 +12,8 @@ from code_deploy.deployments import actions, workflow
 from code_deploy.deployments import model as deployment_model
 from code_deploy.deployments import store as deployment_store
 from code_deploy.deployments.store import ActionNotAllowed
-from code_deploy.hosts import wave as host_wave
-from code_deploy.hosts.schema import WaveRequest
-from code_deploy.swarm import SwarmParameters
-from tests.unit.conftest import HOSTS_PER_REGION, REGIONS, STACK
+from tests.unit.conftest import FLEET, HOSTS_PER_REGION, REGIONS, STACK
 
-FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
 OLD, NEW, THIRD = (f"build-20261122T000000Z-0000000{n}" for n in (1, 2, 3))
 
 
@@ -34,30 +30,9 @@ def tables(stack) -> deployment_store.Tables:
 
 
 @pytest.fixture
-def invoke(stack):
+def invoke(regional_syncs):
     """Each region's sync, in its region."""
-
-    def call(region: str, request: dict) -> dict:
-        wave = WaveRequest.model_validate(request)
-        s3 = boto3.client("s3", region_name=region)
-        hosts = boto3.resource("dynamodb", region_name=region).Table(f"{STACK}-{region}-host-state")
-        if wave.action == "rollback":
-            result = host_wave.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
-        else:
-            result = host_wave.roll_out_wave(
-                s3,
-                hosts,
-                boto3.client("dynamodb", region_name=region),
-                stack.host_records_table(region),
-                region,
-                stack.regional_bucket(region),
-                wave,
-                FLEET,
-                writers=2,
-            )
-        return result.to_dict()
-
-    return call
+    return regional_syncs
 
 
 def accept(tables: deployment_store.Tables, build: str, **request) -> str:
