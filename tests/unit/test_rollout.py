@@ -3,6 +3,10 @@ moto: each region's sync runs in-process in its region, as the workflow's Lambda
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 import pytest
 
@@ -123,7 +127,38 @@ def test_the_later_deployment_wins_a_region(tables, invoke):
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
 
 
-def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
+@pytest.fixture
+def serializable_transactions(tables):
+    """DynamoDB runs transactions on the same items one after the other (serializable); moto does not
+    (two threads may both pass their conditions before either writes), so its transactions take a lock."""
+    lock = threading.Lock()
+
+    def take(**_) -> None:  # (a before-call handler's answer other than None would stand in for the response)
+        lock.acquire()
+
+    def give_back(**_) -> None:
+        lock.release()
+
+    events = tables.dynamodb_client.meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", take)
+    for done in ("after-call", "after-call-error"):
+        events.register(f"{done}.dynamodb.TransactWriteItems", give_back)
+
+
+def at_once[Result](work: Callable[[str], Result], names: list[str]) -> list[Result]:
+    """work(name) for each name, each in its own thread, released together."""
+    start = threading.Barrier(len(names))
+
+    def released(name: str) -> Result:
+        start.wait()
+        return work(name)
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(released, names))
+
+
+def test_two_acceptances_from_the_same_read_cannot_both_win(tables, serializable_transactions):
+    # Given two deployments built from one read of the regions' goals
     spec = deployment_model.spec_from_request(NEW, REGIONS)
     goals = deployment_store.get_region_goals(tables.regions, REGIONS)
 
@@ -146,13 +181,43 @@ def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
             },
         )
 
-    deployment_store.accept(
-        tables.dynamodb_client, tables.deployments.name, tables.regions.name, candidate("a"), goals, "t"
-    )
-    with pytest.raises(deployment_store.GoalChanged):
-        deployment_store.accept(
-            tables.dynamodb_client, tables.deployments.name, tables.regions.name, candidate("b"), goals, "t"
-        )
+    def accepted(deployment_id: str) -> bool:
+        try:
+            deployment_store.accept(
+                tables.dynamodb_client,
+                tables.deployments.name,
+                tables.regions.name,
+                candidate(deployment_id),
+                goals,
+                "t",
+            )
+            return True
+        except deployment_store.GoalChanged:
+            return False
+
+    # When both commit at once
+    outcomes = dict(zip(["a", "b"], at_once(accepted, ["a", "b"]), strict=True))
+    # Then one wins every region, and the other is told its read is stale
+    assert sorted(outcomes.values()) == [False, True]
+    [winner] = [deployment_id for deployment_id, won in outcomes.items() if won]
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    assert {goal.goal_deployment_id for goal in goals.values()} == {winner}
+
+
+def test_of_two_deployments_accepted_at_once_the_later_wins_every_region(tables, serializable_transactions):
+    # When two deployments are accepted at once, each reading the goals itself
+    both = at_once(lambda build: accept(tables, build), [OLD, NEW])
+    # Then both are accepted, one after the other in every region: the later holds every region's goal
+    seqs = {
+        deployment_id: {
+            rollout.seq for rollout in deployment_store.get(tables.deployments, deployment_id).regions.values()
+        }
+        for deployment_id in both
+    }
+    assert sorted(seqs.values(), key=min) == [{1}, {2}]
+    later = next(deployment_id for deployment_id, seq in seqs.items() if seq == {2})
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    assert {goal.goal_deployment_id for goal in goals.values()} == {later}
 
 
 def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke):
