@@ -1,4 +1,4 @@
-"""The region's hosts in its host-state table: blocks of up to 1,000 hosts, one item each (about 80 KB,
+"""The region's hosts in its host-state table: blocks of up to 1,000 hosts, one item each (about 85 KB,
 well under DynamoDB's 400 KB), which also keeps its hosts per build.
 
 A change (a wave, a rollback) reads the blocks it touches, all at once (a thread pool over the table's
