@@ -10,6 +10,7 @@ import tracemalloc
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bench import p2p_report
@@ -128,10 +129,13 @@ def deployment_items(plan: swarm.SwarmResult) -> tuple[dict[str, Any], dict[str,
 
 
 class _Capture:
-    """Stands in for a table: keeps the items put."""
+    """Stands in for a table and its client: keeps the items put."""
+
+    name = "host-state"
 
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
+        self.meta = SimpleNamespace(client=self)
 
     def put_item(self, Item: dict[str, Any], **_: Any) -> None:  # noqa: N803 (boto3's name)
         self.items.append(Item)
@@ -141,10 +145,10 @@ def host_state_block_bytes() -> int:
     """A full host-state block as code_deploy.hosts.store saves it: every host on a build, with the one
     before in its cache and the goal change that put it there."""
     hosts = host_store.HOSTS_PER_BLOCK
-    before = host_store.RegionHosts([Host()] * hosts, [0])
+    never_saved = host_store.Block(0, [Host()] * hosts, 0)
     after = [Host(SAMPLE_BUILDS[0], SAMPLE_BUILDS[1], 12_345) for _ in range(hosts)]
     table = _Capture()
-    host_store.save(table, before, after)
+    host_store.save_block(table, never_saved, after)
     return item_bytes(table.items[0])
 
 

@@ -20,6 +20,7 @@ from code_deploy.builds import store as build_store
 from code_deploy.hosts import records as host_logs
 from tests.utils import REPO
 from tools.api_client import call, signed_headers
+from tools.host_records import count_host_records_by_scan
 from tools.stack import host_record_tables, regions
 
 # --- the API -----------------------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def scan_count_host_records(stack_outputs: dict[str, str], build_id: str) -> int
     """The plan's check, as it wrote it (a Scan counting one build's host records), summed over the
     regions' tables: each region keeps its hosts' records in its own."""
     return sum(
-        host_logs.count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
+        count_host_records_by_scan(host_records_table(stack_outputs, region), build_id)
         for region in regions(stack_outputs)
     )
 

@@ -12,6 +12,9 @@ from moto import mock_aws
 from code_deploy import aws as aws_clients
 from code_deploy.builds import store as build_store
 from code_deploy.deployments import store as deployment_store
+from code_deploy.hosts import wave as host_wave
+from code_deploy.hosts.schema import WaveRequest
+from code_deploy.swarm import SwarmParameters
 from tests.utils import LambdaContext
 
 STACK = "sam-code-deploy"
@@ -20,6 +23,8 @@ GLOBAL_BUCKET = f"{STACK}-global-builds-000000000000-{HOME_REGION}"
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 BUCKET_PATTERN = f"{STACK}-builds-000000000000-{{region}}"
 HOSTS_PER_REGION = 200
+# A region's hosts and network in the swarm model, as the stack's settings give them (below)
+FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
 IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
 
 
@@ -259,6 +264,34 @@ def in_region(monkeypatch):
         forget_clients()  # the next client is made for that region
 
     return enter
+
+
+@pytest.fixture
+def regional_syncs(stack):
+    """Each region's sync, as the deployment step invokes it: (region, request) -> its answer, run
+    in-process against that region's bucket and tables."""
+
+    def call(region: str, request: dict) -> dict:
+        wave = WaveRequest.model_validate(request)
+        s3 = boto3.client("s3", region_name=region)
+        hosts = stack.host_state(region)
+        if wave.action == "rollback":
+            result = host_wave.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
+        else:
+            result = host_wave.roll_out_wave(
+                s3,
+                hosts,
+                boto3.client("dynamodb", region_name=region),
+                stack.host_records_table(region),
+                region,
+                stack.regional_bucket(region),
+                wave,
+                FLEET,
+                writers=2,
+            )
+        return result.to_dict()
+
+    return call
 
 
 @pytest.fixture

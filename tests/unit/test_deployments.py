@@ -4,7 +4,7 @@ injection, and the plan's predicted time from the swarm model."""
 import pytest
 
 from code_deploy.deployments import model as deployment_model
-from code_deploy.deployments.model import InvalidDeployment, Simulation, spec_from_request
+from code_deploy.deployments.model import InvalidDeployment, RegionBefore, Simulation, spec_from_request
 from code_deploy.swarm import MIB, SwarmParameters
 
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
@@ -45,6 +45,9 @@ def test_waves_split_a_regions_hosts_by_cumulative_percent():
     # rounded up, so a small region's first wave still has a host; every host in exactly one wave
     assert deployment_model.wave_bounds(7, (10, 50, 100)) == [(0, 1), (1, 4), (4, 7)]
     assert deployment_model.wave_bounds(0, (50, 100)) == [(0, 0), (0, 0)]
+    # a deployment's waves split the hosts not on its build yet (the plan's and the rollout's alike)
+    assert deployment_model.wave_sizes(1000, 600, (10, 50, 100)) == [40, 160, 200]
+    assert deployment_model.wave_sizes(1000, 1000, (50, 100)) == [0, 0]
 
 
 def test_fault_injection_is_deterministic_and_near_its_share():
@@ -93,15 +96,29 @@ def test_the_plan_predicts_each_wave_and_region_wave_from_the_swarm_model():
 
 def test_hosts_already_on_the_build_are_skipped_and_serve_pieces():
     spec = spec_from_request("build-1", ("us-west-2",), waves=[50, 100])
-    predicted = deployment_model.plan(spec, {"us-west-2": fleet(1000)}, {"us-west-2": 600})
+    predicted = deployment_model.plan(spec, {"us-west-2": fleet(1000)}, {"us-west-2": RegionBefore(hosts_on_build=600)})
     assert [wave.hosts for wave in predicted.regions["us-west-2"].waves] == [200, 200]
     assert predicted.regions["us-west-2"].waves[0].hosts_holding == 600
 
 
-def test_rolling_back_costs_the_activation_alone_whatever_the_artifacts_size():
-    spec = spec_from_request("build-1", ("us-west-2",))
-    small = deployment_model.plan(spec, {"us-west-2": fleet(1000, 10 * MIB)}, {})
-    huge = deployment_model.plan(spec, {"us-west-2": fleet(1000, 10 * 1024 * MIB)}, {})
-    assert small.regions["us-west-2"].rollback_seconds == huge.regions["us-west-2"].rollback_seconds
-    # a 10 GiB artifact takes 86 s over one host's 1 Gbit/s; rolling back is the switch alone
-    assert huge.regions["us-west-2"].seconds > 40 * huge.regions["us-west-2"].rollback_seconds
+def test_a_rollback_switches_the_hosts_that_cache_the_build_back_and_fetches_it_for_the_others():
+    spec = spec_from_request("build-2", ("us-west-2",))
+    huge = 10 * 1024 * MIB  # over one host's 1 Gbit/s link, 86 s
+
+    def rollback_seconds(artifact_bytes: int, before: RegionBefore) -> float:
+        planned = deployment_model.plan(spec, {"us-west-2": fleet(1000, artifact_bytes)}, {"us-west-2": before})
+        return planned.regions["us-west-2"].rollback_seconds
+
+    one_host_fetches_it = huge / fleet(1000).host_bandwidth
+    # Every host ran build-1, the build a rollback returns to: it keeps it cached, nothing is fetched,
+    # whatever the artifact's size: a small fraction of the time one host takes to fetch it
+    every_host_caches_it = RegionBefore(rollback_build="build-1", hosts_on_rollback_build=1000)
+    assert rollback_seconds(10 * MIB, every_host_caches_it) == rollback_seconds(huge, every_host_caches_it)
+    assert rollback_seconds(huge, every_host_caches_it) < one_host_fetches_it / 10
+    # 400 hosts ran another build: they fetch build-1, which takes at least its time over one host's link
+    some_do_not = RegionBefore(rollback_build="build-1", hosts_on_rollback_build=600)
+    assert rollback_seconds(huge, some_do_not) > one_host_fetches_it
+    # as the swarm model has 400 hosts fetch it from the 600 that hold it
+    assert rollback_seconds(huge, some_do_not) == deployment_model.wave_seconds(fleet(1000, huge), 400, 600)
+    # and a region's first deployment rolls back to no build: its hosts drop it, fetching nothing
+    assert rollback_seconds(huge, RegionBefore()) < one_host_fetches_it / 10

@@ -3,6 +3,10 @@ moto: each region's sync runs in-process in its region, as the workflow's Lambda
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import boto3
 import pytest
 
@@ -15,21 +19,17 @@ from code_deploy.deployments import actions, workflow
 from code_deploy.deployments import model as deployment_model
 from code_deploy.deployments import store as deployment_store
 from code_deploy.deployments.store import ActionNotAllowed
-from code_deploy.hosts import wave as host_wave
-from code_deploy.hosts.schema import WaveRequest
 from code_deploy.regions import RegionalBuckets
-from code_deploy.swarm import SwarmParameters
-from tests.unit.conftest import BUCKET_PATTERN, HOSTS_PER_REGION, REGIONS, STACK
+from tests.unit.conftest import BUCKET_PATTERN, FLEET, HOSTS_PER_REGION, REGIONS, STACK
 
-FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
-OLD, NEW = "build-20261122T000000Z-00000001", "build-20261122T000000Z-00000002"
+OLD, NEW, THIRD = (f"build-20261122T000000Z-0000000{n}" for n in (1, 2, 3))
 BUILT_OLD = build_store.BuildRecord(OLD, "0" * 40, BuildStatus.SUCCEEDED, "t0", ())
 
 
 @pytest.fixture
 def tables(stack) -> deployment_store.Tables:
     for region in REGIONS:
-        for build in (OLD, NEW):
+        for build in (OLD, NEW, THIRD):
             boto3.client("s3", region_name=region).put_object(
                 Bucket=stack.regional_bucket(region), Key=f"builds/{build}.zip", Body=b"x" * 4096
             )
@@ -39,30 +39,9 @@ def tables(stack) -> deployment_store.Tables:
 
 
 @pytest.fixture
-def invoke(stack):
+def invoke(regional_syncs):
     """Each region's sync, in its region."""
-
-    def call(region: str, request: dict) -> dict:
-        wave = WaveRequest.model_validate(request)
-        s3 = boto3.client("s3", region_name=region)
-        hosts = boto3.resource("dynamodb", region_name=region).Table(f"{STACK}-{region}-host-state")
-        if wave.action == "rollback":
-            result = host_wave.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
-        else:
-            result = host_wave.roll_out_wave(
-                s3,
-                hosts,
-                boto3.client("dynamodb", region_name=region),
-                stack.host_records_table(region),
-                region,
-                stack.regional_bucket(region),
-                wave,
-                FLEET,
-                writers=2,
-            )
-        return result.to_dict()
-
-    return call
+    return regional_syncs
 
 
 def accept(tables: deployment_store.Tables, build: str, **request) -> str:
@@ -153,7 +132,38 @@ def test_the_later_deployment_wins_a_region(tables, invoke):
     assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
 
 
-def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
+@pytest.fixture
+def serializable_transactions(tables):
+    """DynamoDB runs transactions on the same items one after the other (serializable); moto does not
+    (two threads may both pass their conditions before either writes), so its transactions take a lock."""
+    lock = threading.Lock()
+
+    def take(**_) -> None:  # (a before-call handler's answer other than None would stand in for the response)
+        lock.acquire()
+
+    def give_back(**_) -> None:
+        lock.release()
+
+    events = tables.dynamodb_client.meta.events
+    events.register("before-call.dynamodb.TransactWriteItems", take)
+    for done in ("after-call", "after-call-error"):
+        events.register(f"{done}.dynamodb.TransactWriteItems", give_back)
+
+
+def at_once[Result](work: Callable[[str], Result], names: list[str]) -> list[Result]:
+    """work(name) for each name, each in its own thread, released together."""
+    start = threading.Barrier(len(names))
+
+    def released(name: str) -> Result:
+        start.wait()
+        return work(name)
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(released, names))
+
+
+def test_two_acceptances_from_the_same_read_cannot_both_win(tables, serializable_transactions):
+    # Given two deployments built from one read of the regions' goals
     spec = deployment_model.spec_from_request(NEW, REGIONS)
     goals = deployment_store.get_region_goals(tables.regions, REGIONS)
 
@@ -176,13 +186,43 @@ def test_two_acceptances_from_the_same_read_cannot_both_win(tables):
             },
         )
 
-    deployment_store.accept(
-        tables.dynamodb_client, tables.deployments.name, tables.regions.name, candidate("a"), goals, "t"
-    )
-    with pytest.raises(deployment_store.GoalChanged):
-        deployment_store.accept(
-            tables.dynamodb_client, tables.deployments.name, tables.regions.name, candidate("b"), goals, "t"
-        )
+    def accepted(deployment_id: str) -> bool:
+        try:
+            deployment_store.accept(
+                tables.dynamodb_client,
+                tables.deployments.name,
+                tables.regions.name,
+                candidate(deployment_id),
+                goals,
+                "t",
+            )
+            return True
+        except deployment_store.GoalChanged:
+            return False
+
+    # When both commit at once
+    outcomes = dict(zip(["a", "b"], at_once(accepted, ["a", "b"]), strict=True))
+    # Then one wins every region, and the other is told its read is stale
+    assert sorted(outcomes.values()) == [False, True]
+    [winner] = [deployment_id for deployment_id, won in outcomes.items() if won]
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    assert {goal.goal_deployment_id for goal in goals.values()} == {winner}
+
+
+def test_of_two_deployments_accepted_at_once_the_later_wins_every_region(tables, serializable_transactions):
+    # When two deployments are accepted at once, each reading the goals itself
+    both = at_once(lambda build: accept(tables, build), [OLD, NEW])
+    # Then both are accepted, one after the other in every region: the later holds every region's goal
+    seqs = {
+        deployment_id: {
+            rollout.seq for rollout in deployment_store.get(tables.deployments, deployment_id).regions.values()
+        }
+        for deployment_id in both
+    }
+    assert sorted(seqs.values(), key=min) == [{1}, {2}]
+    later = next(deployment_id for deployment_id, seq in seqs.items() if seq == {2})
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    assert {goal.goal_deployment_id for goal in goals.values()} == {later}
 
 
 def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke):
@@ -244,3 +284,96 @@ def test_a_region_whose_hosts_a_later_deployment_took_during_the_wave_ends_super
     view = build_view(BUILT_OLD, summaries, None, RegionalBuckets(REGIONS, BUCKET_PATTERN), HOSTS_PER_REGION)
     assert view.deploymentStatus == BuildProgress.SUPERSEDED
     assert [region.supersededBy for region in view.regions] == [None, None, NEW]
+
+
+def test_a_bake_step_retried_after_its_region_ended_changes_nothing(tables, invoke):
+    # Given a region that baked after its first wave, then was aborted and rolled back
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
+    workflow.start(tables, deployment_id)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, deployment_id, "abort")
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    ended = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    # When the workflow retries the bake step
+    step = workflow.bake(tables, deployment_id, REGIONS[0], 0)
+    # Then it ends there: no second rollback, and the region's record is as the rollback left it
+    assert step["next"] == "END"
+    assert deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]] == ended
+
+
+def test_a_wave_step_retried_after_its_sync_ran_answers_the_same_gate(tables, invoke):
+    # Given a wave whose 5 failing hosts of 200 (2.5%) pass the 5% gate, and a first attempt of its step
+    # that dies once the region's sync has switched the hosts (its Lambda timed out, say)
+    deployment_id = accept(tables, NEW, regions=[REGIONS[0]], simulation=deployment_model.Simulation(2.5, seed=1))
+    workflow.start(tables, deployment_id)
+    answers = []
+
+    def dies_after_the_first_sync(region: str, request: dict) -> dict:
+        answers.append(invoke(region, request))
+        if len(answers) == 1:
+            raise TimeoutError("the step's Lambda timed out")
+        return answers[-1]
+
+    with pytest.raises(TimeoutError):
+        workflow.wave(tables, dies_after_the_first_sync, deployment_id, REGIONS[0], 0)
+    # When the workflow retries the step
+    step = workflow.wave(tables, dies_after_the_first_sync, deployment_id, REGIONS[0], 0)
+    # Then the retry's sync answers what the first did: the same hosts tried, the same 5 failed, the gate passed
+    assert [(answer["updated"], answer["failed"]) for answer in answers] == [(195, 5), (195, 5)]
+    assert step["next"] == "END"
+    deployment = deployment_store.get(tables.deployments, deployment_id)
+    assert (deployment.stop, deployment.regions[REGIONS[0]].failed_by_wave) == (None, (5,))
+    assert answers[1]["modelSeconds"] == answers[0]["modelSeconds"] > 0
+
+
+def test_the_plan_and_the_deployment_split_waves_alike_where_some_hosts_already_run_the_build(tables, invoke):
+    # Given the old build everywhere, then the new one on half of one region's hosts (the first wave of a
+    # deployment of it that went no further)
+    run(tables, invoke, accept(tables, OLD))
+    first = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, first)
+    workflow.wave(tables, invoke, first, REGIONS[0], 0)
+    # When the new build is planned, then deployed, in three waves
+    spec = deployment_model.spec_from_request(NEW, REGIONS, waves=[10, 50, 100])
+    goals = deployment_store.get_region_goals(tables.regions, REGIONS)
+    predicted = acceptance.plan_from_goals(spec, goals, FLEET, 4096)
+    updated: dict[str, list[int]] = {region: [] for region in REGIONS}
+
+    def counting(region: str, request: dict) -> dict:
+        answer = invoke(region, request)
+        updated[region].append(answer["updated"])
+        return answer
+
+    assert run(tables, counting, accept(tables, NEW, waves=[10, 50, 100])).status == "SUCCEEDED"
+    # Then each wave updated as many hosts as the plan said: of the 100 hosts not on the build yet in the
+    # first region, 10%, then up to 50%, then the rest; elsewhere the same share of all 200
+    assert [wave.hosts for wave in predicted.regions[REGIONS[0]].waves] == [10, 40, 50]
+    for region in REGIONS:
+        assert updated[region] == [wave.hosts for wave in predicted.regions[region].waves], region
+    assert hosts(tables) == {region: {NEW: HOSTS_PER_REGION} for region in REGIONS}
+
+
+def test_the_plans_rollback_time_is_the_time_the_rollback_takes(tables, invoke):
+    # Given one region's hosts: 80 on the build a rollback would return to (the goal a deployment of it
+    # left, after its first wave), the other 120 on an older build
+    run(tables, invoke, accept(tables, OLD))
+    third = accept(tables, THIRD, regions=[REGIONS[0]], waves=[40, 100])
+    workflow.start(tables, third)
+    workflow.wave(tables, invoke, third, REGIONS[0], 0)
+    # When a deployment of the new build is planned, then carried out and aborted while it bakes
+    spec = deployment_model.spec_from_request(NEW, REGIONS, regions=[REGIONS[0]])
+    goals = deployment_store.get_region_goals(tables.regions, spec.regions)
+    predicted = acceptance.plan_from_goals(spec, goals, FLEET, 4096).regions[REGIONS[0]].rollback_seconds
+    deployment_id = accept(tables, NEW, regions=[REGIONS[0]], bake_seconds=600)
+    workflow.start(tables, deployment_id)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, deployment_id, "abort")
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    # Then the rollback took the time the plan said: the 80 hosts switched back from their cache, the
+    # 120 others fetched the build (the swarm, served by the 80)
+    assert hosts(tables)[REGIONS[0]] == {THIRD: HOSTS_PER_REGION}
+    rollout = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert rollout.rollback_model_seconds == pytest.approx(predicted, abs=1e-6)

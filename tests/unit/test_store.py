@@ -9,6 +9,7 @@ from code_deploy.builds import store as build_store
 from code_deploy.builds.model import BuildStatus
 from code_deploy.hosts import records as host_logs
 from code_deploy.swarm import MIB, SwarmParameters, plan_region, simulate_swarm
+from tools.host_records import count_host_records_by_scan
 
 
 @pytest.fixture
@@ -68,6 +69,7 @@ def test_host_records_are_written_once_per_host_and_counted_without_a_scan(stack
     table = stack.host_records("us-west-2")
     assert host_logs.count_host_records(table, "build-1", "us-west-2", 530) == 530
     assert host_logs.count_host_records(table, "build-1", "eu-west-1", 530) == 0
+    assert count_host_records_by_scan(table, "build-1") == 530  # the plan's check, by hand (tools/)
     assert len({r["pk"] for r in records}) == host_logs.MIN_HOST_RECORD_SHARDS
 
 

@@ -60,10 +60,12 @@ class FunctionFailed(RuntimeError):
 
 
 # A synchronous invoke waits for the function's whole run: the read timeout outlasts the longest run
-# (a regional sync may take its whole 300 s timeout), and the SDK does not retry on its own, since a
-# retry of a run that timed out on our side would run it twice at once; the workflow's Retry retries
-# the step as a whole instead, and every step is idempotent.
-SYNC_INVOKE_READ_TIMEOUT_SECONDS = 310
+# (a regional sync may take its whole 300 s Timeout, regional.yaml, after a cold start of up to 10 s),
+# and the SDK does not retry on its own, since a retry of a run that timed out on our side would run it
+# twice at once; the workflow's Retry retries the step as a whole instead, and every step is idempotent.
+# The deployment step's own Timeout (template.yaml) outlasts connect + read, with time for its reads
+# and writes around the invoke (tests/unit/test_rollout_definition.py checks the three agree).
+SYNC_INVOKE_READ_TIMEOUT_SECONDS = 320
 SYNC_INVOKE_CONNECT_TIMEOUT_SECONDS = 10
 
 

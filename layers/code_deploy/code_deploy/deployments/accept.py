@@ -76,9 +76,16 @@ def plan_deployment(
     region already on the build, as the regions table last heard, are skipped, as the deployment would)."""
     artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
     goals = store.get_region_goals(tables.regions, spec.regions)
-    already = {region: goal.hosts_by_build.get(spec.build_id, 0) for region, goal in goals.items()}
-    fleets = {region: fleet.with_artifact(artifact.size) for region in spec.regions}
-    return artifact, model.plan(spec, fleets, already)
+    return artifact, plan_from_goals(spec, goals, fleet, artifact.size)
+
+
+def plan_from_goals(
+    spec: DeploymentSpec, goals: dict[str, store.RegionGoal], fleet: SwarmParameters, artifact_bytes: int
+) -> model.DeploymentPlan:
+    """The plan of a deployment from the regions' goals and hosts as they last reported them: what
+    POST /deployments/plan answers and what a deployment predicts when it is accepted."""
+    before = {region: goals[region].before(spec.build_id) for region in spec.regions}
+    return model.plan(spec, {region: fleet.with_artifact(artifact_bytes) for region in spec.regions}, before)
 
 
 def deploy_build(
@@ -123,8 +130,7 @@ def create_deployment(
         _pin(tables, copies, spec.regions, artifact.key, spec.build_id)
     for _ in range(store.ACCEPT_ATTEMPTS):
         goals = store.get_region_goals(tables.regions, spec.regions)
-        already = {region: goals[region].hosts_by_build.get(spec.build_id, 0) for region in spec.regions}
-        plan = model.plan(spec, {region: fleet.with_artifact(artifact.size) for region in spec.regions}, already)
+        plan = plan_from_goals(spec, goals, fleet, artifact.size)
         deployment = Deployment(
             deployment_id=deployment_id,
             build_id=spec.build_id,
@@ -146,6 +152,7 @@ def create_deployment(
                     hosts_total=fleet.hosts,
                     waves=len(spec.waves),
                     predicted_seconds=plan.regions[region].seconds,
+                    hosts_already_on_build=plan.regions[region].hosts_already_on_build,
                 )
                 for region in spec.regions
             },

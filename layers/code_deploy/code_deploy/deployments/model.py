@@ -2,8 +2,8 @@
 gate after each, rolled back when a wave fails; and the plan that says how long it will take.
 
 Plain Python over plain values: the API validates a request into a `DeploymentSpec`, `plan` predicts its
-time from the P2P swarm model, `wave_hosts` and `failed_hosts` say which hosts a wave updates and which of
-them fail (deterministic fault injection), `gate` decides whether the rollout goes on.
+time from the P2P swarm model, `wave_sizes` and `failed_hosts` say how many hosts a wave updates and which
+of them fail (deterministic fault injection), `gate` decides whether the rollout goes on.
 """
 
 from __future__ import annotations
@@ -166,6 +166,15 @@ def wave_bounds(hosts: int, waves: tuple[float, ...]) -> list[tuple[int, int]]:
     return bounds
 
 
+def wave_sizes(hosts_total: int, hosts_already_on_build: int, waves: tuple[float, ...]) -> list[int]:
+    """How many hosts each wave of a region updates: the region's hosts not on the build yet, split by
+    the waves' cumulative percents (wave_bounds), so a wave of 10% is 10% of the hosts that change.
+    The plan predicts these waves and the deployment carries them out: wave w updates this many hosts,
+    from where wave w - 1 ended on, passing over hosts already on the build (code_deploy.hosts.wave)."""
+    to_update = hosts_total - min(max(hosts_already_on_build, 0), hosts_total)
+    return [end - start for start, end in wave_bounds(to_update, waves)]
+
+
 def failed_hosts(build_id: str, region: str, hosts: range, simulation: Simulation) -> set[int]:
     """The hosts of `hosts` that fail their update: a deterministic share picked by the seed, the build
     and the region, so a test or a demo gets the same failures every time."""
@@ -214,12 +223,22 @@ class WavePlan:
 
 
 @dataclass(frozen=True)
+class RegionBefore:
+    """A region's hosts before a deployment, as the region last reported them: where its plan starts."""
+
+    hosts_on_build: int = 0  # already run the deployment's build: no wave counts them
+    rollback_build: str | None = None  # the build a rollback returns to (the region's goal before)
+    hosts_on_rollback_build: int = 0  # run it: once the deployment switched them, they keep it cached
+
+
+@dataclass(frozen=True)
 class RegionPlan:
     region: str
     hosts_total: int
+    hosts_already_on_build: int  # as the region last reported: no wave counts them
     waves: tuple[WavePlan, ...]
     seconds: float  # every wave and the bakes between and after them
-    rollback_seconds: float  # back to the previous build, which every host still holds
+    rollback_seconds: float  # after its last wave, back to the build before (rollback_seconds)
 
 
 @dataclass(frozen=True)
@@ -248,24 +267,42 @@ def wave_seconds(fleet: SwarmParameters, wave_hosts: int, holding: int) -> float
     return pipelined_broadcast_seconds(swarm) + ACTIVATION_SECONDS
 
 
-def plan(
-    spec: DeploymentSpec, fleets: dict[str, SwarmParameters], hosts_already_on_build: dict[str, int]
-) -> DeploymentPlan:
-    """The predicted time of each wave, region and region wave, from the swarm model's closed form.
-    `fleets` holds each region's hosts and network carrying the build's artifact; hosts already on the
-    build are skipped (and serve pieces from the start)."""
+def rollback_seconds(fleet: SwarmParameters, cached: int, fetching: int, holding: int) -> float:
+    """A rollback's time in the swarm model: the `cached` hosts hold the build it returns to and switch
+    back in the activation time; the `fetching` ones do not, and fetch it as a wave's hosts do, from the
+    bucket and the `holding` hosts (wave_seconds); the two at once, so the slower of them. `fleet`
+    carries the build's artifact. The plan predicts it and the rollback reports it (code_deploy.hosts.wave)."""
+    return max(ACTIVATION_SECONDS if cached else 0.0, wave_seconds(fleet, fetching, holding))
+
+
+def _rollback_after_every_wave(fleet: SwarmParameters, before: RegionBefore) -> float:
+    """A region's rollback once the deployment switched every host it counts: the hosts that ran the
+    build it returns to keep it cached; every other host fetches it (those that ran the deployment's
+    build already may cache it too, but the region's report does not say). Back to no build (the
+    region's first deployment), every host drops the build, fetching nothing. The build it returns to
+    is taken to be the size of this deployment's (the plan reads no other build)."""
+    if before.rollback_build is None:
+        return rollback_seconds(fleet, fleet.hosts, 0, 0)
+    cached = min(before.hosts_on_rollback_build, fleet.hosts)
+    return rollback_seconds(fleet, cached, fleet.hosts - cached, cached)
+
+
+def plan(spec: DeploymentSpec, fleets: dict[str, SwarmParameters], before: dict[str, RegionBefore]) -> DeploymentPlan:
+    """The predicted time of each wave, region and region wave, from the swarm model's closed form, and of
+    each region's rollback. `fleets` holds each region's hosts and network carrying the build's artifact;
+    `before`, what each region last reported of its hosts (a region it does not name: never deployed to).
+    Hosts already on the build are skipped (and serve pieces from the start)."""
     regions: dict[str, RegionPlan] = {}
     for region in spec.regions:
-        fleet = fleets[region]
-        already = min(hosts_already_on_build.get(region, 0), fleet.hosts)
-        to_update = fleet.hosts - already
+        fleet, start = fleets[region], before.get(region, RegionBefore())
+        already = min(start.hosts_on_build, fleet.hosts)
         waves, holding = [], already
-        for index, (start, end) in enumerate(wave_bounds(to_update, spec.waves)):
-            seconds = wave_seconds(fleet, end - start, holding)
-            waves.append(WavePlan(index, spec.waves[index], end - start, holding, seconds))
-            holding += end - start
+        for index, hosts in enumerate(wave_sizes(fleet.hosts, already, spec.waves)):
+            waves.append(WavePlan(index, spec.waves[index], hosts, holding, wave_seconds(fleet, hosts, holding)))
+            holding += hosts
         total = sum(wave.seconds for wave in waves) + spec.bake_seconds * len(waves)
-        regions[region] = RegionPlan(region, fleet.hosts, tuple(waves), total, ACTIVATION_SECONDS)
+        rollback = _rollback_after_every_wave(fleet, start)
+        regions[region] = RegionPlan(region, fleet.hosts, already, tuple(waves), total, rollback)
     region_wave_seconds = tuple(
         max(regions[region].seconds for region in region_wave) for region_wave in spec.region_waves
     )

@@ -49,7 +49,10 @@ class RegionPlanView(Schema):
     hostsTotal: int
     waves: list[WavePlanView]
     predictedSeconds: float = Field(description="every wave and bake")
-    rollbackSeconds: float = Field(description="back to the previous build, which every host still holds")
+    rollbackSeconds: float = Field(
+        description="after the last wave, back to the build before: hosts that cache it switch back, the others "
+        "fetch it (the swarm model)"
+    )
 
 
 class DeploymentPlanView(Schema):

@@ -24,6 +24,7 @@ from code_deploy.deployments.model import (
     RUNNING_STATUSES,
     DeploymentSpec,
     DeploymentStatus,
+    RegionBefore,
     RegionRolloutStatus,
     Simulation,
 )
@@ -97,6 +98,8 @@ class RegionRollout:
     waves: int
     predicted_seconds: float
     hosts_updated: int = 0  # hosts on the deployment's build
+    hosts_already_on_build: int = 0  # when it was accepted, as the region last reported: no wave counts them
+    wave_ends: tuple[int, ...] = ()  # where each wave's hosts ended: the next wave starts there
     failed_by_wave: tuple[int, ...] = ()  # hosts that failed their update, per wave
     seconds_by_wave: tuple[float, ...] = ()  # the swarm model's time of each wave
     bakes: int = 0  # bakes started
@@ -117,6 +120,10 @@ class RegionRollout:
     def hosts_pending(self) -> int:
         return max(0, self.hosts_total - self.hosts_updated - self.hosts_failed)
 
+    def wave_start(self, wave_index: int) -> int:
+        """The first host of wave `wave_index`: where the wave before it ended."""
+        return self.wave_ends[wave_index - 1] if 0 < wave_index <= len(self.wave_ends) else 0
+
     def to_item(self, deployment_id: str) -> dict[str, Any]:
         item: dict[str, Any] = {
             "deployment_id": deployment_id,
@@ -126,6 +133,8 @@ class RegionRollout:
             "seq": self.seq,
             "hostsTotal": self.hosts_total,
             "hostsUpdated": self.hosts_updated,
+            "hostsAlreadyOnBuild": self.hosts_already_on_build,
+            "waveEnds": list(self.wave_ends),
             "failedByWave": list(self.failed_by_wave),
             "secondsByWave": [decimal(seconds) for seconds in self.seconds_by_wave],
             "bakes": self.bakes,
@@ -158,6 +167,8 @@ class RegionRollout:
             waves=int(item["waves"]),
             predicted_seconds=float(item["predictedSeconds"]),
             hosts_updated=int(item["hostsUpdated"]),
+            hosts_already_on_build=int(item.get("hostsAlreadyOnBuild", 0)),
+            wave_ends=tuple(int(n) for n in item.get("waveEnds", [])),
             failed_by_wave=tuple(int(n) for n in item.get("failedByWave", [])),
             seconds_by_wave=tuple(float(n) for n in item.get("secondsByWave", [])),
             bakes=int(item.get("bakes", 0)),
@@ -267,6 +278,15 @@ class RegionGoal:
     hosts_by_build: dict[str, int] = field(default_factory=dict)
     hosts_version: int = 0
 
+    def before(self, build_id: str) -> RegionBefore:
+        """What a plan of a deployment of `build_id` starts from in this region."""
+        target = rollback_target(self, build_id)
+        return RegionBefore(
+            hosts_on_build=self.hosts_by_build.get(build_id, 0),
+            rollback_build=target,
+            hosts_on_rollback_build=self.hosts_by_build.get(target, 0) if target else 0,
+        )
+
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RegionGoal:
         return cls(
@@ -297,7 +317,7 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
         condition, read = "attribute_not_exists(goalVersion)", {}
     else:
         condition, read = "goalVersion = :read", {":read": goal.goal_version}
-    target = _rollback_target(goal, deployment)
+    target = rollback_target(goal, deployment.build_id)
     sets = "SET goalBuildId = :build, goalDeploymentId = :deployment, goalVersion = :version, updatedAt = :now"
     return {
         "Update": {
@@ -317,10 +337,10 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
     }
 
 
-def _rollback_target(goal: RegionGoal, deployment: Deployment) -> str | None:
-    """Where the region returns if the deployment rolls back: the goal before it (or, when the region's
-    goal already was this build, the one before that)."""
-    return goal.previous_build_id if goal.goal_build_id == deployment.build_id else goal.goal_build_id
+def rollback_target(goal: RegionGoal, build_id: str) -> str | None:
+    """Where the region returns if a deployment of `build_id` rolls back: the goal before it (or, when
+    the region's goal already was this build, the one before that)."""
+    return goal.previous_build_id if goal.goal_build_id == build_id else goal.goal_build_id
 
 
 class GoalChanged(Exception):
@@ -339,7 +359,9 @@ def accept(
     GoalChanged when a region's goal is no longer the one read (the caller reads again and retries)."""
     regions = {
         region: replace(
-            rollout, seq=goals[region].goal_version + 1, previous_build_id=_rollback_target(goals[region], deployment)
+            rollout,
+            seq=goals[region].goal_version + 1,
+            previous_build_id=rollback_target(goals[region], deployment.build_id),
         )
         for region, rollout in deployment.regions.items()
     }

@@ -90,7 +90,10 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
     if deployment.status == DeploymentStatus.PAUSED:
         return _step("PAUSED", wave_index, PAUSE_POLL_SECONDS)
     spec = deployment.spec
-    start_host, end_host = model.wave_bounds(rollout.hosts_total, spec.waves)[wave_index]
+    # As many hosts as the plan said (the hosts not on the build yet, split by the waves), from where
+    # the wave before ended; the last wave takes every host left.
+    wave_hosts = model.wave_sizes(rollout.hosts_total, rollout.hosts_already_on_build, spec.waves)[wave_index]
+    last_wave = wave_index == len(spec.waves) - 1
     rollout = replace(
         rollout, status=RegionRolloutStatus.IN_PROGRESS, wave=wave_index + 1, started_at=rollout.started_at or utc_now()
     )
@@ -103,7 +106,8 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
             "buildId": deployment.build_id,
             "artifactKey": deployment.artifact_key,
             "seq": rollout.seq,
-            "hostRange": [start_host, end_host],
+            "hostRange": [rollout.wave_start(wave_index), rollout.hosts_total],
+            "hosts": None if last_wave else wave_hosts,
             "failurePercent": spec.simulation.host_failure_percent,
             "seed": spec.simulation.seed,
         },
@@ -112,6 +116,7 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
     rollout = replace(
         rollout,
         hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
+        wave_ends=(*rollout.wave_ends[:wave_index], result["hostRange"][1]),
         failed_by_wave=(*rollout.failed_by_wave[:wave_index], result["failed"]),
         seconds_by_wave=(*rollout.seconds_by_wave[:wave_index], result["modelSeconds"]),
         model=result.get("model") or rollout.model,
@@ -165,6 +170,8 @@ def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> di
     """A baking region looks again: promoted (skip the rest), interrupted, still baking, or on."""
     deployment = store.get(tables.deployments, deployment_id)
     rollout = deployment.regions[region]
+    if rollout.status.finished:  # a step the workflow retried after the region ended
+        return _step("END")
     stopped = _interrupted(tables, deployment, rollout)
     if stopped:
         return stopped

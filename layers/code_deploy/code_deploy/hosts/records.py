@@ -213,20 +213,3 @@ def count_host_records(table, build_id: str, region: str, hosts: int) -> int:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return total
-
-
-def count_host_records_by_scan(table, build_id: str) -> int:
-    """The plan's verification, as the plan wrote it: a Scan counting one build's host records.
-    For people checking by hand and for the demo; progress is counted with count_host_records."""
-    count = 0
-    kwargs: dict[str, Any] = {
-        "FilterExpression": "build_id = :build_id",
-        "ExpressionAttributeValues": {":build_id": build_id},
-        "Select": "COUNT",
-    }
-    while True:
-        page = table.scan(**kwargs)
-        count += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

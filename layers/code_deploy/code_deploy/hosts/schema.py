@@ -21,5 +21,11 @@ class WaveRequest(Schema):
     artifactKey: str | None = Field(default=None, description="Its artifact in the region's builds bucket")
     seq: int = Field(ge=1, description="The deployment's place in the region's order of goal changes")
     hostRange: tuple[int, int] = Field(default=(0, 0), description="[start, end) of the hosts a wave updates")
+    hosts: int | None = Field(
+        default=None,
+        ge=0,
+        description="How many hosts the wave updates, from hostRange's start on; hosts an earlier deployment put on "
+        "the build are passed over, not counted. None: every host of hostRange",
+    )
     failurePercent: float = Field(default=0, ge=0, le=100)
     seed: int = 1

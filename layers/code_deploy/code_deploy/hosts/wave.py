@@ -12,7 +12,7 @@ from code_deploy import swarm
 from code_deploy.builds.model import utc_now
 from code_deploy.deployments import model
 from code_deploy.hosts import records, store
-from code_deploy.hosts.model import apply_rollback, apply_wave, hosts_by_build
+from code_deploy.hosts.model import RollbackOutcome, WaveOutcome, apply_rollback, apply_wave
 from code_deploy.swarm import SwarmFigures, SwarmParameters, SwarmResult
 
 if TYPE_CHECKING:  # pydantic's model, imported by the function that builds one: not every cold start needs pydantic
@@ -24,6 +24,7 @@ class RegionalResult:
     """What a wave (or a rollback) did in a region, and the region's hosts after it."""
 
     region: str
+    host_range: tuple[int, int]  # [start, end) of the hosts it covered (a rollback: every host)
     updated: int
     downloaded: int
     failed: int
@@ -37,6 +38,7 @@ class RegionalResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "region": self.region,
+            "hostRange": list(self.host_range),
             "updated": self.updated,
             "downloaded": self.downloaded,
             "failed": self.failed,
@@ -62,6 +64,29 @@ def _swarm_for(
     return swarm.plan_region(params), model.wave_seconds(fleet.with_artifact(artifact_bytes), downloading, holding)
 
 
+def _wave_hosts(host_state_table, hosts_total: int, request: WaveRequest) -> tuple[int, int, list[store.Block]]:
+    """The wave's hosts, [start, end), and the blocks they are in, as read. Given `request.hosts`, the
+    wave ends after that many hosts from hostRange's start on that the deployment updates, passing over
+    hosts an earlier deployment put on the build (the plan counts them out of every wave too,
+    model.wave_sizes); a retry finds the same end, as the hosts it updated still count. It reads the
+    blocks of the next `hosts` hosts at once, and the next ones while it has not found them all."""
+    start, limit = request.hostRange[0], min(request.hostRange[1], hosts_total)
+    if request.hosts is None:
+        return start, limit, store.load(host_state_table, hosts_total, store.blocks_of(start, limit))
+    read: dict[int, store.Block] = {}
+    end, left = start, request.hosts
+    while left > 0 and end < limit:
+        unread = [number for number in store.blocks_of(end, min(limit, end + left)) if number not in read]
+        read |= {block.number: block for block in store.load(host_state_table, hosts_total, unread)}
+        read_to = min(limit, (max(read) + 1) * store.HOSTS_PER_BLOCK)
+        while left > 0 and end < read_to:
+            block = read[end // store.HOSTS_PER_BLOCK]
+            if block.hosts[end - block.first].to_update_by(request.buildId, request.seq):
+                left -= 1
+            end += 1
+    return start, end, [read[number] for number in store.blocks_of(start, end)]
+
+
 def roll_out_wave(
     s3_client,
     host_state_table,
@@ -74,21 +99,30 @@ def roll_out_wave(
     writers: int,
     record_retention_days: int = records.DEFAULT_RETENTION_DAYS,
 ) -> RegionalResult:
-    """Switches one wave of the region's hosts (`request.hostRange`) to the deployment's build: hosts
+    """Switches one wave of the region's hosts (`_wave_hosts`) to the deployment's build: hosts
     already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
     hosts fail. The hosts that did not hold the build fetch it as a P2P swarm (code_deploy.swarm), served
-    also by the hosts of earlier waves; one host-deployment-logs record a host tried. Safe to repeat."""
+    also by the hosts of earlier waves; one host-deployment-logs record a host tried.
+
+    Safe to repeat, and a repeat answers the same: each host keeps how this deployment changed it
+    (code_deploy.hosts.model.Change), so a retry counts the hosts an earlier attempt switched as
+    updated (not skipped) and its failed hosts as failed (not tried again), plans the same swarm and
+    writes the same records; the health gate's failure rate is the same whichever attempt answers."""
     head = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)  # the copy is in the region
-    start, end = request.hostRange
+    start, end, blocks = _wave_hosts(host_state_table, fleet.hosts, request)
     failing = model.failed_hosts(
         request.buildId, region, range(start, end), model.Simulation(request.failurePercent, request.seed)
     )
-    state, outcome = store.change(
+    changed = store.change(
         host_state_table,
         fleet.hosts,
-        lambda hosts: apply_wave(hosts, range(start, end), request.buildId, request.seq, failing),
+        blocks,
+        lambda block: apply_wave(block.hosts, block.first, range(start, end), request.buildId, request.seq, failing),
     )
-    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), outcome.holding_before)
+    outcome = WaveOutcome.combined(block_outcome for _, block_outcome in changed)
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
+    holding_before = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.updated)
+    plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), holding_before)
     downloaded = set(outcome.downloaded)
     activated = [host for host in outcome.updated if host not in downloaded]
     if activated and not outcome.downloaded:
@@ -108,14 +142,15 @@ def roll_out_wave(
     records.write_host_records(dynamodb_client, host_records_table_name, host_records, writers)
     return RegionalResult(
         region=region,
+        host_range=(start, end),
         updated=len(outcome.updated),
         downloaded=len(outcome.downloaded),
         failed=len(outcome.failed),
         skipped=len(outcome.skipped),
         superseded=len(outcome.superseded),
         model_seconds=model_seconds,
-        hosts_by_build=hosts_by_build(state.hosts),
-        hosts_version=state.version,
+        hosts_by_build=counts.hosts_by_build,
+        hosts_version=counts.version,
         model=swarm.figures(plan) if plan else None,
     )
 
@@ -126,22 +161,30 @@ def roll_back_region(
     """Returns the region's hosts to the previous goal build (`request.buildId` here): hosts that hold it
     in their cache switch back in the activation time alone, whatever the artifact's size; hosts that do
     not fetch it again from the region's bucket, where it still is."""
-    state, outcome = store.change(
-        host_state_table, fleet.hosts, lambda hosts: apply_rollback(hosts, request.buildId, request.seq)
+    changed = store.change(
+        host_state_table,
+        fleet.hosts,
+        store.load(host_state_table, fleet.hosts, range(store.block_count(fleet.hosts))),
+        lambda block: apply_rollback(block.hosts, block.first, request.buildId, request.seq),
     )
-    model_seconds = model.ACTIVATION_SECONDS if outcome.activated else 0.0
-    if outcome.downloaded and request.buildId:
-        size = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
-        holding = hosts_by_build(state.hosts).get(request.buildId, 0) - len(outcome.downloaded)
-        model_seconds = max(model_seconds, _swarm_for(fleet, size, len(outcome.downloaded), holding)[1])
+    outcome = RollbackOutcome.combined(block_outcome for _, block_outcome in changed)
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
+    carrying = fleet
+    if outcome.downloaded:  # (a rollback to no build downloads nothing)
+        carrying = fleet.with_artifact(
+            s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
+        )
+    holding = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.downloaded) if request.buildId else 0
+    model_seconds = model.rollback_seconds(carrying, len(outcome.activated), len(outcome.downloaded), holding)
     return RegionalResult(
         region=region,
+        host_range=(0, fleet.hosts),
         updated=len(outcome.activated) + len(outcome.downloaded),
         downloaded=len(outcome.downloaded),
         failed=0,
         skipped=0,
         superseded=len(outcome.superseded),
         model_seconds=model_seconds,
-        hosts_by_build=hosts_by_build(state.hosts),
-        hosts_version=state.version,
+        hosts_by_build=counts.hosts_by_build,
+        hosts_version=counts.version,
     )
