@@ -7,13 +7,13 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated
 
-from answers import BODY_REFUSALS, accepted_at, json_response, refuse_unreadable_body, settings
+from answers import BODY_REFUSALS, accepted_at, json_response, once_per_key, refuse_unreadable_body, settings
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
-from code_deploy import aws, paging
+from code_deploy import api_input, aws, paging
 from code_deploy.builds.model import utc_now
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
 from code_deploy.deployments.schema import (
@@ -89,23 +89,12 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     return view.plan_view(artifact, plan)
 
 
-@router.post(
-    "/deployments",
-    summary="Deploy a build: to which regions, in which waves, with which health gate",
-    middlewares=[refuse_unreadable_body],
-    responses={
-        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
-        **BODY_REFUSALS,
-        404: json_response(ApiError, "No such build"),
-        409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-        422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
-    },
-)
-def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
+def accept_deployment(body: dict) -> dict:
+    """Accepts a deployment request (DeploymentRequest as JSON) and starts its rollout: the answer as JSON."""
     from code_deploy.deployments import accept
 
     config = settings()
-    spec = deployment_spec(request)
+    spec = deployment_spec(DeploymentRequest.model_validate(body))
     deployment = accept.deploy_build(
         tables=rollout_tables(),
         copy_tracking_table=aws.dynamodb().Table(config.copy_tracking_table),
@@ -124,6 +113,51 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
         statusUrl=f"/deployments/{deployment.deployment_id}",
         predictedSeconds=round(deployment.predicted_seconds, 6),
     )
+    return accepted.model_dump(mode="json")
+
+
+# A POST retried with the same Idempotency-Key answers the first request's deployment and starts no
+# other; the same key with another request is refused.
+accept_deployment_once = once_per_key("request")(accept_deployment)
+
+
+@router.post(
+    "/deployments",
+    summary="Deploy a build: to which regions, in which waves, with which health gate",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
+        **BODY_REFUSALS,
+        404: json_response(ApiError, "No such build"),
+        409: json_response(
+            ApiError,
+            "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
+            "Idempotency-Key is still being handled",
+        ),
+        422: json_response(
+            ApiError,
+            "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
+            "Idempotency-Key was used with another request",
+        ),
+    },
+)
+def create_deployment(
+    request: DeploymentRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description="Makes retries safe: a POST repeated with the same key and body answers the first one's "
+            f"deployment instead of starting another ({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ] = None,
+) -> Response[DeploymentAccepted]:
+    body = request.model_dump(mode="json")
+    if idempotency_key:
+        accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
+    else:
+        accepted = DeploymentAccepted(**accept_deployment(body))
     return accepted_at(accepted, accepted.statusUrl)
 
 
