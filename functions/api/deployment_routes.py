@@ -205,7 +205,8 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
 
 @router.post(
     "/deployments/<deploymentId>/<action>",
-    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (stop and roll back)",
+    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (undo: every region it "
+    "changed goes back)",
     responses={
         202: json_response(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
         404: json_response(ApiError, "No such deployment"),

@@ -53,7 +53,7 @@ def test_planning_refuses_what_cannot_be_deployed(api):
 
 # --- deployments carried out --------------------------------------------------------------------------------
 
-FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}
+FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}  # ROLLING_BACK is not
 
 
 def deploy(api: str, body: dict) -> str:
@@ -174,10 +174,35 @@ def test_pause_resume_promote_and_abort(api, buckets, hosts_per_region, two_buil
     # abort stops a deployment and returns its hosts to the build before
     aborted = deploy(api, {"buildId": newer, "waves": [50, 100], "bakeSeconds": 600})
     wait_for(lambda: all(r["status"] == "BAKING" for r in deployment(api, aborted)["regions"].values()), "baking")
-    assert http("POST", f"{api}/deployments/{aborted}/abort", {})[0] == 202
+    status, answer = http("POST", f"{api}/deployments/{aborted}/abort", {})
+    assert (status, answer["status"]) == (202, "ROLLING_BACK")  # not final: waiting for the end waits for the undo
     view = finished(api, aborted)
     assert view["status"] == "ABORTED" and view["reason"] == "aborted by request"
     assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+
+
+def test_abort_undoes_the_regions_that_already_finished(api, buckets, hosts_per_region, two_builds):
+    older, newer = two_builds
+    regions = list(buckets)
+    assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
+    # Given a deployment whose first region wave finished while the second bakes
+    deployment_id = deploy(api, {"buildId": newer, "bakeSeconds": 10, "regionWaves": [regions[:1], regions[1:]]})
+    wait_for(
+        lambda: (
+            [deployment(api, deployment_id)["regions"][region]["status"] for region in regions]
+            == ["SUCCEEDED", "BAKING", "BAKING"]
+        ),
+        "the first region wave done, the second baking",
+    )
+    # When it is aborted
+    status, answer = http("POST", f"{api}/deployments/{deployment_id}/abort", {})
+    assert (status, answer["status"]) == (202, "ROLLING_BACK")
+    # Then every region it changed goes back, the one that had finished too
+    view = finished(api, deployment_id)
+    assert view["status"] == "ABORTED", view
+    assert {region: view["regions"][region]["status"] for region in regions} == dict.fromkeys(regions, "ABORTED")
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in regions}
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
 
 
 @pytest.mark.parametrize(

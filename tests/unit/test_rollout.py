@@ -86,13 +86,23 @@ def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int =
     raise AssertionError(f"{region} did not end: {steps}")
 
 
+def finish(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
+    """The workflow's end: the regions a stopped deployment must still undo roll back, then it ends."""
+    for _ in range(5):
+        answer = workflow.finish(tables, deployment_id)
+        if answer.get("next") != "UNDO":
+            return deployment_store.get(tables.deployments, deployment_id)
+        for region in answer["regions"]:
+            workflow.roll_back(tables, invoke, deployment_id, region)
+    raise AssertionError(f"{deployment_id} did not end")
+
+
 def run(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
     start = workflow.start(tables, deployment_id)
     for region_wave in start["regionWaves"]:
         for region in region_wave:
             run_region(tables, invoke, deployment_id, region)
-    workflow.finish(tables, deployment_id)
-    return deployment_store.get(tables.deployments, deployment_id)
+    return finish(tables, invoke, deployment_id)
 
 
 def hosts(tables) -> dict[str, dict[str, int]]:
@@ -207,3 +217,70 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
             actions.act(tables, deployment_id, action)
+
+
+def goals(tables) -> dict[str, str | None]:
+    return {
+        region: goal.goal_build_id
+        for region, goal in deployment_store.get_region_goals(tables.regions, REGIONS).items()
+    }
+
+
+def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
+    # Given every host on OLD, and NEW deploying one region wave after the other
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
+    workflow.start(tables, deployment_id)
+    # its first region wave done (SUCCEEDED), the second half way through its first region
+    run_region(tables, invoke, deployment_id, REGIONS[0])
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    # When it is aborted
+    aborted = actions.act(tables, deployment_id, "abort")
+    # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
+    assert aborted.status == deployment_model.DeploymentStatus.ROLLING_BACK
+    assert not aborted.status.finished
+    for region in REGIONS[1:]:
+        run_region(tables, invoke, deployment_id, region)
+    deployment = finish(tables, invoke, deployment_id)
+    # and it ends ABORTED with every region it changed back on OLD, the one that had finished too
+    assert (deployment.status, deployment.reason) == (deployment_model.DeploymentStatus.ABORTED, "aborted by request")
+    assert [deployment.regions[region].status for region in REGIONS] == ["ABORTED", "ABORTED", "SKIPPED"]
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_an_abort_that_lands_as_the_deployment_finishes_still_undoes_it(tables, invoke, monkeypatch):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW)
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        run_region(tables, invoke, deployment_id, region)
+    # Given the abort accepted between the end's read of the deployment (every region SUCCEEDED) and its write
+    read = deployment_store.get
+
+    def read_then_abort(table, read_id):
+        deployment = read(table, read_id)
+        monkeypatch.setattr(deployment_store, "get", read)
+        assert actions.act(tables, deployment_id, "abort").status == deployment_model.DeploymentStatus.ROLLING_BACK
+        return deployment
+
+    monkeypatch.setattr(deployment_store, "get", read_then_abort)
+    deployment = finish(tables, invoke, deployment_id)
+    # Then the abort wins: it ends ABORTED, every region back on OLD
+    assert deployment.status == deployment_model.DeploymentStatus.ABORTED
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    first = accept(tables, NEW, regions=[REGIONS[0]])
+    workflow.start(tables, first)
+    run_region(tables, invoke, first, REGIONS[0])  # SUCCEEDED there
+    later = accept(tables, OLD, regions=[REGIONS[0]])  # a later deployment takes the region
+    actions.act(tables, first, "abort")
+    deployment = finish(tables, invoke, first)
+    assert deployment.status == deployment_model.DeploymentStatus.ABORTED
+    # the later deployment's goal stands, and the aborted one changed nothing more there
+    assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later
+    assert deployment.regions[REGIONS[0]].status == deployment_model.RegionRolloutStatus.SUCCEEDED

@@ -119,7 +119,8 @@ class DeploymentView(Schema):
     deploymentId: str
     buildId: str
     status: str = Field(
-        description="QUEUED, IN_PROGRESS, PAUSED, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
+        description="QUEUED, IN_PROGRESS, PAUSED or ROLLING_BACK (stopped: its regions are going back) while it "
+        "runs; then SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
     )
     reason: str | None = None
     trigger: str = Field(description="api (POST /deployments) or auto (AutoDeploy after a replication)")
@@ -153,7 +154,7 @@ class DeploymentList(Schema):
 
 class DeploymentActionResult(Schema):
     deploymentId: str
-    status: str
+    status: str = Field(description="after the action: an accepted abort answers ROLLING_BACK, the undo under way")
 
 
 class RegionView(Schema):

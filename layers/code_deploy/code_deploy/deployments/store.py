@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy import paging
 from code_deploy.deployments.model import (
-    RUNNING_STATUSES,
+    ACTIVE_STATUSES,
     DeploymentSpec,
     DeploymentStatus,
     RegionRolloutStatus,
@@ -462,8 +462,8 @@ def change_status(
 
 
 def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
-    """Marks a running deployment promoted: its regions skip what is left of their bakes."""
-    condition, values = _status_in(RUNNING_STATUSES)
+    """Marks a deployment that may still go on promoted: its regions skip what is left of their bakes."""
+    condition, values = _status_in(ACTIVE_STATUSES)
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
@@ -475,16 +475,28 @@ def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
 
 
 def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now: str) -> bool:
-    """Records that the deployment stops and rolls back, while it runs and was not stopped before (the
-    first reason stays)."""
-    condition, values = _status_in(RUNNING_STATUSES)
+    """Stops a deployment that may still go on and was not stopped before (the first reason stays): it is
+    ROLLING_BACK from this write on, so its end can only be the rollback's (a SUCCEEDED that read it
+    before is refused, see `workflow.finish`). Returns whether it stopped."""
+    condition, values = _status_in(ACTIVE_STATUSES)
+    rolling_back = DeploymentStatus.ROLLING_BACK.value
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-        UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",
+        UpdateExpression=(
+            "SET #stop = :stop, reason = :reason, #status = :to, updatedAt = :now, "
+            "history = list_append(history, :entry)"
+        ),
         ConditionExpression=f"attribute_not_exists(#stop) AND {condition}",
         ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
-        ExpressionAttributeValues={":stop": stop, ":reason": reason, ":now": now, **values},
+        ExpressionAttributeValues={
+            ":stop": stop,
+            ":reason": reason,
+            ":to": rolling_back,
+            ":now": now,
+            ":entry": [{"status": rolling_back, "at": now, "reason": reason}],
+            **values,
+        },
     )
 
 

@@ -18,7 +18,14 @@ from typing import Any
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import artifact_key, utc_now
 from code_deploy.deployments import model, store
-from code_deploy.deployments.model import ABORT, ROLLBACK, RUNNING_STATUSES, DeploymentStatus, RegionRolloutStatus
+from code_deploy.deployments.model import (
+    ABORT,
+    ACTIVE_STATUSES,
+    ROLLBACK,
+    RUNNING_STATUSES,
+    DeploymentStatus,
+    RegionRolloutStatus,
+)
 from code_deploy.deployments.store import Deployment, RegionRollout, Tables
 
 logger = logging.getLogger(__name__)
@@ -232,28 +239,58 @@ def _report_rollout(
     )
 
 
+# An action may land between the end's read and its conditional write: the end reads again.
+FINISH_ATTEMPTS = 3
+
+
 def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
-    """The deployment's end, from its regions: ABORTED or ROLLED_BACK when it stopped, SUPERSEDED when a
-    later deployment took a region over before it finished there, else SUCCEEDED."""
-    deployment = store.get(tables.deployments, deployment_id)
-    if deployment.status.finished:
-        return {"status": deployment.status.value}
+    """The deployment's end, once every region it must undo is undone: a stopped deployment first answers
+    UNDO with the regions to roll back (the workflow rolls them back and asks again). Then ABORTED or
+    ROLLED_BACK when it stopped, SUPERSEDED when a later deployment took a region over before it finished
+    there, else SUCCEEDED. The end is a conditional write: an abort accepted after the read (the deployment
+    is ROLLING_BACK from then on) refuses a SUCCEEDED, and the end is read again."""
+    for _ in range(FINISH_ATTEMPTS):
+        deployment = store.get(tables.deployments, deployment_id)
+        if deployment.status.finished:
+            return {"next": "END", "status": deployment.status.value}
+        if deployment.stop:
+            undo = _regions_to_undo(tables, deployment)
+            if undo:
+                return {"next": "UNDO", "regions": undo}
+            deployment = store.get(tables.deployments, deployment_id)  # as settling its regions left it
+        final, reason = _outcome(deployment)
+        allowed = RUNNING_STATUSES if deployment.stop else ACTIVE_STATUSES
+        if store.change_status(tables.deployments, deployment_id, final, utc_now(), allowed, reason=reason):
+            return {"next": "END", "status": final.value}
+    raise RuntimeError(f"deployment {deployment_id} kept changing while it ended")
+
+
+def _regions_to_undo(tables: Tables, deployment: Deployment) -> list[str]:
+    """The regions a stopped deployment must still roll back: those it left under way (a region it never
+    reached is SKIPPED and its goal given back, a region a later deployment took is SUPERSEDED, here), and,
+    when it was aborted, those it finished too. A region a later deployment took is left to it."""
+    undo = []
+    for region, rollout in deployment.regions.items():
+        if rollout.status == RegionRolloutStatus.SUCCEEDED:
+            goal = store.get_region_goals(tables.regions, (region,))[region]
+            if deployment.stop == ABORT and goal.goal_deployment_id == deployment.deployment_id:
+                undo.append(region)
+        elif not rollout.status.finished and _interrupted(tables, deployment, rollout)["next"] == "ROLLBACK":
+            undo.append(region)
+    return undo
+
+
+def _outcome(deployment: Deployment) -> tuple[DeploymentStatus, str | None]:
     statuses = {rollout.status for rollout in deployment.regions.values()}
     if deployment.stop == ABORT:
-        final = DeploymentStatus.ABORTED
-    elif deployment.stop == ROLLBACK:
-        final = DeploymentStatus.ROLLED_BACK
-    elif RegionRolloutStatus.SUPERSEDED in statuses:
-        final = DeploymentStatus.SUPERSEDED
-    else:
-        final = DeploymentStatus.SUCCEEDED
-    reason = deployment.reason
-    if final == DeploymentStatus.SUPERSEDED:
-        reason = "; ".join(
+        return DeploymentStatus.ABORTED, deployment.reason
+    if deployment.stop == ROLLBACK:
+        return DeploymentStatus.ROLLED_BACK, deployment.reason
+    if RegionRolloutStatus.SUPERSEDED in statuses:
+        return DeploymentStatus.SUPERSEDED, "; ".join(
             f"{rollout.region}: {rollout.reason}" for rollout in deployment.regions.values() if rollout.reason
         )
-    store.change_status(tables.deployments, deployment_id, final, utc_now(), RUNNING_STATUSES, reason=reason)
-    return {"status": final.value}
+    return DeploymentStatus.SUCCEEDED, deployment.reason
 
 
 def fail(tables: Tables, deployment_id: str, error: str, cause: str) -> dict[str, Any]:
