@@ -55,8 +55,11 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "bake": lambda event: workflow.bake(tables(), event["deploymentId"], event["region"], event["wave"]),
     "rollback": lambda event: workflow.roll_back(tables(), invoke_region, event["deploymentId"], event["region"]),
     "finish": lambda event: workflow.finish(tables(), event["deploymentId"]),
+    "rollback_failed": lambda event: workflow.rollback_failed(
+        tables(), event["deploymentId"], event["region"], event.get("error", ""), event.get("cause", "")
+    ),
     "fail": lambda event: workflow.fail(
-        tables(), event["deploymentId"], event.get("error", ""), event.get("cause", "")
+        tables(), event["deploymentId"], event.get("error", ""), event.get("cause", ""), bool(event.get("undoing"))
     ),
 }
 

@@ -205,6 +205,32 @@ def test_abort_undoes_the_regions_that_already_finished(api, buckets, hosts_per_
     assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
 
 
+def test_a_deployment_whose_workflow_fails_puts_every_region_it_touched_back(
+    api, buckets, hosts_per_region, two_builds
+):
+    older, newer = two_builds
+    regions = list(buckets)[:2]
+    assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
+    # Given the newer build's artifact gone from the second region's bucket: its wave fails however often
+    # it is retried, after the first region wave put every host of the first region on it
+    s3, key = boto3.client("s3", region_name=regions[1]), f"builds/{newer}.zip"
+    artifact = s3.get_object(Bucket=buckets[regions[1]], Key=key)["Body"].read()
+    s3.delete_object(Bucket=buckets[regions[1]], Key=key)
+    try:
+        deployment_id = deploy(api, {"buildId": newer, "regions": regions, "regionWaves": [[regions[0]], [regions[1]]]})
+        view = finished(api, deployment_id)
+    finally:
+        s3.put_object(Bucket=buckets[regions[1]], Key=key, Body=artifact)
+    # Then it FAILED, and every region it touched is back on the older build (hosts and goal), and says so
+    assert view["status"] == "FAILED", view
+    assert view["reason"].startswith("the rollout workflow failed: "), view["reason"]
+    assert view["reason"].endswith(f"; back on the previous goal: {', '.join(regions)}"), view["reason"]
+    assert [view["regions"][region]["status"] for region in regions] == ["ROLLED_BACK", "ROLLED_BACK"]
+    assert [change["status"] for change in view["history"]] == ["QUEUED", "IN_PROGRESS", "ROLLING_BACK", "FAILED"]
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from code_deploy import aws as host_aws
 from code_deploy.builds import store as build_store
 from code_deploy.deployments import accept as acceptance
 from code_deploy.deployments import actions, workflow
@@ -93,7 +94,10 @@ def finish(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
         if answer.get("next") != "UNDO":
             return deployment_store.get(tables.deployments, deployment_id)
         for region in answer["regions"]:
-            workflow.roll_back(tables, invoke, deployment_id, region)
+            try:
+                workflow.roll_back(tables, invoke, deployment_id, region)
+            except Exception as error:  # the workflow's Catch: the undo is best-effort, region by region
+                workflow.rollback_failed(tables, deployment_id, region, type(error).__name__, str(error))
     raise AssertionError(f"{deployment_id} did not end")
 
 
@@ -284,3 +288,62 @@ def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
     # the later deployment's goal stands, and the aborted one changed nothing more there
     assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later
     assert deployment.regions[REGIONS[0]].status == deployment_model.RegionRolloutStatus.SUCCEEDED
+
+
+def test_a_deployment_whose_workflow_fails_leaves_every_region_it_touched_on_its_previous_goal(tables, invoke):
+    # Given every host on OLD, and NEW's first region wave done, the second half way through one region
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
+    workflow.start(tables, deployment_id)
+    run_region(tables, invoke, deployment_id, REGIONS[0])
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    assert hosts(tables)[REGIONS[1]] == {OLD: HOSTS_PER_REGION // 2, NEW: HOSTS_PER_REGION // 2}
+    # When a step keeps failing: the workflow's Catch hands its error to the fail step, then ends it
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept timing out")
+    deployment = finish(tables, invoke, deployment_id)
+    # Then it is FAILED, and every region it touched is back on its previous goal, hosts and goal, and says so
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == (
+        "the rollout workflow failed: States.TaskFailed: the sync kept timing out; "
+        f"back on the previous goal: {', '.join(REGIONS)}"
+    )
+    assert [deployment.regions[region].status for region in REGIONS] == ["ROLLED_BACK", "ROLLED_BACK", "SKIPPED"]
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_a_region_whose_rollback_fails_too_says_so_and_the_others_go_back(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        assert workflow.wave(tables, invoke, deployment_id, region, 0)["next"] == "WAVE"
+
+    def sync_down_in_one_region(region: str, request: dict) -> dict:
+        if region == REGIONS[1]:
+            raise host_aws.FunctionFailed(f"{region}'s sync failed: Runtime.HandlerError: no hosts' table")
+        return invoke(region, request)
+
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept failing")
+    deployment = finish(tables, sync_down_in_one_region, deployment_id)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert f"back on the previous goal: {REGIONS[0]}, {REGIONS[2]}" in deployment.reason
+    assert f"{REGIONS[1]}: its rollback failed too (FunctionFailed: " in deployment.reason
+    assert deployment.regions[REGIONS[1]].status == deployment_model.RegionRolloutStatus.ROLLBACK_FAILED
+    # its goal goes back all the same (its hosts follow when its sync can), the other regions' hosts too
+    assert goals(tables) == {region: OLD for region in REGIONS}
+    assert {region: hosts(tables)[region] for region in (REGIONS[0], REGIONS[2])} == {
+        region: {OLD: HOSTS_PER_REGION} for region in (REGIONS[0], REGIONS[2])
+    }
+
+
+def test_a_failed_deployment_leaves_a_region_a_later_deployment_took(tables, invoke):
+    first = accept(tables, NEW, regions=[REGIONS[0]], waves=[50, 100])
+    workflow.start(tables, first)
+    workflow.wave(tables, invoke, first, REGIONS[0], 0)
+    later = accept(tables, OLD, regions=[REGIONS[0]])
+    workflow.fail(tables, first, "States.TaskFailed", "boom")
+    deployment = finish(tables, invoke, first)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == f"the rollout workflow failed: States.TaskFailed: boom; {REGIONS[0]}: taken by {later}"
+    assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later

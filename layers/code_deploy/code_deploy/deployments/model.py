@@ -24,9 +24,10 @@ CACHED_BUILDS_PER_HOST = 2
 ACTIVATION_SECONDS = 2.0
 MAX_BAKE_SECONDS = 86_400
 
-# Why a deployment stops and rolls back: asked to (abort: every region it changed goes back), or a
-# region's health gate failed (the regions under way go back; those that finished keep the build).
-ABORT, ROLLBACK = "ABORT", "ROLLBACK"
+# Why a deployment stops and rolls back: asked to (abort: every region it changed goes back), a region's
+# health gate failed (the regions under way go back; those that finished keep the build), or its workflow
+# failed (a step kept failing: every region it changed goes back, and it ends FAILED).
+ABORT, ROLLBACK, FAIL = "ABORT", "ROLLBACK", "FAIL"
 
 
 class DeploymentStatus(StrEnum):
@@ -60,6 +61,7 @@ class RegionRolloutStatus(StrEnum):
     SUPERSEDED = "SUPERSEDED"
     ABORTED = "ABORTED"  # aborted by request: its hosts went back to the previous build
     SKIPPED = "SKIPPED"  # an earlier region wave failed, so this one never started
+    ROLLBACK_FAILED = "ROLLBACK_FAILED"  # its goal went back, but rolling its hosts back failed (the reason says why)
 
     @property
     def finished(self) -> bool:

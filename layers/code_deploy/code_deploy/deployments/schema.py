@@ -87,7 +87,8 @@ class DeploymentSpecView(Schema):
 
 class RegionRolloutView(Schema):
     status: str = Field(
-        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or SKIPPED"
+        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED, SKIPPED or "
+        "ROLLBACK_FAILED (its goal went back, its hosts' rollback failed: the reason says why)"
     )
     hostsTotal: int
     hostsUpdated: int = Field(description="hosts on the deployment's build")

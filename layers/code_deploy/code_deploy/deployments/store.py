@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from code_deploy import paging
 from code_deploy.deployments.model import (
     ACTIVE_STATUSES,
+    RUNNING_STATUSES,
     DeploymentSpec,
     DeploymentStatus,
     RegionRolloutStatus,
@@ -190,7 +191,8 @@ class Deployment:
     history: tuple[DeploymentStatusChange, ...]
     reason: str | None = None
     completed_at: str | None = None
-    stop: str | None = None  # "ABORT" (asked) or "ROLLBACK" (a region's health gate failed)
+    stop: str | None = None  # "ABORT" (asked), "ROLLBACK" (a region's health gate failed) or "FAIL" (its workflow)
+    failure: str | None = None  # why its workflow failed (a step kept failing), if it did
     promoted: bool = False
     regions: dict[str, RegionRollout] = field(default_factory=dict)
 
@@ -214,7 +216,7 @@ class Deployment:
                 for change in self.history
             ],
         }
-        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop}
+        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop, "failure": self.failure}
         return item | {name: value for name, value in optional.items() if value is not None}
 
     @classmethod
@@ -237,6 +239,7 @@ class Deployment:
             reason=item.get("reason"),
             completed_at=item.get("completedAt"),
             stop=item.get("stop"),
+            failure=item.get("failure"),
             promoted=bool(item.get("promoted", False)),
             regions=regions or {},
         )
@@ -497,6 +500,20 @@ def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now:
             ":entry": [{"status": rolling_back, "at": now, "reason": reason}],
             **values,
         },
+    )
+
+
+def record_failure(deployments_table, deployment_id: str, failure: str, now: str) -> bool:
+    """Records why the deployment's workflow failed, while it runs; the first failure stays. Returns whether
+    this one was recorded."""
+    condition, values = _status_in(RUNNING_STATUSES)
+    return update_if(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET failure = :failure, updatedAt = :now",
+        ConditionExpression=f"(attribute_not_exists(failure) OR failure = :failure) AND {condition}",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":failure": failure, ":now": now, **values},
     )
 
 

@@ -21,6 +21,7 @@ from code_deploy.deployments import model, store
 from code_deploy.deployments.model import (
     ABORT,
     ACTIVE_STATUSES,
+    FAIL,
     ROLLBACK,
     RUNNING_STATUSES,
     DeploymentStatus,
@@ -258,7 +259,7 @@ def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
             if undo:
                 return {"next": "UNDO", "regions": undo}
             deployment = store.get(tables.deployments, deployment_id)  # as settling its regions left it
-        final, reason = _outcome(deployment)
+        final, reason = _outcome(tables, deployment)
         allowed = RUNNING_STATUSES if deployment.stop else ACTIVE_STATUSES
         if store.change_status(tables.deployments, deployment_id, final, utc_now(), allowed, reason=reason):
             return {"next": "END", "status": final.value}
@@ -268,39 +269,98 @@ def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
 def _regions_to_undo(tables: Tables, deployment: Deployment) -> list[str]:
     """The regions a stopped deployment must still roll back: those it left under way (a region it never
     reached is SKIPPED and its goal given back, a region a later deployment took is SUPERSEDED, here), and,
-    when it was aborted, those it finished too. A region a later deployment took is left to it."""
+    when it was aborted or its workflow failed, those it finished too. A region a later deployment took is
+    left to it."""
+    undo_all = deployment.stop == ABORT or deployment.failure is not None
     undo = []
-    for region, rollout in deployment.regions.items():
+    for region in deployment.spec.regions:
+        rollout = deployment.regions[region]
         if rollout.status == RegionRolloutStatus.SUCCEEDED:
-            goal = store.get_region_goals(tables.regions, (region,))[region]
-            if deployment.stop == ABORT and goal.goal_deployment_id == deployment.deployment_id:
+            if undo_all and _goal_of(tables, region).goal_deployment_id == deployment.deployment_id:
                 undo.append(region)
         elif not rollout.status.finished and _interrupted(tables, deployment, rollout)["next"] == "ROLLBACK":
             undo.append(region)
     return undo
 
 
-def _outcome(deployment: Deployment) -> tuple[DeploymentStatus, str | None]:
-    statuses = {rollout.status for rollout in deployment.regions.values()}
+def _goal_of(tables: Tables, region: str) -> store.RegionGoal:
+    return store.get_region_goals(tables.regions, (region,))[region]
+
+
+def _outcome(tables: Tables, deployment: Deployment) -> tuple[DeploymentStatus, str | None]:
+    """The end and its reason, once its regions are settled."""
+    if deployment.failure is not None:
+        return DeploymentStatus.FAILED, _undo_report(tables, deployment, deployment.failure)
     if deployment.stop == ABORT:
-        return DeploymentStatus.ABORTED, deployment.reason
+        return DeploymentStatus.ABORTED, _undo_report(tables, deployment, deployment.reason or "", failures_only=True)
     if deployment.stop == ROLLBACK:
-        return DeploymentStatus.ROLLED_BACK, deployment.reason
-    if RegionRolloutStatus.SUPERSEDED in statuses:
+        return DeploymentStatus.ROLLED_BACK, _undo_report(
+            tables, deployment, deployment.reason or "", failures_only=True
+        )
+    if any(rollout.status == RegionRolloutStatus.SUPERSEDED for rollout in deployment.regions.values()):
         return DeploymentStatus.SUPERSEDED, "; ".join(
             f"{rollout.region}: {rollout.reason}" for rollout in deployment.regions.values() if rollout.reason
         )
     return DeploymentStatus.SUCCEEDED, deployment.reason
 
 
-def fail(tables: Tables, deployment_id: str, error: str, cause: str) -> dict[str, Any]:
-    """The workflow itself failed (a step kept failing): the deployment is FAILED with the error."""
-    store.change_status(
-        tables.deployments,
-        deployment_id,
-        DeploymentStatus.FAILED,
-        utc_now(),
-        RUNNING_STATUSES,
-        reason=f"the rollout workflow failed: {error}: {cause}"[:1000],
+def _undo_report(tables: Tables, deployment: Deployment, reason: str, failures_only: bool = False) -> str:
+    """`reason`, then where the undo left each region: back on its previous goal, taken by a later
+    deployment, or its rollback failed (only those, with `failures_only`)."""
+    back, notes = [], []
+    for region in deployment.spec.regions:
+        rollout = deployment.regions[region]
+        if rollout.status == RegionRolloutStatus.ROLLBACK_FAILED:
+            notes.append(f"{region}: {rollout.reason}")
+        elif failures_only:
+            continue
+        elif rollout.status in (
+            RegionRolloutStatus.ROLLED_BACK,
+            RegionRolloutStatus.ABORTED,
+            RegionRolloutStatus.SKIPPED,
+        ):
+            back.append(region)
+        else:  # SUPERSEDED, or SUCCEEDED where a later deployment took the region
+            notes.append(f"{region}: taken by {_goal_of(tables, region).goal_deployment_id}")
+    parts = [reason, *([f"back on the previous goal: {', '.join(back)}"] if back else []), *notes]
+    return "; ".join(part for part in parts if part)
+
+
+def fail(tables: Tables, deployment_id: str, error: str, cause: str, undoing: bool = False) -> dict[str, Any]:
+    """The workflow itself failed (a step kept failing): the deployment stops (ROLLING_BACK) and records
+    why; the workflow then ends it through `finish`, which undoes every region it changed, as an abort
+    does, and ends it FAILED saying where each region was left. When the undo itself failed (`undoing`),
+    it ends FAILED here, saying which regions are not back."""
+    failure = f"the rollout workflow failed: {error}: {cause}"[:1000]
+    now = utc_now()
+    store.set_stop(tables.deployments, deployment_id, FAIL, failure, now)
+    store.record_failure(tables.deployments, deployment_id, failure, now)
+    if not undoing:
+        return {"next": "FINISH"}
+    deployment = store.get(tables.deployments, deployment_id)
+    if deployment.status.finished:
+        return {"next": "END", "status": deployment.status.value}
+    reason = _undo_report(tables, deployment, deployment.failure or failure)
+    if deployment.failure and deployment.failure != failure:
+        reason += f"; then its undo failed too: {error}: {cause}"[:1000]
+    store.change_status(tables.deployments, deployment_id, DeploymentStatus.FAILED, utc_now(), RUNNING_STATUSES, reason)
+    return {"next": "END", "status": DeploymentStatus.FAILED.value}
+
+
+def rollback_failed(tables: Tables, deployment_id: str, region: str, error: str, cause: str) -> dict[str, Any]:
+    """A region whose rollback kept failing while the deployment was undone (best-effort, a region at a
+    time): its goal goes back all the same, unless a later deployment took it (its hosts follow when its
+    sync answers again), and the region says its rollback failed."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status.finished and rollout.status != RegionRolloutStatus.SUCCEEDED:  # a retry: recorded already
+        return {"next": "END"}
+    store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
+    _finish_region(
+        tables,
+        deployment,
+        rollout,
+        RegionRolloutStatus.ROLLBACK_FAILED,
+        f"its rollback failed too ({error}: {cause})"[:1000],
     )
-    return {"status": DeploymentStatus.FAILED.value}
+    return {"next": "END"}
