@@ -225,7 +225,7 @@ def act_on_deployment(
     from code_deploy.deployments import actions
 
     logger.append_keys(deployment_id=deploymentId)
-    deployment = actions.act(rollout_tables(), deploymentId, action)
+    deployment = actions.act(rollout_tables(), aws.stepfunctions(), deploymentId, action)
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
     return Response(
         status_code=HTTPStatus.ACCEPTED,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import boto3
 import pytest
 
-from tests.integration.helpers import deployment, http, subscribed_queue, wait_for
+from tests.integration.helpers import DEADLINE_SECONDS, deployment, http, subscribed_queue, wait_for
 
 
 def deployed_build(api: str) -> str:
@@ -63,9 +64,11 @@ def deploy(api: str, body: dict) -> str:
     return accepted["deploymentId"]
 
 
-def finished(api: str, deployment_id: str) -> dict:
+def finished(api: str, deployment_id: str, timeout: float = DEADLINE_SECONDS) -> dict:
     return wait_for(
-        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view, f"{deployment_id} finished"
+        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view,
+        f"{deployment_id} finished",
+        timeout,
     )
 
 
@@ -229,6 +232,58 @@ def test_a_deployment_whose_workflow_fails_puts_every_region_it_touched_back(
     assert [change["status"] for change in view["history"]] == ["QUEUED", "IN_PROGRESS", "ROLLING_BACK", "FAILED"]
     assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
     assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
+
+
+def history_events(stack_outputs, deployment_id: str) -> int:
+    """The number of events in the history of the deployment's rollout execution (named by its id)."""
+    execution_arn = (
+        stack_outputs["RolloutStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{deployment_id}"
+    )
+    sfn, events, kwargs = boto3.client("stepfunctions"), 0, {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += len(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def paused_for(api: str, stack_outputs, deployment_id: str, region: str, seconds: float) -> None:
+    """Pauses the deployment during its region's first bake, then resumes it `seconds` after the region
+    began to wait in the pause (its item holds the pause's task token once its bake is over)."""
+    wait_for(lambda: deployment(api, deployment_id)["regions"][region]["status"] == "BAKING", "the first bake")
+    assert http("POST", f"{api}/deployments/{deployment_id}/pause", {})[1]["status"] == "PAUSED"
+    table = boto3.resource("dynamodb").Table(stack_outputs["DeploymentsTableName"])
+
+    def waiting_in_the_pause() -> bool:
+        item = table.get_item(Key={"deployment_id": deployment_id, "record": f"REGION#{region}"}, ConsistentRead=True)
+        return item["Item"]["status"] == "IN_PROGRESS" and "waitToken" in item["Item"]
+
+    wait_for(waiting_in_the_pause, f"{region} waiting in the pause")
+    time.sleep(seconds)
+    assert http("POST", f"{api}/deployments/{deployment_id}/resume", {})[1]["status"] == "IN_PROGRESS"
+
+
+def test_a_long_bake_or_pause_adds_nothing_to_the_workflows_history(api, buckets, stack_outputs, two_builds):
+    _, newer = two_builds
+    regions = list(buckets)
+    # Given a bake of 5 s and one of 60 s (each a deployment of its own region, at once), and a pause of 5 s
+    short_bake = deploy(api, {"buildId": newer, "regions": [regions[0]], "bakeSeconds": 5})
+    long_bake = deploy(api, {"buildId": newer, "regions": [regions[1]], "bakeSeconds": 60})
+    pause = {"buildId": newer, "waves": [50, 100], "bakeSeconds": 5}
+    short_pause = deploy(api, pause | {"regions": [regions[2]]})
+    paused_for(api, stack_outputs, short_pause, regions[2], 5)
+    # and a pause of 60 s where the short bake finished
+    assert finished(api, short_bake)["status"] == "SUCCEEDED"
+    long_pause = deploy(api, pause | {"regions": [regions[0]]})
+    paused_for(api, stack_outputs, long_pause, regions[0], 60)
+    for deployment_id in (short_bake, long_bake, short_pause, long_pause):
+        assert finished(api, deployment_id, timeout=120)["status"] == "SUCCEEDED"
+    # Then each wait is one wait, however long: as many events in the history for 60 s as for 5 s
+    bakes = {seconds: history_events(stack_outputs, d) for seconds, d in ((5, short_bake), (60, long_bake))}
+    pauses = {seconds: history_events(stack_outputs, d) for seconds, d in ((5, short_pause), (60, long_pause))}
+    print(f"history events: bakes {bakes}, pauses {pauses}")
+    assert bakes[5] == bakes[60] and pauses[5] == pauses[60], (bakes, pauses)
 
 
 @pytest.mark.parametrize(

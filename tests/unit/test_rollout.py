@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from code_deploy import aws as host_aws
 from code_deploy.builds import store as build_store
@@ -20,6 +21,24 @@ from tests.unit.conftest import HOSTS_PER_REGION, REGIONS, STACK
 
 FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
 OLD, NEW = "build-20261122T000000Z-00000001", "build-20261122T000000Z-00000002"
+
+
+class StepFunctions:
+    """The workflow's Step Functions as the waits see it: SendTaskSuccess on a token, which answers
+    TaskTimedOut for a token already used (its task closed); the rest is moto's."""
+
+    def __init__(self):
+        self.client = boto3.client("stepfunctions")
+        self.woken: list[str] = []
+
+    def send_task_success(self, taskToken: str, output: str) -> dict:  # noqa: N803
+        if taskToken in self.woken:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "closed"}}, "SendTaskSuccess")
+        self.woken.append(taskToken)
+        return {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
 
 
 @pytest.fixture
@@ -61,13 +80,13 @@ def invoke(stack):
     return call
 
 
-def accept(tables: deployment_store.Tables, build: str, **request) -> str:
+def accept(tables: deployment_store.Tables, build: str, sfn=None, **request) -> str:
     spec = deployment_model.spec_from_request(build, REGIONS, **request)
     artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
     arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
     return acceptance.create_deployment(
-        tables, boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
+        tables, sfn or boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
     ).deployment_id
 
 
@@ -198,16 +217,21 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
     workflow.start(tables, deployment_id)
-    assert actions.act(tables, deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
+    assert (
+        actions.act(tables, StepFunctions(), deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
+    )
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     with pytest.raises(ActionNotAllowed, match="PAUSED"):
-        actions.act(tables, deployment_id, "pause")
-    assert actions.act(tables, deployment_id, "resume").status == deployment_model.DeploymentStatus.IN_PROGRESS
+        actions.act(tables, StepFunctions(), deployment_id, "pause")
+    assert (
+        actions.act(tables, StepFunctions(), deployment_id, "resume").status
+        == deployment_model.DeploymentStatus.IN_PROGRESS
+    )
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "BAKE"  # 600 s to go
-    actions.act(tables, deployment_id, "promote")
+    actions.act(tables, StepFunctions(), deployment_id, "promote")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"  # promoted: no more bakes
-    actions.act(tables, deployment_id, "abort")
+    actions.act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # a step retried after the region ended changes nothing (no second rollback, no second notice)
@@ -220,7 +244,7 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
-            actions.act(tables, deployment_id, action)
+            actions.act(tables, StepFunctions(), deployment_id, action)
 
 
 def goals(tables) -> dict[str, str | None]:
@@ -239,7 +263,7 @@ def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_to
     run_region(tables, invoke, deployment_id, REGIONS[0])
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
     # When it is aborted
-    aborted = actions.act(tables, deployment_id, "abort")
+    aborted = actions.act(tables, StepFunctions(), deployment_id, "abort")
     # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
     assert aborted.status == deployment_model.DeploymentStatus.ROLLING_BACK
     assert not aborted.status.finished
@@ -265,7 +289,10 @@ def test_an_abort_that_lands_as_the_deployment_finishes_still_undoes_it(tables, 
     def read_then_abort(table, read_id):
         deployment = read(table, read_id)
         monkeypatch.setattr(deployment_store, "get", read)
-        assert actions.act(tables, deployment_id, "abort").status == deployment_model.DeploymentStatus.ROLLING_BACK
+        assert (
+            actions.act(tables, StepFunctions(), deployment_id, "abort").status
+            == deployment_model.DeploymentStatus.ROLLING_BACK
+        )
         return deployment
 
     monkeypatch.setattr(deployment_store, "get", read_then_abort)
@@ -282,7 +309,7 @@ def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
     workflow.start(tables, first)
     run_region(tables, invoke, first, REGIONS[0])  # SUCCEEDED there
     later = accept(tables, OLD, regions=[REGIONS[0]])  # a later deployment takes the region
-    actions.act(tables, first, "abort")
+    actions.act(tables, StepFunctions(), first, "abort")
     deployment = finish(tables, invoke, first)
     assert deployment.status == deployment_model.DeploymentStatus.ABORTED
     # the later deployment's goal stands, and the aborted one changed nothing more there
@@ -347,3 +374,80 @@ def test_a_failed_deployment_leaves_a_region_a_later_deployment_took(tables, inv
     assert deployment.status == deployment_model.DeploymentStatus.FAILED
     assert deployment.reason == f"the rollout workflow failed: States.TaskFailed: boom; {REGIONS[0]}: taken by {later}"
     assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later
+
+
+# --- long waits: one wait each, woken when something happens ----------------------------------------------
+
+
+def test_a_bake_is_one_wait_until_its_end_and_a_pause_one_wait_of_a_day(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    # a bake of an hour is one wait of an hour (woken sooner by promote, abort or a later deployment)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["waitSeconds"] == 3600
+    assert 3598 <= workflow.bake(tables, deployment_id, REGIONS[0], 0)["waitSeconds"] <= 3600
+    # and a paused region waits a day at most (woken sooner by resume, promote, abort or a later deployment)
+    actions.act(tables, StepFunctions(), deployment_id, "pause")
+    step = workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)
+    assert (step["next"], step["waitSeconds"]) == ("PAUSED", deployment_model.MAX_BAKE_SECONDS)
+
+
+def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    # Given a region baking and another paused, each waiting on its task token
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-bake")
+    actions.act(tables, sfn, deployment_id, "pause")
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "PAUSED"
+    workflow.wait(tables, sfn, deployment_id, REGIONS[1], "PAUSED", "token-pause")
+    assert sfn.woken == []  # pausing wakes no one: bakes go on
+    # When the deployment is resumed, then promoted: each wakes every waiting region, once
+    actions.act(tables, sfn, deployment_id, "resume")
+    assert sorted(sfn.woken) == ["token-bake", "token-pause"]
+    actions.act(tables, sfn, deployment_id, "promote")  # the tokens are used: SendTaskSuccess refused, ignored
+    assert sorted(sfn.woken) == ["token-bake", "token-pause"]
+    # and the woken regions go on at once
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    # abort wakes a region waiting again
+    workflow.wait(tables, sfn, deployment_id, REGIONS[2], "PAUSED", "token-late")
+    actions.act(tables, sfn, deployment_id, "abort")
+    assert "token-late" in sfn.woken
+
+
+def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    actions.act(tables, sfn, deployment_id, "pause")
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
+    # the resume lands before the paused region's wait stored its token: nothing to wake then
+    actions.act(tables, sfn, deployment_id, "resume")
+    assert sfn.woken == []
+    # so the wait, seeing it is not paused any more, wakes itself rather than wait a day
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "PAUSED", "token-1")
+    assert sfn.woken == ["token-1"]
+    # and a bake that is promoted before its wait begins ends at once too
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, sfn, deployment_id, "promote")
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-2")
+    assert sfn.woken == ["token-1", "token-2"]
+
+
+def test_a_later_deployment_wakes_the_one_it_takes_a_region_from(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    first = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, first)
+    assert workflow.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "BAKE"
+    workflow.wait(tables, sfn, first, REGIONS[0], "BAKE", "token-first")
+    # When a later deployment takes the region
+    accept(tables, OLD, regions=[REGIONS[0]], sfn=sfn)
+    # Then the waiting one is woken, and ends SUPERSEDED there at once instead of baking an hour
+    assert sfn.woken == ["token-first"]
+    assert workflow.bake(tables, first, REGIONS[0], 0)["next"] == "END"
+    assert deployment_store.get(tables.deployments, first).regions[REGIONS[0]].status == "SUPERSEDED"

@@ -5,6 +5,7 @@ starts. The plan that predicts it, and AutoDeploy at the end of a replication, t
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import BuildStatus, build_id_for_artifact, utc_now
-from code_deploy.deployments import model, store
+from code_deploy.deployments import model, store, waits
 from code_deploy.deployments.ids import new_deployment_id
 from code_deploy.deployments.model import (
     RUNNING_STATUSES,
@@ -26,6 +27,8 @@ from code_deploy.errors import NotAllowedNow
 from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import tracking as copy_tracking
 from code_deploy.swarm import SwarmParameters
+
+logger = logging.getLogger(__name__)
 
 
 class BuildNotDeployable(NotAllowedNow):
@@ -148,6 +151,7 @@ def create_deployment(
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            _wake_overtaken(tables, sfn_client, goals, deployment_id)
             return accepted
         store.change_status(
             tables.deployments,
@@ -160,7 +164,24 @@ def create_deployment(
         for region, rollout in accepted.regions.items():
             store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
         raise
+    _wake_overtaken(tables, sfn_client, goals, deployment_id)
     return accepted
+
+
+def _wake_overtaken(tables: Tables, sfn_client, goals: dict[str, store.RegionGoal], deployment_id: str) -> None:
+    """Wakes the deployments whose regions this one just took, where they wait (a bake, a pause): each
+    ends SUPERSEDED there at once. Best-effort, after this one is accepted and started: one not woken
+    sees it at its wait's deadline (the bake's end, or within a day of pause)."""
+    for region, goal in goals.items():
+        if goal.goal_deployment_id in (None, deployment_id):
+            continue
+        overtaken = store.get_region(tables.deployments, goal.goal_deployment_id, region)
+        if not waits.may_wait(overtaken):
+            continue
+        try:
+            waits.wake(sfn_client, overtaken.wait_token, f"superseded by {deployment_id}")
+        except ClientError:
+            logger.warning("could not wake %s in %s", goal.goal_deployment_id, region, exc_info=True)
 
 
 @dataclass(frozen=True)

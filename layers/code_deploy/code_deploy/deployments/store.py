@@ -112,6 +112,7 @@ class RegionRollout:
     rollback_model_seconds: float | None = None  # the swarm model's time of the rollback
     bake_until: float | None = None  # epoch seconds
     model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
+    wait_token: str | None = None  # the task token of its last wait (a bake, a pause): what wakes it
 
     @property
     def hosts_failed(self) -> int:
@@ -148,6 +149,7 @@ class RegionRollout:
             else None,
             "bakeUntil": decimal(self.bake_until) if self.bake_until is not None else None,
             "model": json.dumps(self.model) if self.model else None,
+            "waitToken": self.wait_token,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
 
@@ -173,6 +175,7 @@ class RegionRollout:
             rollback_model_seconds=float(item["rollbackModelSeconds"]) if "rollbackModelSeconds" in item else None,
             bake_until=float(item["bakeUntil"]) if "bakeUntil" in item else None,
             model=json.loads(item["model"]) if "model" in item else None,
+            wait_token=item.get("waitToken"),
         )
 
 
@@ -430,6 +433,23 @@ def get(deployments_table, deployment_id: str) -> Deployment:
 
 def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) -> None:
     deployments_table.put_item(Item=rollout.to_item(deployment_id))
+
+
+def get_region(deployments_table, deployment_id: str, region: str) -> RegionRollout | None:
+    item = deployments_table.get_item(
+        Key={"deployment_id": deployment_id, "record": f"{REGION_RECORD_PREFIX}{region}"}, ConsistentRead=True
+    ).get("Item")
+    return RegionRollout.from_item(item) if item else None
+
+
+def set_wait_token(deployments_table, deployment_id: str, region: str, token: str) -> None:
+    """Keeps the task token of the region's wait on its item, where whatever ends the wait finds it."""
+    deployments_table.update_item(
+        Key={"deployment_id": deployment_id, "record": f"{REGION_RECORD_PREFIX}{region}"},
+        UpdateExpression="SET waitToken = :token",
+        ConditionExpression="attribute_exists(deployment_id)",
+        ExpressionAttributeValues={":token": token},
+    )
 
 
 def change_status(

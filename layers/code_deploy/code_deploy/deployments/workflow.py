@@ -1,10 +1,11 @@
 """The rollout workflow's steps (statemachine/roll_out_deployment.asl.json runs them): the start, a
-region's wave and its health gate, the bake, the rollback, the end.
+region's wave and its health gate, the bake, a wait, the rollback, the end.
 
 Each step reads the deployment as it stands and answers the workflow what to do next (`next`): WAVE,
-BAKE, PAUSED (wait, then look again), ROLLBACK or END. So a pause, a promote, an abort or a later
-deployment is seen at the next step, whichever state the workflow is in; and every step is safe to
-run again (the workflow retries it): the hosts' changes and the reports are idempotent."""
+BAKE or PAUSED (wait, then look again), ROLLBACK or END. So a pause, a promote, an abort or a later
+deployment is seen at the next step, whichever state the workflow is in, and a region that waits (a bake,
+a pause) is woken by it (code_deploy.deployments.waits); and every step is safe to run again (the
+workflow retries it): the hosts' changes and the reports are idempotent."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import artifact_key, utc_now
-from code_deploy.deployments import model, store
+from code_deploy.deployments import model, store, waits
 from code_deploy.deployments.model import (
     ABORT,
     ACTIVE_STATUSES,
@@ -32,10 +33,9 @@ from code_deploy.deployments.store import Deployment, RegionRollout, Tables
 logger = logging.getLogger(__name__)
 
 
-PAUSE_POLL_SECONDS = 2  # a paused region looks again this often
-
-
-BAKE_POLL_SECONDS = 5  # a baking region looks for promote, abort or a later deployment this often
+# A paused region waits until it is woken (resume, promote, abort, a later deployment), or this long at
+# most; then it looks again. A bake waits until its end, or until it is woken (waits.py).
+PAUSE_POLL_SECONDS = model.MAX_BAKE_SECONDS
 
 
 # One region's sync function, invoked where the region is: (region, request) -> its answer.
@@ -80,7 +80,7 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
 def _finish_region(
     tables: Tables, deployment: Deployment, rollout: RegionRollout, status: RegionRolloutStatus, reason: str | None
 ) -> RegionRollout:
-    finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None)
+    finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None, wait_token=None)
     store.put_region(tables.deployments, deployment.deployment_id, finished)
     return finished
 
@@ -139,7 +139,7 @@ def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, 
             rollout, status=RegionRolloutStatus.BAKING, bake_until=time.time() + bake, bakes=rollout.bakes + 1
         )
         store.put_region(tables.deployments, deployment.deployment_id, rollout)
-        return _step("BAKE", wave_index, min(bake, BAKE_POLL_SECONDS))
+        return _step("BAKE", wave_index, bake)
     return _next_wave_or_done(tables, deployment, rollout, wave_index)
 
 
@@ -150,7 +150,7 @@ def _next_wave_or_done(
         store.put_region(
             tables.deployments,
             deployment.deployment_id,
-            replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None),
+            replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None, wait_token=None),
         )
         return _step("WAVE", wave_index + 1)
     finished = _finish_region(tables, deployment, rollout, RegionRolloutStatus.SUCCEEDED, None)
@@ -167,8 +167,38 @@ def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> di
         return stopped
     remaining = (rollout.bake_until or 0) - time.time()
     if remaining > 0 and not deployment.promoted:
-        return _step("BAKE", wave_index, min(remaining, BAKE_POLL_SECONDS))
+        return _step("BAKE", wave_index, remaining)
     return _next_wave_or_done(tables, deployment, rollout, wave_index)
+
+
+def wait(tables: Tables, sfn_client, deployment_id: str, region: str, waiting_for: str, token: str) -> dict[str, Any]:
+    """The start of a region's wait (`waiting_for` BAKE or PAUSED): keeps the task's token on the region's
+    item, where what ends the wait early finds it (waits.py), and returns at once; the task then waits
+    for SendTaskSuccess or its deadline. Kept first, read after: what happened before the token was kept
+    (a resume, a promote, an abort, a later deployment, the bake's end) is seen here, and the wait wakes
+    itself."""
+    store.set_wait_token(tables.deployments, deployment_id, region, token)
+    deployment = store.get(tables.deployments, deployment_id)
+    why = _wait_over(tables, deployment, deployment.regions[region], waiting_for)
+    if why:
+        waits.wake(sfn_client, token, why)
+    return {"waiting": why is None, "woken": why}
+
+
+def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, waiting_for: str) -> str | None:
+    """Why the region need not wait (any more), or None."""
+    goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+    if rollout.status.finished:
+        return f"the region is {rollout.status}"
+    if goal.goal_deployment_id != deployment.deployment_id:
+        return f"superseded by {goal.goal_deployment_id}"
+    if deployment.stop:
+        return deployment.reason or deployment.stop
+    if waiting_for == "PAUSED":
+        return None if deployment.status == DeploymentStatus.PAUSED else f"{deployment.status}"
+    if deployment.promoted:
+        return "promoted"
+    return "the bake ended" if (rollout.bake_until or 0) <= time.time() else None
 
 
 def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str) -> dict[str, Any]:
