@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import uuid
 
 import boto3
 import pytest
@@ -232,6 +233,37 @@ def test_a_deployment_whose_workflow_fails_puts_every_region_it_touched_back(
     assert [change["status"] for change in view["history"]] == ["QUEUED", "IN_PROGRESS", "ROLLING_BACK", "FAILED"]
     assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
     assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
+
+
+def rollout_executions(stack_outputs) -> set[str]:
+    sfn, names, kwargs = (
+        boto3.client("stepfunctions"),
+        set(),
+        {"stateMachineArn": stack_outputs["RolloutStateMachineArn"]},
+    )
+    while True:
+        page = sfn.list_executions(**kwargs)
+        names.update(execution["name"] for execution in page["executions"])
+        if not page.get("nextToken"):
+            return names
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def test_a_deployment_retried_with_its_idempotency_key_starts_one_rollout(api, buckets, stack_outputs, two_builds):
+    older, _ = two_builds
+    # Given a POST /deployments whose answer the client did not see
+    headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    body = {"buildId": older, "regions": list(buckets)[:1]}
+    before = rollout_executions(stack_outputs)
+    answers = [http("POST", f"{api}/deployments", body, headers) for _ in range(2)]
+    # Then the retry answers the same deployment, and one rollout started
+    assert [status for status, _ in answers] == [202, 202], answers
+    assert answers[1][1]["deploymentId"] == answers[0][1]["deploymentId"]
+    assert rollout_executions(stack_outputs) - before == {answers[0][1]["deploymentId"]}
+    assert finished(api, answers[0][1]["deploymentId"])["status"] == "SUCCEEDED"
+    # and the same key with another body is refused
+    status, refused = http("POST", f"{api}/deployments", body | {"waves": [50, 100]}, headers)
+    assert status == 422 and "Idempotency-Key was already used with another request" in refused["message"]
 
 
 def history_events(stack_outputs, deployment_id: str) -> int:
