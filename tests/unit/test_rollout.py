@@ -451,3 +451,24 @@ def test_a_later_deployment_wakes_the_one_it_takes_a_region_from(tables, invoke)
     assert sfn.woken == ["token-first"]
     assert workflow.bake(tables, first, REGIONS[0], 0)["next"] == "END"
     assert deployment_store.get(tables.deployments, first).regions[REGIONS[0]].status == "SUPERSEDED"
+
+
+def test_an_undo_that_fails_as_a_whole_ends_the_deployment_failed_naming_the_regions_not_back(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        workflow.wave(tables, invoke, deployment_id, region, 0)
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept failing")
+    assert workflow.finish(tables, deployment_id)["next"] == "UNDO"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    # When the undo's Map fails as a whole (the workflow's Catch hands its error to the fail step, undoing)
+    assert workflow.fail(tables, deployment_id, "States.Runtime", "no notification", undoing=True)["status"] == "FAILED"
+    deployment = deployment_store.get(tables.deployments, deployment_id)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == (
+        "the rollout workflow failed: States.TaskFailed: the sync kept failing; "
+        f"back on the previous goal: {REGIONS[0]}; "
+        f"{REGIONS[1]}: not rolled back (IN_PROGRESS); {REGIONS[2]}: not rolled back (IN_PROGRESS); "
+        "then its undo failed too: States.Runtime: no notification"
+    )

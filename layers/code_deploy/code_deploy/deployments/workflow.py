@@ -195,7 +195,7 @@ def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, w
     if deployment.stop:
         return deployment.reason or deployment.stop
     if waiting_for == "PAUSED":
-        return None if deployment.status == DeploymentStatus.PAUSED else f"{deployment.status}"
+        return None if deployment.status == DeploymentStatus.PAUSED else f"the deployment is {deployment.status}"
     if deployment.promoted:
         return "promoted"
     return "the bake ended" if (rollout.bake_until or 0) <= time.time() else None
@@ -336,7 +336,8 @@ def _outcome(tables: Tables, deployment: Deployment) -> tuple[DeploymentStatus, 
 
 def _undo_report(tables: Tables, deployment: Deployment, reason: str, failures_only: bool = False) -> str:
     """`reason`, then where the undo left each region: back on its previous goal, taken by a later
-    deployment, or its rollback failed (only those, with `failures_only`)."""
+    deployment, its rollback failed (only those, with `failures_only`), or not rolled back (an undo that
+    failed as a whole)."""
     back, notes = [], []
     for region in deployment.spec.regions:
         rollout = deployment.regions[region]
@@ -350,8 +351,10 @@ def _undo_report(tables: Tables, deployment: Deployment, reason: str, failures_o
             RegionRolloutStatus.SKIPPED,
         ):
             back.append(region)
-        else:  # SUPERSEDED, or SUCCEEDED where a later deployment took the region
-            notes.append(f"{region}: taken by {_goal_of(tables, region).goal_deployment_id}")
+        elif (taken_by := _goal_of(tables, region).goal_deployment_id) != deployment.deployment_id:
+            notes.append(f"{region}: taken by {taken_by}")
+        else:
+            notes.append(f"{region}: not rolled back ({rollout.status})")
     parts = [reason, *([f"back on the previous goal: {', '.join(back)}"] if back else []), *notes]
     return "; ".join(part for part in parts if part)
 
