@@ -173,15 +173,16 @@ def _wake_overtaken(tables: Tables, sfn_client, goals: dict[str, store.RegionGoa
     ends SUPERSEDED there at once. Best-effort, after this one is accepted and started: one not woken
     sees it at its wait's deadline (the bake's end, or within a day of pause)."""
     for region, goal in goals.items():
-        if goal.goal_deployment_id in (None, deployment_id):
+        overtaken = goal.goal_deployment_id
+        if overtaken is None or overtaken == deployment_id:
             continue
-        overtaken = store.get_region(tables.deployments, goal.goal_deployment_id, region)
-        if not waits.may_wait(overtaken):
+        token = waits.waiting_token(store.get_region(tables.deployments, overtaken, region))
+        if token is None:
             continue
         try:
-            waits.wake(sfn_client, overtaken.wait_token, f"superseded by {deployment_id}")
+            waits.wake(sfn_client, token, f"superseded by {deployment_id}")
         except ClientError:
-            logger.warning("could not wake %s in %s", goal.goal_deployment_id, region, exc_info=True)
+            logger.warning("could not wake %s in %s", overtaken, region, exc_info=True)
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ def wake(sfn_client, token: str, why: str) -> bool:
     return True
 
 
-def may_wait(rollout: RegionRollout | None) -> bool:
-    """Whether the region may be waiting: it has waited, and has not finished."""
-    return rollout is not None and rollout.wait_token is not None and not rollout.status.finished
+def waiting_token(rollout: RegionRollout | None) -> str | None:
+    """The token of the region's wait, if it may be waiting (it has waited, and has not finished)."""
+    return None if rollout is None or rollout.status.finished else rollout.wait_token
 
 
 def wake_regions(sfn_client, deployment: Deployment, why: str) -> list[str]:
@@ -42,5 +42,5 @@ def wake_regions(sfn_client, deployment: Deployment, why: str) -> list[str]:
     return [
         region
         for region, rollout in deployment.regions.items()
-        if may_wait(rollout) and wake(sfn_client, rollout.wait_token or "", why)
+        if (token := waiting_token(rollout)) and wake(sfn_client, token, why)
     ]
