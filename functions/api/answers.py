@@ -1,18 +1,20 @@
 """What every route of the API shares: its settings and tables, the shape of an answer (202 with where to
-follow it, a refusal as JSON with a message), the answers a lookup or a page documents, and the refusal of
-a body unreadable as a whole."""
+follow it, a refusal as JSON with a message), the answers a lookup or a page documents, the refusal of a
+body unreadable as a whole, and a POST answered once per Idempotency-Key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from code_deploy import api_input, aws, environment, paging
+from code_deploy import api_input, aws, environment, errors, paging
 from code_deploy.builds.model import utc_now
 from code_deploy.schema import ApiError, ErrorDetail
 
@@ -103,3 +105,72 @@ def refuse_unreadable_body(resolver: BaseRouter, next_middleware: NextMiddleware
     if refusal:
         return error_response(refusal.status, refusal.message)
     return next_middleware(resolver)
+
+
+class IdempotencyKeyReused(errors.Unworkable):
+    """The Idempotency-Key came before with another request (422)."""
+
+
+class IdempotentRequestInProgress(errors.NotAllowedNow):
+    """A request with the same Idempotency-Key is still being handled (409)."""
+
+
+def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Router, str, Any], dict]]:
+    """Makes `handle(request)` answer once per Idempotency-Key (Powertools idempotency, records in
+    IdempotencyTable, kept a day): the same key with the same request (`what`, as JSON) answers the first
+    answer and does nothing again; the same key with another one is refused (IdempotencyKeyReused), and
+    while the first is still being handled, so is a second (IdempotentRequestInProgress). Each handler
+    keeps its keys apart from the others' (its own key prefix). The utility is made at the first request
+    with a key: it imports boto3, which a cold start that answers a GET or a refusal never needs."""
+
+    def wrap(handle: Callable[[Any], dict]) -> Callable[[Router, str, Any], dict]:
+        @cache
+        def utility():
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                IdempotencyConfig,
+                idempotent_function,
+            )
+
+            config = IdempotencyConfig(
+                event_key_jmespath="key",
+                payload_validation_jmespath="request",
+                expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
+            )
+
+            @idempotent_function(
+                data_keyword_argument="submission",
+                # the functions' one DynamoDB client: a session of its own would load botocore's models again
+                persistence_store=DynamoDBPersistenceLayer(
+                    table_name=settings().idempotency_table, boto3_client=aws.dynamodb_client()
+                ),
+                config=config,
+                key_prefix=f"{handle.__module__}.{handle.__qualname__}",
+            )
+            def answer(submission: dict) -> dict:
+                return handle(submission["request"])
+
+            return config, answer
+
+        def answer_once(router: Router, key: str, request: Any) -> dict:
+            from aws_lambda_powertools.utilities.idempotency.exceptions import (
+                IdempotencyAlreadyInProgressError,
+                IdempotencyValidationError,
+            )
+
+            config, answer = utility()
+            config.register_lambda_context(router.lambda_context)
+            try:
+                return answer(submission={"key": key, "request": request})
+            except IdempotencyValidationError:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key was already used with another {what}: use a new key for a new request"
+                ) from None
+            except IdempotencyAlreadyInProgressError:
+                raise IdempotentRequestInProgress(
+                    "a request with this Idempotency-Key is still being handled: retry in a moment"
+                ) from None
+
+        return answer_once
+
+    return wrap

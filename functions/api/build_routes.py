@@ -3,17 +3,15 @@ first; GET /builds/{buildId} reads where one is."""
 
 from __future__ import annotations
 
-from functools import cache
-from http import HTTPStatus
 from typing import Annotated
 
 from answers import (
     BODY_REFUSALS,
     PageCursor,
     accepted_at,
-    error_response,
     json_response,
     lookup_responses,
+    once_per_key,
     page_limit,
     page_request,
     page_responses,
@@ -60,65 +58,9 @@ def queue_build(commit: str) -> dict:
     return accepted.model_dump(mode="json")
 
 
-@cache
-def idempotent_queue_build():
-    """queue_build, once per Idempotency-Key (Powertools idempotency, records in IdempotencyTable), and
-    the utility's config. Made at the first request with a key: the utility imports boto3, which a cold
-    start that answers a GET or a refusal never needs."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    # On the resolver (it took this router's routes): a router's own handlers are merged only when included.
-    resolver = router.api_resolver
-    resolver.exception_handler(IdempotencyValidationError)(idempotency_key_reused)
-    resolver.exception_handler(IdempotencyAlreadyInProgressError)(idempotent_request_in_progress)
-    # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
-    # another commit is refused. Keys are kept a day.
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="commit",
-        expires_after_seconds=api_input.IDEMPOTENCY_KEY_TTL_SECONDS,
-    )
-
-    @idempotent_function(
-        data_keyword_argument="submission",
-        # the functions' one DynamoDB client: a session of its own would load botocore's models again
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=settings().idempotency_table, boto3_client=aws.dynamodb_client()
-        ),
-        config=config,
-    )
-    def queue(submission: dict) -> dict:
-        return queue_build(submission["commit"])
-
-    return config, queue
-
-
-def queue_build_once(key: str, commit: str) -> dict:
-    config, queue = idempotent_queue_build()
-    config.register_lambda_context(router.lambda_context)
-    return queue(submission={"key": key, "commit": commit})
-
-
-# The idempotency utility's errors (registered by idempotent_queue_build, which imports them).
-def idempotency_key_reused(error: Exception) -> Response:
-    return error_response(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        "Idempotency-Key was already used with another commit: use a new key for a new request",
-    )
-
-
-def idempotent_request_in_progress(error: Exception) -> Response:
-    return error_response(
-        HTTPStatus.CONFLICT, "a request with this Idempotency-Key is still being handled: retry in a moment"
-    )
+# A POST retried with the same Idempotency-Key answers the first request's build; the same key with
+# another commit is refused.
+queue_build_once = once_per_key("commit")(queue_build)
 
 
 @router.post(
@@ -148,7 +90,7 @@ def submit_build(
     ] = None,
 ) -> Response[BuildAccepted]:
     if idempotency_key:
-        accepted = BuildAccepted(**queue_build_once(idempotency_key, request.commit))
+        accepted = BuildAccepted(**queue_build_once(router, idempotency_key, request.commit))
     else:
         accepted = BuildAccepted(**queue_build(request.commit))
     return accepted_at(accepted, accepted.statusUrl)

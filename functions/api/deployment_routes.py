@@ -12,6 +12,7 @@ from answers import (
     accepted_at,
     json_response,
     lookup_responses,
+    once_per_key,
     page_limit,
     page_request,
     page_responses,
@@ -22,9 +23,9 @@ from answers import (
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
-from code_deploy import aws, paging
+from code_deploy import api_input, aws, paging
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
 from code_deploy.deployments.schema import (
     DeploymentAccepted,
@@ -109,19 +110,11 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     return view.plan_view(artifact, plan)
 
 
-@router.post(
-    "/deployments",
-    summary="Deploy a build: to which regions, in which waves, with which health gate",
-    middlewares=[refuse_unreadable_body],
-    responses={
-        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
-        **DEPLOYMENT_REFUSALS,
-    },
-)
-def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted]:
+def accept_deployment(body: dict) -> dict:
+    """Accepts a deployment request (DeploymentRequest as JSON) and starts its rollout: the answer as JSON."""
     from code_deploy.deployments import accept
 
-    asked = acceptance(request)
+    asked = acceptance(DeploymentRequest.model_validate(body))
     spec = asked["spec"]
     deployment = accept.deploy_build(
         **asked,
@@ -138,6 +131,51 @@ def create_deployment(request: DeploymentRequest) -> Response[DeploymentAccepted
         statusUrl=f"/deployments/{deployment.deployment_id}",
         predictedSeconds=round(deployment.predicted_seconds, 6),
     )
+    return accepted.model_dump(mode="json")
+
+
+# A POST retried with the same Idempotency-Key answers the first request's deployment and starts no
+# other; the same key with another request is refused.
+accept_deployment_once = once_per_key("request")(accept_deployment)
+
+
+@router.post(
+    "/deployments",
+    summary="Deploy a build: to which regions, in which waves, with which health gate",
+    middlewares=[refuse_unreadable_body],
+    responses={
+        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
+        **BODY_REFUSALS,
+        404: json_response(ApiError, "No such build"),
+        409: json_response(
+            ApiError,
+            "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
+            "Idempotency-Key is still being handled",
+        ),
+        422: json_response(
+            ApiError,
+            "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
+            "Idempotency-Key was used with another request",
+        ),
+    },
+)
+def create_deployment(
+    request: DeploymentRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description="Makes retries safe: a POST repeated with the same key and body answers the first one's "
+            f"deployment instead of starting another ({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ] = None,
+) -> Response[DeploymentAccepted]:
+    body = request.model_dump(mode="json")
+    if idempotency_key:
+        accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
+    else:
+        accepted = DeploymentAccepted(**accept_deployment(body))
     return accepted_at(accepted, accepted.statusUrl)
 
 
@@ -171,7 +209,8 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
 
 @router.post(
     "/deployments/<deploymentId>/<action>",
-    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (stop and roll back)",
+    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (undo: every region it "
+    "changed goes back)",
     responses={
         202: json_response(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
         404: json_response(ApiError, "No such deployment"),
@@ -190,6 +229,6 @@ def act_on_deployment(
     from code_deploy.deployments import actions
 
     logger.append_keys(deployment_id=deploymentId)
-    deployment = actions.act(rollout_tables(), deploymentId, action)
+    deployment = actions.act(rollout_tables(), aws.stepfunctions(), deploymentId, action)
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
     return accepted_at(DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value), None)

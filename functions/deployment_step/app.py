@@ -3,6 +3,7 @@ a replication: each call names its step in `action`; the domain (code_deploy.dep
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -48,16 +49,37 @@ def auto_deploy(event: dict[str, Any]) -> dict[str, Any]:
     return {"deploymentId": deployment.deployment_id if deployment else None}
 
 
+def wait(event: dict[str, Any]) -> dict[str, Any]:
+    """The start of a region's wait (a waitForTaskToken task): keeps its token, returns at once."""
+    token = event["token"]
+    try:
+        return workflow.wait(tables(), aws.stepfunctions(), event["deploymentId"], event["region"], event["for"], token)
+    except Exception as error:
+        # Emulator gap (docs/emulator-gaps.md): MiniStack ignores the error of a function a callback task
+        # invokes, and the task would wait until its deadline (a day, for a pause). On AWS the task fails
+        # with the function's error anyway (and whichever comes second is ignored), so the workflow's
+        # Retry runs the step again either way.
+        from botocore.exceptions import ClientError
+
+        with contextlib.suppress(ClientError):  # the task's own error is the one to keep
+            aws.stepfunctions().send_task_failure(taskToken=token, error=type(error).__name__, cause=str(error)[:32768])
+        raise
+
+
 # What each of the workflow's calls asks for, by its `action`.
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "auto_deploy": auto_deploy,
     "start": lambda event: workflow.start(tables(), event["deploymentId"]),
     "wave": lambda event: workflow.wave(tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]),
     "bake": lambda event: workflow.bake(tables(), event["deploymentId"], event["region"], event["wave"]),
+    "wait": wait,
     "rollback": lambda event: workflow.roll_back(tables(), invoke_region, event["deploymentId"], event["region"]),
     "finish": lambda event: workflow.finish(tables(), event["deploymentId"]),
+    "rollback_failed": lambda event: workflow.rollback_failed(
+        tables(), event["deploymentId"], event["region"], event.get("error", ""), event.get("cause", "")
+    ),
     "fail": lambda event: workflow.fail(
-        tables(), event["deploymentId"], event.get("error", ""), event.get("cause", "")
+        tables(), event["deploymentId"], event.get("error", ""), event.get("cause", ""), bool(event.get("undoing"))
     ),
 }
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
+import uuid
 
 import boto3
 import pytest
 
-from tests.integration.helpers import deployment, http, subscribed_queue, wait_for
+from tests.integration.helpers import DEADLINE_SECONDS, deployment, http, subscribed_queue, wait_for
 
 
 def deployed_build(api: str) -> str:
@@ -53,7 +55,7 @@ def test_planning_refuses_what_cannot_be_deployed(api):
 
 # --- deployments carried out --------------------------------------------------------------------------------
 
-FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}
+FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}  # ROLLING_BACK is not
 
 
 def deploy(api: str, body: dict) -> str:
@@ -63,9 +65,11 @@ def deploy(api: str, body: dict) -> str:
     return accepted["deploymentId"]
 
 
-def finished(api: str, deployment_id: str) -> dict:
+def finished(api: str, deployment_id: str, timeout: float = DEADLINE_SECONDS) -> dict:
     return wait_for(
-        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view, f"{deployment_id} finished"
+        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view,
+        f"{deployment_id} finished",
+        timeout,
     )
 
 
@@ -174,10 +178,144 @@ def test_pause_resume_promote_and_abort(api, buckets, hosts_per_region, two_buil
     # abort stops a deployment and returns its hosts to the build before
     aborted = deploy(api, {"buildId": newer, "waves": [50, 100], "bakeSeconds": 600})
     wait_for(lambda: all(r["status"] == "BAKING" for r in deployment(api, aborted)["regions"].values()), "baking")
-    assert http("POST", f"{api}/deployments/{aborted}/abort", {})[0] == 202
+    status, answer = http("POST", f"{api}/deployments/{aborted}/abort", {})
+    assert (status, answer["status"]) == (202, "ROLLING_BACK")  # not final: waiting for the end waits for the undo
     view = finished(api, aborted)
     assert view["status"] == "ABORTED" and view["reason"] == "aborted by request"
     assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+
+
+def test_abort_undoes_the_regions_that_already_finished(api, buckets, hosts_per_region, two_builds):
+    older, newer = two_builds
+    regions = list(buckets)
+    assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
+    # Given a deployment whose first region wave finished while the second bakes
+    deployment_id = deploy(api, {"buildId": newer, "bakeSeconds": 10, "regionWaves": [regions[:1], regions[1:]]})
+    wait_for(
+        lambda: (
+            [deployment(api, deployment_id)["regions"][region]["status"] for region in regions]
+            == ["SUCCEEDED", "BAKING", "BAKING"]
+        ),
+        "the first region wave done, the second baking",
+    )
+    # When it is aborted
+    status, answer = http("POST", f"{api}/deployments/{deployment_id}/abort", {})
+    assert (status, answer["status"]) == (202, "ROLLING_BACK")
+    # Then every region it changed goes back, the one that had finished too
+    view = finished(api, deployment_id)
+    assert view["status"] == "ABORTED", view
+    assert {region: view["regions"][region]["status"] for region in regions} == dict.fromkeys(regions, "ABORTED")
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in regions}
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
+
+
+def test_a_deployment_whose_workflow_fails_puts_every_region_it_touched_back(
+    api, buckets, hosts_per_region, two_builds
+):
+    older, newer = two_builds
+    regions = list(buckets)[:2]
+    assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
+    # Given the newer build's artifact gone from the second region's bucket: its wave fails however often
+    # it is retried, after the first region wave put every host of the first region on it
+    s3, key = boto3.client("s3", region_name=regions[1]), f"builds/{newer}.zip"
+    artifact = s3.get_object(Bucket=buckets[regions[1]], Key=key)["Body"].read()
+    s3.delete_object(Bucket=buckets[regions[1]], Key=key)
+    try:
+        deployment_id = deploy(api, {"buildId": newer, "regions": regions, "regionWaves": [[regions[0]], [regions[1]]]})
+        view = finished(api, deployment_id)
+    finally:
+        s3.put_object(Bucket=buckets[regions[1]], Key=key, Body=artifact)
+    # Then it FAILED, and every region it touched is back on the older build (hosts and goal), and says so
+    assert view["status"] == "FAILED", view
+    assert view["reason"].startswith("the rollout workflow failed: "), view["reason"]
+    assert view["reason"].endswith(f"; back on the previous goal: {', '.join(regions)}"), view["reason"]
+    assert [view["regions"][region]["status"] for region in regions] == ["ROLLED_BACK", "ROLLED_BACK"]
+    assert [change["status"] for change in view["history"]] == ["QUEUED", "IN_PROGRESS", "ROLLING_BACK", "FAILED"]
+    assert hosts_by_region(api) == {region: {older: hosts_per_region} for region in buckets}
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {older}
+
+
+def rollout_executions(stack_outputs) -> set[str]:
+    sfn, names, kwargs = (
+        boto3.client("stepfunctions"),
+        set(),
+        {"stateMachineArn": stack_outputs["RolloutStateMachineArn"]},
+    )
+    while True:
+        page = sfn.list_executions(**kwargs)
+        names.update(execution["name"] for execution in page["executions"])
+        if not page.get("nextToken"):
+            return names
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def test_a_deployment_retried_with_its_idempotency_key_starts_one_rollout(api, buckets, stack_outputs, two_builds):
+    older, _ = two_builds
+    # Given a POST /deployments whose answer the client did not see
+    headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    body = {"buildId": older, "regions": list(buckets)[:1]}
+    before = rollout_executions(stack_outputs)
+    answers = [http("POST", f"{api}/deployments", body, headers) for _ in range(2)]
+    # Then the retry answers the same deployment, and one rollout started
+    assert [status for status, _ in answers] == [202, 202], answers
+    assert answers[1][1]["deploymentId"] == answers[0][1]["deploymentId"]
+    assert rollout_executions(stack_outputs) - before == {answers[0][1]["deploymentId"]}
+    assert finished(api, answers[0][1]["deploymentId"])["status"] == "SUCCEEDED"
+    # and the same key with another body is refused
+    status, refused = http("POST", f"{api}/deployments", body | {"waves": [50, 100]}, headers)
+    assert status == 422 and "Idempotency-Key was already used with another request" in refused["message"]
+
+
+def history_events(stack_outputs, deployment_id: str) -> int:
+    """The number of events in the history of the deployment's rollout execution (named by its id)."""
+    execution_arn = (
+        stack_outputs["RolloutStateMachineArn"].replace(":stateMachine:", ":execution:") + f":{deployment_id}"
+    )
+    sfn, events, kwargs = boto3.client("stepfunctions"), 0, {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events += len(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def paused_for(api: str, stack_outputs, deployment_id: str, region: str, seconds: float) -> None:
+    """Pauses the deployment during its region's first bake, then resumes it `seconds` after the region
+    began to wait in the pause (its item holds the pause's task token once its bake is over)."""
+    wait_for(lambda: deployment(api, deployment_id)["regions"][region]["status"] == "BAKING", "the first bake")
+    assert http("POST", f"{api}/deployments/{deployment_id}/pause", {})[1]["status"] == "PAUSED"
+    table = boto3.resource("dynamodb").Table(stack_outputs["DeploymentsTableName"])
+
+    def waiting_in_the_pause() -> bool:
+        item = table.get_item(Key={"deployment_id": deployment_id, "record": f"REGION#{region}"}, ConsistentRead=True)
+        return item["Item"]["status"] == "IN_PROGRESS" and "waitToken" in item["Item"]
+
+    wait_for(waiting_in_the_pause, f"{region} waiting in the pause")
+    time.sleep(seconds)
+    assert http("POST", f"{api}/deployments/{deployment_id}/resume", {})[1]["status"] == "IN_PROGRESS"
+
+
+def test_a_long_bake_or_pause_adds_nothing_to_the_workflows_history(api, buckets, stack_outputs, two_builds):
+    _, newer = two_builds
+    regions = list(buckets)
+    # Given a bake of 5 s and one of 60 s (each a deployment of its own region, at once), and a pause of 5 s
+    short_bake = deploy(api, {"buildId": newer, "regions": [regions[0]], "bakeSeconds": 5})
+    long_bake = deploy(api, {"buildId": newer, "regions": [regions[1]], "bakeSeconds": 60})
+    pause = {"buildId": newer, "waves": [50, 100], "bakeSeconds": 5}
+    short_pause = deploy(api, pause | {"regions": [regions[2]]})
+    paused_for(api, stack_outputs, short_pause, regions[2], 5)
+    # and a pause of 60 s where the short bake finished
+    assert finished(api, short_bake)["status"] == "SUCCEEDED"
+    long_pause = deploy(api, pause | {"regions": [regions[0]]})
+    paused_for(api, stack_outputs, long_pause, regions[0], 60)
+    for deployment_id in (short_bake, long_bake, short_pause, long_pause):
+        assert finished(api, deployment_id, timeout=120)["status"] == "SUCCEEDED"
+    # Then each wait is one wait, however long: as many events in the history for 60 s as for 5 s
+    bakes = {seconds: history_events(stack_outputs, d) for seconds, d in ((5, short_bake), (60, long_bake))}
+    pauses = {seconds: history_events(stack_outputs, d) for seconds, d in ((5, short_pause), (60, long_pause))}
+    print(f"history events: bakes {bakes}, pauses {pauses}")
+    assert bakes[5] == bakes[60] and pauses[5] == pauses[60], (bakes, pauses)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""POST /deployments/plan: a deployable build's waves and predicted time; every refusal says why."""
+"""POST /deployments/plan: a deployable build's waves and predicted time; every refusal says why. POST
+/deployments: accepted once per Idempotency-Key."""
 
 import json
 
@@ -34,7 +35,11 @@ def built(stack):
 
 
 def replicated(stack, regions=REGIONS, status="SUCCEEDED"):
+    """The build's replication as the state machine records it, and its copies where it succeeded."""
     results = [{"bucket": stack.regional_bucket(region), "status": status} for region in regions]
+    if status == "SUCCEEDED":
+        for region in regions:
+            boto3.client("s3", region_name=region).put_object(Bucket=stack.regional_bucket(region), Key=KEY, Body=b"z")
     boto3.resource("dynamodb").Table(stack.copy_tracking_table).put_item(
         Item={"fileKey": KEY, "sourceBucket": stack.global_bucket, "status": status, "results": json.dumps(results)}
     )
@@ -97,3 +102,38 @@ def test_a_malformed_or_inconsistent_request_is_422_and_says_what(api, stack, bu
     status, answer = plan(api, context, body)
     assert status == 422
     assert complaint in answer["message"]
+
+
+def deploy(api, context, body: dict, key: str) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    response = api.lambda_handler(api_event("POST", "/deployments", json.dumps(body), headers), context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def rollout_executions(stack) -> list[dict]:
+    sfn = boto3.client("stepfunctions")
+    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-roll-out"))
+    return sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+
+
+def test_a_deployment_retried_with_its_idempotency_key_is_accepted_once(api, stack, built, context):
+    replicated(stack)
+    # Given a POST /deployments whose answer the client did not see
+    first = deploy(api, context, {"buildId": BUILD_ID, "waves": [50, 100]}, "deploy-retry-me")
+    # When the client sends it again with the same key
+    again = deploy(api, context, {"buildId": BUILD_ID, "waves": [50, 100]}, "deploy-retry-me")
+    # Then both answers name the same deployment, and one rollout started
+    assert first[0] == again[0] == 202, (first, again)
+    assert again[1]["deploymentId"] == first[1]["deploymentId"]
+    assert [execution["name"] for execution in rollout_executions(stack)] == [first[1]["deploymentId"]]
+    # while another key makes another deployment
+    assert deploy(api, context, {"buildId": BUILD_ID}, "another-key")[1]["deploymentId"] != first[1]["deploymentId"]
+
+
+def test_an_idempotency_key_reused_for_another_deployment_is_refused(api, stack, built, context):
+    replicated(stack)
+    deploy(api, context, {"buildId": BUILD_ID}, "one-key")
+    status, answer = deploy(api, context, {"buildId": BUILD_ID, "waves": [50, 100]}, "one-key")
+    assert status == 422
+    assert "Idempotency-Key was already used with another request" in answer["message"]
+    assert len(rollout_executions(stack)) == 1

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
+from code_deploy import aws as host_aws
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import BuildStatus
 from code_deploy.builds.schema import BuildProgress
@@ -24,6 +26,24 @@ from tests.unit.conftest import BUCKET_PATTERN, FLEET, HOSTS_PER_REGION, REGIONS
 
 OLD, NEW, THIRD = (f"build-20261122T000000Z-0000000{n}" for n in (1, 2, 3))
 BUILT_OLD = build_store.BuildRecord(OLD, "0" * 40, BuildStatus.SUCCEEDED, "t0", ())
+
+
+class StepFunctions:
+    """The workflow's Step Functions as the waits see it: SendTaskSuccess on a token, which answers
+    TaskTimedOut for a token already used (its task closed); the rest is moto's."""
+
+    def __init__(self):
+        self.client = boto3.client("stepfunctions")
+        self.woken: list[str] = []
+
+    def send_task_success(self, taskToken: str, output: str) -> dict:  # noqa: N803
+        if taskToken in self.woken:
+            raise ClientError({"Error": {"Code": "TaskTimedOut", "Message": "closed"}}, "SendTaskSuccess")
+        self.woken.append(taskToken)
+        return {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
 
 
 @pytest.fixture
@@ -44,13 +64,13 @@ def invoke(regional_syncs):
     return regional_syncs
 
 
-def accept(tables: deployment_store.Tables, build: str, **request) -> str:
+def accept(tables: deployment_store.Tables, build: str, sfn=None, **request) -> str:
     spec = deployment_model.spec_from_request(build, REGIONS, **request)
     artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
     arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
     return acceptance.create_deployment(
-        tables, boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
+        tables, sfn or boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
     ).deployment_id
 
 
@@ -70,13 +90,26 @@ def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int =
     raise AssertionError(f"{region} did not end: {steps}")
 
 
+def finish(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
+    """The workflow's end: the regions a stopped deployment must still undo roll back, then it ends."""
+    for _ in range(5):
+        answer = workflow.finish(tables, deployment_id)
+        if answer.get("next") != "UNDO":
+            return deployment_store.get(tables.deployments, deployment_id)
+        for region in answer["regions"]:
+            try:
+                workflow.roll_back(tables, invoke, deployment_id, region)
+            except Exception as error:  # the workflow's Catch: the undo is best-effort, region by region
+                workflow.rollback_failed(tables, deployment_id, region, type(error).__name__, str(error))
+    raise AssertionError(f"{deployment_id} did not end")
+
+
 def run(tables, invoke, deployment_id: str) -> deployment_store.Deployment:
     start = workflow.start(tables, deployment_id)
     for region_wave in start["regionWaves"]:
         for region in region_wave:
             run_region(tables, invoke, deployment_id, region)
-    workflow.finish(tables, deployment_id)
-    return deployment_store.get(tables.deployments, deployment_id)
+    return finish(tables, invoke, deployment_id)
 
 
 def hosts(tables) -> dict[str, dict[str, int]]:
@@ -229,16 +262,21 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
     workflow.start(tables, deployment_id)
-    assert actions.act(tables, deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
+    assert (
+        actions.act(tables, StepFunctions(), deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
+    )
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     with pytest.raises(ActionNotAllowed, match="PAUSED"):
-        actions.act(tables, deployment_id, "pause")
-    assert actions.act(tables, deployment_id, "resume").status == deployment_model.DeploymentStatus.IN_PROGRESS
+        actions.act(tables, StepFunctions(), deployment_id, "pause")
+    assert (
+        actions.act(tables, StepFunctions(), deployment_id, "resume").status
+        == deployment_model.DeploymentStatus.IN_PROGRESS
+    )
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "BAKE"  # 600 s to go
-    actions.act(tables, deployment_id, "promote")
+    actions.act(tables, StepFunctions(), deployment_id, "promote")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"  # promoted: no more bakes
-    actions.act(tables, deployment_id, "abort")
+    actions.act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # a step retried after the region ended changes nothing (no second rollback, no second notice)
@@ -251,7 +289,7 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
-            actions.act(tables, deployment_id, action)
+            actions.act(tables, StepFunctions(), deployment_id, action)
 
 
 def test_a_region_whose_hosts_a_later_deployment_took_during_the_wave_ends_superseded(tables, invoke):
@@ -292,7 +330,7 @@ def test_a_bake_step_retried_after_its_region_ended_changes_nothing(tables, invo
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
     workflow.start(tables, deployment_id)
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    actions.act(tables, deployment_id, "abort")
+    actions.act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     ended = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
@@ -369,7 +407,7 @@ def test_the_plans_rollback_time_is_the_time_the_rollback_takes(tables, invoke):
     deployment_id = accept(tables, NEW, regions=[REGIONS[0]], bake_seconds=600)
     workflow.start(tables, deployment_id)
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    actions.act(tables, deployment_id, "abort")
+    actions.act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # Then the rollback took the time the plan said: the 80 hosts switched back from their cache, the
@@ -377,3 +415,230 @@ def test_the_plans_rollback_time_is_the_time_the_rollback_takes(tables, invoke):
     assert hosts(tables)[REGIONS[0]] == {THIRD: HOSTS_PER_REGION}
     rollout = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
     assert rollout.rollback_model_seconds == pytest.approx(predicted, abs=1e-6)
+
+
+def goals(tables) -> dict[str, str | None]:
+    return {
+        region: goal.goal_build_id
+        for region, goal in deployment_store.get_region_goals(tables.regions, REGIONS).items()
+    }
+
+
+def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
+    # Given every host on OLD, and NEW deploying one region wave after the other
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
+    workflow.start(tables, deployment_id)
+    # its first region wave done (SUCCEEDED), the second half way through its first region
+    run_region(tables, invoke, deployment_id, REGIONS[0])
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    # When it is aborted
+    aborted = actions.act(tables, StepFunctions(), deployment_id, "abort")
+    # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
+    assert aborted.status == deployment_model.DeploymentStatus.ROLLING_BACK
+    assert not aborted.status.finished
+    for region in REGIONS[1:]:
+        run_region(tables, invoke, deployment_id, region)
+    deployment = finish(tables, invoke, deployment_id)
+    # and it ends ABORTED with every region it changed back on OLD, the one that had finished too
+    assert (deployment.status, deployment.reason) == (deployment_model.DeploymentStatus.ABORTED, "aborted by request")
+    assert [deployment.regions[region].status for region in REGIONS] == ["ABORTED", "ABORTED", "SKIPPED"]
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_an_abort_that_lands_as_the_deployment_finishes_still_undoes_it(tables, invoke, monkeypatch):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW)
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        run_region(tables, invoke, deployment_id, region)
+    # Given the abort accepted between the end's read of the deployment (every region SUCCEEDED) and its write
+    read = deployment_store.get
+
+    def read_then_abort(table, read_id):
+        deployment = read(table, read_id)
+        monkeypatch.setattr(deployment_store, "get", read)
+        assert (
+            actions.act(tables, StepFunctions(), deployment_id, "abort").status
+            == deployment_model.DeploymentStatus.ROLLING_BACK
+        )
+        return deployment
+
+    monkeypatch.setattr(deployment_store, "get", read_then_abort)
+    deployment = finish(tables, invoke, deployment_id)
+    # Then the abort wins: it ends ABORTED, every region back on OLD
+    assert deployment.status == deployment_model.DeploymentStatus.ABORTED
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    first = accept(tables, NEW, regions=[REGIONS[0]])
+    workflow.start(tables, first)
+    run_region(tables, invoke, first, REGIONS[0])  # SUCCEEDED there
+    later = accept(tables, OLD, regions=[REGIONS[0]])  # a later deployment takes the region
+    actions.act(tables, StepFunctions(), first, "abort")
+    deployment = finish(tables, invoke, first)
+    assert deployment.status == deployment_model.DeploymentStatus.ABORTED
+    # the later deployment's goal stands, and the aborted one changed nothing more there
+    assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later
+    assert deployment.regions[REGIONS[0]].status == deployment_model.RegionRolloutStatus.SUCCEEDED
+
+
+def test_a_deployment_whose_workflow_fails_leaves_every_region_it_touched_on_its_previous_goal(tables, invoke):
+    # Given every host on OLD, and NEW's first region wave done, the second half way through one region
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
+    workflow.start(tables, deployment_id)
+    run_region(tables, invoke, deployment_id, REGIONS[0])
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    assert hosts(tables)[REGIONS[1]] == {OLD: HOSTS_PER_REGION // 2, NEW: HOSTS_PER_REGION // 2}
+    # When a step keeps failing: the workflow's Catch hands its error to the fail step, then ends it
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept timing out")
+    deployment = finish(tables, invoke, deployment_id)
+    # Then it is FAILED, and every region it touched is back on its previous goal, hosts and goal, and says so
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == (
+        "the rollout workflow failed: States.TaskFailed: the sync kept timing out; "
+        f"back on the previous goal: {', '.join(REGIONS)}"
+    )
+    assert [deployment.regions[region].status for region in REGIONS] == ["ROLLED_BACK", "ROLLED_BACK", "SKIPPED"]
+    assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
+    assert goals(tables) == {region: OLD for region in REGIONS}
+
+
+def test_a_region_whose_rollback_fails_too_says_so_and_the_others_go_back(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        assert workflow.wave(tables, invoke, deployment_id, region, 0)["next"] == "WAVE"
+
+    def sync_down_in_one_region(region: str, request: dict) -> dict:
+        if region == REGIONS[1]:
+            raise host_aws.FunctionFailed(f"{region}'s sync failed: Runtime.HandlerError: no hosts' table")
+        return invoke(region, request)
+
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept failing")
+    deployment = finish(tables, sync_down_in_one_region, deployment_id)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert f"back on the previous goal: {REGIONS[0]}, {REGIONS[2]}" in deployment.reason
+    assert f"{REGIONS[1]}: its rollback failed too (FunctionFailed: " in deployment.reason
+    assert deployment.regions[REGIONS[1]].status == deployment_model.RegionRolloutStatus.ROLLBACK_FAILED
+    # its goal goes back all the same (its hosts follow when its sync can), the other regions' hosts too
+    assert goals(tables) == {region: OLD for region in REGIONS}
+    assert {region: hosts(tables)[region] for region in (REGIONS[0], REGIONS[2])} == {
+        region: {OLD: HOSTS_PER_REGION} for region in (REGIONS[0], REGIONS[2])
+    }
+
+
+def test_a_failed_deployment_leaves_a_region_a_later_deployment_took(tables, invoke):
+    first = accept(tables, NEW, regions=[REGIONS[0]], waves=[50, 100])
+    workflow.start(tables, first)
+    workflow.wave(tables, invoke, first, REGIONS[0], 0)
+    later = accept(tables, OLD, regions=[REGIONS[0]])
+    workflow.fail(tables, first, "States.TaskFailed", "boom")
+    deployment = finish(tables, invoke, first)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == f"the rollout workflow failed: States.TaskFailed: boom; {REGIONS[0]}: taken by {later}"
+    assert deployment_store.get_region_goals(tables.regions, (REGIONS[0],))[REGIONS[0]].goal_deployment_id == later
+
+
+# --- long waits: one wait each, woken when something happens ----------------------------------------------
+
+
+def test_a_bake_is_one_wait_until_its_end_and_a_pause_one_wait_of_a_day(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    # a bake of an hour is one wait of an hour (woken sooner by promote, abort or a later deployment)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["waitSeconds"] == 3600
+    assert 3598 <= workflow.bake(tables, deployment_id, REGIONS[0], 0)["waitSeconds"] <= 3600
+    # and a paused region waits a day at most (woken sooner by resume, promote, abort or a later deployment)
+    actions.act(tables, StepFunctions(), deployment_id, "pause")
+    step = workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)
+    assert (step["next"], step["waitSeconds"]) == ("PAUSED", deployment_model.MAX_BAKE_SECONDS)
+
+
+def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    # Given a region baking and another paused, each waiting on its task token
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-bake")
+    actions.act(tables, sfn, deployment_id, "pause")
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "PAUSED"
+    workflow.wait(tables, sfn, deployment_id, REGIONS[1], "PAUSED", "token-pause")
+    assert sfn.woken == []  # pausing wakes no one: bakes go on
+    # When the deployment is resumed, then promoted: each wakes every waiting region, once
+    actions.act(tables, sfn, deployment_id, "resume")
+    assert sorted(sfn.woken) == ["token-bake", "token-pause"]
+    actions.act(tables, sfn, deployment_id, "promote")  # the tokens are used: SendTaskSuccess refused, ignored
+    assert sorted(sfn.woken) == ["token-bake", "token-pause"]
+    # and the woken regions go on at once
+    assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    # abort wakes a region waiting again
+    workflow.wait(tables, sfn, deployment_id, REGIONS[2], "PAUSED", "token-late")
+    actions.act(tables, sfn, deployment_id, "abort")
+    assert "token-late" in sfn.woken
+
+
+def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, deployment_id)
+    actions.act(tables, sfn, deployment_id, "pause")
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
+    # the resume lands before the paused region's wait stored its token: nothing to wake then
+    actions.act(tables, sfn, deployment_id, "resume")
+    assert sfn.woken == []
+    # so the wait, seeing it is not paused any more, wakes itself rather than wait a day
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "PAUSED", "token-1")
+    assert sfn.woken == ["token-1"]
+    # and a bake that is promoted before its wait begins ends at once too
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
+    actions.act(tables, sfn, deployment_id, "promote")
+    workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-2")
+    assert sfn.woken == ["token-1", "token-2"]
+
+
+def test_a_later_deployment_wakes_the_one_it_takes_a_region_from(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    sfn = StepFunctions()
+    first = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
+    workflow.start(tables, first)
+    assert workflow.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "BAKE"
+    workflow.wait(tables, sfn, first, REGIONS[0], "BAKE", "token-first")
+    # When a later deployment takes the region
+    accept(tables, OLD, regions=[REGIONS[0]], sfn=sfn)
+    # Then the waiting one is woken, and ends SUPERSEDED there at once instead of baking an hour
+    assert sfn.woken == ["token-first"]
+    assert workflow.bake(tables, first, REGIONS[0], 0)["next"] == "END"
+    assert deployment_store.get(tables.deployments, first).regions[REGIONS[0]].status == "SUPERSEDED"
+
+
+def test_an_undo_that_fails_as_a_whole_ends_the_deployment_failed_naming_the_regions_not_back(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, deployment_id)
+    for region in REGIONS:
+        workflow.wave(tables, invoke, deployment_id, region, 0)
+    workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept failing")
+    assert workflow.finish(tables, deployment_id)["next"] == "UNDO"
+    workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
+    # When the undo's Map fails as a whole (the workflow's Catch hands its error to the fail step, undoing)
+    assert workflow.fail(tables, deployment_id, "States.Runtime", "no notification", undoing=True)["status"] == "FAILED"
+    deployment = deployment_store.get(tables.deployments, deployment_id)
+    assert deployment.status == deployment_model.DeploymentStatus.FAILED
+    assert deployment.reason == (
+        "the rollout workflow failed: States.TaskFailed: the sync kept failing; "
+        f"back on the previous goal: {REGIONS[0]}; "
+        f"{REGIONS[1]}: not rolled back (IN_PROGRESS); {REGIONS[2]}: not rolled back (IN_PROGRESS); "
+        "then its undo failed too: States.Runtime: no notification"
+    )

@@ -153,3 +153,20 @@ def test_the_xray_sdk_layer_is_attached_exactly_where_tracing_is_on():
             "CodeDeployLayer",
             ["TracingOn", "TracingLayer", "AWS::NoValue"],
         ]
+
+
+ROLLOUT = json.loads((REPO / "statemachine" / "roll_out_deployment.asl.json").read_text())
+
+
+def test_the_rollouts_long_waits_are_one_callback_each_and_no_polling_loop():
+    # A bake or a pause is one waitForTaskToken task that times out at its deadline; a Wait state in a loop
+    # would grow the execution's history with the wait's length (docs/deployments.md, Long waits).
+    states = dict(_all_states(ROLLOUT["States"]))
+    assert [name for name, state in states.items() if state["Type"] == "Wait"] == []
+    waiting = states["Waiting"]
+    assert waiting["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert waiting["TimeoutSeconds"] == "{% $states.input.waitSeconds %}"
+    assert waiting["Arguments"]["Payload"]["token"] == "{% $states.context.Task.Token %}"
+    # its deadline is caught (the region looks again), and only other errors are retried
+    assert [catch["ErrorEquals"] for catch in waiting["Catch"]] == [["States.Timeout"]]
+    assert [retry["ErrorEquals"] for retry in waiting["Retry"]] == [["States.TaskFailed"]]

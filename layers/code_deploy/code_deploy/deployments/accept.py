@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import BuildStatus, artifact_key, build_id_for_artifact, utc_now
-from code_deploy.deployments import model, store
+from code_deploy.deployments import model, store, waits
 from code_deploy.deployments.ids import new_deployment_id
 from code_deploy.deployments.model import (
     RUNNING_STATUSES,
@@ -175,6 +175,7 @@ def create_deployment(
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
+            _wake_overtaken(tables, sfn_client, goals, deployment_id)
             return accepted
         store.change_status(
             tables.deployments,
@@ -189,6 +190,7 @@ def create_deployment(
         raise
     if copies:
         _release(tables, copies, accepted, goals)
+    _wake_overtaken(tables, sfn_client, goals, deployment_id)
     return accepted
 
 
@@ -257,6 +259,23 @@ def _tag_if_there(copies: RegionalCopies, region: str, key: str, value: str) -> 
     except ClientError as error:
         if not retention.is_gone(error):  # nothing to keep or release: an artifact uploaded by hand elsewhere
             raise
+
+
+def _wake_overtaken(tables: Tables, sfn_client, goals: dict[str, store.RegionGoal], deployment_id: str) -> None:
+    """Wakes the deployments whose regions this one just took, where they wait (a bake, a pause): each
+    ends SUPERSEDED there at once. Best-effort, after this one is accepted and started: one not woken
+    sees it at its wait's deadline (the bake's end, or within a day of pause)."""
+    for region, goal in goals.items():
+        overtaken = goal.goal_deployment_id
+        if overtaken is None or overtaken == deployment_id:
+            continue
+        token = waits.waiting_token(store.get_region(tables.deployments, overtaken, region))
+        if token is None:
+            continue
+        try:
+            waits.wake(sfn_client, token, f"superseded by {deployment_id}")
+        except ClientError:
+            logger.warning("could not wake %s in %s", overtaken, region, exc_info=True)
 
 
 @dataclass(frozen=True)

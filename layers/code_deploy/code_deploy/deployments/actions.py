@@ -1,11 +1,12 @@
 """The operator's actions on a running deployment: pause (before the next wave), resume, promote (skip
-what is left of the bakes) and abort (stop and roll back). Each is a conditional write on the
-deployment's status; the workflow sees it at its next step."""
+what is left of the bakes) and abort (undo it: every region it changed goes back). Each is a conditional
+write on the deployment's status; the workflow sees it at its next step, and a region waiting (a bake, a
+pause) is woken for it (waits.py)."""
 
 from __future__ import annotations
 
 from code_deploy.builds.model import utc_now
-from code_deploy.deployments import store
+from code_deploy.deployments import store, waits
 from code_deploy.deployments.model import ABORT, DeploymentStatus
 from code_deploy.deployments.store import ActionNotAllowed, Deployment, Tables
 
@@ -16,10 +17,12 @@ def _refuse(deployment: Deployment, action: str, applies_to: str) -> ActionNotAl
     )
 
 
-def act(tables: Tables, deployment_id: str, action: str) -> Deployment:
-    """pause (before the next wave), resume, promote (skip what is left of the bakes) or abort (stop and
-    roll back). Each is a conditional write on the deployment's status, so a deployment that finished
-    meanwhile refuses it (ActionNotAllowed) instead of taking it."""
+def act(tables: Tables, sfn_client, deployment_id: str, action: str) -> Deployment:
+    """pause (before the next wave), resume, promote (skip what is left of the bakes) or abort (undo it:
+    ROLLING_BACK at once, then every region it changed goes back, unless a later deployment took it).
+    Each is a conditional write on the deployment's status, so a deployment that finished meanwhile
+    refuses it (ActionNotAllowed) instead of taking it. Then every region waiting is woken (a pause wakes
+    none: bakes go on), after the write, so a wait that begins meanwhile sees it (workflow.wait)."""
     deployment = store.get(tables.deployments, deployment_id)
     now = utc_now()
     running = "a deployment that is QUEUED, IN_PROGRESS or PAUSED"
@@ -49,15 +52,17 @@ def act(tables: Tables, deployment_id: str, action: str) -> Deployment:
     elif action == "abort":
         if deployment.stop:
             raise ActionNotAllowed(f"deployment {deployment_id} is already rolling back ({deployment.reason})")
+        # ROLLING_BACK in the same write: the answer shows it, and no end but the undo's can follow.
         done = store.set_stop(tables.deployments, deployment_id, ABORT, "aborted by request", now)
-        if done:
-            _resume_if_paused(tables, deployment, now, "aborted by request")  # its regions roll back at once
         applies_to = running
     else:
         raise ValueError(f"unknown action {action}")
     if not done:
         raise _refuse(store.get(tables.deployments, deployment_id), action, applies_to)
-    return store.get(tables.deployments, deployment_id)
+    deployment = store.get(tables.deployments, deployment_id)
+    if action != "pause":
+        waits.wake_regions(sfn_client, deployment, action)
+    return deployment
 
 
 def _resume_if_paused(tables: Tables, deployment: Deployment, now: str, reason: str) -> None:

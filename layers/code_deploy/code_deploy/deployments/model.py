@@ -25,14 +25,17 @@ CACHED_BUILDS_PER_HOST = 2
 ACTIVATION_SECONDS = 2.0
 MAX_BAKE_SECONDS = 86_400
 
-# Why a deployment stops and rolls back: asked to (abort), or a region's health gate failed.
-ABORT, ROLLBACK = "ABORT", "ROLLBACK"
+# Why a deployment stops and rolls back: asked to (abort: every region it changed goes back), a region's
+# health gate failed (the regions under way go back; those that finished keep the build), or its workflow
+# failed (a step kept failing: every region it changed goes back, and it ends FAILED).
+ABORT, ROLLBACK, FAIL = "ABORT", "ROLLBACK", "FAIL"
 
 
 class DeploymentStatus(StrEnum):
     QUEUED = "QUEUED"
     IN_PROGRESS = "IN_PROGRESS"
     PAUSED = "PAUSED"
+    ROLLING_BACK = "ROLLING_BACK"  # stopped: its regions are going back (then ABORTED, ROLLED_BACK or FAILED)
     SUCCEEDED = "SUCCEEDED"
     ROLLED_BACK = "ROLLED_BACK"
     ABORTED = "ABORTED"
@@ -44,8 +47,10 @@ class DeploymentStatus(StrEnum):
         return self not in RUNNING_STATUSES
 
 
+# A deployment in one of these may still go on (be paused, promoted, stopped); the others do not.
+ACTIVE_STATUSES = (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
 # A deployment in one of these may still change hosts; the others are final.
-RUNNING_STATUSES = (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS, DeploymentStatus.PAUSED)
+RUNNING_STATUSES = (*ACTIVE_STATUSES, DeploymentStatus.ROLLING_BACK)
 
 
 class RegionRolloutStatus(StrEnum):
@@ -57,6 +62,7 @@ class RegionRolloutStatus(StrEnum):
     SUPERSEDED = "SUPERSEDED"
     ABORTED = "ABORTED"  # aborted by request: its hosts went back to the previous build
     SKIPPED = "SKIPPED"  # an earlier region wave failed, so this one never started
+    ROLLBACK_FAILED = "ROLLBACK_FAILED"  # its goal went back, but rolling its hosts back failed (the reason says why)
 
     @property
     def finished(self) -> bool:

@@ -90,7 +90,8 @@ class DeploymentSpecView(Schema):
 
 class RegionRolloutView(Schema):
     status: str = Field(
-        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or SKIPPED"
+        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED, SKIPPED or "
+        "ROLLBACK_FAILED (its goal went back, its hosts' rollback failed: the reason says why)"
     )
     hostsTotal: int
     hostsUpdated: int = Field(description="hosts on the deployment's build")
@@ -122,7 +123,8 @@ class DeploymentView(Schema):
     deploymentId: str
     buildId: str
     status: str = Field(
-        description="QUEUED, IN_PROGRESS, PAUSED, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
+        description="QUEUED, IN_PROGRESS, PAUSED or ROLLING_BACK (stopped: its regions are going back) while it "
+        "runs; then SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
     )
     reason: str | None = None
     trigger: str = Field(description="api (POST /deployments) or auto (AutoDeploy after a replication)")
@@ -156,7 +158,7 @@ class DeploymentList(Schema):
 
 class DeploymentActionResult(Schema):
     deploymentId: str
-    status: str
+    status: str = Field(description="after the action: an accepted abort answers ROLLING_BACK, the undo under way")
 
 
 class RegionView(Schema):

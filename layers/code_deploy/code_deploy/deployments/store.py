@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy import paging
 from code_deploy.deployments.model import (
+    ACTIVE_STATUSES,
     RUNNING_STATUSES,
     DeploymentSpec,
     DeploymentStatus,
@@ -111,6 +112,7 @@ class RegionRollout:
     rollback_model_seconds: float | None = None  # the swarm model's time of the rollback
     bake_until: float | None = None  # epoch seconds
     model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
+    wait_token: str | None = None  # the task token of its last wait (a bake, a pause): what wakes it
 
     @property
     def hosts_failed(self) -> int:
@@ -153,6 +155,7 @@ class RegionRollout:
             else None,
             "bakeUntil": decimal(self.bake_until) if self.bake_until is not None else None,
             "model": json.dumps(self.model) if self.model else None,
+            "waitToken": self.wait_token,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
 
@@ -180,6 +183,7 @@ class RegionRollout:
             rollback_model_seconds=float(item["rollbackModelSeconds"]) if "rollbackModelSeconds" in item else None,
             bake_until=float(item["bakeUntil"]) if "bakeUntil" in item else None,
             model=json.loads(item["model"]) if "model" in item else None,
+            wait_token=item.get("waitToken"),
         )
 
 
@@ -198,7 +202,8 @@ class Deployment:
     history: tuple[DeploymentStatusChange, ...]
     reason: str | None = None
     completed_at: str | None = None
-    stop: str | None = None  # "ABORT" (asked) or "ROLLBACK" (a region's health gate failed)
+    stop: str | None = None  # "ABORT" (asked), "ROLLBACK" (a region's health gate failed) or "FAIL" (its workflow)
+    failure: str | None = None  # why its workflow failed (a step kept failing), if it did
     promoted: bool = False
     regions: dict[str, RegionRollout] = field(default_factory=dict)
 
@@ -222,7 +227,7 @@ class Deployment:
                 for change in self.history
             ],
         }
-        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop}
+        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop, "failure": self.failure}
         return item | {name: value for name, value in optional.items() if value is not None}
 
     @classmethod
@@ -242,6 +247,7 @@ class Deployment:
             reason=item.get("reason"),
             completed_at=item.get("completedAt"),
             stop=item.get("stop"),
+            failure=item.get("failure"),
             promoted=bool(item.get("promoted", False)),
             regions=regions or {},
         )
@@ -449,6 +455,23 @@ def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) ->
     deployments_table.put_item(Item=rollout.to_item(deployment_id))
 
 
+def get_region(deployments_table, deployment_id: str, region: str) -> RegionRollout | None:
+    item = deployments_table.get_item(
+        Key={"deployment_id": deployment_id, "record": f"{REGION_RECORD_PREFIX}{region}"}, ConsistentRead=True
+    ).get("Item")
+    return RegionRollout.from_item(item) if item else None
+
+
+def set_wait_token(deployments_table, deployment_id: str, region: str, token: str) -> None:
+    """Keeps the task token of the region's wait on its item, where whatever ends the wait finds it."""
+    deployments_table.update_item(
+        Key={"deployment_id": deployment_id, "record": f"{REGION_RECORD_PREFIX}{region}"},
+        UpdateExpression="SET waitToken = :token",
+        ConditionExpression="attribute_exists(deployment_id)",
+        ExpressionAttributeValues={":token": token},
+    )
+
+
 def change_status(
     deployments_table,
     deployment_id: str,
@@ -482,8 +505,8 @@ def change_status(
 
 
 def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
-    """Marks a running deployment promoted: its regions skip what is left of their bakes."""
-    condition, values = _status_in(RUNNING_STATUSES)
+    """Marks a deployment that may still go on promoted: its regions skip what is left of their bakes."""
+    condition, values = _status_in(ACTIVE_STATUSES)
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
@@ -495,16 +518,42 @@ def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
 
 
 def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now: str) -> bool:
-    """Records that the deployment stops and rolls back, while it runs and was not stopped before (the
-    first reason stays)."""
+    """Stops a deployment that may still go on and was not stopped before (the first reason stays): it is
+    ROLLING_BACK from this write on, so its end can only be the rollback's (a SUCCEEDED that read it
+    before is refused, see `workflow.finish`). Returns whether it stopped."""
+    condition, values = _status_in(ACTIVE_STATUSES)
+    rolling_back = DeploymentStatus.ROLLING_BACK.value
+    return update_if(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression=(
+            "SET #stop = :stop, reason = :reason, #status = :to, updatedAt = :now, "
+            "history = list_append(history, :entry)"
+        ),
+        ConditionExpression=f"attribute_not_exists(#stop) AND {condition}",
+        ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
+        ExpressionAttributeValues={
+            ":stop": stop,
+            ":reason": reason,
+            ":to": rolling_back,
+            ":now": now,
+            ":entry": [{"status": rolling_back, "at": now, "reason": reason}],
+            **values,
+        },
+    )
+
+
+def record_failure(deployments_table, deployment_id: str, failure: str, now: str) -> bool:
+    """Records why the deployment's workflow failed, while it runs; the first failure stays. Returns whether
+    this one was recorded."""
     condition, values = _status_in(RUNNING_STATUSES)
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-        UpdateExpression="SET #stop = :stop, reason = :reason, updatedAt = :now",
-        ConditionExpression=f"attribute_not_exists(#stop) AND {condition}",
-        ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
-        ExpressionAttributeValues={":stop": stop, ":reason": reason, ":now": now, **values},
+        UpdateExpression="SET failure = :failure, updatedAt = :now",
+        ConditionExpression=f"(attribute_not_exists(failure) OR failure = :failure) AND {condition}",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":failure": failure, ":now": now, **values},
     )
 
 

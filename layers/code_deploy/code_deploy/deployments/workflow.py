@@ -1,10 +1,11 @@
 """The rollout workflow's steps (statemachine/roll_out_deployment.asl.json runs them): the start, a
-region's wave and its health gate, the bake, the rollback, the end.
+region's wave and its health gate, the bake, a wait, the rollback, the end.
 
 Each step reads the deployment as it stands and answers the workflow what to do next (`next`): WAVE,
-BAKE, PAUSED (wait, then look again), ROLLBACK or END. So a pause, a promote, an abort or a later
-deployment is seen at the next step, whichever state the workflow is in; and every step is safe to
-run again (the workflow retries it): the hosts' changes and the reports are idempotent."""
+BAKE or PAUSED (wait, then look again), ROLLBACK or END. So a pause, a promote, an abort or a later
+deployment is seen at the next step, whichever state the workflow is in, and a region that waits (a bake,
+a pause) is woken by it (code_deploy.deployments.waits); and every step is safe to run again (the
+workflow retries it): the hosts' changes and the reports are idempotent."""
 
 from __future__ import annotations
 
@@ -17,17 +18,24 @@ from typing import Any
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import artifact_key, utc_now
-from code_deploy.deployments import model, store
-from code_deploy.deployments.model import ABORT, ROLLBACK, RUNNING_STATUSES, DeploymentStatus, RegionRolloutStatus
+from code_deploy.deployments import model, store, waits
+from code_deploy.deployments.model import (
+    ABORT,
+    ACTIVE_STATUSES,
+    FAIL,
+    ROLLBACK,
+    RUNNING_STATUSES,
+    DeploymentStatus,
+    RegionRolloutStatus,
+)
 from code_deploy.deployments.store import Deployment, RegionRollout, Tables
 
 logger = logging.getLogger(__name__)
 
 
-PAUSE_POLL_SECONDS = 2  # a paused region looks again this often
-
-
-BAKE_POLL_SECONDS = 5  # a baking region looks for promote, abort or a later deployment this often
+# A paused region waits until it is woken (resume, promote, abort, a later deployment), or this long at
+# most; then it looks again. A bake waits until its end, or until it is woken (waits.py).
+PAUSE_POLL_SECONDS = model.MAX_BAKE_SECONDS
 
 
 # One region's sync function, invoked where the region is: (region, request) -> its answer.
@@ -72,7 +80,7 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
 def _finish_region(
     tables: Tables, deployment: Deployment, rollout: RegionRollout, status: RegionRolloutStatus, reason: str | None
 ) -> RegionRollout:
-    finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None)
+    finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None, wait_token=None)
     store.put_region(tables.deployments, deployment.deployment_id, finished)
     return finished
 
@@ -136,7 +144,7 @@ def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, 
             rollout, status=RegionRolloutStatus.BAKING, bake_until=time.time() + bake, bakes=rollout.bakes + 1
         )
         store.put_region(tables.deployments, deployment.deployment_id, rollout)
-        return _step("BAKE", wave_index, min(bake, BAKE_POLL_SECONDS))
+        return _step("BAKE", wave_index, bake)
     return _next_wave_or_done(tables, deployment, rollout, wave_index)
 
 
@@ -147,7 +155,7 @@ def _next_wave_or_done(
         store.put_region(
             tables.deployments,
             deployment.deployment_id,
-            replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None),
+            replace(rollout, status=RegionRolloutStatus.IN_PROGRESS, bake_until=None, wait_token=None),
         )
         return _step("WAVE", wave_index + 1)
     if rollout.hosts_updated < rollout.hosts_total:
@@ -177,8 +185,38 @@ def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> di
         return stopped
     remaining = (rollout.bake_until or 0) - time.time()
     if remaining > 0 and not deployment.promoted:
-        return _step("BAKE", wave_index, min(remaining, BAKE_POLL_SECONDS))
+        return _step("BAKE", wave_index, remaining)
     return _next_wave_or_done(tables, deployment, rollout, wave_index)
+
+
+def wait(tables: Tables, sfn_client, deployment_id: str, region: str, waiting_for: str, token: str) -> dict[str, Any]:
+    """The start of a region's wait (`waiting_for` BAKE or PAUSED): keeps the task's token on the region's
+    item, where what ends the wait early finds it (waits.py), and returns at once; the task then waits
+    for SendTaskSuccess or its deadline. Kept first, read after: what happened before the token was kept
+    (a resume, a promote, an abort, a later deployment, the bake's end) is seen here, and the wait wakes
+    itself."""
+    store.set_wait_token(tables.deployments, deployment_id, region, token)
+    deployment = store.get(tables.deployments, deployment_id)
+    why = _wait_over(tables, deployment, deployment.regions[region], waiting_for)
+    if why:
+        waits.wake(sfn_client, token, why)
+    return {"waiting": why is None, "woken": why}
+
+
+def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, waiting_for: str) -> str | None:
+    """Why the region need not wait (any more), or None."""
+    goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+    if rollout.status.finished:
+        return f"the region is {rollout.status}"
+    if goal.goal_deployment_id != deployment.deployment_id:
+        return f"superseded by {goal.goal_deployment_id}"
+    if deployment.stop:
+        return deployment.reason or deployment.stop
+    if waiting_for == "PAUSED":
+        return None if deployment.status == DeploymentStatus.PAUSED else f"the deployment is {deployment.status}"
+    if deployment.promoted:
+        return "promoted"
+    return "the bake ended" if (rollout.bake_until or 0) <= time.time() else None
 
 
 def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str) -> dict[str, Any]:
@@ -250,38 +288,130 @@ def _report_rollout(
     )
 
 
+# An action may land between the end's read and its conditional write: the end reads again.
+FINISH_ATTEMPTS = 3
+
+
 def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
-    """The deployment's end, from its regions: ABORTED or ROLLED_BACK when it stopped, SUPERSEDED when a
-    later deployment took a region over before it finished there, else SUCCEEDED."""
-    deployment = store.get(tables.deployments, deployment_id)
-    if deployment.status.finished:
-        return {"status": deployment.status.value}
-    statuses = {rollout.status for rollout in deployment.regions.values()}
+    """The deployment's end, once every region it must undo is undone: a stopped deployment first answers
+    UNDO with the regions to roll back (the workflow rolls them back and asks again). Then ABORTED or
+    ROLLED_BACK when it stopped, SUPERSEDED when a later deployment took a region over before it finished
+    there, else SUCCEEDED. The end is a conditional write: an abort accepted after the read (the deployment
+    is ROLLING_BACK from then on) refuses a SUCCEEDED, and the end is read again."""
+    for _ in range(FINISH_ATTEMPTS):
+        deployment = store.get(tables.deployments, deployment_id)
+        if deployment.status.finished:
+            return {"next": "END", "status": deployment.status.value}
+        if deployment.stop:
+            undo = _regions_to_undo(tables, deployment)
+            if undo:
+                return {"next": "UNDO", "regions": undo}
+            deployment = store.get(tables.deployments, deployment_id)  # as settling its regions left it
+        final, reason = _outcome(tables, deployment)
+        allowed = RUNNING_STATUSES if deployment.stop else ACTIVE_STATUSES
+        if store.change_status(tables.deployments, deployment_id, final, utc_now(), allowed, reason=reason):
+            return {"next": "END", "status": final.value}
+    raise RuntimeError(f"deployment {deployment_id} kept changing while it ended")
+
+
+def _regions_to_undo(tables: Tables, deployment: Deployment) -> list[str]:
+    """The regions a stopped deployment must still roll back: those it left under way (a region it never
+    reached is SKIPPED and its goal given back, a region a later deployment took is SUPERSEDED, here), and,
+    when it was aborted or its workflow failed, those it finished too. A region a later deployment took is
+    left to it."""
+    undo_all = deployment.stop == ABORT or deployment.failure is not None
+    undo = []
+    for region in deployment.spec.regions:
+        rollout = deployment.regions[region]
+        if rollout.status == RegionRolloutStatus.SUCCEEDED:
+            if undo_all and _goal_of(tables, region).goal_deployment_id == deployment.deployment_id:
+                undo.append(region)
+        elif not rollout.status.finished and _interrupted(tables, deployment, rollout)["next"] == "ROLLBACK":
+            undo.append(region)
+    return undo
+
+
+def _goal_of(tables: Tables, region: str) -> store.RegionGoal:
+    return store.get_region_goals(tables.regions, (region,))[region]
+
+
+def _outcome(tables: Tables, deployment: Deployment) -> tuple[DeploymentStatus, str | None]:
+    """The end and its reason, once its regions are settled."""
+    if deployment.failure is not None:
+        return DeploymentStatus.FAILED, _undo_report(tables, deployment, deployment.failure)
     if deployment.stop == ABORT:
-        final = DeploymentStatus.ABORTED
-    elif deployment.stop == ROLLBACK:
-        final = DeploymentStatus.ROLLED_BACK
-    elif RegionRolloutStatus.SUPERSEDED in statuses:
-        final = DeploymentStatus.SUPERSEDED
-    else:
-        final = DeploymentStatus.SUCCEEDED
-    reason = deployment.reason
-    if final == DeploymentStatus.SUPERSEDED:
-        reason = "; ".join(
+        return DeploymentStatus.ABORTED, _undo_report(tables, deployment, deployment.reason or "", failures_only=True)
+    if deployment.stop == ROLLBACK:
+        return DeploymentStatus.ROLLED_BACK, _undo_report(
+            tables, deployment, deployment.reason or "", failures_only=True
+        )
+    if any(rollout.status == RegionRolloutStatus.SUPERSEDED for rollout in deployment.regions.values()):
+        return DeploymentStatus.SUPERSEDED, "; ".join(
             f"{rollout.region}: {rollout.reason}" for rollout in deployment.regions.values() if rollout.reason
         )
-    store.change_status(tables.deployments, deployment_id, final, utc_now(), RUNNING_STATUSES, reason=reason)
-    return {"status": final.value}
+    return DeploymentStatus.SUCCEEDED, deployment.reason
 
 
-def fail(tables: Tables, deployment_id: str, error: str, cause: str) -> dict[str, Any]:
-    """The workflow itself failed (a step kept failing): the deployment is FAILED with the error."""
-    store.change_status(
-        tables.deployments,
-        deployment_id,
-        DeploymentStatus.FAILED,
-        utc_now(),
-        RUNNING_STATUSES,
-        reason=f"the rollout workflow failed: {error}: {cause}"[:1000],
+def _undo_report(tables: Tables, deployment: Deployment, reason: str, failures_only: bool = False) -> str:
+    """`reason`, then where the undo left each region: back on its previous goal, taken by a later
+    deployment, its rollback failed (only those, with `failures_only`), or not rolled back (an undo that
+    failed as a whole)."""
+    back, notes = [], []
+    for region in deployment.spec.regions:
+        rollout = deployment.regions[region]
+        if rollout.status == RegionRolloutStatus.ROLLBACK_FAILED:
+            notes.append(f"{region}: {rollout.reason}")
+        elif failures_only:
+            continue
+        elif rollout.status in (
+            RegionRolloutStatus.ROLLED_BACK,
+            RegionRolloutStatus.ABORTED,
+            RegionRolloutStatus.SKIPPED,
+        ):
+            back.append(region)
+        elif (taken_by := _goal_of(tables, region).goal_deployment_id) != deployment.deployment_id:
+            notes.append(f"{region}: taken by {taken_by}")
+        else:
+            notes.append(f"{region}: not rolled back ({rollout.status})")
+    parts = [reason, *([f"back on the previous goal: {', '.join(back)}"] if back else []), *notes]
+    return "; ".join(part for part in parts if part)
+
+
+def fail(tables: Tables, deployment_id: str, error: str, cause: str, undoing: bool = False) -> dict[str, Any]:
+    """The workflow itself failed (a step kept failing): the deployment stops (ROLLING_BACK) and records
+    why; the workflow then ends it through `finish`, which undoes every region it changed, as an abort
+    does, and ends it FAILED saying where each region was left. When the undo itself failed (`undoing`),
+    it ends FAILED here, saying which regions are not back."""
+    failure = f"the rollout workflow failed: {error}: {cause}"[:1000]
+    now = utc_now()
+    store.set_stop(tables.deployments, deployment_id, FAIL, failure, now)
+    store.record_failure(tables.deployments, deployment_id, failure, now)
+    if not undoing:
+        return {"next": "FINISH"}
+    deployment = store.get(tables.deployments, deployment_id)
+    if deployment.status.finished:
+        return {"next": "END", "status": deployment.status.value}
+    reason = _undo_report(tables, deployment, deployment.failure or failure)
+    if deployment.failure and deployment.failure != failure:
+        reason += f"; then its undo failed too: {error}: {cause}"[:1000]
+    store.change_status(tables.deployments, deployment_id, DeploymentStatus.FAILED, utc_now(), RUNNING_STATUSES, reason)
+    return {"next": "END", "status": DeploymentStatus.FAILED.value}
+
+
+def rollback_failed(tables: Tables, deployment_id: str, region: str, error: str, cause: str) -> dict[str, Any]:
+    """A region whose rollback kept failing while the deployment was undone (best-effort, a region at a
+    time): its goal goes back all the same, unless a later deployment took it (its hosts follow when its
+    sync answers again), and the region says its rollback failed."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status.finished and rollout.status != RegionRolloutStatus.SUCCEEDED:  # a retry: recorded already
+        return {"next": "END"}
+    store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
+    _finish_region(
+        tables,
+        deployment,
+        rollout,
+        RegionRolloutStatus.ROLLBACK_FAILED,
+        f"its rollback failed too ({error}: {cause})"[:1000],
     )
-    return {"status": DeploymentStatus.FAILED.value}
+    return {"next": "END"}
