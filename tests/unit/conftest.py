@@ -20,6 +20,7 @@ GLOBAL_BUCKET = f"{STACK}-global-builds-000000000000-{HOME_REGION}"
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 BUCKET_PATTERN = f"{STACK}-builds-000000000000-{{region}}"
 HOSTS_PER_REGION = 200
+HOST_LOST_AFTER_SECONDS = 90
 IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
 
 
@@ -237,6 +238,8 @@ def _create_stack(monkeypatch) -> Stack:
         "REGIONS": ",".join(REGIONS),
         "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),
+        "FLEET_TABLE_PATTERN": f"{STACK}-{{region}}-fleet",
+        "HOST_LOST_AFTER_SECONDS": str(HOST_LOST_AFTER_SECONDS),
         "SEED_HOSTS": "3",
         "P2P_FANOUT": "4",
         "P2P_PIECE_BYTES": "1024",
