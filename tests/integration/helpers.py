@@ -3,6 +3,7 @@ waiting for the pipeline, and reading what it left in the stacks' tables and top
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -72,9 +73,14 @@ DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
 
 
 def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """This checkout's deployctl: the virtualenv installs it editable, but from the checkout that made the
+    virtualenv, which a git worktree's is not; the checkout first on the path wins."""
     if not DEPLOYCTL.exists():
         pytest.fail(f"{DEPLOYCTL} is missing: `make venvs` installs it")
-    return subprocess.run([str(DEPLOYCTL), *args], capture_output=True, text=True, timeout=timeout, check=False)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        [str(DEPLOYCTL), *args], capture_output=True, text=True, timeout=timeout, check=False, env=environment
+    )
 
 
 # --- waiting for the pipeline ------------------------------------------------------------------------------
