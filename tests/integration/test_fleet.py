@@ -28,14 +28,32 @@ def region(stack_outputs) -> str:
 
 
 @pytest.fixture(scope="module")
-def fleet_dir(tmp_path_factory):
-    """Where this test's agents live; whatever it started there is stopped at the end, agents and apps."""
+def fleet_table(region, regional_stacks):
+    return boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])
+
+
+def make_silent(fleet_table, host_id: str, seconds: float) -> None:
+    """The host's last heartbeat `seconds` ago, as if its agent had been gone that long."""
+    fleet_table.update_item(
+        Key={"pk": fleet.host_key(host_id)},
+        UpdateExpression="SET heartbeatAt = :then",
+        ExpressionAttributeValues={":then": int(time.time() - seconds)},
+    )
+
+
+@pytest.fixture(scope="module")
+def fleet_dir(tmp_path_factory, fleet_table):
+    """Where this test's agents live; whatever it started there is stopped at the end, agents and apps.
+    Their hosts are then gone for good, and their items say so at once (a day silent), so no later test
+    counts them among a region's live hosts."""
     base_dir = tmp_path_factory.mktemp("fleet")
     try:
         yield base_dir
     finally:
         local_fleet.stop(base_dir)
         assert local_fleet.running_agents(base_dir) == []
+        for host in fleet.group_hosts(fleet_table, GROUP):
+            make_silent(fleet_table, host.host_id, 24 * 3600)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +119,7 @@ def test_deployctl_hosts_json_is_the_apis_answer(api, region, host_ids):
     assert all(host_id in table.stdout for host_id in host_ids)
 
 
-def test_an_agent_stopped_for_good_is_lost_and_counted_apart(api, region, host_ids, fleet_dir, regional_stacks):
+def test_an_agent_stopped_for_good_is_lost_and_counted_apart(api, region, host_ids, fleet_dir, fleet_table):
     # Given the fleet started again with its first agent only: the second is stopped for good
     assert local_fleet.stop(fleet_dir) == 0
     again = local_fleet.start(agents=1, group=GROUP, base_dir=fleet_dir, only_regions=[region], timeout=60)
@@ -111,12 +129,7 @@ def test_an_agent_stopped_for_good_is_lost_and_counted_apart(api, region, host_i
     # HostLostAfterSeconds is waited for; otherwise its last heartbeat is made that old)
     lost_after = hosts_page(api, region, group=GROUP)["lostAfterSeconds"]
     if lost_after > 20:
-        table = boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])
-        table.update_item(
-            Key={"pk": fleet.host_key(stopped)},
-            UpdateExpression="SET heartbeatAt = :then",
-            ExpressionAttributeValues={":then": int(time.time() - 2 * lost_after)},
-        )
+        make_silent(fleet_table, stopped, 2 * lost_after)
 
     # Then it is listed lost, the other one live
     def states() -> dict[str, str] | None:
