@@ -214,16 +214,16 @@ function hostsTable(region, answer) {
 async function refreshHosts(regions) {
   if (Date.now() - hostsReadAt < HOSTS_POLL_MS) return;
   hostsReadAt = Date.now();
-  const note = document.getElementById("hosts-note");
+  const note = document.getElementById("real-hosts-note");
   try {
     const answers = await Promise.all(regions.map((region) =>
       api(`/regions/${encodeURIComponent(region.region)}/hosts?limit=${HOSTS_PER_REGION_SHOWN}`)));
     const withHosts = answers.filter((answer) => answer.hosts.length);
-    document.getElementById("hosts-panel").hidden = !withHosts.length;
-    document.getElementById("hosts").replaceChildren(...withHosts.map((answer) => hostsTable(answer.region, answer)));
+    document.getElementById("real-hosts-panel").hidden = !withHosts.length;
+    document.getElementById("real-hosts").replaceChildren(...withHosts.map((answer) => hostsTable(answer.region, answer)));
     note.hidden = true;
   } catch (problem) {
-    document.getElementById("hosts-panel").hidden = false;
+    document.getElementById("real-hosts-panel").hidden = false;
     note.hidden = false;
     note.textContent = `no real hosts to show: ${problem.message}`;
   }

@@ -1,6 +1,7 @@
 """Real hosts against the deployed stack: a small fleet of code-deploy-agent processes started with
 tools/fleet.py (as `make fleet` starts one), listed by GET /regions/{region}/hosts and `deployctl hosts`,
-one of its agents then stopped for good and shown lost. Every agent (and app) is stopped at the end."""
+one of its agents then stopped for good and shown lost. Every agent (and app) is stopped at the end
+(helpers.local_agents)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from datetime import datetime
 import boto3
 import pytest
 
-from code_deploy.hosts import fleet
-from tests.integration.helpers import deployctl, http, wait_for
+from tests.integration.helpers import deployctl, http, local_agents, make_silent, wait_for
 from tools import fleet as local_fleet
 from tools.stack import regions
 
@@ -32,28 +32,11 @@ def fleet_table(region, regional_stacks):
     return boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])
 
 
-def make_silent(fleet_table, host_id: str, seconds: float) -> None:
-    """The host's last heartbeat `seconds` ago, as if its agent had been gone that long."""
-    fleet_table.update_item(
-        Key={"pk": fleet.host_key(host_id)},
-        UpdateExpression="SET heartbeatAt = :then",
-        ExpressionAttributeValues={":then": int(time.time() - seconds)},
-    )
-
-
 @pytest.fixture(scope="module")
 def fleet_dir(tmp_path_factory, fleet_table):
-    """Where this test's agents live; whatever it started there is stopped at the end, agents and apps.
-    Their hosts are then gone for good, and their items say so at once (a day silent), so no later test
-    counts them among a region's live hosts."""
     base_dir = tmp_path_factory.mktemp("fleet")
-    try:
+    with local_agents(fleet_table, GROUP, base_dir):
         yield base_dir
-    finally:
-        local_fleet.stop(base_dir)
-        assert local_fleet.running_agents(base_dir) == []
-        for host in fleet.group_hosts(fleet_table, GROUP):
-            make_silent(fleet_table, host.host_id, 24 * 3600)
 
 
 @pytest.fixture(scope="module")

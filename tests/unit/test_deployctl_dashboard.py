@@ -120,7 +120,13 @@ def test_the_page_has_the_deployments_and_regions_panels(server):
     status, content_type, body = request(server, "/")
     assert (status, content_type) == (200, "text/html; charset=utf-8")
     page = body.decode()
-    for element in ('id="build-list"', 'id="deployment-list"', 'id="deployment-detail"', 'id="fleet"', 'id="hosts"'):
+    for element in (
+        'id="build-list"',
+        'id="deployment-list"',
+        'id="deployment-detail"',
+        'id="fleet"',
+        'id="real-hosts"',
+    ):
         assert element in page
     status, _, script = request(server, "/dashboard.js")
     assert status == 200
