@@ -42,7 +42,7 @@ SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/python -m tools.deploy --s
 HOME_REGION ?= us-east-1
 REGIONS ?=
 
-.PHONY: help venvs emulator emulator-stop build deploy deploy-aws redeploy demo lint unit integration e2e test load bench invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
+.PHONY: help venvs emulator emulator-stop build deploy deploy-aws redeploy demo lint unit integration e2e test load bench fleet fleet-stop invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -111,6 +111,15 @@ bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, thr
 capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
 	@scripts/bootstrap.sh test
 	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
+
+# Real hosts: one code-deploy-agent process a region of the deployed stack, AGENTS agents each, group `fleet`,
+# each agent in .fleet/<region>/<hostId>/ (tools/fleet.py). No redeploy; back once every agent has registered.
+AGENTS ?= 5
+fleet: ## Start AGENTS (5) real agents in every region of the deployed stack (group fleet, .fleet/); make fleet-stop
+	$(LOCAL_ENV) $(TEST)/python -m tools.fleet start --agents $(AGENTS)
+
+fleet-stop: ## Stop the agents make fleet started, and their apps
+	$(LOCAL_ENV) $(TEST)/python -m tools.fleet stop
 
 invoke: ## Send an event file to a deployed function: make invoke FN=replication-starter EVENT=events/s3_put.json
 	$(LOCAL_ENV) $(TEST)/python -m tools.invoke $(FN) $(EVENT)

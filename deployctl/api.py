@@ -179,6 +179,13 @@ class Api:
     def get_region(self, region: str) -> dict[str, Any]:
         return self.request("GET", f"/regions/{_segment(region)}")
 
+    def list_hosts(
+        self, region: str, group: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        return self.request(
+            "GET", f"/regions/{_segment(region)}/hosts", query={"group": group, "limit": limit, "cursor": cursor}
+        )
+
 
 def _segment(value: str) -> str:
     """One path segment: an id with a slash or a question mark stays one (and gets the API's 404)."""

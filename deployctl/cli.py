@@ -1,5 +1,5 @@
 """deployctl: submit builds of sam-code-deploy and follow them live to every host; deploy a build in waves,
-follow, pause, resume, promote or abort the deployment; read builds', deployments' and regions' status.
+follow, pause, resume, promote or abort the deployment; read builds', deployments', regions' and hosts' status.
 
 It talks to the deployed stack's API with SigV4 (your AWS credentials; the emulator's by default) and
 finds the API from the stack's outputs. Exit status: 0 done, 1 the build FAILED or the deployment did not
@@ -38,7 +38,8 @@ DEFAULT_TIMEOUT_SECONDS = 600
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # Answers worth polling through while following a build: throttling and the API's own hiccups.
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
-MAX_PAGE_SIZE = 50  # the largest page of GET /builds and GET /deployments
+MAX_PAGE_SIZE = 50  # the largest page of GET /builds, GET /deployments and GET /regions/{region}/hosts
+DEFAULT_HOSTS_LIMIT = 500
 DEPLOYMENT_ACTIONS = ("pause", "resume", "promote", "abort")
 DEFAULT_DASHBOARD_PORT = 8089
 
@@ -287,6 +288,31 @@ def cmd_regions(args: argparse.Namespace, api: Api, console: Console) -> int:
     return EXIT_OK
 
 
+def host_listing(api: Api, region: str, group: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """GET /regions/{region}/hosts as one answer: up to `limit` hosts, following the API's cursor, and the
+    cursor after them; the rest as the first page had it (a single page: the API's answer as it is)."""
+    answer = api.list_hosts(region, group, min(limit, MAX_PAGE_SIZE), cursor)
+    hosts = list(answer["hosts"])
+    while answer.get("nextCursor") and len(hosts) < limit:
+        answer = api.list_hosts(region, group, min(limit - len(hosts), MAX_PAGE_SIZE), answer["nextCursor"])
+        hosts.extend(answer["hosts"])
+    return {**answer, "hosts": hosts}
+
+
+def cmd_hosts(args: argparse.Namespace, api: Api, console: Console) -> int:
+    from deployctl import host_view
+
+    answer = host_listing(api, args.region_name, args.group, args.limit, args.cursor)
+    if args.json:
+        _print_json(console, answer)
+        return EXIT_OK
+    console.print(host_view.hosts_renderable(answer))
+    if answer.get("nextCursor"):
+        more = f"deployctl hosts {args.region_name}" + (f" --group {args.group}" if args.group else "")
+        console.print(f"more hosts: {more} --cursor {answer['nextCursor']}", highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
 def cmd_logs(args: argparse.Namespace, api: Api, console: Console) -> int:
     from deployctl import logs  # the log readers' imports only for this command
 
@@ -387,6 +413,12 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         cmd_regions,
         "each region's goal build and how many of its hosts run each build",
         "deployctl regions --json",
+    ),
+    "hosts": (
+        cmd_hosts,
+        "a region's real hosts: each one's state, builds, last report and failed hook's output; its simulated "
+        "hosts counted",
+        "deployctl hosts us-west-2 --group fleet",
     ),
     "dashboard": (
         cmd_dashboard,
@@ -523,6 +555,16 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("deployment_id", metavar="deploymentId")
         elif name == "regions":
             command.add_argument("region_name", nargs="?", metavar="region", help="one region only")
+        elif name == "hosts":
+            command.add_argument("region_name", metavar="region", help="one of the stack's regions")
+            command.add_argument("--group", help="one group's hosts only (simulated: the simulated hosts' count)")
+            command.add_argument(
+                "--limit",
+                type=_positive,
+                default=DEFAULT_HOSTS_LIMIT,
+                help=f"how many hosts (default {DEFAULT_HOSTS_LIMIT})",
+            )
+            command.add_argument("--cursor", help="start after the hosts a previous listing showed")
         elif name == "dashboard":
             command.add_argument(
                 "--port",

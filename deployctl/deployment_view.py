@@ -256,15 +256,19 @@ def hosts_by_build_text(region: dict[str, Any]) -> Text:
 def regions_table(regions: list[dict[str, Any]]) -> Table:
     table = Table(title="regions: the goal build and what the hosts run", title_justify="left")
     # The deployment that set each goal is in --json: the table fits 160 columns with every id whole.
-    for column in ("region", "goal build", "previous build", "hosts", "hosts per build"):
+    # hosts: the live ones (simulated and real); lost: real hosts without a heartbeat (deployctl hosts lists them).
+    for column in ("region", "goal build", "previous build", "hosts", "lost", "hosts per build"):
         # ids are what people copy into the next command: never cut short
-        table.add_column(column, justify="right" if column == "hosts" else "left", no_wrap=column != "hosts")
+        counts = column in ("hosts", "lost")
+        table.add_column(column, justify="right" if counts else "left", no_wrap=not counts)
     for region in regions:
+        lost = region.get("hostsLost") or 0
         table.add_row(
             region["region"],
             region.get("goalBuildId") or "-",
             region.get("previousBuildId") or "-",
             f"{region['hostsTotal']:,}",
+            Text(f"{lost:,}", style="red") if lost else "-",
             hosts_by_build_text(region),
         )
     return table

@@ -1,7 +1,7 @@
 // Polls the API through deployctl's proxy (/api/...) and redraws: the recent builds and deployments, the
 // selected one (the URL's #buildId or #deploymentId, else the newest build): a build's replication and hosts
 // rolled out per region, or a deployment's wave and hosts updated/failed/pending per region; and the regions
-// panel, the builds each region's hosts run. The deployments and regions are drawn when the API has them:
+// panel, the builds each region's hosts run, and each region's real hosts. The deployments and regions are drawn when the API has them:
 // a stack without them still shows its builds.
 "use strict";
 
@@ -169,6 +169,66 @@ function drawDeployment(view) {
   drawHistory("#dep-history", view.history);
 }
 
+// Each region's real hosts (the agents), a small table a region, read less often than the rest: a region's
+// whole fleet is read for it. Regions without real hosts show none; their simulated hosts are in the regions panel.
+const HOSTS_POLL_MS = 5000;
+const HOSTS_PER_REGION_SHOWN = 50;
+const OUTPUT_TAIL_CHARS = 60;
+let hostsReadAt = 0;
+
+function lastReportText(report) {
+  if (!report) return "-";
+  const hook = report.hook ? ` ${report.hook}${report.exitCode === null ? "" : ` exit ${report.exitCode}`}` : "";
+  return `${report.status}${report.reason ? ` ${report.reason}` : ""}${hook}`;
+}
+
+// The end of a failed hook's output: its last line that says something.
+function outputTail(report) {
+  if (!report || report.status === "DEPLOYED" || !report.outputTail) return "";
+  const lines = report.outputTail.split("\n").map((line) => line.trim()).filter(Boolean);
+  const last = lines.length ? lines[lines.length - 1] : "";
+  return last.length > OUTPUT_TAIL_CHARS ? `…${last.slice(-(OUTPUT_TAIL_CHARS - 1))}` : last;
+}
+
+function hostsTable(region, answer) {
+  const shown = `${count(answer.hosts.length)}${answer.nextCursor ? "+" : ""}`;
+  return el(
+    "div",
+    { class: "region-hosts", "data-region": region },
+    el("h3", {}, `${region} `, el("span", { class: "muted" }, `${shown} real hosts · lost after ${answer.lostAfterSeconds} s silent`)),
+    el("table", {},
+      el("thead", {}, el("tr", {}, ...["host", "group", "state", "current", "last report", "hook output"].map((name) => el("th", {}, name)))),
+      el("tbody", {}, ...answer.hosts.map((host) => el(
+        "tr",
+        { "data-host-id": host.hostId },
+        el("td", { class: "id" }, host.hostId),
+        el("td", {}, host.group),
+        el("td", {}, state(host.state)),
+        el("td", { class: "id" }, host.currentBuildId || "-"),
+        el("td", {}, lastReportText(host.lastReport)),
+        el("td", { class: "muted" }, outputTail(host.lastReport)),
+      )))),
+  );
+}
+
+async function refreshHosts(regions) {
+  if (Date.now() - hostsReadAt < HOSTS_POLL_MS) return;
+  hostsReadAt = Date.now();
+  const note = document.getElementById("real-hosts-note");
+  try {
+    const answers = await Promise.all(regions.map((region) =>
+      api(`/regions/${encodeURIComponent(region.region)}/hosts?limit=${HOSTS_PER_REGION_SHOWN}`)));
+    const withHosts = answers.filter((answer) => answer.hosts.length);
+    document.getElementById("real-hosts-panel").hidden = !withHosts.length;
+    document.getElementById("real-hosts").replaceChildren(...withHosts.map((answer) => hostsTable(answer.region, answer)));
+    note.hidden = true;
+  } catch (problem) {
+    document.getElementById("real-hosts-panel").hidden = false;
+    note.hidden = false;
+    note.textContent = `no real hosts to show: ${problem.message}`;
+  }
+}
+
 // A build's colour in the regions panel: the goal build green, each other one a colour of its own (never green).
 const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#6e7781", "#1b7c83"];
 function buildColour(buildId, goalBuildId) {
@@ -188,6 +248,7 @@ function drawFleet(regions) {
         { class: "fleet", "data-region": region.region },
         el("h3", {}, region.region),
         el("div", { class: "muted" }, `goal ${region.goalBuildId || "none"}`),
+        region.hostsLost ? el("div", { class: "lost" }, `${count(region.hostsLost)} real hosts lost`) : "",
         el("div", { class: "bar" }, ...builds.map(([buildId, n]) => el("div", {
           title: `${count(n)} hosts run ${buildId}`,
           style: `width:${percentOf(n, region.hostsTotal)}%;background:${buildColour(buildId, region.goalBuildId)}`,
@@ -211,6 +272,7 @@ async function refreshDeployments() {
     drawDeploymentList(page.deployments);
     drawFleet(regions.regions);
     note.hidden = true;
+    await refreshHosts(regions.regions);
   } catch (problem) {
     note.hidden = false;
     note.textContent = `no deployments to show: ${problem.message}`;

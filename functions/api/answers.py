@@ -26,6 +26,12 @@ def table(name: str):
     return aws.dynamodb().Table(name)
 
 
+def fleet_table(region: str):
+    """A region's fleet table (the real hosts' items), in that region: the API reads every region's from
+    its home region."""
+    return aws.dynamodb(region).Table(settings().fleet_table_name(region))
+
+
 def json_response(model: type, description: str) -> dict:
     """An OpenAPI response of `model` as JSON."""
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}

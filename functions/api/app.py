@@ -1,5 +1,5 @@
 """REST API: builds (POST /builds, GET /builds[/{buildId}]), deployments (POST /deployments[/plan], GET
-/deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}]), one router
+/deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router
 a concept (build_routes, deployment_routes, region_routes). Here: the resolver, the routers, and how a
 refusal is answered, by kind."""
 
@@ -88,7 +88,8 @@ def no_such_route(error: NotFoundError) -> Response:
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
         "the API serves POST /builds, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
-        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions and GET /regions/{region}",
+        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region} "
+        "and GET /regions/{region}/hosts",
     )
 
 

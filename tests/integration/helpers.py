@@ -3,6 +3,7 @@ waiting for the pipeline, and reading what it left in the stacks' tables and top
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -17,8 +18,10 @@ import requests
 from boto3.dynamodb.conditions import Attr
 
 from code_deploy.builds import store as build_store
+from code_deploy.hosts import fleet
 from code_deploy.hosts import records as host_logs
 from tests.utils import REPO
+from tools import fleet as local_fleet
 from tools.api_client import call, signed_headers
 from tools.host_records import count_host_records_by_scan
 from tools.stack import host_record_tables, regions
@@ -72,10 +75,49 @@ def deployment(api: str, deployment_id: str) -> dict:
 DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
 
 
+def deployctl_environment() -> dict[str, str]:
+    """The environment that runs this checkout's deployctl: the virtualenv installs it editable, but from
+    the checkout that made the virtualenv, which a git worktree's is not; the checkout first on the path wins."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
 def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     if not DEPLOYCTL.exists():
         pytest.fail(f"{DEPLOYCTL} is missing: `make venvs` installs it")
-    return subprocess.run([str(DEPLOYCTL), *args], capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(DEPLOYCTL), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=deployctl_environment(),
+    )
+
+
+# --- real hosts (agents), started as `make fleet` starts them ----------------------------------------------
+
+
+def make_silent(fleet_table, host_id: str, seconds: float) -> None:
+    """The host's last heartbeat `seconds` ago, as if its agent had been gone that long."""
+    fleet_table.update_item(
+        Key={"pk": fleet.host_key(host_id)},
+        UpdateExpression="SET heartbeatAt = :then",
+        ExpressionAttributeValues={":then": int(time.time() - seconds)},
+    )
+
+
+@contextmanager
+def local_agents(fleet_table, group: str, base_dir) -> Iterator[None]:
+    """Whatever is started under base_dir (tools/fleet.py) is stopped at the end, agents and apps. Their
+    hosts are then gone for good, and their items say so at once (a day silent), so no later test counts
+    them among a region's live hosts."""
+    try:
+        yield
+    finally:
+        local_fleet.stop(base_dir)
+        assert local_fleet.running_agents(base_dir) == []
+        for host in fleet.group_hosts(fleet_table, group):
+            make_silent(fleet_table, host.host_id, 24 * 3600)
 
 
 # --- waiting for the pipeline ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`deployctl dashboard` in a real headless Chromium (Debian's chromium, driven by Selenium through
 Debian's chromium-driver): the page shows a build this test submits and follows it to its final state
-without a reload, and so its deployment, and every region's hosts on it.
+without a reload, and so its deployment, and every region's hosts on it; and a region's real hosts (an agent
+this test starts) in their table.
 
     DASHBOARD_SCREENSHOT=docs/dashboard.png  keeps a screenshot of the final page (the README's)
 """
@@ -14,9 +15,12 @@ import shutil
 import subprocess
 import time
 
+import boto3
 import pytest
 
-from tests.integration.helpers import DEPLOYCTL, http
+from tests.integration.helpers import DEPLOYCTL, deployctl_environment, http, local_agents
+from tools import fleet as local_fleet
+from tools.stack import regional_outputs, regions
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -34,6 +38,7 @@ def dashboard_url():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=deployctl_environment(),
     )
     try:
         line = server.stdout.readline()
@@ -153,3 +158,27 @@ def test_the_dashboard_follows_a_deployment_live_and_shows_the_regions_hosts(api
     for region in buckets:
         assert build_id in text_of(browser, f'#fleet .fleet[data-region="{region}"] .builds-on-hosts')
     assert browser.execute_script("return window.loadedOnce;") == "yes"
+
+
+def test_the_dashboard_shows_each_regions_real_hosts(api, dashboard_url, browser, stack_outputs, tmp_path):
+    # Given a real agent of a group of this test's own in the first region (as `make fleet` starts them)
+    region = regions(stack_outputs)[0]
+    fleet_table = boto3.resource("dynamodb", region_name=region).Table(
+        regional_outputs(stack_outputs, region)["FleetTableName"]
+    )
+    with local_agents(fleet_table, "dashboard", tmp_path / "fleet"):
+        [host_id] = local_fleet.start(
+            agents=1, group="dashboard", base_dir=tmp_path / "fleet", only_regions=[region], timeout=60
+        )[region]
+        # When the dashboard is open
+        browser.get(dashboard_url)
+        # Then the region's table of real hosts shows it, idle, without a reload
+        row = f'#real-hosts .region-hosts[data-region="{region}"] tr[data-host-id="{host_id}"]'
+        deadline = time.monotonic() + 30
+        while "idle" not in text_of(browser, row) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert host_id in text_of(browser, row) and "dashboard" in text_of(browser, row), text_of(
+            browser, "#real-hosts"
+        )
+        assert "idle" in text_of(browser, row)
+        assert browser.execute_script("return document.getElementById('real-hosts-panel').hidden;") is False

@@ -25,6 +25,7 @@ BUCKET_PATTERN = f"{STACK}-builds-000000000000-{{region}}"
 HOSTS_PER_REGION = 200
 # A region's hosts and network in the swarm model, as the stack's settings give them (below)
 FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
+HOST_LOST_AFTER_SECONDS = 90
 IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
 
 
@@ -242,6 +243,8 @@ def _create_stack(monkeypatch) -> Stack:
         "REGIONS": ",".join(REGIONS),
         "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),
+        "FLEET_TABLE_PATTERN": f"{STACK}-{{region}}-fleet",
+        "HOST_LOST_AFTER_SECONDS": str(HOST_LOST_AFTER_SECONDS),
         "SEED_HOSTS": "3",
         "P2P_FANOUT": "4",
         "P2P_PIECE_BYTES": "1024",

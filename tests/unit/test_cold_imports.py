@@ -82,7 +82,9 @@ def test_the_api_imports_the_domain_modules_its_request_needs_when_it_needs_them
         "deployments.store",
         "deployments.view",
         "deployments.workflow",
+        "hosts.fleet",
         "hosts.records",
+        "hosts.view",
         "settings",
         "swarm",
     }

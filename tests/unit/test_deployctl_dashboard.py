@@ -1,5 +1,5 @@
-"""deployctl dashboard's server without a stack: the page, and the read-only proxy of the builds, deployments
-and regions API (the page itself is tested in a real browser: tests/integration/test_dashboard.py)."""
+"""deployctl dashboard's server without a stack: the page, and the read-only proxy of the builds, deployments,
+regions and hosts API (the page itself is tested in a real browser: tests/integration/test_dashboard.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from deployctl import dashboard
 from deployctl.api import DeployctlError
 from tests.unit.test_deployctl_deployments import DEPLOYMENT_ID, REGIONS_ANSWER, FakeApi, deployment
+from tests.unit.test_deployctl_hosts import HOSTS_ANSWER
 
 DEPLOYMENTS_PAGE = {"deployments": [], "nextCursor": "c1"}
 
@@ -30,6 +31,7 @@ def api() -> FakeApi:
             ("GET", f"/deployments/{DEPLOYMENT_ID}"): [(200, deployment())],
             ("GET", "/regions"): [(200, REGIONS_ANSWER)],
             ("GET", "/regions/us-west-2"): [(200, REGIONS_ANSWER["regions"][0])],
+            ("GET", "/regions/us-west-2/hosts"): [(200, HOSTS_ANSWER)],
             ("GET", "/builds"): [(200, {"builds": []})],
         }
     )
@@ -64,6 +66,7 @@ def request(port: int, path: str, method: str = "GET", host: str = "127.0.0.1") 
         (f"/api/deployments/{DEPLOYMENT_ID}", f"/deployments/{DEPLOYMENT_ID}", None, deployment()),
         ("/api/regions", "/regions", None, REGIONS_ANSWER),
         ("/api/regions/us-west-2", "/regions/us-west-2", None, REGIONS_ANSWER["regions"][0]),
+        ("/api/regions/us-west-2/hosts?limit=50", "/regions/us-west-2/hosts", {"limit": "50"}, HOSTS_ANSWER),
         ("/api/builds?limit=20", "/builds", {"limit": "20"}, {"builds": []}),
     ],
 )
@@ -117,9 +120,20 @@ def test_the_page_has_the_deployments_and_regions_panels(server):
     status, content_type, body = request(server, "/")
     assert (status, content_type) == (200, "text/html; charset=utf-8")
     page = body.decode()
-    for element in ('id="build-list"', 'id="deployment-list"', 'id="deployment-detail"', 'id="fleet"'):
+    for element in (
+        'id="build-list"',
+        'id="deployment-list"',
+        'id="deployment-detail"',
+        'id="fleet"',
+        'id="real-hosts"',
+    ):
         assert element in page
     status, _, script = request(server, "/dashboard.js")
     assert status == 200
-    for path in ("/deployments?limit=20", "/regions", "/deployments/${encodeURIComponent(selected)}"):
+    for path in (
+        "/deployments?limit=20",
+        "/regions",
+        "/deployments/${encodeURIComponent(selected)}",
+        "/regions/${encodeURIComponent(region.region)}/hosts?limit=${HOSTS_PER_REGION_SHOWN}",
+    ):
         assert path.encode() in script

@@ -110,6 +110,7 @@ REGIONS_ANSWER = {
             "previousBuildId": OLD_BUILD_ID,
             "hostsTotal": 1000,
             "hostsByBuild": {OLD_BUILD_ID: 300, BUILD_ID: 700},
+            "hostsLost": 2,
             "updatedAt": AT,
         },
         {
@@ -119,6 +120,7 @@ REGIONS_ANSWER = {
             "previousBuildId": None,
             "hostsTotal": 1000,
             "hostsByBuild": {},
+            "hostsLost": 0,
             "updatedAt": None,
         },
     ]
@@ -535,8 +537,10 @@ def test_regions_shows_each_regions_goal_and_hosts_per_build(monkeypatch):
     assert BUILD_ID in rows[west] and OLD_BUILD_ID in rows[west]  # the deployment that set it: in --json
     assert f"700 {BUILD_ID} (goal)" in rows[west]
     assert f"300 {OLD_BUILD_ID}" in rows[west + 1]
+    # the live hosts, and the lost real hosts apart
+    assert [cell.strip() for cell in rows[west].strip("│").split("│")][3:5] == ["1,000", "2"]
     east = next(row for row in rows if row.startswith("│ eu-west-1"))
-    assert [cell.strip() for cell in east.strip("│").split("│")] == ["eu-west-1", "-", "-", "1,000", "-"]
+    assert [cell.strip() for cell in east.strip("│").split("│")] == ["eu-west-1", "-", "-", "1,000", "-", "-"]
     assert json.loads(run(api, monkeypatch, "regions", "--json")[1]) == REGIONS_ANSWER
 
 

@@ -20,6 +20,7 @@ def test_the_document_describes_every_route_and_the_commit_rule():
         "/deployments/{deploymentId}/{action}",
         "/regions",
         "/regions/{region}",
+        "/regions/{region}/hosts",
     }
     assert "202" in document["paths"]["/builds"]["post"]["responses"]
     commit = document["components"]["schemas"]["BuildRequest"]["properties"]["commit"]

@@ -53,12 +53,16 @@ def test_the_api_names_each_regions_bucket_by_the_templates_rule():
             "REGIONS_TABLE_NAME": "app-regions",
             "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
             "HOSTS_PER_REGION": "1000",
+            "FLEET_TABLE_PATTERN": "app-{region}-fleet",
         }
     )
     assert settings.regional_buckets.bucket_names == [
         "app-builds-123456789012-us-west-2",
         "app-builds-123456789012-eu-west-1",
     ]
+    # and each region's fleet table by the regional stacks' rule, a silent host lost after 90 s
+    assert settings.fleet_table_name("eu-west-1") == "app-eu-west-1-fleet"
+    assert settings.host_lost_after_seconds == 90
 
 
 def test_copies_below_5_mib_parts_are_refused():

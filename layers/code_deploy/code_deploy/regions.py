@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from code_deploy.errors import NotFound
+
 # AWS region names: us-west-2, eu-west-1, ap-southeast-2, us-gov-west-1 ... (they end bucket names).
 REGION_NAME_PATTERN = r"^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$"
 
@@ -44,3 +46,13 @@ class RegionalBuckets:
             if self.bucket_for(region) == bucket:
                 return region
         raise KeyError(f"bucket {bucket!r} belongs to none of the regions {', '.join(self.regions)}")
+
+
+class RegionNotFound(NotFound):
+    """Not one of the stack's regions."""
+
+
+def check_region(region: str, known_regions: tuple[str, ...]) -> None:
+    """Raises RegionNotFound, naming the stack's regions, for a name that is not one of them."""
+    if region not in known_regions:
+        raise RegionNotFound(f"no region {region}: the regions are {', '.join(known_regions)}")

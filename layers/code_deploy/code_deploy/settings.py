@@ -69,6 +69,13 @@ class _RolloutSettings(_RegionalSettings, _SwarmSettings):
 class ApiSettings(_RolloutSettings):
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    # The real hosts: each region's fleet table (in its region), by the regional stacks' rule, and when a
+    # silent one counts as lost.
+    fleet_table_pattern: str = Field(alias="FLEET_TABLE_PATTERN", pattern=r"\{region\}")
+    host_lost_after_seconds: float = Field(alias="HOST_LOST_AFTER_SECONDS", default=90, gt=0)
+
+    def fleet_table_name(self, region: str) -> str:
+        return self.fleet_table_pattern.format(region=region)
 
 
 class BuildWorkerSettings(_EnvSettings):

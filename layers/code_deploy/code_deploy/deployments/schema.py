@@ -166,8 +166,12 @@ class RegionView(Schema):
     goalBuildId: str | None = Field(default=None, description="the build the region should run")
     goalDeploymentId: str | None = Field(default=None, description="the deployment that set the goal")
     previousBuildId: str | None = Field(default=None, description="the goal before: where a rollback returns")
-    hostsTotal: int
-    hostsByBuild: dict[str, int] = Field(description="hosts running each build, as the region's sync reported")
+    hostsTotal: int = Field(description="the simulated hosts and the live real ones")
+    hostsByBuild: dict[str, int] = Field(
+        description="live hosts running each build: the simulated ones as the region's sync reported, and the real "
+        "ones as their agents did"
+    )
+    hostsLost: int = Field(default=0, description="real hosts without a heartbeat for the region's lost-after time")
     updatedAt: str | None = None
 
 

@@ -21,7 +21,8 @@ from code_deploy.deployments.schema import (
     WavePlanView,
 )
 from code_deploy.deployments.store import Deployment, RegionGoal, RegionRollout
-from code_deploy.errors import NotFound
+from code_deploy.hosts.view import FleetTables, RealHosts, regions_real_hosts
+from code_deploy.regions import check_region
 
 
 def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
@@ -92,14 +93,21 @@ def deployment_summary(deployment: Deployment) -> DeploymentSummary:
     )
 
 
-def region_view(goal: RegionGoal, hosts_total: int) -> RegionView:
+def region_view(goal: RegionGoal, hosts_total: int, real: RealHosts | None = None) -> RegionView:
+    """The region's goal, and its live hosts: `hosts_total` simulated ones, counted per build by the
+    region's sync, and its `real` ones, counted from their agents' items (the lost ones apart)."""
+    real = real or RealHosts()
+    hosts_by_build = {build: n for build, n in goal.hosts_by_build.items() if n > 0}
+    for build, n in real.by_build.items():
+        hosts_by_build[build] = hosts_by_build.get(build, 0) + n
     return RegionView(
         region=goal.region,
         goalBuildId=goal.goal_build_id,
         goalDeploymentId=goal.goal_deployment_id,
         previousBuildId=goal.previous_build_id,
-        hostsTotal=hosts_total,
-        hostsByBuild={build: n for build, n in goal.hosts_by_build.items() if n > 0},
+        hostsTotal=hosts_total + real.live,
+        hostsByBuild=hosts_by_build,
+        hostsLost=real.lost,
         updatedAt=goal.updated_at,
     )
 
@@ -146,18 +154,30 @@ def list_deployments(deployments_table, request: paging.PageRequest) -> Deployme
     )
 
 
-class RegionNotFound(NotFound):
-    """Not one of the stack's regions."""
-
-
-def list_regions(regions_table, regions: tuple[str, ...], hosts_per_region: int) -> RegionList:
-    """Each region's goal and hosts per build: one consistent read a region, no Scan."""
+def list_regions(
+    regions_table,
+    regions: tuple[str, ...],
+    hosts_per_region: int,
+    fleet_table: FleetTables,
+    now: float,
+    lost_after: float,
+) -> RegionList:
+    """Each region's goal and live hosts per build: one consistent read a region, and its real hosts
+    from its fleet table (in its region), every region at once; no Scan."""
     goals = store.get_region_goals(regions_table, regions)
-    return RegionList(regions=[region_view(goals[region], hosts_per_region) for region in regions])
+    real = regions_real_hosts(fleet_table, regions, now, lost_after)
+    return RegionList(regions=[region_view(goals[region], hosts_per_region, real[region]) for region in regions])
 
 
-def read_region(regions_table, region: str, known_regions: tuple[str, ...], hosts_per_region: int) -> RegionView:
+def read_region(
+    regions_table,
+    region: str,
+    known_regions: tuple[str, ...],
+    hosts_per_region: int,
+    fleet_table: FleetTables,
+    now: float,
+    lost_after: float,
+) -> RegionView:
     """One region of the stack's; raises RegionNotFound, naming the regions, for any other name."""
-    if region not in known_regions:
-        raise RegionNotFound(f"no region {region}: the regions are {', '.join(known_regions)}")
-    return list_regions(regions_table, (region,), hosts_per_region).regions[0]
+    check_region(region, known_regions)
+    return list_regions(regions_table, (region,), hosts_per_region, fleet_table, now, lost_after).regions[0]

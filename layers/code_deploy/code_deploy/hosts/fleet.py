@@ -242,6 +242,40 @@ def group_hosts(table, group: str) -> list[FleetHost]:
     return sorted((host for shard in shards for host in shard), key=lambda host: host.host_id)
 
 
+def _shard_hosts_after(table, group: str, shard: int, after: str | None, limit: int) -> list[FleetHost]:
+    """At most `limit` hosts of one shard of the group, in host id order, after host `after`."""
+    hosts: list[FleetHost] = []
+    values: dict[str, Any] = {":shard": f"{group}#{shard:02d}"}
+    condition = "groupShard = :shard"
+    if after is not None:
+        condition += " AND hostId > :after"
+        values[":after"] = after
+    kwargs: dict[str, Any] = {
+        "IndexName": BY_GROUP_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+    }
+    while len(hosts) < limit:
+        page = table.query(**kwargs, Limit=limit - len(hosts))
+        hosts.extend(FleetHost.from_item(item) for item in page["Items"])
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return hosts
+
+
+def group_hosts_page(table, group: str, after: str | None, limit: int) -> tuple[list[FleetHost], bool]:
+    """A page of the group's hosts in host id order: at most `limit` after host `after` (from the first
+    without one), and whether more follow. Each shard of the by-group index is read only as far as the
+    page can reach (`limit` + 1 hosts), all at once: a page of a large group reads a page's worth a shard."""
+    with ThreadPoolExecutor(max_workers=GROUP_SHARDS) as pool:
+        shards = list(
+            pool.map(lambda shard: _shard_hosts_after(table, group, shard, after, limit + 1), range(GROUP_SHARDS))
+        )
+    hosts = sorted((host for shard in shards for host in shard), key=lambda host: host.host_id)
+    return hosts[:limit], len(hosts) > limit
+
+
 @dataclass(frozen=True)
 class WaveHosts:
     """The hosts a wave of a group holds (live, in its slice), and those of its slice left out as lost."""

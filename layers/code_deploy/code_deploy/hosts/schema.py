@@ -1,4 +1,5 @@
-"""What the deployment workflow asks a region's sync function to do: one wave, or a rollback."""
+"""The hosts' messages: what the deployment workflow asks a region's sync function to do (one wave, or a
+rollback), and a region's hosts as the API answers them."""
 
 from __future__ import annotations
 
@@ -29,3 +30,71 @@ class WaveRequest(Schema):
     )
     failurePercent: float = Field(default=0, ge=0, le=100)
     seed: int = 1
+
+
+# --- GET /regions/{region}/hosts: the region's hosts as a client reads them ------------------------------
+
+
+class HostReportView(Schema):
+    """A real host's last report, as its agent sent it (docs/agent.md, the contract)."""
+
+    deploymentId: str
+    wave: int = Field(description="the goal's wave when the host acted")
+    buildId: str = Field(description="the build the report is about")
+    status: str = Field(description="DEPLOYED or FAILED")
+    reason: str | None = Field(
+        default=None,
+        description="why it FAILED: checksum, artifact-missing, disk-full, hooks-file, hook-failed, hook-timeout, "
+        "install-error",
+    )
+    hook: str | None = Field(default=None, description="the lifecycle event that failed")
+    exitCode: int | str | None = Field(default=None, description='the hook\'s exit code, or "timeout"')
+    outputTail: str | None = Field(default=None, description="the failed hook's output, its last 2,048 characters")
+    downloadSeconds: float
+    downloadBytes: int = Field(description="bytes read from the region's bucket (0: from the host's cache)")
+    drift: bool = Field(description="the host converged back after its current release was changed by hand")
+    at: str
+
+
+class HostView(Schema):
+    """A real host: what its agent registered, runs, and last reported."""
+
+    hostId: str
+    group: str
+    zone: str
+    address: str
+    appPort: int
+    agentVersion: str
+    state: str = Field(
+        description="deployed, failed, lost (no heartbeat for lostAfterSeconds), or the agent's step: idle, "
+        "downloading, installing"
+    )
+    currentBuildId: str | None = Field(default=None, description="the build it runs (None: nothing installed)")
+    previousBuildId: str | None = Field(default=None, description="the build before it, in its cache")
+    registeredAt: str = Field(description="when its agent last started")
+    heartbeatAt: str = Field(description="its agent's last heartbeat")
+    lastReport: HostReportView | None = None
+
+
+class SimulatedHostsView(Schema):
+    """The region's simulated hosts: counted per build, never listed one by one."""
+
+    group: str = "simulated"
+    hostsTotal: int
+    hostsByBuild: dict[str, int] = Field(
+        description="simulated hosts running each build, as the region's sync reported"
+    )
+    note: str = "simulated hosts are counted per build, not listed host by host"
+
+
+class HostList(Schema):
+    """A page of a region's real hosts, by group then host id; and its simulated hosts, summarised."""
+
+    region: str
+    group: str | None = Field(default=None, description="the group asked for (None: every group)")
+    lostAfterSeconds: float = Field(description="a host without a heartbeat for this long is lost")
+    hosts: list[HostView]
+    nextCursor: str | None = Field(default=None, description="where the next page starts (None: no more hosts)")
+    simulated: SimulatedHostsView | None = Field(
+        default=None, description="the simulated group, summarised (when every group or that group is asked for)"
+    )
