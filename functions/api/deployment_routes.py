@@ -91,6 +91,7 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
         regions=request.regions,
         waves=request.waves,
         bake_seconds=request.bakeSeconds,
+        wave_timeout_seconds=request.waveTimeoutSeconds,
         region_waves=request.regionWaves,
         max_failure_percent=request.maxFailurePercent,
         simulation=model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,

@@ -51,9 +51,27 @@ def auto_deploy(event: dict[str, Any]) -> dict[str, Any]:
 
 def wait(event: dict[str, Any]) -> dict[str, Any]:
     """The start of a region's wait (a waitForTaskToken task): keeps its token, returns at once."""
-    token = event["token"]
+    return waiting(
+        event["token"],
+        lambda: workflow.wait(
+            tables(), aws.stepfunctions(), event["deploymentId"], event["region"], event["for"], event["token"]
+        ),
+    )
+
+
+def await_hosts(event: dict[str, Any]) -> dict[str, Any]:
+    """The start of a wave's wait for its real hosts' reports (a waitForTaskToken task)."""
+    return waiting(
+        event["token"],
+        lambda: workflow.await_hosts(
+            tables(), invoke_region, aws.stepfunctions(), event["deploymentId"], event["region"], event["token"]
+        ),
+    )
+
+
+def waiting(token: str, start: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
-        return workflow.wait(tables(), aws.stepfunctions(), event["deploymentId"], event["region"], event["for"], token)
+        return start()
     except Exception as error:
         # Emulator gap (docs/emulator-gaps.md): MiniStack ignores the error of a function a callback task
         # invokes, and the task would wait until its deadline (a day, for a pause). On AWS the task fails
@@ -73,6 +91,10 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "wave": lambda event: workflow.wave(tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]),
     "bake": lambda event: workflow.bake(tables(), event["deploymentId"], event["region"], event["wave"]),
     "wait": wait,
+    "await_hosts": await_hosts,
+    "hosts_gate": lambda event: workflow.hosts_gate(
+        tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]
+    ),
     "rollback": lambda event: workflow.roll_back(tables(), invoke_region, event["deploymentId"], event["region"]),
     "finish": lambda event: workflow.finish(tables(), event["deploymentId"]),
     "rollback_failed": lambda event: workflow.rollback_failed(

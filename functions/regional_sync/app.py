@@ -10,7 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, environment, tracing
-from code_deploy.hosts import wave
+from code_deploy.builds.model import utc_now
+from code_deploy.hosts import fleet_wave, wave
 
 logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
@@ -27,6 +28,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     from code_deploy.hosts.schema import WaveRequest  # deferred with the settings: pydantic at the first event
 
     config = settings()
+    if event.get("action") in REAL_HOSTS_STEPS:
+        return REAL_HOSTS_STEPS[event["action"]](config, event)
     request = WaveRequest.model_validate(event)
     logger.append_keys(build_id=request.buildId, deployment_id=request.deploymentId)
     hosts = aws.dynamodb().Table(config.host_state_table)
@@ -67,4 +70,44 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="HostsDeployed", unit=MetricUnit.Count, value=result.updated)
     metrics.add_metric(name="HostsFailed", unit=MetricUnit.Count, value=result.failed)
     metrics.add_metric(name="ModelRolloutSeconds", unit=MetricUnit.Seconds, value=result.model_seconds)
-    return result.to_dict()
+    return result.to_dict() | {"realHosts": steer_real_hosts(config, request)}
+
+
+def fleet_table(config):
+    return aws.dynamodb().Table(config.fleet_table)
+
+
+def steer_real_hosts(config, request) -> list[dict]:
+    """The region's real hosts' groups take the wave (or the rollback): their goals, and the tallies
+    their reports are counted in."""
+    order = request.realHosts
+    artifact = fleet_wave.ArtifactRef.from_dict(order and order.get("artifact"))
+    if not order or artifact is None or not config.fleet_table:
+        return []
+    steered = fleet_wave.steer(
+        fleet_table(config),
+        fleet_wave.WaveOrder(
+            deployment_id=request.deploymentId,
+            build_id=order["buildId"],
+            previous_build_id=order.get("previousBuildId"),
+            seq=request.seq,
+            wave=int(order["wave"]),
+            percents=(float(order["percents"][0]), float(order["percents"][1])),
+            artifact=artifact,
+        ),
+        (utc_now(), time.time()),
+        config.host_lost_after_seconds,
+    )
+    return [group.to_dict() for group in steered]
+
+
+# The rollout workflow's steps on the real hosts' wave once steered: keep its task token where the last
+# report wakes it, and count what the wave came to.
+REAL_HOSTS_STEPS = {
+    "await_hosts": lambda config, event: {
+        "complete": fleet_wave.await_reports(fleet_table(config), event["hostWaves"], event["taskToken"])
+    },
+    "count_hosts": lambda config, event: fleet_wave.count(
+        fleet_table(config), event["hostWaves"], time.time(), config.host_lost_after_seconds
+    ).to_dict(),
+}

@@ -24,6 +24,7 @@ CACHED_BUILDS_PER_HOST = 2
 # Switching a host to a build it already holds: stop, swap a symlink, start (an assumption of the model).
 ACTIVATION_SECONDS = 2.0
 MAX_BAKE_SECONDS = 86_400
+MIN_WAVE_TIMEOUT_SECONDS = 10
 
 # Why a deployment stops and rolls back: asked to (abort: every region it changed goes back), a region's
 # health gate failed (the regions under way go back; those that finished keep the build), or its workflow
@@ -92,6 +93,8 @@ class DeploymentSpec:
     region_waves: tuple[tuple[str, ...], ...]  # the order of regions; all at once by default
     max_failure_percent: float
     simulation: Simulation = field(default_factory=Simulation)
+    # How long a wave waits for its real hosts' reports: a host silent by then counts as failed.
+    wave_timeout_seconds: int = 600
 
 
 class DeploymentAsked(TypedDict, total=False):
@@ -103,6 +106,7 @@ class DeploymentAsked(TypedDict, total=False):
     region_waves: list[list[str]] | None  # every region at once
     max_failure_percent: float  # 5
     simulation: Simulation | None  # no fault injected
+    wave_timeout_seconds: int  # 600
 
 
 def spec_from_request(
@@ -114,6 +118,11 @@ def spec_from_request(
     bake_seconds = asked.get("bake_seconds", 0)
     max_failure_percent = asked.get("max_failure_percent", 5.0)
     simulation = asked.get("simulation")
+    wave_timeout_seconds = asked.get("wave_timeout_seconds", 600)
+    if not MIN_WAVE_TIMEOUT_SECONDS <= wave_timeout_seconds <= MAX_BAKE_SECONDS:
+        raise InvalidDeployment(
+            f"waveTimeoutSeconds: must be between {MIN_WAVE_TIMEOUT_SECONDS} and {MAX_BAKE_SECONDS}"
+        )
     chosen = tuple(regions) if regions is not None else known_regions
     if not chosen:
         raise InvalidDeployment("regions: give at least one region, or leave it out for all")
@@ -155,6 +164,7 @@ def spec_from_request(
         region_waves=ordered,
         max_failure_percent=max_failure_percent,
         simulation=simulation,
+        wave_timeout_seconds=wave_timeout_seconds,
     )
 
 

@@ -29,6 +29,12 @@ class DeploymentRequest(Schema):
         description="Cumulative percent of each region's hosts, ending at 100",
     )
     bakeSeconds: int = Field(default=0, ge=0, le=86_400, description="Wait after each wave before the next")
+    waveTimeoutSeconds: int = Field(
+        default=600,
+        ge=10,
+        le=86_400,
+        description="How long a wave waits for its real hosts' reports; a host silent by then counts as failed",
+    )
     regionWaves: list[list[str]] | None = Field(
         default=None, description="Regions in the order they deploy, a wave at a time; all at once when left out"
     )
@@ -83,6 +89,7 @@ class DeploymentSpecView(Schema):
     regions: list[str]
     waves: list[float]
     bakeSeconds: int
+    waveTimeoutSeconds: int
     regionWaves: list[list[str]]
     maxFailurePercent: float
     simulate: SimulationView

@@ -66,6 +66,7 @@ def spec_to_json(spec: DeploymentSpec) -> str:
             "regionWaves": [list(wave) for wave in spec.region_waves],
             "maxFailurePercent": spec.max_failure_percent,
             "simulate": {"hostFailurePercent": spec.simulation.host_failure_percent, "seed": spec.simulation.seed},
+            "waveTimeoutSeconds": spec.wave_timeout_seconds,
         }
     )
 
@@ -80,6 +81,7 @@ def spec_from_json(build_id: str, text: str) -> DeploymentSpec:
         region_waves=tuple(tuple(wave) for wave in spec["regionWaves"]),
         max_failure_percent=spec["maxFailurePercent"],
         simulation=Simulation(spec["simulate"]["hostFailurePercent"], spec["simulate"]["seed"]),
+        wave_timeout_seconds=spec.get("waveTimeoutSeconds", 600),
     )
 
 
@@ -113,6 +115,12 @@ class RegionRollout:
     bake_until: float | None = None  # epoch seconds
     model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
     wait_token: str | None = None  # the task token of its last wait (a bake, a pause): what wakes it
+    # The real hosts (code_deploy.hosts.fleet): the wave under way in each of the region's groups (group ->
+    # wave id), what its simulated hosts came to while the real ones report (updated, failed), and each
+    # wave's real hosts deployed.
+    host_waves: dict[str, str] = field(default_factory=dict)
+    simulated_outcome: tuple[int, int] | None = None
+    real_deployed_by_wave: tuple[int, ...] = ()
 
     @property
     def hosts_failed(self) -> int:
@@ -156,6 +164,9 @@ class RegionRollout:
             "bakeUntil": decimal(self.bake_until) if self.bake_until is not None else None,
             "model": json.dumps(self.model) if self.model else None,
             "waitToken": self.wait_token,
+            "hostWaves": json.dumps(self.host_waves) if self.host_waves else None,
+            "simulatedOutcome": list(self.simulated_outcome) if self.simulated_outcome else None,
+            "realDeployedByWave": list(self.real_deployed_by_wave) if self.real_deployed_by_wave else None,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
 
@@ -184,6 +195,9 @@ class RegionRollout:
             bake_until=float(item["bakeUntil"]) if "bakeUntil" in item else None,
             model=json.loads(item["model"]) if "model" in item else None,
             wait_token=item.get("waitToken"),
+            host_waves=json.loads(item["hostWaves"]) if "hostWaves" in item else {},
+            simulated_outcome=tuple(int(n) for n in item["simulatedOutcome"]) if "simulatedOutcome" in item else None,
+            real_deployed_by_wave=tuple(int(n) for n in item.get("realDeployedByWave", [])),
         )
 
 

@@ -52,6 +52,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
             regions=list(spec.regions),
             waves=list(spec.waves),
             bakeSeconds=spec.bake_seconds,
+            waveTimeoutSeconds=spec.wave_timeout_seconds,
             regionWaves=[list(wave) for wave in spec.region_waves],
             maxFailurePercent=spec.max_failure_percent,
             simulate=SimulationView(hostFailurePercent=spec.simulation.host_failure_percent, seed=spec.simulation.seed),
@@ -60,7 +61,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
             region: RegionRolloutView(
                 status=rollout.status.value,
                 hostsTotal=rollout.hosts_total,
-                hostsUpdated=rollout.hosts_updated,
+                hostsUpdated=rollout.hosts_updated + sum(rollout.real_deployed_by_wave),
                 hostsFailed=rollout.hosts_failed,
                 hostsPending=rollout.hosts_pending,
                 wave=rollout.wave,

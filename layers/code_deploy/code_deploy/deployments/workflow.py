@@ -118,6 +118,7 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
             "hosts": None if last_wave else wave_hosts,
             "failurePercent": spec.simulation.host_failure_percent,
             "seed": spec.simulation.seed,
+            "realHosts": real_hosts_order(tables, deployment, rollout, wave_index),
         },
     )
     store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
@@ -129,12 +130,98 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
         seconds_by_wave=(*rollout.seconds_by_wave[:wave_index], result["modelSeconds"]),
         model=result.get("model") or rollout.model,
     )
-    gate = model.gate(region, wave_index, result["updated"], result["failed"], spec.max_failure_percent)
-    if not gate.passed:
+    host_waves = {steered["group"]: steered["waveId"] for steered in result.get("realHosts") or []}
+    if sum(steered["expected"] for steered in result.get("realHosts") or []) > 0:
+        # The wave holds real hosts too: the gate waits for their reports (one wait, HOSTS).
+        rollout = replace(rollout, host_waves=host_waves, simulated_outcome=(result["updated"], result["failed"]))
         store.put_region(tables.deployments, deployment_id, rollout)
-        store.set_stop(tables.deployments, deployment_id, ROLLBACK, gate.reason or "", utc_now())
+        return _step("HOSTS", wave_index, spec.wave_timeout_seconds)
+    return _gate(tables, deployment, rollout, wave_index, (result["updated"], result["failed"]))
+
+
+def _gate(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int, outcome: tuple[int, int]
+) -> dict[str, Any]:
+    """The wave's health gate over the hosts it tried (`outcome`: updated, failed): too many failures stop
+    the deployment and roll the region back; else the bake, or the next wave, or the region is done."""
+    updated, failed = outcome
+    gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)
+    if not gate.passed:
+        store.put_region(tables.deployments, deployment.deployment_id, rollout)
+        store.set_stop(tables.deployments, deployment.deployment_id, ROLLBACK, gate.reason or "", utc_now())
         return _step("ROLLBACK", wave_index)
     return _after_wave(tables, deployment, rollout, wave_index)
+
+
+def real_hosts_order(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int | None
+) -> dict[str, Any] | None:
+    """What the region's real hosts (code_deploy.hosts.fleet_wave) take of wave `wave_index` (None: the
+    rollback, to the region's previous build, over every host): the build, the share of each group the
+    waves so far hold, and the artifact with the hashes the build's record vouches for. None when the
+    build has no such record (an artifact uploaded by hand), which no real host could check."""
+    build_id = deployment.build_id if wave_index is not None else rollout.previous_build_id
+    record = build_store.get_build_record(tables.builds, build_id) if build_id else None
+    artifact = record.artifact if record else None
+    if artifact is None or not artifact.piece_root:
+        return None
+    waves = deployment.spec.waves
+    percents = (0.0, 100.0) if wave_index is None else (waves[wave_index - 1] if wave_index else 0.0, waves[wave_index])
+    return {
+        "buildId": build_id,
+        "previousBuildId": rollout.previous_build_id,
+        "wave": 0 if wave_index is None else wave_index + 1,
+        "percents": list(percents),
+        "artifact": {
+            "key": artifact.key,
+            "bytes": artifact.size,
+            "sha256": artifact.artifact_sha256,
+            "pieceBytes": artifact.piece_bytes,
+            "pieceRoot": artifact.piece_root,
+            "piecesKey": artifact.pieces_key,
+        },
+    }
+
+
+def await_hosts(
+    tables: Tables, invoke: RegionalInvoker, sfn_client, deployment_id: str, region: str, token: str
+) -> dict[str, Any]:
+    """The start of a wave's wait for its real hosts (a waitForTaskToken task): keeps the token where
+    what ends the wait early finds it (the region's item: an abort, a later deployment; each host group's
+    tally in the region: its last report), and returns at once. Every host having reported before the
+    token was kept, or the region stopped meanwhile, it wakes itself."""
+    store.set_wait_token(tables.deployments, deployment_id, region, token)
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    reported = invoke(region, {"action": "await_hosts", "hostWaves": rollout.host_waves, "taskToken": token})
+    why = "every host reported" if reported["complete"] else _wait_over(tables, deployment, rollout, "HOSTS")
+    if why:
+        waits.wake(sfn_client, token, why)
+    return {"waiting": why is None, "woken": why}
+
+
+def hosts_gate(
+    tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str, wave_index: int
+) -> dict[str, Any]:
+    """The wave's gate once its real hosts reported or its deadline passed: each real host of the wave
+    that did not report its build DEPLOYED counts as failed, beside the simulated hosts' outcome."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status.finished:
+        return _step("END")
+    stopped = _interrupted(tables, deployment, rollout)
+    if stopped:
+        return stopped
+    counted = invoke(region, {"action": "count_hosts", "hostWaves": rollout.host_waves})
+    simulated_updated, simulated_failed = rollout.simulated_outcome or (0, 0)
+    deployed_by_wave = (*rollout.real_deployed_by_wave[:wave_index], counted["deployed"])
+    rollout = replace(
+        rollout,
+        failed_by_wave=(*rollout.failed_by_wave[:wave_index], simulated_failed + counted["failed"]),
+        real_deployed_by_wave=deployed_by_wave,
+    )
+    outcome = (simulated_updated + counted["deployed"], simulated_failed + counted["failed"])
+    return _gate(tables, deployment, rollout, wave_index, outcome)
 
 
 def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int) -> dict[str, Any]:
@@ -212,6 +299,8 @@ def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, w
         return f"superseded by {goal.goal_deployment_id}"
     if deployment.stop:
         return deployment.reason or deployment.stop
+    if waiting_for == "HOSTS":
+        return None  # the hosts' last report wakes it, or its deadline
     if waiting_for == "PAUSED":
         return None if deployment.status == DeploymentStatus.PAUSED else f"the deployment is {deployment.status}"
     if deployment.promoted:
@@ -235,6 +324,7 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
             "buildId": target,
             "artifactKey": artifact_key(target) if target else None,
             "seq": rollout.seq,
+            "realHosts": real_hosts_order(tables, deployment, rollout, None),
         },
     )
     store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])

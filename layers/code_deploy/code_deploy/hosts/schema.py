@@ -3,7 +3,7 @@ rollback), and a region's hosts as the API answers them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -30,6 +30,11 @@ class WaveRequest(Schema):
     )
     failurePercent: float = Field(default=0, ge=0, le=100)
     seed: int = 1
+    realHosts: dict[str, Any] | None = Field(
+        default=None,
+        description="What the region's real hosts take of it (deployments.workflow.real_hosts_order): None where "
+        "the build's record vouches for no hashes a host could check",
+    )
 
 
 # --- GET /regions/{region}/hosts: the region's hosts as a client reads them ------------------------------
