@@ -5,65 +5,36 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 
 import pytest
 
 from code_deploy.builds import upload
 from code_deploy.builds.artifact import PieceList, hash_file
-
-GOOD_HOOKS = """\
-version: 1
-hooks:
-  application_stop: [{run: hooks/stop.sh, timeout: 30}]
-  application_start: [{run: hooks/start.sh, timeout: 30}]
-  validate_service: [{run: hooks/validate.sh}]
-"""
-SCRIPTS = ("hooks/stop.sh", "hooks/start.sh", "hooks/validate.sh")
+from tests.utils import APPLICATION_HOOKS, application_zip, zipped
 
 
-def zipped(files: dict[str, str | bytes]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    buffer.seek(0)
-    return buffer
-
-
-def application(**changes: str | bytes | None) -> io.BytesIO:
-    """A good application's zip, with files changed (a value) or left out (None)."""
-    files: dict[str, str | bytes | None] = {
-        "deploy.yaml": GOOD_HOOKS,
-        "server.py": "print('hi')\n",
-        **{script: "#!/bin/sh\n" for script in SCRIPTS},
-    }
-    files.update(changes)
-    return zipped({name: content for name, content in files.items() if content is not None})
-
-
-def refusal(archive: io.BytesIO) -> str:
+def refusal(archive: bytes) -> str:
     with pytest.raises(upload.UploadRefused) as refused:
-        upload.check_archive(archive)
+        upload.check_archive(io.BytesIO(archive))
     return str(refused.value)
 
 
 def test_a_good_application_passes():
-    upload.check_archive(application())
+    upload.check_archive(io.BytesIO(application_zip()))
     # and so does one without hooks, which the agent only unpacks
-    upload.check_archive(application(**{"deploy.yaml": "version: 1\n"}))
+    upload.check_archive(io.BytesIO(application_zip(**{"deploy.yaml": "version: 1\n"})))
 
 
 def test_a_zip_without_its_hooks_file_is_refused():
-    assert refusal(application(**{"deploy.yaml": None})) == (
+    assert refusal(application_zip(**{"deploy.yaml": None})) == (
         "deploy.yaml is missing: the upload's top directory must hold its hooks file (docs/agent.md)"
     )
     # nor is one in a subdirectory the hooks file
-    assert refusal(zipped({"app/deploy.yaml": GOOD_HOOKS})).startswith("deploy.yaml is missing")
+    assert refusal(zipped({"app/deploy.yaml": APPLICATION_HOOKS})).startswith("deploy.yaml is missing")
 
 
 def test_a_hooks_file_that_does_not_parse_is_refused():
-    message = refusal(application(**{"deploy.yaml": "version: 1\nhooks: [unclosed\n"}))
+    message = refusal(application_zip(**{"deploy.yaml": "version: 1\nhooks: [unclosed\n"}))
     assert message.startswith("deploy.yaml: does not parse as YAML: ")
     assert "\n" not in message
 
@@ -97,31 +68,31 @@ def test_a_hooks_file_that_does_not_parse_is_refused():
     ],
 )
 def test_a_hooks_file_the_agent_could_not_run_is_refused_saying_where(hooks_file, message):
-    assert message in refusal(application(**{"deploy.yaml": hooks_file}))
+    assert message in refusal(application_zip(**{"deploy.yaml": hooks_file}))
 
 
 def test_a_hook_whose_script_is_not_in_the_upload_is_refused():
-    assert refusal(application(**{"hooks/validate.sh": None})) == (
+    assert refusal(application_zip(**{"hooks/validate.sh": None})) == (
         "deploy.yaml: hooks.validate_service[0].run: hooks/validate.sh is not in the upload"
     )
     # a directory of that name is not the script either
-    assert "is not in the upload" in refusal(application(**{"hooks/validate.sh": None, "hooks/validate.sh/": ""}))
+    assert "is not in the upload" in refusal(application_zip(**{"hooks/validate.sh": None, "hooks/validate.sh/": ""}))
 
 
 def test_a_script_named_with_a_leading_dot_slash_is_the_same_file():
     hooks_file = "version: 1\nhooks:\n  application_start: [{run: ./hooks/start.sh}]\n"
-    upload.check_archive(application(**{"deploy.yaml": hooks_file}))
+    upload.check_archive(io.BytesIO(application_zip(**{"deploy.yaml": hooks_file})))
 
 
 def test_what_is_not_a_zip_or_would_unpack_elsewhere_is_refused():
-    assert refusal(io.BytesIO(b"hello")).startswith("not a zip file: ")
-    assert refusal(application(**{"../outside.txt": "x"})) == "../outside.txt: not a path inside the upload"
-    assert refusal(application(**{"/etc/cron.d/x": "x"})) == "/etc/cron.d/x: not a path inside the upload"
+    assert refusal(b"hello").startswith("not a zip file: ")
+    assert refusal(application_zip(**{"../outside.txt": "x"})) == "../outside.txt: not a path inside the upload"
+    assert refusal(application_zip(**{"/etc/cron.d/x": "x"})) == "/etc/cron.d/x: not a path inside the upload"
 
 
 def test_a_hooks_file_too_large_to_be_one_is_refused():
-    hooks_file = GOOD_HOOKS + "#" * upload.MAX_HOOKS_FILE_BYTES
-    assert "a hooks file is at most 64 KiB" in refusal(application(**{"deploy.yaml": hooks_file}))
+    hooks_file = APPLICATION_HOOKS + "#" * upload.MAX_HOOKS_FILE_BYTES
+    assert "a hooks file is at most 64 KiB" in refusal(application_zip(**{"deploy.yaml": hooks_file}))
 
 
 def test_an_upload_over_the_limit_is_refused_with_its_size_and_the_limit():
