@@ -190,7 +190,7 @@ def auto_deploy(
         return None
     size = int(succeeded[0].get("size", 1))
     build_id = build_id_for_artifact(replicated.source_key, {})
-    spec = model.spec_from_request(build_id, regional_buckets.regions, regions)
+    spec = model.spec_from_request(build_id, regional_buckets.regions, regions=regions)
     return create_deployment(
         tables,
         sfn_client,
