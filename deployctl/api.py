@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from botocore.auth import SigV4Auth
@@ -117,23 +118,35 @@ class Api:
             return f"{self.target.endpoint_url}/_aws/execute-api/{self.outputs['ApiId']}/{self.outputs['ApiStage']}"
         return self.outputs["ApiUrl"].rstrip("/")
 
-    def request(self, method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        query: dict | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """One signed request; the JSON answer, or ApiError with the API's own message."""
-        status, answer = self.send(method, path, body, query)
+        status, answer = self.send(method, path, body, query, headers)
         if status >= 400:
             api_message = str(answer.get("message", answer))
             raise ApiError(status, f"{method} {path} answered {status}: {api_message}", api_message)
         return answer
 
     def send(
-        self, method: str, path: str, body: dict | bytes | None = None, query: dict | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict | bytes | None = None,
+        query: dict | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """One signed request; the status and the JSON answer, whatever the status."""
         url = f"{self.base_url}{path}"
         if query:
             url += "?" + urllib.parse.urlencode({name: value for name, value in query.items() if value is not None})
         data = json.dumps(body).encode() if isinstance(body, dict) else body
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers = ({"Content-Type": "application/json"} if data is not None else {}) | (headers or {})
         signed = AWSRequest(method=method, url=url, data=data, headers=headers)
         SigV4Auth(self.credentials, "execute-api", self.target.region).add_auth(signed)
         request = urllib.request.Request(url, data=data, method=method, headers=dict(signed.headers.items()))
@@ -148,8 +161,37 @@ class Api:
 
     # --- the API's operations -----------------------------------------------------------------------
 
-    def submit_build(self, commit: str) -> dict[str, Any]:
-        return self.request("POST", "/builds", {"commit": commit})
+    def submit_build(
+        self, commit: str, upload: str | None = None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """A build of the commit, or of an upload's zip (filed under the commit); with an Idempotency-Key,
+        a retry answers the first request's build."""
+        body = {"commit": commit} | ({"upload": upload} if upload else {})
+        return self.request(
+            "POST", "/builds", body, headers={"Idempotency-Key": idempotency_key} if idempotency_key else None
+        )
+
+    def request_upload(self) -> dict[str, Any]:
+        """Where to PUT an application's zip: uploadId, uploadUrl, expiresAt, maxBytes. The API takes no
+        body, but a JSON one keeps every POST alike."""
+        return self.request("POST", "/builds/uploads", {})
+
+    def put_upload(self, upload_url: str, archive: BinaryIO, size: int) -> None:
+        """PUTs the zip to the presigned URL: a plain PUT, streamed from the file, no SigV4 (the URL is signed)."""
+        put = urllib.request.Request(
+            upload_url,
+            data=archive,
+            method="PUT",
+            headers={"Content-Type": "application/zip", "Content-Length": str(size)},
+        )
+        try:
+            with urllib.request.urlopen(put, timeout=TIMEOUT_SECONDS):
+                return
+        except urllib.error.HTTPError as error:
+            raise DeployctlError(f"the upload's PUT answered {error.code}: {_s3_error(error.read())}") from None
+        except (urllib.error.URLError, OSError) as error:
+            host = urllib.parse.urlsplit(upload_url).netloc
+            raise DeployctlError(f"cannot PUT the upload to {host} ({getattr(error, 'reason', error)})") from None
 
     def get_build(self, build_id: str) -> dict[str, Any]:
         return self.request("GET", f"/builds/{_segment(build_id)}")
@@ -190,6 +232,14 @@ class Api:
 def _segment(value: str) -> str:
     """One path segment: an id with a slash or a question mark stays one (and gets the API's 404)."""
     return urllib.parse.quote(value, safe="")
+
+
+def _s3_error(payload: bytes) -> str:
+    """S3's XML error as `Code: Message` (an expired URL: `AccessDenied: Request has expired`)."""
+    text = payload.decode(errors="replace")
+    found = {tag: re.search(f"<{tag}>(.*?)</{tag}>", text, re.DOTALL) for tag in ("Code", "Message")}
+    parts = [match.group(1).strip() for match in found.values() if match]
+    return ": ".join(parts) or text[:200] or "no message"
 
 
 def _json(payload: bytes) -> dict[str, Any]:

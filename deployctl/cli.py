@@ -1,5 +1,6 @@
-"""deployctl: submit builds of sam-code-deploy and follow them live to every host; deploy a build in waves,
-follow, pause, resume, promote or abort the deployment; read builds', deployments', regions' and hosts' status.
+"""deployctl: submit builds of sam-code-deploy (of a commit, or push an application's directory) and follow
+them live to every host; deploy a build in waves, follow, pause, resume, promote or abort the deployment;
+read builds', deployments', regions' and hosts' status.
 
 It talks to the deployed stack's API with SigV4 (your AWS credentials; the emulator's by default) and
 finds the API from the stack's outputs. Exit status: 0 done, 1 the build FAILED or the deployment did not
@@ -12,15 +13,18 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from deployctl import deployment_view
+from deployctl import deployment_view, push
 from deployctl.api import Api, ApiError, DeployctlError, Target
 from deployctl.deployment_view import DeploymentProgress, is_deployment_id
 from deployctl.view import (
@@ -139,6 +143,58 @@ def cmd_build(args: argparse.Namespace, api: Api, console: Console) -> int:
     if not args.wait:
         if args.json:
             _print_json(console, accepted)
+        else:
+            console.print(
+                f"queued {accepted['buildId']} (commit {accepted['commit']}); "
+                f"follow it with: deployctl watch {accepted['buildId']}",
+                highlight=False,
+            )
+        return EXIT_OK
+    if not args.json:
+        console.print(f"queued {accepted['buildId']} (commit {accepted['commit']})", highlight=False)
+    return follow(api, accepted["buildId"], console, args.json, args.timeout)
+
+
+def submit_with_retries(
+    api: Api, commit: str, upload_id: str, sleep: Callable[[float], None] = time.sleep, attempts: int = 3
+) -> dict[str, Any]:
+    """POST /builds of an upload with one Idempotency-Key for all its tries: a retry after throttling or the
+    API's own hiccup (its answer lost, perhaps after the build was queued) answers the first one's build."""
+    key = str(uuid.uuid4())
+    for attempt in range(1, attempts + 1):
+        try:
+            return api.submit_build(commit, upload=upload_id, idempotency_key=key)
+        except ApiError as error:
+            if error.status not in (*TRANSIENT_STATUSES, HTTPStatus.CONFLICT) or attempt == attempts:
+                raise
+            sleep(attempt)  # 1 s, then 2 s; a 409 is the first try still being handled
+    raise AssertionError("unreachable")
+
+
+def cmd_push(args: argparse.Namespace, api: Api, console: Console) -> int:
+    directory = Path(args.directory)
+    with tempfile.TemporaryFile() as archive:
+        packed = push.package(directory, archive)
+        commit = args.commit or push.default_commit(directory, packed.sha256)
+        grant = api.request_upload()
+        if packed.size > grant["maxBytes"]:
+            raise DeployctlError(
+                f"{directory} zips to {packed.size:,} bytes; the stack takes at most {grant['maxBytes']:,} "
+                "(its MaxUploadBytes)"
+            )
+        api.put_upload(grant["uploadUrl"], archive, packed.size)
+    if not args.json:
+        console.print(
+            f"pushed {directory}: {packed.files} files, {packed.size:,} bytes zipped (sha256 {packed.sha256[:12]}), "
+            f"upload {grant['uploadId']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    accepted = submit_with_retries(api, commit, grant["uploadId"])
+    if not args.wait:
+        if args.json:
+            upload = {"uploadId": grant["uploadId"], "sizeBytes": packed.size, "sha256": packed.sha256}
+            _print_json(console, accepted | {"upload": upload})
         else:
             console.print(
                 f"queued {accepted['buildId']} (commit {accepted['commit']}); "
@@ -358,6 +414,11 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         "submit a build of a commit (--wait: follow it to every host)",
         "deployctl build 9fceb02d0ae598e95dc970b74767f19372d61af8 --wait",
     ),
+    "push": (
+        cmd_push,
+        "build an application's directory (deploy.yaml at its top): zip, upload and build it (--wait: follow it)",
+        "deployctl push examples/hello --wait",
+    ),
     "watch": (
         cmd_watch,
         "follow a build (until DEPLOYED or FAILED) or a deployment (until it is finished) already running, live",
@@ -536,6 +597,14 @@ def parser() -> argparse.ArgumentParser:
         if name == "build":
             command.add_argument("commit", help="the git commit to build: 7 to 64 lowercase hex digits")
             command.add_argument("--wait", action="store_true", help="follow the build live until DEPLOYED or FAILED")
+        elif name == "push":
+            command.add_argument("directory", help="the application: a directory with its deploy.yaml at the top")
+            command.add_argument(
+                "--commit",
+                help="what the build is filed under: 7 to 64 lowercase hex digits "
+                "(default: the directory's git HEAD, else the first 40 hex digits of the zip's sha256)",
+            )
+            command.add_argument("--wait", action="store_true", help="follow the build live until DEPLOYED or FAILED")
         elif name == "watch":
             command.add_argument(
                 "id", metavar="buildId|deploymentId", help="the build or the deployment (deploy-...) to follow"
@@ -572,7 +641,7 @@ def parser() -> argparse.ArgumentParser:
                 default=DEFAULT_DASHBOARD_PORT,
                 help=f"default {DEFAULT_DASHBOARD_PORT}; 0 for any free port",
             )
-        if name in ("build", "watch", "deploy"):
+        if name in ("build", "push", "watch", "deploy"):
             command.add_argument(
                 "--timeout",
                 type=float,

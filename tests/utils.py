@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,3 +61,33 @@ def logged_lines(logger) -> Callable[[], list[dict]]:
     stream = io.StringIO()
     logger.registered_handler.setStream(stream)
     return lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+
+# An application as deployctl push uploads it: deploy.yaml at the top, the scripts its hooks run.
+APPLICATION_HOOKS = """\
+version: 1
+hooks:
+  application_stop: [{run: hooks/stop.sh, timeout: 30}]
+  application_start: [{run: hooks/start.sh, timeout: 30}]
+  validate_service: [{run: hooks/validate.sh}]
+"""
+APPLICATION_SCRIPTS = ("hooks/stop.sh", "hooks/start.sh", "hooks/validate.sh")
+
+
+def zipped(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def application_zip(**changes: str | bytes | None) -> bytes:
+    """A good application's zip, with files changed (a value) or left out (None)."""
+    files: dict[str, str | bytes | None] = {
+        "deploy.yaml": APPLICATION_HOOKS,
+        "server.py": "print('hi')\n",
+        **{script: "#!/bin/sh\n" for script in APPLICATION_SCRIPTS},
+    }
+    files.update(changes)
+    return zipped({name: content for name, content in files.items() if content is not None})

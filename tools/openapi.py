@@ -8,7 +8,10 @@ from tools.functions import load_function
 
 TITLE = "sam-code-deploy"
 VERSION = "1.0.0"
-DESCRIPTION = "Submit a build of a commit; follow it through build, replication to every region and rollout."
+DESCRIPTION = (
+    "Submit a build of a commit or of an uploaded application; follow it through build, replication to every "
+    "region and rollout."
+)
 
 
 def openapi_document() -> str:

@@ -1,5 +1,5 @@
-"""REST API: builds (POST /builds, GET /builds[/{buildId}]), deployments (POST /deployments[/plan], GET
-/deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router
+"""REST API: builds (POST /builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan],
+GET /deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router
 a concept (build_routes, deployment_routes, region_routes). Here: the resolver, the routers, and how a
 refusal is answered, by kind."""
 
@@ -86,7 +86,7 @@ def no_such_route(error: NotFoundError) -> Response:
     return error_response(
         HTTPStatus.NOT_FOUND,
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
-        "the API serves POST /builds, GET /builds, GET /builds/{buildId}, POST /deployments, "
+        "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
         "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region} "
         "and GET /regions/{region}/hosts",

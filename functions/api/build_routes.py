@@ -1,8 +1,11 @@
-"""POST /builds queues a build of a commit (once per Idempotency-Key); GET /builds lists builds, newest
-first; GET /builds/{buildId} reads where one is."""
+"""POST /builds queues a build of a commit, or of an application's zip uploaded first (POST /builds/uploads
+gives where to PUT it), once per Idempotency-Key; GET /builds lists builds, newest first; GET
+/builds/{buildId} reads where one is."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated
 
 from answers import (
@@ -20,14 +23,14 @@ from answers import (
     table,
 )
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
 from code_deploy import api_input, aws, paging
-from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE
-from code_deploy.builds.schema import BuildAccepted, BuildList, BuildRequest, BuildView
+from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_text
+from code_deploy.builds.schema import BuildAccepted, BuildList, BuildRequest, BuildView, UploadGranted
 from code_deploy.schema import ApiError
 
 # The domain modules (building, the view) are imported by the routes that use them, not here: a cold
@@ -38,19 +41,30 @@ metrics = Metrics()
 BuildsOnPage = page_limit("Builds")
 
 
-def queue_build(commit: str) -> dict:
+def queue_build(commit: str, upload_id: str | None = None) -> dict:
     from code_deploy.builds import building
 
     config = settings()
-    record = building.submit_build(
-        builds_table=table(config.builds_table),
-        sqs_client=aws.sqs(),
-        queue_url=config.build_queue_url,
-        commit=commit,
-    )
+    if upload_id:
+        record = building.submit_upload_build(
+            builds_table=table(config.builds_table),
+            sqs_client=aws.sqs(),
+            queue_url=config.build_queue_url,
+            s3_client=aws.s3(),
+            staging=config.staging,
+            commit=commit,
+            upload_id=upload_id,
+        )
+    else:
+        record = building.submit_build(
+            builds_table=table(config.builds_table),
+            sqs_client=aws.sqs(),
+            queue_url=config.build_queue_url,
+            commit=commit,
+        )
     # The build's correlation key from here on, as in every function it passes through (deployctl logs).
     logger.append_keys(build_id=record.build_id)
-    logger.info("build queued", extra={"commit": record.commit})
+    logger.info("build queued", extra={"commit": record.commit, "upload_id": upload_id})
     metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
     accepted = BuildAccepted(
         buildId=record.build_id, commit=record.commit, status=record.status, statusUrl=f"/builds/{record.build_id}"
@@ -58,22 +72,50 @@ def queue_build(commit: str) -> dict:
     return accepted.model_dump(mode="json")
 
 
+def queue_asked_build(asked: dict) -> dict:
+    return queue_build(asked["commit"], asked["upload"])
+
+
 # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
-# another commit is refused.
-queue_build_once = once_per_key("commit")(queue_build)
+# another commit or upload is refused.
+queue_build_once = once_per_key("commit or upload")(queue_asked_build)
+
+
+@router.post(
+    "/builds/uploads",
+    summary="Get where to PUT an application's zip, for a build of it (deployctl push)",
+    description="No body. The answer's uploadUrl takes one PUT of the zip (at most maxBytes; no AWS credentials: "
+    "the URL is presigned) until expiresAt; then POST /builds with the commit and the uploadId makes the build.",
+    responses={201: json_response(UploadGranted, "Where to PUT the zip")},
+)
+def grant_upload() -> Response[UploadGranted]:
+    from code_deploy.builds import upload
+
+    config = settings()
+    grant = upload.grant_upload(aws.s3(), config.staging, datetime.now(UTC))
+    logger.info("upload granted", extra={"upload_id": grant.upload_id})
+    granted = UploadGranted(
+        uploadId=grant.upload_id,
+        uploadUrl=grant.url,
+        expiresAt=utc_text(grant.expires_at),
+        maxBytes=config.staging.max_bytes,
+    )
+    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=granted)
 
 
 @router.post(
     "/builds",
-    summary="Queue a build of a commit",
+    summary="Queue a build of a commit, or of an uploaded zip",
     middlewares=[refuse_unreadable_body],
     responses={
         202: json_response(BuildAccepted, "Build queued"),
         **BODY_REFUSALS,
+        404: json_response(ApiError, "No zip was PUT for the upload (or it expired, a day after its PUT)"),
         409: json_response(ApiError, "A request with the same Idempotency-Key is still being handled"),
         422: json_response(
             ApiError,
-            "The body is JSON but not a valid build request, or the Idempotency-Key was used with another commit",
+            "The body is JSON but not a valid build request, the uploaded zip is larger than the stack's "
+            "MaxUploadBytes, or the Idempotency-Key was used with another commit or upload",
         ),
     },
 )
@@ -90,9 +132,10 @@ def submit_build(
     ] = None,
 ) -> Response[BuildAccepted]:
     if idempotency_key:
-        accepted = BuildAccepted(**queue_build_once(router, idempotency_key, request.commit))
+        asked = {"commit": request.commit, "upload": request.upload}
+        accepted = BuildAccepted(**queue_build_once(router, idempotency_key, asked))
     else:
-        accepted = BuildAccepted(**queue_build(request.commit))
+        accepted = BuildAccepted(**queue_build(request.commit, request.upload))
     return accepted_at(accepted, accepted.statusUrl)
 
 

@@ -1,8 +1,11 @@
-"""Build worker: takes queued builds from SQS, builds each one's artifact into the global builds bucket.
+"""Build worker: takes queued builds from SQS, builds each one's artifact into the global builds bucket, or,
+for a build of an upload (deployctl push), checks the staged zip and publishes it there.
 
 Messages fail one by one (partial batch response), so one bad build never sends its neighbours back
 to the queue. A failed build is retried with backoff (its message stays invisible 1, 2, 4, ... s); its last
 attempt records the build as FAILED with the reason, and SQS then moves the message to the dead-letter queue.
+A refused upload is not a failed attempt: the same bytes would be refused again, so its build FAILS at once
+and its message is done.
 """
 
 from __future__ import annotations
@@ -33,16 +36,27 @@ def build_one(record: SQSRecord) -> None:
     message = BuildMessage.model_validate_json(record.body)
     config = settings()
     builds_table = aws.dynamodb().Table(config.builds_table)
-    logger.append_keys(build_id=message.buildId, commit=message.commit)
+    # upload_id None (a build of a commit) removes the key a batch's earlier message may have set.
+    logger.append_keys(build_id=message.buildId, commit=message.commit, upload_id=message.upload)
     try:
-        result = building.run_build(
-            builds_table=builds_table,
-            s3_client=aws.s3(),
-            bucket=config.global_bucket,
-            build_id=message.buildId,
-            commit=message.commit,
-            recipe=building.Recipe(config.payload_size, config.failing_commit_prefix, config.piece_bytes),
-        )
+        if message.upload:
+            result = building.run_upload_build(
+                builds_table=builds_table,
+                s3_client=aws.s3(),
+                bucket=config.global_bucket,
+                build=building.UploadBuild(message.buildId, message.commit, message.upload),
+                staging=config.staging,
+                piece_bytes=config.piece_bytes,
+            )
+        else:
+            result = building.run_build(
+                builds_table=builds_table,
+                s3_client=aws.s3(),
+                bucket=config.global_bucket,
+                build_id=message.buildId,
+                commit=message.commit,
+                recipe=building.Recipe(config.payload_size, config.failing_commit_prefix, config.piece_bytes),
+            )
     except Exception as error:
         # Recorded, and the message comes back later (or goes to the DLQ), but it fails all the same.
         attempt = int(record.attributes.approximate_receive_count)
@@ -62,6 +76,10 @@ def build_one(record: SQSRecord) -> None:
         if failed.last:
             metrics.add_metric(name="BuildsFailed", unit=MetricUnit.Count, value=1)
         raise
+    if result.refused:
+        logger.warning("build failed: upload refused", extra={"reason": result.refused})
+        metrics.add_metric(name="BuildsFailed", unit=MetricUnit.Count, value=1)
+        return
     logger.info(
         "build done",
         extra={"artifact_key": result.artifact_key, "sha256": result.sha256, "already_built": result.already_built},

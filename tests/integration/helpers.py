@@ -82,10 +82,13 @@ def deployctl_environment() -> dict[str, str]:
 
 
 def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """deployctl as its console script runs it, with its venv's interpreter, but from this checkout: where
+    checkouts (git worktrees) share one .venv, the console script runs the checkout that installed it."""
     if not DEPLOYCTL.exists():
         pytest.fail(f"{DEPLOYCTL} is missing: `make venvs` installs it")
     return subprocess.run(
-        [str(DEPLOYCTL), *args],
+        [str(DEPLOYCTL.with_name("python")), "-m", "deployctl", *args],
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -20,6 +20,8 @@ from tests.utils import LambdaContext
 STACK = "sam-code-deploy"
 HOME_REGION = "us-east-1"
 GLOBAL_BUCKET = f"{STACK}-global-builds-000000000000-{HOME_REGION}"
+STAGING_BUCKET = f"{STACK}-staging-000000000000-{HOME_REGION}"
+MAX_UPLOAD_BYTES = 64 * 1024
 REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 BUCKET_PATTERN = f"{STACK}-builds-000000000000-{{region}}"
 HOSTS_PER_REGION = 200
@@ -40,6 +42,7 @@ class Stack:
     queue_url: str
     state_machine_arn: str
     global_bucket: str = GLOBAL_BUCKET
+    staging_bucket: str = STAGING_BUCKET
 
     def regional_bucket(self, region: str) -> str:
         return BUCKET_PATTERN.format(region=region)
@@ -172,6 +175,7 @@ def _create_stack(monkeypatch) -> Stack:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=GLOBAL_BUCKET)
     s3.put_bucket_versioning(Bucket=GLOBAL_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=STAGING_BUCKET)
     for region in REGIONS:
         boto3.client("s3", region_name=region).create_bucket(
             Bucket=BUCKET_PATTERN.format(region=region), CreateBucketConfiguration={"LocationConstraint": region}
@@ -235,6 +239,8 @@ def _create_stack(monkeypatch) -> Stack:
         "COPY_PART_BYTES": str(5 * 1024 * 1024),
         "BUILD_QUEUE_URL": queue_url,
         "GLOBAL_BUCKET_NAME": GLOBAL_BUCKET,
+        "STAGING_BUCKET_NAME": STAGING_BUCKET,
+        "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "STATE_MACHINE_ARN": state_machine_arn,
         "ROLLOUT_STATE_MACHINE_ARN": rollout_state_machine_arn,
         "DEPLOYMENTS_TABLE_NAME": f"{STACK}-deployments",

@@ -138,7 +138,7 @@ class FakeApi(Api):
         self.routes = routes
         self.sent: list[tuple[str, str, Any, Any]] = []
 
-    def send(self, method, path, body=None, query=None):
+    def send(self, method, path, body=None, query=None, headers=None):
         self.sent.append((method, path, body, query))
         answers = self.routes.get((method, path))
         if answers is None:

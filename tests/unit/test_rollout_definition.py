@@ -34,7 +34,7 @@ def test_each_wait_of_a_wave_outlasts_the_one_inside_it():
 
 DEFINITION = json.loads((REPO / "statemachine" / "roll_out_deployment.asl.json").read_text())
 # The region's loop answers one of these in `next` (code_deploy.deployments.workflow).
-STEP_ANSWERS = {"WAVE", "BAKE", "PAUSED", "ROLLBACK", "END"}
+STEP_ANSWERS = {"WAVE", "HOSTS", "BAKE", "PAUSED", "ROLLBACK", "END"}
 
 
 def states_within(states: dict, catchers: tuple[str, ...] = ()):
@@ -96,7 +96,13 @@ def test_the_health_gate_goes_somewhere_for_every_answer_of_a_step():
     # END (the region is done) is the default; every other answer has its own branch
     assert set(routed) | {"END"} == STEP_ANSWERS
     assert region_states["States"][gate["Default"]]["Type"] == "Succeed"
-    assert routed == {"WAVE": "Wave", "BAKE": "Waiting", "PAUSED": "Waiting", "ROLLBACK": "RollBack"}
+    assert routed == {
+        "WAVE": "Wave",
+        "HOSTS": "AwaitHosts",
+        "BAKE": "Waiting",
+        "PAUSED": "Waiting",
+        "ROLLBACK": "RollBack",
+    }
 
 
 def test_every_step_the_workflow_asks_for_is_one_the_function_knows():

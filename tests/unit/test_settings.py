@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from code_deploy.builds.upload import Staging
 from code_deploy.settings import ApiSettings, DeploymentStepSettings, RegionalCopySettings, RegionalSyncSettings
 
 REGIONAL_SYNC_ENV = {
@@ -54,8 +55,11 @@ def test_the_api_names_each_regions_bucket_by_the_templates_rule():
             "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
             "HOSTS_PER_REGION": "1000",
             "FLEET_TABLE_PATTERN": "app-{region}-fleet",
+            "STAGING_BUCKET_NAME": "app-staging-123456789012-us-east-1",
+            "MAX_UPLOAD_BYTES": "536870912",
         }
     )
+    assert settings.staging == Staging("app-staging-123456789012-us-east-1", 512 * 1024 * 1024)
     assert settings.regional_buckets.bucket_names == [
         "app-builds-123456789012-us-west-2",
         "app-builds-123456789012-eu-west-1",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from code_deploy.builds.model import BUILD_ID_RULE, COMMIT_RULE
+from code_deploy.builds.model import BUILD_ID_RULE, COMMIT_RULE, UPLOAD_ID_RULE
 
 # A build request is one commit of at most 64 characters: 16 KiB leaves room for any formatting and
 # spares the API from parsing megabytes (API Gateway itself would pass up to 10 MB).
@@ -27,6 +27,7 @@ EXAMPLE_BODY = '{"commit": "9fceb02d0ae598e95dc970b74767f19372d61af8"}'
 # What an input must be, by where it sits in the request (Powertools' `loc` without the field's details).
 _RULES: dict[tuple[str, ...], str] = {
     ("body", "commit"): COMMIT_RULE,
+    ("body", "upload"): UPLOAD_ID_RULE,
     ("path", "buildId"): BUILD_ID_RULE,
 }
 _JSON_TYPES: tuple[tuple[type, str], ...] = (
@@ -60,13 +61,13 @@ def parse_json(text: str) -> Any:
         raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
 
 
-# POST /deployments/{id}/{action} takes no body (whatever is sent is ignored).
-_ACTION_PATH = re.compile(r"/deployments/[^/]+/[^/]+/?$")
+# POST /deployments/{id}/{action} and POST /builds/uploads take no body (whatever is sent is ignored).
+_NO_BODY_PATH = re.compile(r"(/deployments/[^/]+/[^/]+|/builds/uploads)/?$")
 
 
 def takes_no_body(path: str) -> bool:
-    """A POST whose route takes no body (a deployment's action): its body is not judged."""
-    return bool(_ACTION_PATH.search(path))
+    """A POST whose route takes no body (a deployment's action, an upload's grant): its body is not judged."""
+    return bool(_NO_BODY_PATH.search(path))
 
 
 def refuse_body(content_type: str | None, body: str | None) -> Refusal | None:

@@ -38,7 +38,11 @@ def dynamodb(region: str | None = None):
 
 @cache
 def s3(region: str | None = None):
-    return boto3_session().client("s3", region_name=region)
+    from botocore.config import Config  # deferred: see the module's docstring
+
+    # SigV4 for presigned URLs too (an upload's PUT), which botocore would otherwise sign the legacy way
+    # in us-east-1; every other request is signed so already.
+    return boto3_session().client("s3", region_name=region, config=Config(signature_version="s3v4"))
 
 
 @cache

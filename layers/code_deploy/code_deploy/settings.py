@@ -7,6 +7,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from code_deploy.builds.upload import Staging
 from code_deploy.regions import RegionalBuckets
 from code_deploy.swarm import DEFAULT_BUCKET_EGRESS, DEFAULT_HOST_BANDWIDTH, DEFAULT_PIECE_BYTES, SwarmParameters
 
@@ -66,7 +67,18 @@ class _RolloutSettings(_RegionalSettings, _SwarmSettings):
     rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
 
 
-class ApiSettings(_RolloutSettings):
+class _StagingSettings(_EnvSettings):
+    """Where uploads wait for their build (deployctl push), and how large one may be."""
+
+    staging_bucket: str = Field(alias="STAGING_BUCKET_NAME")
+    max_upload_bytes: int = Field(alias="MAX_UPLOAD_BYTES", ge=1)
+
+    @cached_property
+    def staging(self) -> Staging:
+        return Staging(self.staging_bucket, self.max_upload_bytes)
+
+
+class ApiSettings(_RolloutSettings, _StagingSettings):
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME")
     # The real hosts: each region's fleet table (in its region), by the regional stacks' rule, and when a
@@ -78,7 +90,7 @@ class ApiSettings(_RolloutSettings):
         return self.fleet_table_pattern.format(region=region)
 
 
-class BuildWorkerSettings(_EnvSettings):
+class BuildWorkerSettings(_StagingSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     build_queue_url: str = Field(alias="BUILD_QUEUE_URL")
     global_bucket: str = Field(alias="GLOBAL_BUCKET_NAME")

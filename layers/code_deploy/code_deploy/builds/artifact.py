@@ -16,6 +16,7 @@ import random
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MANIFEST_NAME = "manifest.json"
 PAYLOAD_NAME = "payload.bin"
@@ -62,6 +63,20 @@ class PieceList:
 
     def to_json(self) -> str:
         return json.dumps({"pieceBytes": self.piece_bytes, "pieces": list(self.pieces)}, separators=(",", ":"))
+
+
+def hash_file(content: BinaryIO, piece_bytes: int) -> tuple[str, PieceList]:
+    """A file's sha256 and its piece list, read a piece at a time from its start: the same hashes as
+    `sha256(content)` and `PieceList.of(content)`, for an upload that need not fit in memory."""
+    if piece_bytes < 1:
+        raise ValueError("piece_bytes must be at least 1")
+    whole = hashlib.sha256()
+    pieces = []
+    content.seek(0)
+    while piece := content.read(piece_bytes):
+        whole.update(piece)
+        pieces.append(hashlib.sha256(piece).hexdigest())
+    return whole.hexdigest(), PieceList(piece_bytes, tuple(pieces) or (hashlib.sha256(b"").hexdigest(),))
 
 
 def piece_hashes(content: bytes, piece_bytes: int) -> list[str]:

@@ -1,37 +1,55 @@
 """A build from its request to its artifact: POST /builds records it QUEUED and queues it; the build
 worker builds the artifact into the global bucket, and a failed attempt comes back later or, the last
-one, fails the build. Each step is safe to run again: SQS delivers at least once."""
+one, fails the build. Each step is safe to run again: SQS delivers at least once.
+
+A build of an upload (deployctl push) takes the same path with a zip its client PUT into the staging
+bucket: the API records it only once the zip is there, the worker checks it, hashes it and publishes it
+to the global bucket as it would an artifact it built."""
 
 from __future__ import annotations
 
 import io
 import logging
+import tempfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from botocore.exceptions import ClientError
 
-from code_deploy.builds import store
-from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, pieces_key
+from code_deploy.builds import store, upload
+from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, hash_file, pieces_key
 from code_deploy.builds.model import artifact_key, new_build_id, utc_now
 
 logger = logging.getLogger(__name__)
 
 
-def submit_build(builds_table, sqs_client, queue_url: str, commit: str) -> store.BuildRecord:
-    """Records a build as QUEUED and queues it for the build worker."""
+def submit_build(
+    builds_table, sqs_client, queue_url: str, commit: str, upload_id: str | None = None
+) -> store.BuildRecord:
+    """Records a build as QUEUED and queues it for the build worker: a build of the commit, or of a staged
+    upload (submit_upload_build checks it is there first)."""
     from code_deploy.builds.schema import BuildMessage  # deferred: pydantic, which a cold start may not need
 
     build_id = new_build_id()
     now = utc_now()
-    record = store.create_build(builds_table, build_id, commit, now)
-    message = BuildMessage(buildId=build_id, commit=commit)
+    record = store.create_build(builds_table, build_id, commit, now, upload_id)
+    message = BuildMessage(buildId=build_id, commit=commit, upload=upload_id)
     try:
-        sqs_client.send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json())
+        sqs_client.send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json(exclude_none=True))
     except ClientError as error:
         # Nothing half-written: a build that never reached the queue is recorded as FAILED, not left QUEUED.
         store.fail_build(builds_table, build_id, utc_now(), f"could not queue the build: {error}")
         raise
     return record
+
+
+def submit_upload_build(
+    builds_table, sqs_client, queue_url: str, s3_client, staging: upload.Staging, commit: str, upload_id: str
+) -> store.BuildRecord:
+    """A build of a staged upload, recorded and queued only when the zip was PUT (UploadNotFound) and is
+    within the size limit (UploadRefused): its other checks are the worker's, which reads it."""
+    upload.check_staged(s3_client, staging, upload_id)
+    return submit_build(builds_table, sqs_client, queue_url, commit, upload_id)
 
 
 class SimulatedBuildFailure(Exception):
@@ -50,6 +68,7 @@ class BuildResult:
     sha256: str
     artifact_size: int
     already_built: bool = False
+    refused: str = ""  # why an upload was refused: the build FAILED at once, and is not retried
 
 
 def _already_uploaded(s3_client, bucket: str, key: str, sha256: str) -> bool:
@@ -82,16 +101,7 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
     try:
         record = store.start_building(builds_table, build_id, utc_now())
     except store.BuildAlreadyFinished:
-        record = store.get_build_record(builds_table, build_id)
-        logger.info("build already finished by an earlier delivery", extra={"build_id": build_id})
-        artifact = record.artifact if record else None
-        return BuildResult(
-            build_id,
-            artifact.key if artifact else "",
-            artifact.sha256 if artifact else "",
-            artifact.size if artifact else 0,
-            already_built=True,
-        )
+        return _finished_earlier(builds_table, build_id)
     if record.commit != commit:
         raise ValueError(f"message commit {commit} does not match build {build_id}'s commit {record.commit}")
     if recipe.failing_commit_prefix and commit.startswith(recipe.failing_commit_prefix):
@@ -102,20 +112,7 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
     artifact = build_artifact(commit, build_id, record.queued_at, recipe.payload_size)
     key = artifact_key(build_id)
     pieces = PieceList.of(artifact.content, recipe.piece_bytes)
-    if not _already_uploaded(s3_client, bucket, key, artifact.payload_sha256):
-        # The piece list first: the artifact's arrival starts its replication, which copies the list with it.
-        s3_client.put_object(
-            Bucket=bucket, Key=pieces_key(key), Body=pieces.to_json().encode(), ContentType="application/json"
-        )
-        s3_client.upload_fileobj(
-            io.BytesIO(artifact.content),
-            bucket,
-            key,
-            ExtraArgs={
-                "ContentType": "application/zip",
-                "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.payload_sha256},
-            },
-        )
+    _publish(s3_client, bucket, key, pieces, io.BytesIO(artifact.content), build_id, commit, artifact.payload_sha256)
     store.finish_build(
         builds_table,
         build_id,
@@ -133,6 +130,108 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
         ),
     )
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
+
+
+def _finished_earlier(builds_table, build_id: str) -> BuildResult:
+    record = store.get_build_record(builds_table, build_id)
+    logger.info("build already finished by an earlier delivery", extra={"build_id": build_id})
+    artifact = record.artifact if record else None
+    return BuildResult(
+        build_id,
+        artifact.key if artifact else "",
+        artifact.sha256 if artifact else "",
+        artifact.size if artifact else 0,
+        already_built=True,
+    )
+
+
+def _publish(
+    s3_client, bucket: str, key: str, pieces: PieceList, content: BinaryIO, build_id: str, commit: str, sha256: str
+) -> None:
+    """Puts an artifact into the global bucket, unless an earlier attempt put the same one there (a second
+    version would start a second replication)."""
+    if _already_uploaded(s3_client, bucket, key, sha256):
+        return
+    # The piece list first: the artifact's arrival starts its replication, which copies the list with it.
+    s3_client.put_object(
+        Bucket=bucket, Key=pieces_key(key), Body=pieces.to_json().encode(), ContentType="application/json"
+    )
+    content.seek(0)
+    s3_client.upload_fileobj(
+        content,
+        bucket,
+        key,
+        ExtraArgs={
+            "ContentType": "application/zip",
+            "Metadata": {"commit": commit, "build-id": build_id, "sha256": sha256},
+        },
+    )
+
+
+@dataclass(frozen=True)
+class UploadBuild:
+    """A queued build of a staged upload, as its message names it."""
+
+    build_id: str
+    commit: str
+    upload_id: str
+
+
+def run_upload_build(
+    builds_table, s3_client, bucket: str, build: UploadBuild, staging: upload.Staging, piece_bytes: int
+) -> BuildResult:
+    """Makes a staged upload a queued build's artifact: reads the zip, checks it (upload.check_archive),
+    hashes it, puts its piece list and then it into the global bucket with a built artifact's metadata
+    (its sha256 the whole zip's, as it has no manifest), records the build SUCCEEDED, deletes the upload.
+
+    A refused upload fails the build at once with the reason: the same bytes would be refused again, so it
+    is not retried. Safe to run again as run_build is: a decided build is left as it is, and an attempt that
+    died after its upload finds the identical artifact in place.
+    """
+    try:
+        record = store.start_building(builds_table, build.build_id, utc_now())
+    except store.BuildAlreadyFinished:
+        # An earlier delivery decided the build; it may have died before deleting the upload.
+        upload.delete_staged(s3_client, staging, build.upload_id)
+        return _finished_earlier(builds_table, build.build_id)
+    if (record.commit, record.upload_id) != (build.commit, build.upload_id):
+        raise ValueError(
+            f"message commit {build.commit} and upload {build.upload_id} do not match build {build.build_id}'s "
+            f"commit {record.commit} and upload {record.upload_id}"
+        )
+    key = artifact_key(build.build_id)
+    try:
+        with tempfile.TemporaryFile() as zip_file:
+            size = upload.fetch_staged(s3_client, staging, build.upload_id, zip_file)
+            upload.check_archive(zip_file)
+            sha256, pieces = hash_file(zip_file, piece_bytes)
+            _publish(s3_client, bucket, key, pieces, zip_file, build.build_id, build.commit, sha256)
+    except (upload.UploadRefused, upload.UploadNotFound) as refusal:
+        reason = f"upload refused: {refusal}"
+        if isinstance(refusal, upload.UploadNotFound):
+            # The API saw it staged: it expired (a day after its PUT) or was deleted since.
+            reason = f"upload refused: upload {build.upload_id} is no longer in the staging bucket"
+        store.fail_build(builds_table, build.build_id, utc_now(), reason)
+        upload.delete_staged(s3_client, staging, build.upload_id)
+        return BuildResult(build.build_id, "", "", 0, refused=reason)
+    store.finish_build(
+        builds_table,
+        build.build_id,
+        utc_now(),
+        store.ArtifactLocation(
+            bucket,
+            key,
+            sha256,
+            size,
+            size,
+            artifact_sha256=sha256,
+            piece_bytes=pieces.piece_bytes,
+            piece_root=pieces.root,
+            pieces_key=pieces_key(key),
+        ),
+    )
+    upload.delete_staged(s3_client, staging, build.upload_id)
+    return BuildResult(build.build_id, key, sha256, size)
 
 
 @dataclass(frozen=True)

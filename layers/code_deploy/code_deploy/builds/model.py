@@ -20,6 +20,10 @@ _BUILD_ID_RE = re.compile(BUILD_ID_PATTERN)
 
 ARTIFACT_PREFIX = "builds/"
 
+# An upload of an application's directory (deployctl push): POST /builds/uploads names it.
+UPLOAD_ID_PATTERN = r"^[0-9a-f]{32}$"
+UPLOAD_ID_RULE = "32 lowercase hex digits, as POST /builds/uploads gives it"
+
 
 class BuildStatus(StrEnum):
     QUEUED = "QUEUED"
@@ -38,7 +42,12 @@ def is_valid_build_id(build_id: str) -> bool:
 
 def utc_now() -> str:
     """ISO-8601 UTC timestamp with milliseconds, sortable as a string."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
+
+
+def utc_text(moment: datetime) -> str:
+    """A UTC time as utc_now writes it."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_build_id(now: datetime | None = None) -> str:

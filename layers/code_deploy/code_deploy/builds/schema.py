@@ -7,10 +7,11 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from code_deploy.builds.model import COMMIT_PATTERN, COMMIT_RULE, BuildStatus
+from code_deploy.builds.model import COMMIT_PATTERN, COMMIT_RULE, UPLOAD_ID_PATTERN, UPLOAD_ID_RULE, BuildStatus
 from code_deploy.schema import Schema
 
 Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
+UploadId = Annotated[str, StringConstraints(pattern=UPLOAD_ID_PATTERN, strict=True)]
 
 
 class BuildRequest(Schema):
@@ -20,6 +21,22 @@ class BuildRequest(Schema):
         description=f"The git commit to build: {COMMIT_RULE}.",
         examples=["9fceb02d0ae598e95dc970b74767f19372d61af8"],
     )
+    upload: UploadId | None = Field(
+        default=None,
+        description=f"An upload (POST /builds/uploads, then a PUT of the zip to its uploadUrl): the build is that zip, "
+        f"checked, instead of a build of the commit, which then only names it. {UPLOAD_ID_RULE}.",
+        examples=["6f1c3b0e9d2a4c8b8e5f7a1d2c3b4a59"],
+    )
+
+
+class UploadGranted(Schema):
+    """Where to PUT an application's zip before POST /builds names it."""
+
+    uploadId: str = Field(description="What POST /builds's `upload` names once the zip is PUT.")
+    uploadUrl: str = Field(description="A presigned URL: PUT the zip's bytes to it, without AWS credentials.")
+    method: str = Field(default="PUT", description="Always PUT.")
+    expiresAt: str = Field(description="The URL takes no PUT after this time (15 minutes after it was given).")
+    maxBytes: int = Field(description="The largest zip a build is made of (the stack's MaxUploadBytes).")
 
 
 class BuildAccepted(Schema):
@@ -84,7 +101,9 @@ class BuildHistoryEntry(Schema):
 class Artifact(Schema):
     bucket: str
     key: str
-    sha256: str = Field(description="The payload's, as the artifact's manifest declares it")
+    sha256: str = Field(
+        description="The payload's, as the artifact's manifest declares it; of an uploaded build, the whole zip's"
+    )
     sizeBytes: int
     payloadBytes: int
     artifactSha256: str | None = Field(default=None, description="The whole artifact's, which a host checks it by")
@@ -180,3 +199,4 @@ class BuildMessage(Schema):
 
     buildId: str
     commit: Commit
+    upload: UploadId | None = Field(default=None, description="The staged upload the build is made of, if any")

@@ -102,6 +102,7 @@ class BuildRecord:
     failed_attempts: int = 0
     last_error: str | None = None
     artifact: ArtifactLocation | None = None
+    upload_id: str | None = None  # the staged upload it is made of (deployctl push), else built from its commit
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BuildRecord:
@@ -119,11 +120,12 @@ class BuildRecord:
             failed_attempts=int(item.get("failedAttempts", 0)),
             last_error=item.get("lastError"),
             artifact=artifact,
+            upload_id=item.get("uploadId"),
         )
 
 
-def create_build(table, build_id: str, commit: str, now: str) -> BuildRecord:
-    item = {
+def create_build(table, build_id: str, commit: str, now: str, upload_id: str | None = None) -> BuildRecord:
+    item: dict[str, Any] = {
         "build_id": build_id,
         "record": BUILD_RECORD,
         "commit": commit,
@@ -134,6 +136,8 @@ def create_build(table, build_id: str, commit: str, now: str) -> BuildRecord:
         "updatedAt": now,
         "statusHistory": [{"status": BuildStatus.QUEUED.value, "at": now}],
     }
+    if upload_id:
+        item["uploadId"] = upload_id
     table.put_item(Item=item, ConditionExpression="attribute_not_exists(build_id)")
     return BuildRecord.from_item(item)
 
