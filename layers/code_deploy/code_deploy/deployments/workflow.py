@@ -136,20 +136,27 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
         rollout = replace(rollout, host_waves=host_waves, simulated_outcome=(result["updated"], result["failed"]))
         store.put_region(tables.deployments, deployment_id, rollout)
         return _step("HOSTS", wave_index, spec.wave_timeout_seconds)
-    return _gate(tables, deployment, rollout, wave_index, (result["updated"], result["failed"]))
+    return _gate(tables, deployment, rollout, wave_index, {"": (result["updated"], result["failed"])})
 
 
 def _gate(
-    tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int, outcome: tuple[int, int]
+    tables: Tables,
+    deployment: Deployment,
+    rollout: RegionRollout,
+    wave_index: int,
+    outcomes: dict[str, tuple[int, int]],
 ) -> dict[str, Any]:
-    """The wave's health gate over the hosts it tried (`outcome`: updated, failed): too many failures stop
-    the deployment and roll the region back; else the bake, or the next wave, or the region is done."""
-    updated, failed = outcome
-    gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)
-    if not gate.passed:
-        store.put_region(tables.deployments, deployment.deployment_id, rollout)
-        store.set_stop(tables.deployments, deployment.deployment_id, ROLLBACK, gate.reason or "", utc_now())
-        return _step("ROLLBACK", wave_index)
+    """The wave's health gate over the hosts it tried (`outcomes`: updated and failed, of its simulated
+    hosts and of its real ones, each judged on its own, so a handful of real hosts failing is not lost
+    among thousands of simulated ones): too many failures stop the deployment and roll the region back;
+    else the bake, or the next wave, or the region is done."""
+    for which, (updated, failed) in outcomes.items():
+        gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)
+        if not gate.passed:
+            reason = f"{gate.reason} among its {which}" if which else gate.reason or ""
+            store.put_region(tables.deployments, deployment.deployment_id, rollout)
+            store.set_stop(tables.deployments, deployment.deployment_id, ROLLBACK, reason, utc_now())
+            return _step("ROLLBACK", wave_index)
     return _after_wave(tables, deployment, rollout, wave_index)
 
 
@@ -220,8 +227,11 @@ def hosts_gate(
         failed_by_wave=(*rollout.failed_by_wave[:wave_index], simulated_failed + counted["failed"]),
         real_deployed_by_wave=deployed_by_wave,
     )
-    outcome = (simulated_updated + counted["deployed"], simulated_failed + counted["failed"])
-    return _gate(tables, deployment, rollout, wave_index, outcome)
+    outcomes = {
+        "simulated hosts": (simulated_updated, simulated_failed),
+        "real hosts": (counted["deployed"], counted["failed"]),
+    }
+    return _gate(tables, deployment, rollout, wave_index, outcomes)
 
 
 def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int) -> dict[str, Any]:
