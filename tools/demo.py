@@ -18,12 +18,14 @@ import shlex
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 import boto3
 
 from code_deploy.hosts import records as host_logs
+from tools import fleet
 from tools.api_client import call
 from tools.stack import api_base_url, host_record_tables, outputs, regional_buckets, regions, stack_name
 
@@ -161,7 +163,8 @@ def main() -> int:
     )
     if args.skip_deployments:
         return 0
-    return deployments_demo(stack_outputs, build_id, args.timeout)
+    outcome = deployments_demo(stack_outputs, build_id, args.timeout)
+    return outcome or real_hosts_demo(stack_outputs, args.timeout)
 
 
 def deployments_demo(stack_outputs: dict[str, str], first_build: str, timeout: float) -> int:
@@ -215,6 +218,75 @@ def deployments_demo(stack_outputs: dict[str, str], first_build: str, timeout: f
         f"\nSUCCESS: waves rolled {first_build} out; {second_build}'s failing wave rolled back to it in activation time"
     )
     return 0
+
+
+DEMO_AGENTS = 2  # in every region: examples/flaky fails on the host numbered 001 of each
+
+
+def applications_answer(api: str, region: str, build_id: str) -> list[str]:
+    """Each real host's application's answer to GET /health in the region, if every one is on `build_id`."""
+    status, answer = call("GET", f"{api}/regions/{region}/hosts?group={fleet.DEFAULT_GROUP}")
+    answers = []
+    for host in answer.get("hosts", []) if status == 200 else []:
+        url = f"http://{host['address']}:{host['appPort']}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                health = json.loads(reply.read())
+        except OSError:
+            return []
+        if health.get("buildId") != build_id:
+            return []
+        answers.append(f"  {host['hostId']}: GET {url} -> {json.dumps(health)}")
+    return answers
+
+
+def every_application_answers(api: str, regions_: list[str], build_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answers = [applications_answer(api, region, build_id) for region in regions_]
+        if all(answers):
+            print("\n".join(line for region in answers for line in region))
+            return True
+        time.sleep(1)
+    return False
+
+
+def real_hosts_demo(stack_outputs: dict[str, str], timeout: float) -> int:
+    """Real hosts: a fleet of agents in every region (as `make fleet` starts it), an application pushed as
+    a build and running on every one of them, then a build whose validate_service fails on half of them,
+    stopped by the health gate and rolled back, every application answering with the build before again."""
+    print(f"\n--- Real hosts: {DEMO_AGENTS} agents a region, a pushed application, a failing one rolled back ---")
+    api, all_regions = api_base_url(stack_outputs), regions(stack_outputs)
+    started = time.monotonic()
+    registered = fleet.start(agents=DEMO_AGENTS)
+    print(f"{sum(map(len, registered.values()))} agents registered in {time.monotonic() - started:.1f} s")
+    try:
+        hello = deployctl("push", "examples/hello", "--wait", "--json", capture=True)
+        if hello.returncode != 0:
+            print(f"FAILURE: examples/hello did not deploy: {hello.stderr.strip() or hello.stdout.strip()[-400:]}")
+            return 1
+        hello_build = json.loads(hello.stdout)["buildId"]
+        deployctl("hosts", all_regions[0])
+        if not every_application_answers(api, all_regions, hello_build, timeout):
+            print(f"FAILURE: not every application answers {hello_build}")
+            return 1
+        print(f"deployed to every real host in {time.monotonic() - started:.1f} s since the agents started")
+        rolled_back = time.monotonic()
+        flaky = deployctl("push", "examples/flaky", "--wait", "--json", capture=True)
+        if flaky.returncode == 0:
+            print("FAILURE: examples/flaky was not stopped by the health gate")
+            return 1
+        deployctl("hosts", all_regions[0])
+        if not every_application_answers(api, all_regions, hello_build, timeout):
+            print(f"FAILURE: after the rollback not every application answers {hello_build} again")
+            return 1
+        print(
+            f"\nSUCCESS: examples/hello runs on every real host; examples/flaky, failing validate_service on "
+            f"half of them, was rolled back to it in {time.monotonic() - rolled_back:.1f} s"
+        )
+        return 0
+    finally:
+        fleet.stop()
 
 
 if __name__ == "__main__":

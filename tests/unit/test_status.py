@@ -233,3 +233,17 @@ def test_a_build_whose_rollouts_all_ended_is_final_even_with_hosts_that_failed_w
     assert view.deploymentStatus == DeploymentStatus.DEPLOYED
     assert [region.hostsDeployed for region in view.regions] == [100, 97]
     assert view.deployedAt == "t9"
+
+
+def test_a_build_whose_deployment_rolled_a_region_back_is_failed_and_says_where_and_why():
+    copies = tracking(
+        "SUCCEEDED", [{"bucket": f"s-{r}-builds", "status": "SUCCEEDED"} for r in ("us-west-2", "eu-west-1")]
+    )
+    gate = "us-west-2 wave 1: 2 of 4 hosts failed (50.0% > 5% allowed) among its real hosts"
+    rolled_back = RolloutSummary(**{**vars(rollout("us-west-2", 0)), "rolled_back": gate})
+    # Given one region rolled back, the other still rolling out (it will be undone too)
+    view = build_view(build_record(), rollouts(rolled_back), copies, BUCKETS, 100)
+    # Then the build's deployment has ended: FAILED, with the region and the gate's reason
+    assert view.deploymentStatus == DeploymentStatus.FAILED
+    assert view.failureReason == f"its deployment was rolled back (us-west-2: {gate})"
+    assert view.regions[0].rolledBack == gate

@@ -143,6 +143,9 @@ class RegionStatus(Schema):
     rolloutStartedAt: str | None = None
     rolloutCompletedAt: str | None = None
     rolloutModel: RolloutModel | None = None
+    rolledBack: str | None = Field(
+        default=None, description="why the build's deployment rolled the region back (then the build is FAILED)"
+    )
     supersededBy: str | None = Field(
         default=None, description="the later build that took the region over before this one reached every host"
     )

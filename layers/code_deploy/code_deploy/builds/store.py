@@ -263,6 +263,7 @@ class RolloutSummary:
     completed_at: str
     model: SwarmFigures | None = None
     superseded_by: str | None = None  # a later build took the region over before this one reached every host
+    rolled_back: str | None = None  # why its deployment rolled the region back (its health gate, an abort ...)
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -279,6 +280,8 @@ class RolloutSummary:
         }
         if self.superseded_by:
             item["supersededBy"] = self.superseded_by
+        if self.rolled_back:
+            item["rolledBack"] = self.rolled_back
         if self.model:
             item.update(
                 planMethod=self.model.method,
@@ -315,6 +318,7 @@ class RolloutSummary:
             completed_at=item["completedAt"],
             model=model,
             superseded_by=item.get("supersededBy"),
+            rolled_back=item.get("rolledBack"),
         )
 
 

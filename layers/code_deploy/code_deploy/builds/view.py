@@ -65,6 +65,8 @@ def build_progress(build_status: BuildStatus, replication: Replication, regions:
         return BuildProgress.FAILED
     if replication.status in (ReplicationStatus.FAILED, ReplicationStatus.PARTIAL_FAILURE):
         return BuildProgress.FAILED
+    if any(region.rolledBack for region in regions):  # its deployment undid it: final, whatever else ran
+        return BuildProgress.FAILED
     # A region's rollout summary is written when its rollout ends: once every region's has, the build's
     # status is final, whatever hosts it holds (a later deployment took some: SUPERSEDED; hosts that
     # failed their update within the health gate's allowance are counted in the region's figures).
@@ -124,6 +126,7 @@ def region_status(
         rolloutCompletedAt=rollout.completed_at if rollout else None,
         rolloutModel=_rollout_model(rollout),
         supersededBy=rollout.superseded_by if rollout else None,
+        rolledBack=rollout.rolled_back if rollout else None,
     )
 
 
@@ -205,8 +208,13 @@ def build_view(
     replication = replication_of(tracking)
     deployment = build_progress(build.status, replication, regions)
     failure_reason = build.failure_reason
+    rolled_back = [f"{region.region}: {region.rolledBack}" for region in regions if region.rolledBack]
     if deployment == BuildProgress.FAILED and not failure_reason:
-        failure_reason = replication_failure(replication, regions)
+        failure_reason = (
+            f"its deployment was rolled back ({'; '.join(rolled_back)})"
+            if rolled_back
+            else replication_failure(replication, regions)
+        )
     deployed_at = None
     if deployment == BuildProgress.DEPLOYED:
         deployed_at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)

@@ -352,6 +352,7 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
         status,
         deployment.reason,
     )
+    _report_rollout(tables, deployment, finished, rolled_back=deployment.reason or status.value)
     notification = {
         "deploymentId": deployment_id,
         "buildId": deployment.build_id,
@@ -367,7 +368,11 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
 
 
 def _report_rollout(
-    tables: Tables, deployment: Deployment, rollout: RegionRollout, superseded_by: str | None = None
+    tables: Tables,
+    deployment: Deployment,
+    rollout: RegionRollout,
+    superseded_by: str | None = None,
+    rolled_back: str | None = None,
 ) -> None:
     """The build's summary in the region, as GET /builds/{id} shows it."""
     model = rollout.model
@@ -384,6 +389,7 @@ def _report_rollout(
             completed_at=rollout.completed_at or utc_now(),
             model=build_store.SwarmFigures(**model) if model else None,
             superseded_by=superseded_by,
+            rolled_back=rolled_back,
         ),
     )
 
