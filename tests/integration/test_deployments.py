@@ -215,13 +215,15 @@ def test_a_deployment_whose_workflow_fails_puts_every_region_it_touched_back(
     older, newer = two_builds
     regions = list(buckets)[:2]
     assert finished(api, deploy(api, {"buildId": older}))["status"] == "SUCCEEDED"
-    # Given the newer build's artifact gone from the second region's bucket: its wave fails however often
-    # it is retried, after the first region wave put every host of the first region on it
+    # Given the newer build deploying region wave by region wave, its artifact gone from the second region's
+    # bucket once it is accepted (acceptance pins each region's copy: it refuses a build whose copy is gone):
+    # the second wave fails however often it is retried, after the first put every host of the first region
+    # on the newer build
     s3, key = boto3.client("s3", region_name=regions[1]), f"builds/{newer}.zip"
     artifact = s3.get_object(Bucket=buckets[regions[1]], Key=key)["Body"].read()
-    s3.delete_object(Bucket=buckets[regions[1]], Key=key)
     try:
         deployment_id = deploy(api, {"buildId": newer, "regions": regions, "regionWaves": [[regions[0]], [regions[1]]]})
+        s3.delete_object(Bucket=buckets[regions[1]], Key=key)
         view = finished(api, deployment_id)
     finally:
         s3.put_object(Bucket=buckets[regions[1]], Key=key, Body=artifact)
