@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from code_deploy_agent.region import RegionError
-from tests.unit.agent_fixtures.fake_region import FakeRegion, SimulatedKill
-from tests.unit.agent_fixtures.harness import GROUP, Host, hooks_path
+from tests.unit.agent.fixtures.fake_region import SimulatedKill
+from tests.unit.agent.fixtures.harness import GROUP, Host
 
 # Every step the deployment records, in order (deploy.py); a kill right after each.
 STEPS = [
@@ -28,20 +28,6 @@ STEPS = [
     "reported",
 ]
 ROLLBACK_STEPS = ["rolling-back", "rolled-back", "reporting"]
-
-
-@pytest.fixture
-def region() -> FakeRegion:
-    return FakeRegion()
-
-
-@pytest.fixture
-def host_on_b1(tmp_path, region, monkeypatch):
-    monkeypatch.setenv("PATH", hooks_path())
-    host = Host(tmp_path, region)
-    assert host.deploy(host.publish("b1"), "d1").status == "DEPLOYED"
-    yield host
-    host.close()
 
 
 def kill_at(step: str):

@@ -14,7 +14,7 @@ from code_deploy_agent.agent import Agent
 from code_deploy_agent.aws_region import AwsRegion
 from code_deploy_agent.config import AgentConfig
 from code_deploy_agent.pieces import piece_hashes, piece_root
-from tests.unit.agent_fixtures.harness import app_artifact
+from tests.unit.agent.fixtures.harness import app_artifact
 
 REGION = "us-east-1"
 TABLE = "sam-code-deploy-us-east-1-fleet"

@@ -15,15 +15,15 @@ import pytest
 from code_deploy_agent import cli
 from code_deploy_agent.fleet import fleet_configs, fleet_host_ids, run_agents, stop_agents, stop_apps
 from code_deploy_agent.state import AgentPaths, load_state
-from tests.unit.agent_fixtures.fake_region import FakeRegion
-from tests.unit.agent_fixtures.harness import GROUP, Host, app_artifact, hooks_path, kill_processes_under
+from tests.unit.agent.fixtures.fake_region import FakeRegion
+from tests.unit.agent.fixtures.harness import GROUP, Host, app_artifact, hooks_path, kill_processes_under
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FLEET_SCRIPT = """
 import sys, threading
 from pathlib import Path
 from code_deploy_agent.fleet import fleet_configs, run_agents, stop_on_signals
-from tests.unit.agent_fixtures.fake_region import FakeRegion
+from tests.unit.agent.fixtures.fake_region import FakeRegion
 
 stop = threading.Event()
 stop_on_signals(stop)

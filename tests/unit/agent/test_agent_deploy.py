@@ -12,31 +12,10 @@ import pytest
 
 from code_deploy_agent import AGENT_VERSION, download, releases
 from code_deploy_agent.state import AgentPaths
-from tests.unit.agent_fixtures.fake_region import FakeRegion
-from tests.unit.agent_fixtures.harness import GROUP, REGION, Host, hooks_path
+from tests.unit.agent.fixtures.harness import GROUP, REGION, Host, hooks_path
 
 FAILING_VALIDATE = "#!/bin/sh\necho 'health check: wrong answer'\nexit 1\n"
 HANGING_START = "#!/bin/sh\necho 'starting, then hanging'\nsleep 30\n"
-
-
-@pytest.fixture
-def region() -> FakeRegion:
-    return FakeRegion()
-
-
-@pytest.fixture
-def host(tmp_path, region, monkeypatch):
-    monkeypatch.setenv("PATH", hooks_path())
-    host = Host(tmp_path, region)
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def host_on_b1(host):
-    """A host serving build b1, deployed by deployment d1."""
-    assert host.deploy(host.publish("b1"), "d1").status == "DEPLOYED"
-    return host
 
 
 def test_deploys_the_build_and_reports_it(host, region):

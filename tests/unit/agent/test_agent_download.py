@@ -14,8 +14,8 @@ from code_deploy_agent.download import ArtifactRefused, DownloadStopped, fetch_a
 from code_deploy_agent.pieces import PieceList, PieceListRejected, piece_hashes, piece_root
 from code_deploy_agent.region import Goal
 from code_deploy_agent.state import AgentPaths
-from tests.unit.agent_fixtures.fake_region import FakeRegion, SimulatedKill
-from tests.unit.agent_fixtures.harness import GROUP, Host, hooks_path
+from tests.unit.agent.fixtures.fake_region import FakeRegion, SimulatedKill
+from tests.unit.agent.fixtures.harness import GROUP
 
 PIECE_BYTES = 4096
 
@@ -23,25 +23,6 @@ PIECE_BYTES = 4096
 def padded_app(build_id: str) -> dict[str, bytes]:
     """Incompressible padding: an artifact of a dozen pieces."""
     return {"assets/blob.bin": random.Random(build_id).randbytes(12 * PIECE_BYTES)}
-
-
-@pytest.fixture
-def region() -> FakeRegion:
-    return FakeRegion()
-
-
-@pytest.fixture
-def host(tmp_path, region, monkeypatch):
-    monkeypatch.setenv("PATH", hooks_path())
-    host = Host(tmp_path, region)
-    yield host
-    host.close()
-
-
-@pytest.fixture
-def host_on_b1(host):
-    assert host.deploy(host.publish("b1"), "d1").status == "DEPLOYED"
-    return host
 
 
 def test_a_download_killed_after_k_pieces_resumes_with_only_the_rest(host_on_b1, region):
