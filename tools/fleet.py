@@ -41,6 +41,15 @@ WAIT_SLICE_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 120.0
 
 
+@dataclass(frozen=True)
+class AgentTiming:
+    """How often each agent polls and heartbeats, and its download's rate cap (0: none)."""
+
+    poll_seconds: float = POLL_SECONDS
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    download_bytes_per_second: float = 0.0
+
+
 class FleetError(RuntimeError):
     """The fleet could not start (or stop); the message says why and where to look."""
 
@@ -86,7 +95,7 @@ def _iso_now() -> str:
 
 
 def _spawn(
-    region: str, group: str, agents: int, base_dir: Path, names: dict[str, str], poll: float, heartbeat: float
+    region: str, group: str, agents: int, base_dir: Path, names: dict[str, str], timing: AgentTiming
 ) -> RegionFleet:
     region_dir = base_dir / region
     region_dir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +104,8 @@ def _spawn(
     command = [
         str(AGENT), "fleet", "--region", region, "--group", group, "--count", str(agents), "--dir", str(base_dir),
         "--table", names["FleetTableName"], "--bucket", names["RegionalBuildsBucketName"], "--prefix", prefix,
-        "--poll-seconds", str(poll), "--heartbeat-seconds", str(heartbeat),
+        "--poll-seconds", str(timing.poll_seconds), "--heartbeat-seconds", str(timing.heartbeat_seconds),
+        "--download-bytes-per-second", str(timing.download_bytes_per_second),
     ]  # fmt: skip
     with log.open("ab") as output:
         # A session of its own: the agents outlive `make fleet`, and a Ctrl-C in its terminal does not reach them.
@@ -172,8 +182,7 @@ def start(
     group: str = DEFAULT_GROUP,
     base_dir: Path = DEFAULT_DIR,
     only_regions: list[str] | None = None,
-    poll_seconds: float = POLL_SECONDS,
-    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    timing: AgentTiming = AgentTiming(),
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> dict[str, list[str]]:
     """Starts `agents` agents of `group` in each region of the deployed stack (or `only_regions`), one
@@ -197,7 +206,7 @@ def start(
     try:
         for region in chosen:
             names = regional_outputs(stack_outputs, region)
-            fleets.append(_spawn(region, group, agents, base_dir, names, poll_seconds, heartbeat_seconds))
+            fleets.append(_spawn(region, group, agents, base_dir, names, timing))
         return wait_for_registration(fleets, group, agents, since, timeout)
     except BaseException:
         _terminate(fleets)

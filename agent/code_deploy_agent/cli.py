@@ -73,6 +73,7 @@ def _fleet(args: argparse.Namespace) -> int:
         poll_seconds=args.poll_seconds,
         heartbeat_seconds=args.heartbeat_seconds,
         keep_releases=args.keep_releases,
+        download_bytes_per_second=args.download_bytes_per_second,
     )
     stop = threading.Event()
     stop_on_signals(stop)
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--poll-seconds", type=float, default=5.0)
     fleet.add_argument("--heartbeat-seconds", type=float, default=30.0)
     fleet.add_argument("--keep-releases", type=int, default=3)
+    fleet.add_argument("--download-bytes-per-second", type=float, default=0.0, help="each agent's cap (0: none)")
     fleet.set_defaults(handler=_fleet)
 
     stop = commands.add_parser("stop", help="stop the agents whose pid files are under DIR")

@@ -36,6 +36,9 @@ class AgentConfig:
     poll_seconds: float = 10.0
     heartbeat_seconds: float = 30.0
     keep_releases: int = 3
+    # A cap on the artifact's download rate, 0 for none: a host's link is shared with the application it
+    # serves, and the benchmark gives each local agent the bandwidth a real host would have.
+    download_bytes_per_second: float = 0.0
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(AgentConfig)}
@@ -67,6 +70,7 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "poll_seconds": float,
     "heartbeat_seconds": float,
     "keep_releases": int,
+    "download_bytes_per_second": float,
 }
 
 
@@ -101,6 +105,8 @@ def check_config(config: AgentConfig) -> AgentConfig:
         raise ConfigError("poll_seconds and heartbeat_seconds must be positive")
     if config.keep_releases < MIN_KEEP_RELEASES:
         raise ConfigError(f"keep_releases must be at least {MIN_KEEP_RELEASES} (the current and the previous)")
+    if config.download_bytes_per_second < 0:
+        raise ConfigError("download_bytes_per_second must be 0 (no cap) or positive")
     if not 0 < config.app_port < 65536:
         raise ConfigError(f"app_port {config.app_port} is not a port")
     return config

@@ -190,7 +190,9 @@ class Deployer:
         if not cached:
             self._set_host_state(host_item.DOWNLOADING)
             try:
-                downloaded = fetch_artifact(self.region, goal, self.paths, self.stop)
+                downloaded = fetch_artifact(
+                    self.region, goal, self.paths, self.stop, bytes_per_second=self.config.download_bytes_per_second
+                )
                 artifact = downloaded.path
                 hooks = hooks_in_zip(artifact)
             except INSTALL_ERRORS as error:

@@ -115,9 +115,30 @@ def _save_progress(paths: AgentPaths, goal: Goal, verified: set[int]) -> None:
     )
 
 
-def fetch_artifact(region: RegionLink, goal: Goal, paths: AgentPaths, stop: threading.Event) -> Downloaded:
+class Pace:
+    """Keeps a download at or under a rate: after each piece, waits until the bytes read so far are no more
+    than the rate allows since the start (0: no cap). Waits on the stop event, so a stopping agent is not held."""
+
+    def __init__(self, bytes_per_second: float, stop: threading.Event) -> None:
+        self.bytes_per_second = bytes_per_second
+        self.stop = stop
+        self.started = time.monotonic()
+        self.bytes_read = 0
+
+    def read(self, count: int) -> None:
+        self.bytes_read += count
+        if self.bytes_per_second > 0:
+            ahead = self.bytes_read / self.bytes_per_second - (time.monotonic() - self.started)
+            if ahead > 0:
+                self.stop.wait(ahead)
+
+
+def fetch_artifact(
+    region: RegionLink, goal: Goal, paths: AgentPaths, stop: threading.Event, *, bytes_per_second: float = 0.0
+) -> Downloaded:
     """The goal's artifact, complete and verified, in downloads/; ArtifactRefused when it is missing or does
-    not hash to what the goal says (nothing of a refused artifact is kept)."""
+    not hash to what the goal says (nothing of a refused artifact is kept). bytes_per_second caps the rate
+    (0: no cap)."""
     started = time.monotonic()
     pieces = _piece_list(region, goal)
     size = region.object_size(goal.artifact_key)
@@ -130,7 +151,8 @@ def fetch_artifact(region: RegionLink, goal: Goal, paths: AgentPaths, stop: thre
     try:
         descriptor = os.open(partial, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fetched = _fetch_missing_pieces(region, goal, paths, pieces, descriptor, stop)
+            pace = Pace(bytes_per_second, stop)
+            fetched = _fetch_missing_pieces(region, goal, paths, pieces, descriptor, pace)
             if _sha256_of_range(descriptor, 0, goal.artifact_bytes - 1) != goal.sha256:
                 raise ArtifactRefused(CHECKSUM, f"{goal.artifact_key} does not hash to the goal's sha256")
         finally:
@@ -142,7 +164,7 @@ def fetch_artifact(region: RegionLink, goal: Goal, paths: AgentPaths, stop: thre
 
 
 def _fetch_missing_pieces(
-    region: RegionLink, goal: Goal, paths: AgentPaths, pieces: PieceList, descriptor: int, stop: threading.Event
+    region: RegionLink, goal: Goal, paths: AgentPaths, pieces: PieceList, descriptor: int, pace: Pace
 ) -> int:
     """Reads and writes every piece not verified yet, recording each once it is on disk; the bytes read."""
     verified = _verified_so_far(paths, goal, descriptor, pieces)
@@ -150,11 +172,12 @@ def _fetch_missing_pieces(
     for index in range(len(pieces.pieces)):
         if index in verified:
             continue
-        if stop.is_set():
+        if pace.stop.is_set():
             raise DownloadStopped(f"stopped with {len(verified)} of {len(pieces.pieces)} pieces")
         first, last = piece_span(index, goal.piece_bytes, goal.artifact_bytes)
         data = region.read_range(goal.artifact_key, first, last)
         fetched += len(data)
+        pace.read(len(data))
         if len(data) != last + 1 - first or hashlib.sha256(data).hexdigest() != pieces.pieces[index]:
             raise ArtifactRefused(CHECKSUM, f"piece {index} of {goal.artifact_key} does not match its hash")
         write_at(descriptor, data, first)

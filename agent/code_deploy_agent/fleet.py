@@ -62,6 +62,7 @@ def fleet_configs(
     poll_seconds: float = 5.0,
     heartbeat_seconds: float = 30.0,
     keep_releases: int = 3,
+    download_bytes_per_second: float = 0.0,
 ) -> list[AgentConfig]:
     """One config per local agent: its own directory and app port (the one it had, if it ran before)."""
     zones = zones or [f"{region}{letter}" for letter in "abc"]
@@ -83,6 +84,7 @@ def fleet_configs(
                     poll_seconds=poll_seconds,
                     heartbeat_seconds=heartbeat_seconds,
                     keep_releases=keep_releases,
+                    download_bytes_per_second=download_bytes_per_second,
                 )
             )
         )

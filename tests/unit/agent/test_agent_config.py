@@ -46,6 +46,7 @@ def test_a_json_config_file_works_too(tmp_path):
         ({**SETTINGS, "poll_seconds": "0"}, "must be positive"),
         ({**SETTINGS, "app_port": "70000"}, "is not a port"),
         ({**SETTINGS, "app_port": "http"}, "app_port: 'http' is not valid"),
+        ({**SETTINGS, "download_bytes_per_second": "-1"}, "must be 0 \\(no cap\\) or positive"),
     ],
 )
 def test_a_configuration_the_agent_cannot_use_is_refused_saying_why(settings, message):

@@ -184,3 +184,35 @@ def test_a_piece_list_is_believed_only_when_it_matches_the_goal():
             PieceList.parse(raw, **kwargs)
     with pytest.raises(PieceListRejected, match="not a piece list"):
         PieceList.parse(b"<html>", piece_bytes=4, root=piece_root(hashes), artifact_bytes=10)
+
+
+class RecordedWaits(threading.Event):
+    """A stop event that is never set and records how long each wait on it asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        return False
+
+
+def test_a_capped_download_waits_until_its_bytes_fit_the_rate(tmp_path, region, monkeypatch):
+    # Given a clock that stands still, so each wait is what the bytes read so far need at the cap
+    monkeypatch.setattr("code_deploy_agent.download.time.monotonic", lambda: 100.0)
+    goal = _goal(region, random.Random(2).randbytes(4 * PIECE_BYTES))
+    stop = RecordedWaits()
+
+    fetch_artifact(region, goal, AgentPaths(tmp_path), stop, bytes_per_second=PIECE_BYTES / 2)
+
+    assert stop.waits == [2.0, 4.0, 6.0, 8.0]  # two seconds a piece
+
+
+def test_an_uncapped_download_never_waits(tmp_path, region):
+    goal = _goal(region, random.Random(3).randbytes(4 * PIECE_BYTES))
+    stop = RecordedWaits()
+
+    fetch_artifact(region, goal, AgentPaths(tmp_path), stop)
+
+    assert stop.waits == []
