@@ -10,6 +10,7 @@ events to lists of `{run, timeout}`, every script it runs in the zip.
 
 from __future__ import annotations
 
+import os
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -115,7 +116,9 @@ def fetch_staged(s3_client, staging: Staging, upload_id: str, into: BinaryIO) ->
         if _is_missing(error):
             raise UploadNotFound(upload_id) from None
         raise
-    size = into.tell()
+    # Not into.tell(): the managed transfer writes its parts from several threads, each at its offset, so
+    # the position is the end of whichever part was written last, not the end of the file.
+    size = into.seek(0, os.SEEK_END)
     check_size(upload_id, size, staging.max_bytes)  # replaced by a larger one since the HEAD
     return size
 
