@@ -4,12 +4,14 @@ the rollout's time grows with hosts and regions. Prints a table with a PASS/MISS
 <out>/results.json and PNG plots under <out>/plots/.
 
     python -m bench [--runs 5] [--hosts 1000,10000,100000] [--regions 2,5,10] [--out bench]
+                    [--fleets 5,20,50] [--fleet-artifact-mib 256] [--fleet-mib-per-second 16]
     python -m bench --smoke --out /tmp/bench     # small sizes, for CI
 
 The latency and throughput runs use the deployed stack (STACK_NAME) as it is. The scaling runs deploy a
 scratch stack (`sam deploy` of the same build with the deployed stack's parameters but other HostsPerRegion
 and Regions), update it from one size to the next and delete it at the end, so the deployed stack is left
-as `make deploy` made it.
+as `make deploy` made it. The real fleets (bench/fleets.py) are agents started in the deployed stack's
+first region, a group of their own, stopped at the end.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from bench import cold_imports, p2p_report
 from bench import deployments as bench_deployments
+from bench import fleets as bench_fleets
 from bench import plots as bench_plots
 from bench import profiling as bench_profile
 from bench.measure import SMOKE, ScalingPoint, Sizes, measure_deployed_stack, measure_scaling, sync_config
@@ -50,6 +53,18 @@ def parse_sizes(args: argparse.Namespace) -> Sizes:
     )
 
 
+def parse_fleets(args: argparse.Namespace) -> bench_fleets.FleetSettings | None:
+    if args.smoke:
+        return bench_fleets.SMOKE
+    if args.no_fleets:
+        return None
+    return bench_fleets.FleetSettings(
+        sizes=tuple(int(agents) for agents in args.fleets.split(",")),
+        artifact_bytes=int(args.fleet_artifact_mib * bench_fleets.MIB),
+        bytes_per_second=args.fleet_mib_per_second * bench_fleets.MIB,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -60,6 +75,10 @@ def main() -> int:
     parser.add_argument("--regions", default="2,5,10", help="region counts of the regions sweep")
     parser.add_argument("--regions-sweep-hosts", type=int, default=1000)
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling sweeps (no scratch stack)")
+    parser.add_argument("--fleets", default="5,20,50", help="agents in each real fleet, one fleet after another")
+    parser.add_argument("--fleet-artifact-mib", type=float, default=256, help="the real fleets' artifact's padding")
+    parser.add_argument("--fleet-mib-per-second", type=float, default=16, help="each agent's download cap")
+    parser.add_argument("--no-fleets", action="store_true", help="skip the real fleets")
     parser.add_argument("--smoke", action="store_true", help="small sizes, to check that it all runs (CI)")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy samples of the emulator and the sync during more builds"
@@ -98,6 +117,11 @@ def main() -> int:
     *_, older, newer = [measured.warmup.build_id, *(run.build_id for run in measured.runs)]
     print(f"Deployments: {older} in three waves, then {newer} failing and rolled back", flush=True)
     deployment_figures = bench_deployments.measure(api_base_url(stack_outputs), older, newer).summary()
+    fleet_settings = parse_fleets(args)
+    fleet_figures = []
+    if fleet_settings:
+        print(f"Real fleets of {', '.join(map(str, fleet_settings.sizes))} agents", flush=True)
+        fleet_figures = [found.summary() for found in bench_fleets.measure(stack_outputs, fleet_settings)]
     points: list[ScalingPoint] = []
     if not args.no_scaling:
         print(f"Scaling, on the scratch stack {args.scratch_stack}", flush=True)
@@ -140,6 +164,7 @@ def main() -> int:
         "throughput": {**throughput(measured), "naiveRunsSeconds": measured.naive_seconds},
         "scaling": [point.summary() for point in points],
         "deployments": deployment_figures,
+        "fleets": fleet_figures,
     }
     if profiled:
         results["profile"] = profiled
@@ -152,6 +177,7 @@ def main() -> int:
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print("\n".join(report_lines(results)))
     print("\n".join(bench_deployments.report_lines(deployment_figures)))
+    print("\n".join(bench_fleets.report_lines(fleet_figures)))
     print("\n".join(cold_imports.report_lines(imports)))
     print("\n".join(p2p_report.lines(results["p2p"])))
     for name, frames in profiled.items():

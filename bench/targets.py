@@ -58,6 +58,10 @@ def targets(results: dict[str, Any], points: list[ScalingPoint], sizes: Sizes) -
         Target("end-to-end / emulator floor", results["endToEnd"]["overFloor"], 2, at_least=False),
         Target("rollback / the rollout it undoes", results["deployments"]["rollbackOverRollout"], 0.5, at_least=False),
     ]
+    found += [
+        Target(f"rollback / rollout, {fleet['agents']} real agents", fleet["rollbackOverRollout"], 0.2, at_least=False)
+        for fleet in results.get("fleets", [])
+    ]
     by_config = {(p.hosts_per_region, p.regions): p for p in points}
     few, many = min(sizes.regions), max(sizes.regions)
     if few != many and points:

@@ -31,10 +31,15 @@ def test_bench_smoke_writes_results_and_plots(stack_outputs, tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["config"]["smoke"] is True
     assert {target["result"] for target in results["targets"]} <= {"PASS", "MISS"}
-    assert len(results["targets"]) == 6
+    assert len(results["targets"]) == 7
     # the deployments' figures: three waves to every region, and a rollback faster than what it undid
     deployments = results["deployments"]
     assert deployments["waves_seconds"] > 0 and deployments["rollback_model_seconds"] == 2.0
+    # a real fleet: every agent on the pushed build, then back on it from its cache, downloading nothing
+    (fleet,) = results["fleets"]
+    assert fleet["agents"] == 2 and fleet["artifact_bytes"] > 8 * 1024 * 1024
+    assert fleet["rollout_seconds"] > fleet["physical_limit_seconds"] > 0
+    assert fleet["rollback_seconds"] > 0 and fleet["rollback_downloaded_bytes"] == 0
     plots = ("timeline", "floor", "throughput", "scaling_hosts", "scaling_regions")
     for plot in (*plots, "p2p_time_vs_hosts", "p2p_time_vs_artifact_size"):
         assert (tmp_path / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
