@@ -24,14 +24,15 @@ from enum import StrEnum
 from capacity.model import (
     DAYS_PER_MONTH,
     HOURS_PER_MONTH,
-    KIB,
     FunctionSettings,
     Limit,
     PriceTable,
     Quota,
     Scenario,
     WorkItem,
+    read_units,
     usage,
+    write_units,
 )
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -88,18 +89,10 @@ class AgentDesign:
     pieces_from_peers: bool = False  # False (as built): every agent reads every piece from the bucket
 
 
-# DynamoDB's read units: an eventually consistent read of up to 4 KB is half a unit, a strongly
-# consistent one a unit (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
+# An eventually consistent read of up to 4 KB is half a unit, a strongly consistent one (model.read_units)
+# a unit (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
 def eventually_consistent_read_units(item_bytes: float) -> float:
-    return 0.5 * max(1, math.ceil(item_bytes / (4 * KIB)))
-
-
-def consistent_read_units(item_bytes: float) -> float:
-    return 2 * eventually_consistent_read_units(item_bytes)
-
-
-def write_units(item_bytes: float) -> int:
-    return max(1, math.ceil(item_bytes / KIB))
+    return read_units(item_bytes) / 2
 
 
 def pieces(scenario: Scenario, settings: AgentSettings) -> int:
@@ -193,7 +186,7 @@ def _steady_work(
         WorkItem(
             "DynamoDB",
             "HostReportsFunction: the tally read at a heartbeat that carries a report",
-            tally_reads * consistent_read_units(settings.tally_item_bytes),
+            tally_reads * read_units(settings.tally_item_bytes),
             "dynamodb.read_units",
         ),
         WorkItem(
@@ -238,7 +231,7 @@ def _deployment_work(
     host_units = write_units(settings.host_item_bytes)
     records = hosts * STATE_WRITES_PER_DEPLOYMENT
     readers = regions * scenario.waves * scenario.seeds_per_wave if design.pieces_from_peers else hosts
-    tally_units = consistent_read_units(settings.tally_item_bytes)
+    tally_units = read_units(settings.tally_item_bytes)
     # the tally is read at every record of a host item that carries a report (as built), or at a new
     # report only; and once more after each count
     tally_reads = (records if design.tally_read_per_host_write else hosts) + hosts
@@ -320,7 +313,7 @@ def agent_load(
         table_write_units_per_second=heartbeats * host_units,
         index_shard_write_units_per_second=heartbeats * host_units / settings.group_shards,
         stream_records_per_second=heartbeats,
-        tally_read_units_per_second=tally_reads * consistent_read_units(settings.tally_item_bytes),
+        tally_read_units_per_second=tally_reads * read_units(settings.tally_item_bytes),
         report_function_concurrency=heartbeats * _record_seconds(design, assumptions),
         s3_gets_per_second=download_rate / settings.piece_bytes,
         converge_mean_seconds=mean,

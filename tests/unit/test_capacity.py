@@ -376,16 +376,11 @@ def test_rollout_shape_follows_the_steps_answers():
     # When it is read
     shape = templates.rollout_shape(definition)
 
-    # Then a region's wave is its step and its gate, its end one more state; the steps are counted
-    assert shape == model.RolloutShape(
-        fixed_states=3,
-        fixed_invocations=2,
-        states_per_region_wave=1,
-        states_per_region=1,
-        states_per_wave=2,
-        invocations_per_region=0,
-        invocations_per_wave=1,
-    )
+    # Then a region's wave is its step and its gate, its end one more state; the steps are counted: the
+    # shape of the rollout as written (start, region waves, finish; a region's wave step and gate, its end)
+    assert shape == model.ROLLOUT_AS_WRITTEN
+    assert (shape.fixed_states, shape.states_per_region_wave, shape.states_per_region) == (3, 1, 1)
+    assert (shape.states_per_wave, shape.fixed_invocations, shape.invocations_per_wave) == (2, 2, 1)
     # 2 region waves over 3 regions, 4 waves each
     assert shape.transitions(2, 3, 4) == 3 + 2 + 3 * (1 + 4 * 2)
     assert shape.invocations(3, 4) == 2 + 3 * 4
