@@ -110,7 +110,7 @@ bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, thr
 
 capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
 	@scripts/bootstrap.sh test
-	PYTHONPATH=$(CURDIR)/layers/code_deploy $(TEST)/python -m capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
+	PYTHONPATH=$(CURDIR)/layers/code_deploy:$(CURDIR)/agent $(TEST)/python -m capacity $(foreach param,$(LOCAL_PARAMS),--param $(param))
 
 # Real hosts: one code-deploy-agent process a region of the deployed stack, AGENTS agents each, group `fleet`,
 # each agent in .fleet/<region>/<hostId>/ (tools/fleet.py). No redeploy; back once every agent has registered.

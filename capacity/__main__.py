@@ -20,11 +20,12 @@ from typing import Any
 
 from rich.console import Console
 
-from capacity import model, report
+from capacity import agents, model, report
 from capacity.model import Assumptions, PriceTable, Quota, Scenario, TemplateSettings
 from capacity.scenarios import (
     PRICES,
     QUOTAS,
+    agent_settings,
     design_assumptions,
     design_choices,
     design_scenario,
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     design = (design_scenario(), design_assumptions(measured), template)
     results |= scenario_results(console, [local, design], prices, quotas)
     results |= design_results(console, *design, prices, quotas, out)
+    results["agents"] = report.print_agents(
+        console, design[0], agent_settings(), agents.AgentAssumptions(), prices, quotas
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     console.print(f"Wrote {out / 'results.json'} and {out / PLOT}")

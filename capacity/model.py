@@ -271,11 +271,11 @@ def upload_requests(size: int) -> int:
     return 2 + math.ceil(size / BOTO3_MULTIPART_CHUNK)
 
 
-def _write_units(item_bytes: float) -> int:
+def write_units(item_bytes: float) -> int:
     return max(1, math.ceil(item_bytes / KIB))
 
 
-def _read_units(item_bytes: float) -> int:
+def read_units(item_bytes: float) -> int:
     return max(1, math.ceil(item_bytes / (4 * KIB)))  # strongly consistent
 
 
@@ -295,7 +295,7 @@ def host_record_writes(scenario: Scenario, assumptions: Assumptions, hosts: int)
         size = assumptions.host_record_bytes
         return HostRecordWrites(
             items=records,
-            write_units=records * _write_units(size),
+            write_units=records * write_units(size),
             batch_calls=math.ceil(records / BATCH_WRITE_ITEMS),
             stored_bytes=records * (size + DYNAMODB_ITEM_OVERHEAD_BYTES),
         )
@@ -305,7 +305,7 @@ def host_record_writes(scenario: Scenario, assumptions: Assumptions, hosts: int)
     items = shards * scenario.records_per_host
     return HostRecordWrites(
         items=items,
-        write_units=items * _write_units(size),
+        write_units=items * write_units(size),
         batch_calls=math.ceil(items / BATCH_WRITE_ITEMS),
         stored_bytes=items * (size + DYNAMODB_ITEM_OVERHEAD_BYTES),
     )
@@ -417,7 +417,7 @@ def _gb_seconds(settings: FunctionSettings, seconds: float) -> float:
 
 def _build_query_read_units(scenario: Scenario, assumptions: Assumptions) -> int:
     """One status poll's consistent Query of the build: its record and every region's rollout summary."""
-    return _read_units(assumptions.build_record_bytes + scenario.regions * assumptions.rollout_summary_bytes)
+    return read_units(assumptions.build_record_bytes + scenario.regions * assumptions.rollout_summary_bytes)
 
 
 def _bucket_gets(scenario: Scenario) -> int:
@@ -554,12 +554,12 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
     regions, waves = scenario.regions, scenario.waves
     per_wave = host_record_writes(scenario, assumptions, scenario.hosts_per_wave)
     tracking_final = assumptions.tracking_row_bytes + regions * assumptions.tracking_bytes_per_destination
-    status_read_units = _build_query_read_units(scenario, assumptions) + _read_units(tracking_final)
+    status_read_units = _build_query_read_units(scenario, assumptions) + read_units(tracking_final)
     return [
         WorkItem(
             "DynamoDB",
             "builds: QUEUED put, BUILDING and SUCCEEDED updates",
-            3 * _write_units(assumptions.build_record_bytes),
+            3 * write_units(assumptions.build_record_bytes),
             "dynamodb.write_units",
         ),
         WorkItem(
@@ -571,7 +571,7 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
         WorkItem(
             "DynamoDB",
             "FileCopyTracking: start put, final update",
-            _write_units(assumptions.tracking_row_bytes) + _write_units(tracking_final),
+            write_units(assumptions.tracking_row_bytes) + write_units(tracking_final),
             "dynamodb.write_units",
         ),
         WorkItem(
@@ -583,7 +583,7 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
         WorkItem(
             "DynamoDB",
             "rollout summaries (one put per region, when its rollout ends)",
-            regions * _write_units(assumptions.rollout_summary_bytes),
+            regions * write_units(assumptions.rollout_summary_bytes),
             "dynamodb.write_units",
         ),
         *_deployment_tables_work(scenario, assumptions),
@@ -605,17 +605,17 @@ def _dynamodb_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkIte
 
 def _deployment_read_units(scenario: Scenario, assumptions: Assumptions) -> int:
     """One consistent Query of the deployment: its record and an item a region."""
-    return _read_units(assumptions.deployment_record_bytes + scenario.regions * assumptions.region_rollout_bytes)
+    return read_units(assumptions.deployment_record_bytes + scenario.regions * assumptions.region_rollout_bytes)
 
 
 def _deployment_tables_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkItem]:
     """The deployments and regions tables (global stack), as code_deploy.deployments reads and writes
     them: the acceptance (AutoDeploy's), then each step of the rollout (start, a step a wave, finish)."""
     regions, waves = scenario.regions, scenario.waves
-    deployment = _write_units(assumptions.deployment_record_bytes)
-    rollout = _write_units(assumptions.region_rollout_bytes)
-    goal = _write_units(assumptions.region_goal_bytes)
-    goal_read = _read_units(assumptions.region_goal_bytes)
+    deployment = write_units(assumptions.deployment_record_bytes)
+    rollout = write_units(assumptions.region_rollout_bytes)
+    goal = write_units(assumptions.region_goal_bytes)
+    goal_read = read_units(assumptions.region_goal_bytes)
     query = _deployment_read_units(scenario, assumptions)
     return [
         WorkItem(
@@ -628,7 +628,7 @@ def _deployment_tables_work(scenario: Scenario, assumptions: Assumptions) -> lis
             "DynamoDB",
             "acceptance reads: each region's goal (twice: before, and after the retention tags), the "
             "deployment that set it",
-            2 * regions * goal_read + _read_units(assumptions.deployment_record_bytes),
+            2 * regions * goal_read + read_units(assumptions.deployment_record_bytes),
             "dynamodb.read_units",
         ),
         WorkItem(
@@ -655,13 +655,13 @@ def _host_state_work(scenario: Scenario, assumptions: Assumptions) -> list[WorkI
         WorkItem(
             "DynamoDB",
             "host-state blocks written by the waves",
-            regions * waves * host_state_blocks(scenario.hosts_per_wave) * _write_units(block_size),
+            regions * waves * host_state_blocks(scenario.hosts_per_wave) * write_units(block_size),
             "dynamodb.write_units",
         ),
         WorkItem(
             "DynamoDB",
             "host-state blocks read by the waves (every block of the region, each wave)",
-            regions * waves * host_state_blocks(scenario.hosts_per_region) * _read_units(block_size),
+            regions * waves * host_state_blocks(scenario.hosts_per_region) * read_units(block_size),
             "dynamodb.read_units",
         ),
     ]
@@ -789,12 +789,12 @@ def cost(scenario: Scenario, template: TemplateSettings, assumptions: Assumption
     if scenario.capacity_mode is CapacityMode.PROVISIONED:
         # Capacity bought for the peak's sustained rate, every hour of the month, in every region's
         # table; the request units are then not billed one by one.
-        write_units = used.pop("dynamodb.write_units", 0.0)
-        read_units = used.pop("dynamodb.read_units", 0.0)
+        units_written = used.pop("dynamodb.write_units", 0.0)
+        units_read = used.pop("dynamodb.read_units", 0.0)
         peak = peak_deployments_per_second(scenario, assumptions)
         fixed["DynamoDB"] = HOURS_PER_MONTH * (
-            write_units * peak * prices.unit_price("dynamodb.provisioned_wcu_hours")
-            + read_units * peak * prices.unit_price("dynamodb.provisioned_rcu_hours")
+            units_written * peak * prices.unit_price("dynamodb.provisioned_wcu_hours")
+            + units_read * peak * prices.unit_price("dynamodb.provisioned_rcu_hours")
         )
     per_deployment: dict[str, float] = defaultdict(float)
     for key, quantity in used.items():
@@ -899,53 +899,41 @@ def _lambda_limits(at: _Peak) -> list[Limit]:
     ]
 
 
+TIMEOUT, MEMORY = "Timeout", "MemorySize"  # the function settings a limit compares against
+
+
+def _function_limit(
+    at: _Peak, name: str, demand: float, what_breaks: str, function: str, settings: FunctionSettings, setting: str
+) -> Limit:
+    """A function's run time (seconds) or memory (MB) against its Timeout or MemorySize in the template."""
+    memory = setting == MEMORY
+    return at.limit(
+        name,
+        demand,
+        what_breaks,
+        value=settings.memory_mb if memory else settings.timeout_seconds,
+        unit="MB" if memory else "seconds",
+        source=f"template: {function} {setting}",
+    )
+
+
 def _function_setting_limits(at: _Peak) -> list[Limit]:
     """Each function's run time and memory against what the template gives it."""
     scenario, template, assumptions = at.scenario, at.template, at.assumptions
     worker_memory = assumptions.worker_base_memory_bytes + 2 * scenario.artifact_bytes  # payload + its zip
     sync_memory = assumptions.sync_base_memory_bytes + scenario.hosts_per_wave * assumptions.sync_bytes_per_host
-    return [
-        at.limit(
-            "Regional sync run time vs its timeout",
-            at.times.regional_sync,
-            "the sync times out before its records are written",
-            value=template.regional_sync.timeout_seconds,
-            unit="seconds",
-            source="template: RegionalSyncFunction Timeout",
-        ),
-        at.limit(
-            "Regional sync memory (host records held)",
-            sync_memory / MIB,
-            "the sync runs out of memory",
-            value=template.regional_sync.memory_mb,
-            unit="MB",
-            source="template: RegionalSyncFunction MemorySize",
-        ),
-        at.limit(
-            "Build worker memory (artifact built in memory)",
-            worker_memory / MIB,
-            "the worker runs out of memory",
-            value=template.build_worker.memory_mb,
-            unit="MB",
-            source="template: BuildWorkerFunction MemorySize",
-        ),
-        at.limit(
-            "Build worker upload time vs its timeout",
-            at.times.build_worker,
-            "the upload times out",
-            value=template.build_worker.timeout_seconds,
-            unit="seconds",
-            source="template: BuildWorkerFunction Timeout",
-        ),
-        at.limit(
-            "Copy time vs the copy function's timeout",
-            at.times.copy if at.copies_by_function else 0.0,
-            "a regional copy times out",
-            value=template.copy.timeout_seconds,
-            unit="seconds",
-            source="template: the copy function's Timeout",
-        ),
-    ]
+    sync, worker = ("RegionalSyncFunction", template.regional_sync), ("BuildWorkerFunction", template.build_worker)
+    rows = [
+        ("Regional sync run time vs its timeout", at.times.regional_sync,
+         "the sync times out before its records are written", *sync, TIMEOUT),
+        ("Regional sync memory (host records held)", sync_memory / MIB, "the sync runs out of memory", *sync, MEMORY),
+        ("Build worker memory (artifact built in memory)", worker_memory / MIB,
+         "the worker runs out of memory", *worker, MEMORY),
+        ("Build worker upload time vs its timeout", at.times.build_worker, "the upload times out", *worker, TIMEOUT),
+        ("Copy time vs the copy function's timeout", at.times.copy if at.copies_by_function else 0.0,
+         "a regional copy times out", "the copy function's", template.copy, TIMEOUT),
+    ]  # fmt: skip
+    return [_function_limit(at, *row) for row in rows]
 
 
 def _host_record_write_units(at: _Peak) -> tuple[float, float]:
@@ -975,7 +963,7 @@ def _host_state_write_units(at: _Peak) -> float:
     """Write units a second on one region's host-state table: at the peak's sustained rate, or while
     syncs save their blocks, one PutItem (of a ~70 KB block) after another."""
     scenario, assumptions = at.scenario, at.assumptions
-    block_units = _write_units(
+    block_units = write_units(
         assumptions.host_state_block_bytes * min(scenario.hosts_per_region, HOSTS_PER_BLOCK) / HOSTS_PER_BLOCK
     )
     blocks = host_state_blocks(scenario.hosts_per_wave)

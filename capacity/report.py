@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from capacity import model
+from capacity import agents, model
 from capacity.model import Assumptions, PriceTable, Quota, RecordLayout, Report, Scenario, TemplateSettings
 
 HOSTS_AXIS = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
@@ -239,4 +239,117 @@ def serializable(result: Report, deployments_per_day: float, points: list) -> di
         "firstQuota": result.first_quota.name,
         "breakingPointsHostsPerRegion": [asdict(point) for point in points],
         "seconds": asdict(result.durations),
+    }
+
+
+# --- the host agents ------------------------------------------------------------------------------------------
+
+
+def _limit_figures(limit: model.Limit) -> dict[str, Any]:
+    return {**asdict(limit), "headroom": limit.headroom if math.isfinite(limit.headroom) else None}
+
+
+def _agent_figures(label: str, load: agents.AgentLoad, cost: agents.AgentCost, limits: list[model.Limit]) -> dict:
+    return {
+        "design": label,
+        "mechanism": load.design.mechanism.value,
+        "pollSeconds": load.design.poll_seconds,
+        "heartbeatSeconds": load.design.heartbeat_seconds,
+        "perRegion": {
+            "heartbeatsPerSecond": load.heartbeats_per_second,
+            "goalReadsPerSecond": load.goal.reads_per_second,
+            "goalReadUnitsPerSecond": load.goal.read_units_per_second,
+            "hottestGoalItemReadUnitsPerSecond": load.goal.hot_item_read_units_per_second,
+            "tallyItemReadUnitsPerSecond": load.tally_read_units_per_second,
+            "fleetTableWriteUnitsPerSecond": load.table_write_units_per_second,
+            "streamRecordsPerSecond": load.stream_records_per_second,
+            "s3GetsPerSecondWhileDownloading": load.s3_gets_per_second,
+        },
+        "steadyPerMonth": [asdict(item) for item in load.steady],
+        "perDeployment": [asdict(item) for item in load.per_deployment],
+        "costSteadyPerMonth": cost.steady_per_month,
+        "costPerDeployment": cost.per_deployment,
+        "costPerMonth": cost.per_month,
+        "costPerDeploymentAllIn": cost.per_deployment_all_in,
+        "convergeMeanSeconds": load.converge_mean_seconds,
+        "convergeLongestSeconds": load.converge_longest_seconds,
+        "limits": [_limit_figures(limit) for limit in limits],
+    }
+
+
+def _agent_limits_table(title: str, limits: list[model.Limit]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("limit", "demand", "limit ", "unit", "headroom"):
+        table.add_column(column, justify="left" if column in ("limit", "unit") else "right")
+    for limit in sorted(limits, key=lambda limit: limit.headroom):
+        broken = "[bold red]" if limit.headroom < 1 else ""
+        table.add_row(
+            f"{broken}{limit.name}", _number(limit.demand), _number(limit.limit), limit.unit, _headroom(limit.headroom)
+        )
+    return table
+
+
+def print_agents(
+    console: Console,
+    scenario: Scenario,
+    settings: agents.AgentSettings,
+    assumptions: agents.AgentAssumptions,
+    prices: PriceTable,
+    quotas: dict[str, Quota],
+) -> dict[str, Any]:
+    """The agents at the scenario's scale: the goal mechanisms compared, then the design as built and the
+    chosen one, each with its requests, cost and limits; returns their figures for results.json."""
+    console.rule(f"[bold]host agents, {scenario.name}[/]")
+    console.print(
+        f"{scenario.regions} regions x {scenario.hosts_per_region:,} agents: poll every {settings.poll_seconds:g} s "
+        f"(+-{settings.poll_jitter:.0%}), heartbeat every {settings.heartbeat_seconds:g} s, pieces of "
+        f"{settings.piece_bytes:,} bytes; items measured: goal {settings.goal_item_bytes} bytes, host "
+        f"{settings.host_item_bytes}, tally {settings.tally_item_bytes}"
+    )
+    compared = agents.compare_mechanisms(scenario, settings, assumptions, prices, quotas)
+    table = Table(title="How agents learn their goal (per region; cost every region)", title_justify="left")
+    columns = ("mechanism", "goal reads/s", "hottest item RCU/s", "per month", "per deployment", "converge mean s")
+    for column in (*columns, "least headroom"):
+        table.add_column(column, justify="left" if column in ("mechanism", "least headroom") else "right")
+    for candidate in compared:
+        least = candidate.least_headroom
+        table.add_row(
+            candidate.label,
+            _number(candidate.load.goal.reads_per_second),
+            _number(candidate.load.goal.hot_item_read_units_per_second),
+            _usd(candidate.cost.per_month),
+            _usd(candidate.cost.per_deployment_all_in),
+            _number(candidate.load.converge_mean_seconds),
+            f"{least.name} ({_headroom(least.headroom)})",
+        )
+    console.print(table)
+    designs = []
+    for label, design in (("as built", agents.as_built(settings)), ("chosen", agents.chosen(settings))):
+        load = agents.agent_load(scenario, design, settings, assumptions)
+        cost = agents.agent_cost(load, prices)
+        limits = agents.agent_limits(load, quotas)
+        console.print(_agent_limits_table(f"Agents' limits, {label}, one region", limits))
+        console.print(
+            f"[bold]{label}[/]: {_usd(cost.steady_per_month)} a month steady (heartbeats, goal reads) + "
+            f"{_usd(cost.per_deployment)} a deployment = {_usd(cost.per_month)} a month, "
+            f"{_usd(cost.per_deployment_all_in)} a deployment all in; converges in {load.converge_mean_seconds:g} s "
+            f"on average ({load.converge_longest_seconds:g} s at most)"
+        )
+        designs.append(_agent_figures(label, load, cost, limits))
+    return {
+        "settings": asdict(settings),
+        "compared": [
+            {
+                "mechanism": candidate.label,
+                "goalReadsPerSecondPerRegion": candidate.load.goal.reads_per_second,
+                "hottestGoalItemReadUnitsPerSecond": candidate.load.goal.hot_item_read_units_per_second,
+                "costPerMonth": candidate.cost.per_month,
+                "costPerDeploymentAllIn": candidate.cost.per_deployment_all_in,
+                "convergeMeanSeconds": candidate.load.converge_mean_seconds,
+                "leastHeadroom": _limit_figures(candidate.least_headroom),
+            }
+            for candidate in compared
+        ],
+        "asBuilt": designs[0],
+        "chosen": designs[1],
     }

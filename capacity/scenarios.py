@@ -14,16 +14,21 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench import p2p_report
+from capacity.agents import AgentSettings
 from capacity.model import Assumptions, CapacityMode, PriceTable, Quota, RecordLayout, Scenario
-from capacity.templates import REPO
+from capacity.templates import REPO, fleet_stack_settings
 from code_deploy import swarm
 from code_deploy.builds.artifact import build_artifact
 from code_deploy.builds.model import artifact_key
 from code_deploy.deployments import model as deployments
 from code_deploy.deployments.store import Deployment, DeploymentStatusChange, RegionRollout
+from code_deploy.hosts import fleet
 from code_deploy.hosts import records as host_logs
 from code_deploy.hosts import store as host_store
 from code_deploy.hosts.model import Host
+from code_deploy_agent import agent as code_deploy_agent
+from code_deploy_agent import host_item
+from code_deploy_agent.config import AgentConfig
 
 PRICES = "capacity/aws-prices-us-east-1.json"
 QUOTAS = "capacity/aws-quotas.json"
@@ -156,6 +161,61 @@ def artifact_bytes_for(payload_bytes: int) -> int:
     """The artifact the build worker really makes for a payload: the zip with its manifest."""
     return len(
         build_artifact("0" * 40, "build-20261123T000000Z-0123abcd", "2026-11-23T00:00:00Z", payload_bytes).content
+    )
+
+
+def agent_settings(repo: Path = REPO) -> AgentSettings:
+    """The agents' intervals from the agent's own defaults, the fleet table's items measured as the agent
+    and code_deploy.hosts.fleet write them (a 10 GB artifact's goal, a host with a DEPLOYED report, a
+    tally holding a task token), HostReportsFunction and the piece size from regional.yaml."""
+    host_reports, batch_size, piece_bytes = fleet_stack_settings(repo)
+    defaults = AgentConfig(region="", group="", host_id="", table="", bucket="", agent_dir=Path())
+    host_id = "arn:aws:ec2:us-west-2:123456789012:instance/i-0123456789abcdef0"  # an instance's ARN, as on EC2
+    goal = fleet.Goal(
+        group="web",
+        build_id=SAMPLE_BUILDS[0],
+        previous_build_id=SAMPLE_BUILDS[1],
+        deployment_id="deploy-20261123T000000Z-0123abcd",
+        seq=12_345,
+        wave=1,
+        cumulative_percent=100.0,
+        artifact_key=artifact_key(SAMPLE_BUILDS[0]),
+        artifact_bytes=10**10,
+        sha256="0" * 64,
+        piece_bytes=piece_bytes,
+        piece_root="0" * 64,
+        pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+    )
+    registered = host_item.registration(
+        host_id=host_id,
+        group="web",
+        region="us-west-2",
+        zone="us-west-2a",
+        address="10.0.123.45",
+        app_port=8080,
+        agent_version="0.1.0",
+        state=host_item.IDLE,
+        current_build_id=SAMPLE_BUILDS[1],
+        previous_build_id=None,
+        now=1_795_000_000,
+    )
+    report = host_item.Report(
+        goal.deployment_id, 1, goal.build_id, host_item.DEPLOYED, download_seconds=81.234, download_bytes=10**10
+    )
+    host = {"pk": host_item.host_key(host_id)} | registered | host_item.outcome(report, goal.build_id, SAMPLE_BUILDS[1])
+    tally = fleet.Tally("web", goal.deployment_id, goal.build_id, 1, (0.0, 100.0), 100_000, 99_999, 1_795_000_000.0)
+    return AgentSettings(
+        poll_seconds=defaults.poll_seconds,
+        poll_jitter=code_deploy_agent.POLL_JITTER,
+        heartbeat_seconds=defaults.heartbeat_seconds,
+        piece_bytes=piece_bytes,
+        goal_item_bytes=item_bytes(goal.to_item(SAMPLE_AT)),
+        host_item_bytes=item_bytes({**host, "countedFor": f"{goal.deployment_id}#1#{goal.build_id}"}),
+        # a task token is up to 1,024 characters
+        tally_item_bytes=item_bytes(tally.to_item() | {"taskToken": "t" * 1024}),
+        group_shards=fleet.GROUP_SHARDS,
+        stream_batch_size=batch_size,
+        host_reports=host_reports,
     )
 
 

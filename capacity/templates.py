@@ -240,3 +240,21 @@ def template_settings(repo: Path = REPO, overrides: dict[str, str] | None = None
         host_record_writers=int(sync_defaults),
     )
     return settings, parameters
+
+
+def fleet_stack_settings(repo: Path = REPO) -> tuple[FunctionSettings, int, int]:
+    """What regional.yaml gives the agents' side: HostReportsFunction's settings, the batch size of its
+    event source mapping on the fleet table's stream, and ArtifactPieceBytes (one ranged GET a piece)."""
+    templates = [load_template(repo / name) for name in TEMPLATES if (repo / name).exists()]
+    resources = _resources(templates)
+    stream = next(
+        event["Properties"]
+        for event in resources["HostReportsFunction"]["Properties"]["Events"].values()
+        if event["Type"] == "DynamoDB"
+    )
+    parameters = _parameter_defaults(templates, {})
+    return (
+        _function(templates, resources, "HostReportsFunction"),
+        int(stream.get("BatchSize", 100)),
+        int(parameters["ArtifactPieceBytes"]),
+    )

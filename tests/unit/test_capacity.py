@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity import model, scenarios, templates
+from capacity import agents, model, scenarios, templates
 from capacity.model import (
     GIB,
     MIB,
@@ -321,7 +321,10 @@ def test_the_committed_results_are_what_make_capacity_gives_now(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "capacity", "--out", str(tmp_path), *make_capacity_arguments()],
         cwd=templates.REPO,
-        env={**os.environ, "PYTHONPATH": str(templates.REPO / "layers" / "code_deploy")},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(templates.REPO / path) for path in ("layers/code_deploy", "agent")),
+        },
         check=True,
         capture_output=True,
     )
@@ -373,16 +376,11 @@ def test_rollout_shape_follows_the_steps_answers():
     # When it is read
     shape = templates.rollout_shape(definition)
 
-    # Then a region's wave is its step and its gate, its end one more state; the steps are counted
-    assert shape == model.RolloutShape(
-        fixed_states=3,
-        fixed_invocations=2,
-        states_per_region_wave=1,
-        states_per_region=1,
-        states_per_wave=2,
-        invocations_per_region=0,
-        invocations_per_wave=1,
-    )
+    # Then a region's wave is its step and its gate, its end one more state; the steps are counted: the
+    # shape of the rollout as written (start, region waves, finish; a region's wave step and gate, its end)
+    assert shape == model.ROLLOUT_AS_WRITTEN
+    assert (shape.fixed_states, shape.states_per_region_wave, shape.states_per_region) == (3, 1, 1)
+    assert (shape.states_per_wave, shape.fixed_invocations, shape.invocations_per_wave) == (2, 2, 1)
     # 2 region waves over 3 regions, 4 waves each
     assert shape.transitions(2, 3, 4) == 3 + 2 + 3 * (1 + 4 * 2)
     assert shape.invocations(3, 4) == 2 + 3 * 4
@@ -396,3 +394,104 @@ def test_the_tool_reads_the_rollout_workflows_asl():
     assert template.rollout.states_per_wave >= 2  # the step and the gate on its answer
     assert template.auto_deploy_invocations == 1
     assert template.deployment_step.timeout_seconds >= template.regional_sync.timeout_seconds
+
+
+# --- the host agents (capacity.agents) -------------------------------------------------------------------
+
+AGENT_SETTINGS = agents.AgentSettings(
+    poll_seconds=10,
+    poll_jitter=0.2,
+    heartbeat_seconds=30,
+    piece_bytes=MIB,
+    goal_item_bytes=500,
+    host_item_bytes=700,
+    tally_item_bytes=1_200,
+    group_shards=16,
+    stream_batch_size=100,
+    host_reports=FunctionSettings(512, 60),
+)
+AGENT_ASSUMPTIONS = agents.AgentAssumptions()
+
+
+def design_agents(design: agents.AgentDesign) -> agents.AgentLoad:
+    return agents.agent_load(scenarios.design_scenario(), design, scenarios.agent_settings(), AGENT_ASSUMPTIONS)
+
+
+def test_the_chosen_goal_mechanism_keeps_every_agent_rate_within_aws_quotas_at_the_design_scale():
+    # Given 10 regions x 100,000 agents with the agent's own settings, and the design the model chooses
+    load = design_agents(agents.chosen(scenarios.agent_settings()))
+
+    # Then the hottest goal copy is read far below a partition's 3,000 read units/s, and no limit breaks
+    assert load.goal.hot_item_read_units_per_second < 3_000 / 4
+    assert all(limit.headroom >= 1 for limit in agents.agent_limits(load, scenarios.load_quotas()))
+
+
+def test_one_goal_item_polled_every_10_s_by_100000_agents_is_a_hot_key():
+    # Given the agents as built: every agent of a region reads one goal item every 10 s, eventually consistent
+    load = design_agents(agents.as_built(scenarios.agent_settings()))
+
+    # Then 10,000 reads/s at half a unit each make 5,000 read units/s on one partition: past its 3,000
+    assert load.goal.reads_per_second == pytest.approx(10_000)
+    assert load.goal.hot_item_read_units_per_second == pytest.approx(5_000)
+    broken = {limit.name for limit in agents.agent_limits(load, scenarios.load_quotas()) if limit.headroom < 1}
+    assert "DynamoDB reads, the hottest goal item (one partition)" in broken
+    # and so are the tally read at every heartbeat, and every agent downloading from the bucket
+    assert "DynamoDB reads, a group's tally item (HostReportsFunction)" in broken
+    assert "S3 GET, a regional bucket's artifact (agents' ranged GETs)" in broken
+
+
+def test_the_agents_requests_and_cost_by_hand():
+    # Given 2 regions x 10 agents, a 1 MiB artifact in 1 MiB pieces, the goal copied to each of 16 shards
+    design = agents.chosen(AGENT_SETTINGS)
+    load = agents.agent_load(SMALL, design, AGENT_SETTINGS, AGENT_ASSUMPTIONS)
+    used = model.usage(load.per_deployment)
+
+    # Then a region's agents read 10 / 10 s = 1 goal a second, half a unit each, 1/16 of it on one copy
+    assert load.goal.read_units_per_second == pytest.approx(0.5)
+    assert load.goal.hot_item_read_units_per_second == pytest.approx(0.5 / 16)
+    # a deployment: 16 goal copies a region; 3 writes a host (and the index's copy); a transaction of the
+    # host (1 unit) and its tally (2 units) a report, doubled
+    assert used["dynamodb.write_units"] == 2 * 16 + 20 * 3 * 2 + 20 * 2 * (1 + 2)
+    # the tally read (1 unit, consistent) at each report and after each count
+    assert used["dynamodb.read_units"] == 20 * 2
+    # each agent's HEAD and piece list; the seeds' one piece (2 regions, 3 seeds)
+    assert used["s3.tier2_requests"] == 20 * 2 + 2 * 3 * 1
+    # Then the month: heartbeats (2 units with the index's copy) and goal reads, every second of 730 hours
+    seconds = 730 * 3600
+    steady = model.usage(load.steady)
+    assert steady["dynamodb.write_units"] == pytest.approx(20 / 30 * 2 * seconds)
+    assert steady["dynamodb.read_units"] == pytest.approx(2 * 0.5 * seconds)
+    cost = agents.agent_cost(load, PRICES)
+    unit = PRICES.unit_price
+    assert cost.steady_per_month == pytest.approx(
+        steady["dynamodb.write_units"] * unit("dynamodb.write_units")
+        + steady["dynamodb.read_units"] * unit("dynamodb.read_units")
+        + steady["lambda.requests"] * unit("lambda.requests")
+        + steady["lambda.gb_seconds"] * unit("lambda.gb_seconds")
+    )
+    assert cost.per_month == pytest.approx(cost.steady_per_month + cost.per_deployment * 10 * 730 / 24)
+    assert cost.per_deployment_all_in == pytest.approx(cost.per_month / (10 * 730 / 24))
+
+
+def test_an_agent_converges_in_half_a_poll_on_average():
+    mean, longest = agents.converge_seconds(agents.chosen(AGENT_SETTINGS), AGENT_SETTINGS, 1_000)
+
+    assert (mean, longest) == (5, 12)
+
+
+def test_a_long_poll_holds_a_function_for_every_agent():
+    # Given long polls held by Lambda: each agent's request is an execution, all the time
+    design = replace(agents.chosen(AGENT_SETTINGS), mechanism=agents.GoalMechanism.LONG_POLL)
+    load = agents.agent_load(SMALL, design, AGENT_SETTINGS, AGENT_ASSUMPTIONS)
+
+    concurrency = next(limit for limit in agents.agent_limits(load, QUOTAS) if limit.name.startswith("Lambda"))
+    assert concurrency.demand >= SMALL.hosts_per_region
+
+
+def test_the_agents_settings_are_read_from_the_agent_and_the_regional_stack():
+    settings = scenarios.agent_settings()
+
+    assert (settings.poll_seconds, settings.heartbeat_seconds, settings.poll_jitter) == (10, 30, 0.2)
+    assert settings.piece_bytes == 1024 * 1024  # ArtifactPieceBytes
+    assert settings.stream_batch_size == 100
+    assert settings.goal_item_bytes < 4 * 1024  # half a read unit, eventually consistent
