@@ -20,6 +20,8 @@ STATE_STYLES = {
     "ROLLED_BACK": "red",
     "ABORTED": "red",
     "FAILED": "red",
+    "ROLLBACK_FAILED": "red",
+    "ROLLING_BACK": "yellow",
     "SUPERSEDED": "yellow",
     "PAUSED": "yellow",
     "SKIPPED": "dim",

@@ -60,7 +60,7 @@ def wait(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def await_hosts(event: dict[str, Any]) -> dict[str, Any]:
-    """The start of a wave's wait for its real hosts' reports (a waitForTaskToken task)."""
+    """The start of a wave's (or a rollback's) wait for its real hosts' reports (a waitForTaskToken task)."""
     return waiting(
         event["token"],
         lambda: workflow.await_hosts(
@@ -96,6 +96,9 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]
     ),
     "rollback": lambda event: workflow.roll_back(tables(), invoke_region, event["deploymentId"], event["region"]),
+    "rollback_hosts": lambda event: workflow.rollback_hosts(
+        tables(), invoke_region, event["deploymentId"], event["region"]
+    ),
     "finish": lambda event: workflow.finish(tables(), event["deploymentId"]),
     "rollback_failed": lambda event: workflow.rollback_failed(
         tables(), event["deploymentId"], event["region"], event.get("error", ""), event.get("cause", "")

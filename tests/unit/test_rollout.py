@@ -642,3 +642,91 @@ def test_an_undo_that_fails_as_a_whole_ends_the_deployment_failed_naming_the_reg
         f"{REGIONS[1]}: not rolled back (IN_PROGRESS); {REGIONS[2]}: not rolled back (IN_PROGRESS); "
         "then its undo failed too: States.Runtime: no notification"
     )
+
+
+def with_real_hosts(invoke, counted: dict[str, int], complete: bool = False):
+    """The region's sync as the workflow sees it with two real hosts in a group: a rollback steers them
+    (one tally), their wait is not over yet (unless `complete`), and counting finds `counted`."""
+    asked: list[str] = []
+
+    def call(region: str, request: dict) -> dict:
+        asked.append(request["action"])
+        if request["action"] == "await_hosts":
+            return {"complete": complete}
+        if request["action"] == "count_hosts":
+            return {"expected": 2, "lost": [], **counted}
+        answer = invoke(region, request)
+        if request["action"] == "rollback":
+            answer["realHosts"] = [{"group": "web", "waveId": "rollback-wave", "expected": 2, "lost": []}]
+        return answer
+
+    call.asked = asked
+    return call
+
+
+def failing_deployment(tables, invoke) -> str:
+    """NEW failing on most of its hosts in the first region after OLD went everywhere: the gate stops it."""
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW, simulation=deployment_model.Simulation(60, seed=3))
+    workflow.start(tables, deployment_id)
+    assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
+    return deployment_id
+
+
+def test_a_rollback_over_real_hosts_ends_once_they_report_their_return(tables, invoke):
+    # Given a region rolled back whose real hosts took the rollback
+    deployment_id = failing_deployment(tables, invoke)
+    sync = with_real_hosts(invoke, {"deployed": 2, "failed": 0})
+
+    # When the rollback steers them
+    step = workflow.roll_back(tables, sync, deployment_id, REGIONS[0])
+
+    # Then the region waits for them (one wait, the wave's timeout), rolling back but not ended
+    assert (step["next"], step["waitSeconds"]) == ("ROLLBACK_HOSTS", 600)
+    region = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert (region.status, region.host_waves, region.completed_at) == ("ROLLING_BACK", {"web": "rollback-wave"}, None)
+    assert deployment_store.get_region_goals(tables.regions, REGIONS)[REGIONS[0]].goal_build_id == OLD
+    # and the deployment's stop, which is why it rolls back, does not end that wait
+    sfn = StepFunctions()
+    assert workflow.await_hosts(tables, sync, sfn, deployment_id, REGIONS[0], "token-1") == {
+        "waiting": True,
+        "woken": None,
+    }
+    assert sfn.woken == []
+
+    # When their reports are in, the region ends rolled back, saying how many returned
+    done = workflow.rollback_hosts(tables, sync, deployment_id, REGIONS[0])
+    assert done["next"] == "END"
+    assert (done["notification"]["status"], done["notification"]["realHostsReturned"]) == ("ROLLED_BACK", 2)
+    region = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert region.status == "ROLLED_BACK" and region.completed_at
+    # and a retry of that step counts nothing again and answers the same notice
+    counted = sync.asked.count("count_hosts")
+    again = workflow.rollback_hosts(tables, sync, deployment_id, REGIONS[0])
+    assert (again["next"], again["notification"]["status"]) == ("END", "ROLLED_BACK")
+    assert sync.asked.count("count_hosts") == counted
+
+
+def test_a_real_host_that_does_not_report_its_return_fails_the_regions_rollback(tables, invoke):
+    deployment_id = failing_deployment(tables, invoke)
+    sync = with_real_hosts(invoke, {"deployed": 1, "failed": 1})
+    assert workflow.roll_back(tables, sync, deployment_id, REGIONS[0])["next"] == "ROLLBACK_HOSTS"
+
+    done = workflow.rollback_hosts(tables, sync, deployment_id, REGIONS[0])
+
+    region = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert region.status == "ROLLBACK_FAILED"
+    assert region.reason.endswith(f"1 of 2 real hosts did not report their return to {OLD}")
+    assert done["notification"]["realHostsNotReturned"] == 1
+
+
+def test_a_rollback_whose_real_hosts_all_reported_already_wakes_its_own_wait(tables, invoke):
+    deployment_id = failing_deployment(tables, invoke)
+    sync = with_real_hosts(invoke, {"deployed": 2, "failed": 0}, complete=True)
+    workflow.roll_back(tables, sync, deployment_id, REGIONS[0])
+    sfn = StepFunctions()
+
+    assert workflow.await_hosts(tables, sync, sfn, deployment_id, REGIONS[0], "token-2")["woken"] == (
+        "every host reported"
+    )
+    assert sfn.woken == ["token-2"]

@@ -58,6 +58,7 @@ class RegionRolloutStatus(StrEnum):
     PENDING = "PENDING"  # its region wave has not started
     IN_PROGRESS = "IN_PROGRESS"
     BAKING = "BAKING"
+    ROLLING_BACK = "ROLLING_BACK"  # its goal went back; it waits for its real hosts to report their return
     SUCCEEDED = "SUCCEEDED"
     ROLLED_BACK = "ROLLED_BACK"
     SUPERSEDED = "SUPERSEDED"
@@ -67,7 +68,12 @@ class RegionRolloutStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RegionRolloutStatus.PENDING, RegionRolloutStatus.IN_PROGRESS, RegionRolloutStatus.BAKING)
+        return self not in (
+            RegionRolloutStatus.PENDING,
+            RegionRolloutStatus.IN_PROGRESS,
+            RegionRolloutStatus.BAKING,
+            RegionRolloutStatus.ROLLING_BACK,
+        )
 
 
 class InvalidDeployment(Unworkable):

@@ -97,8 +97,9 @@ class DeploymentSpecView(Schema):
 
 class RegionRolloutView(Schema):
     status: str = Field(
-        description="PENDING, IN_PROGRESS, BAKING, SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED, SKIPPED or "
-        "ROLLBACK_FAILED (its goal went back, its hosts' rollback failed: the reason says why)"
+        description="PENDING, IN_PROGRESS, BAKING, ROLLING_BACK (waiting for its real hosts' return), SUCCEEDED, "
+        "ROLLED_BACK, ABORTED, SUPERSEDED, SKIPPED or ROLLBACK_FAILED (its goal went back, its hosts' rollback "
+        "failed: the reason says why)"
     )
     hostsTotal: int
     hostsUpdated: int = Field(description="hosts on the deployment's build")

@@ -193,7 +193,7 @@ def real_hosts_order(
 def await_hosts(
     tables: Tables, invoke: RegionalInvoker, sfn_client, deployment_id: str, region: str, token: str
 ) -> dict[str, Any]:
-    """The start of a wave's wait for its real hosts (a waitForTaskToken task): keeps the token where
+    """The start of a wave's (or a rollback's) wait for its real hosts (a waitForTaskToken task): keeps the token where
     what ends the wait early finds it (the region's item: an abort, a later deployment; each host group's
     tally in the region: its last report), and returns at once. Every host having reported before the
     token was kept, or the region stopped meanwhile, it wakes itself."""
@@ -307,6 +307,8 @@ def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, w
         return f"the region is {rollout.status}"
     if goal.goal_deployment_id != deployment.deployment_id:
         return f"superseded by {goal.goal_deployment_id}"
+    if rollout.status == RegionRolloutStatus.ROLLING_BACK:
+        return None  # the deployment's stop is why it rolls back: its hosts' last report wakes it, or its deadline
     if deployment.stop:
         return deployment.reason or deployment.stop
     if waiting_for == "HOSTS":
@@ -320,8 +322,10 @@ def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, w
 
 def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str) -> dict[str, Any]:
     """Returns the region's hosts to its previous goal build (activation only where they cache it) and
-    gives the region its goal back, unless a later deployment took it meanwhile; the workflow then
-    publishes the notification this returns."""
+    gives the region its goal back, unless a later deployment took it meanwhile. Where real hosts took the
+    rollback, the region is ROLLING_BACK until they report their return (ROLLBACK_HOSTS: one wait, as a
+    wave's, then rollback_hosts); else it ends here and the workflow publishes the notification this
+    returns."""
     deployment = store.get(tables.deployments, deployment_id)
     rollout = deployment.regions[region]
     target = rollout.previous_build_id
@@ -339,31 +343,73 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
     )
     store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
     store.restore_goal(tables.regions, region, deployment_id, target, utc_now())
-    status = RegionRolloutStatus.ABORTED if deployment.stop == ABORT else RegionRolloutStatus.ROLLED_BACK
-    finished = _finish_region(
-        tables,
-        deployment,
-        replace(
-            rollout,
-            hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
-            rollback_started_at=rollout.rollback_started_at or rollback_started_at,
-            rollback_model_seconds=result["modelSeconds"],
-        ),
-        status,
-        deployment.reason,
+    rollout = replace(
+        rollout,
+        hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
+        rollback_started_at=rollout.rollback_started_at or rollback_started_at,
+        rollback_model_seconds=result["modelSeconds"],
     )
-    _report_rollout(tables, deployment, finished, rolled_back=deployment.reason or status.value)
+    steered = result.get("realHosts") or []
+    if sum(group_wave["expected"] for group_wave in steered) > 0:
+        rollout = replace(
+            rollout,
+            status=RegionRolloutStatus.ROLLING_BACK,
+            host_waves={group_wave["group"]: group_wave["waveId"] for group_wave in steered},
+            wait_token=None,
+        )
+        store.put_region(tables.deployments, deployment_id, rollout)
+        return _step("ROLLBACK_HOSTS", rollout.wave, deployment.spec.wave_timeout_seconds)
+    return _rolled_back(tables, deployment, rollout, None)
+
+
+def rollback_hosts(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str) -> dict[str, Any]:
+    """The end of a region's rollback once its real hosts reported their return, or the wait's deadline
+    passed: a host that did not report the build it returns to by then did not return, and the region
+    says so (ROLLBACK_FAILED)."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status != RegionRolloutStatus.ROLLING_BACK:  # a retry after the region ended
+        return _rollback_notification(deployment, rollout)
+    counted = invoke(region, {"action": "count_hosts", "hostWaves": rollout.host_waves})
+    return _rolled_back(tables, deployment, rollout, (counted["deployed"], counted["failed"]))
+
+
+def _rolled_back(
+    tables: Tables, deployment: Deployment, rollout: RegionRollout, real_hosts: tuple[int, int] | None
+) -> dict[str, Any]:
+    """Ends the region's rollback (`real_hosts`: of its real hosts, those that returned and those that
+    did not) and answers the notification the workflow publishes."""
+    status = RegionRolloutStatus.ABORTED if deployment.stop == ABORT else RegionRolloutStatus.ROLLED_BACK
+    reason = deployment.reason
+    if real_hosts and real_hosts[1]:
+        returned, missing = real_hosts
+        status = RegionRolloutStatus.ROLLBACK_FAILED
+        reason = (
+            f"{reason or 'rolled back'}; {missing} of {returned + missing} real hosts did not report their return "
+            f"to {rollout.previous_build_id or 'no build'}"
+        )
+    finished = _finish_region(tables, deployment, rollout, status, reason)
+    _report_rollout(tables, deployment, finished, rolled_back=reason or status.value)
+    return _rollback_notification(deployment, finished, real_hosts)
+
+
+def _rollback_notification(
+    deployment: Deployment, rollout: RegionRollout, real_hosts: tuple[int, int] | None = None
+) -> dict[str, Any]:
     notification = {
-        "deploymentId": deployment_id,
+        "deploymentId": deployment.deployment_id,
         "buildId": deployment.build_id,
-        "region": region,
-        "status": finished.status.value,
-        "reason": deployment.reason,
-        "returnedTo": target,
-        "rollbackModelSeconds": result["modelSeconds"],
-    }
+        "region": rollout.region,
+        "status": rollout.status.value,
+        "reason": rollout.reason,
+        "returnedTo": rollout.previous_build_id,
+        "rollbackModelSeconds": rollout.rollback_model_seconds,
+    } | ({"realHostsReturned": real_hosts[0], "realHostsNotReturned": real_hosts[1]} if real_hosts else {})
     return _step(
-        "END", rollout.wave, notification=notification, subject=f"Deployment {deployment_id} rolled back in {region}"
+        "END",
+        rollout.wave,
+        notification=notification,
+        subject=f"Deployment {deployment.deployment_id} rolled back in {rollout.region}",
     )
 
 
