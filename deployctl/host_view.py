@@ -35,6 +35,17 @@ def output_tail(report: dict[str, Any] | None, chars: int = OUTPUT_TAIL_CHARS) -
     return last if len(last) <= chars else "…" + last[-(chars - 1) :]
 
 
+def failure_of(host: dict[str, Any]) -> dict[str, Any] | None:
+    """What failed on the host in its last deployment: its last report if FAILED, else the failure kept
+    from that deployment (a host that failed, then reported its return in the rollback)."""
+    report, failure = host.get("lastReport"), host.get("lastFailure")
+    if report and report.get("status") != "DEPLOYED":
+        return report
+    if report and failure and failure.get("deploymentId") == report.get("deploymentId"):
+        return failure
+    return None
+
+
 def report_text(report: dict[str, Any] | None) -> Text:
     """The last report, short: its status, why it failed (reason, hook, exit code), when. Its deployment and
     build are in --json."""
@@ -89,7 +100,7 @@ def hosts_renderable(answer: dict[str, Any]):
             state_text(host["state"]),
             builds_text(host),
             report_text(report),
-            output_tail(report) if report and report.get("status") != "DEPLOYED" else "-",
+            output_tail(failure_of(host)),
         )
     parts: list[Any] = [table] if answer["hosts"] else [Text(f"no real hosts in {answer['region']}{group}")]
     simulated = simulated_text(answer.get("simulated"))

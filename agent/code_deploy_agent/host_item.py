@@ -137,9 +137,12 @@ def state_change(state: str) -> dict[str, Any]:
 
 
 def outcome(report: Report, current_build_id: str | None, previous_build_id: str | None) -> dict[str, Any]:
-    return {
+    """The report, and a FAILED one kept apart as `lastFailure` too: the report that follows it (the
+    rollback's return to the build before) replaces `report`, not what failed and why."""
+    attributes = {
         "state": report.status,
         "currentBuildId": current_build_id,
         "previousBuildId": previous_build_id,
         "report": report.to_item(),
     }
+    return attributes | ({"lastFailure": attributes["report"]} if report.status == FAILED else {})

@@ -190,6 +190,15 @@ function outputTail(report) {
   return last.length > OUTPUT_TAIL_CHARS ? `…${last.slice(-(OUTPUT_TAIL_CHARS - 1))}` : last;
 }
 
+// What failed on the host in its last deployment: its last report if FAILED, else the failure kept from that
+// deployment (a host that failed, then reported its return in the rollback).
+function failureOf(host) {
+  const report = host.lastReport;
+  const failure = host.lastFailure;
+  if (report && report.status !== "DEPLOYED") return report;
+  return report && failure && failure.deploymentId === report.deploymentId ? failure : null;
+}
+
 function hostsTable(region, answer) {
   const shown = `${count(answer.hosts.length)}${answer.nextCursor ? "+" : ""}`;
   return el(
@@ -206,7 +215,7 @@ function hostsTable(region, answer) {
         el("td", {}, state(host.state)),
         el("td", { class: "id" }, host.currentBuildId || "-"),
         el("td", {}, lastReportText(host.lastReport)),
-        el("td", { class: "muted" }, outputTail(host.lastReport)),
+        el("td", { class: "muted" }, outputTail(failureOf(host))),
       )))),
   );
 }

@@ -104,14 +104,17 @@ def test_a_build_failing_validation_on_half_the_agents_is_rolled_back(api, regio
     # Then the wave's health gate stopped it on the real hosts and rolled it back
     assert deployment["status"] == "ROLLED_BACK", deployment
     assert "2 of 4 hosts failed" in deployment["reason"] and "real hosts" in deployment["reason"]
-    # And the failed hosts say which hook failed and why
-    failed = [host for host in group_hosts(api, region) if host["lastReport"]["buildId"] == flaky]
-    failed = [host for host in failed if host["lastReport"]["status"] == "FAILED"]
+    # And once it says so, every host has reported its return to the build before (the rollback waited
+    # for them), and every application answers with it, the region's goal on it
+    hosts = group_hosts(api, region)
+    assert {(host["currentBuildId"], host["lastReport"]["buildId"]) for host in hosts} == {(before, before)}
+    assert all(host["lastReport"]["deploymentId"] == deployment["deploymentId"] for host in hosts)
+    assert every_app_answers(api, region, before)
+    # And the failed hosts still say which hook failed and why
+    failed = [host for host in hosts if (host["lastFailure"] or {}).get("buildId") == flaky]
     assert sorted(host["hostId"][-1] for host in failed) == ["1", "3"]
     for host in failed:
-        assert host["lastReport"]["hook"] == "validate_service"
-        assert "failing validate_service on purpose" in host["lastReport"]["outputTail"]
-    # And every application answers with the build before again, the region's goal on it
-    wait_for(lambda: every_app_answers(api, region, before), f"every application to answer {before} again")
+        assert host["lastFailure"]["hook"] == "validate_service"
+        assert "failing validate_service on purpose" in host["lastFailure"]["outputTail"]
     status, region_view = http("GET", f"{api}/regions/{region}")
     assert (status, region_view["goalBuildId"]) == (200, before), region_view

@@ -184,3 +184,15 @@ def test_an_unknown_region_is_the_apis_404(monkeypatch, capsys):
 )
 def test_a_failed_hooks_output_is_shortened_to_its_last_line(output, shown):
     assert host_view.output_tail({"outputTail": output}) == shown
+
+
+def test_a_host_back_on_the_build_before_shows_what_failed_in_that_deployment():
+    failure = a_report("FAILED", reason="hook-failed", hook="validate_service", exitCode=1, outputTail="unhealthy\n")
+    returned = a_report(wave=0, buildId=OLD_BUILD_ID)
+    earlier = a_report("FAILED", deploymentId="deploy-earlier", outputTail="long ago")
+
+    assert host_view.failure_of(a_host("h", report=returned, lastFailure=failure)) == failure
+    assert host_view.failure_of(a_host("h", report=failure)) == failure
+    # a failure of an earlier deployment is not this one's
+    assert host_view.failure_of(a_host("h", report=returned, lastFailure=earlier)) is None
+    assert host_view.failure_of(a_host("h", report=None)) is None

@@ -138,6 +138,22 @@ def test_a_regions_real_hosts_are_listed_with_state_heartbeat_and_last_report(ap
     assert answer["lostAfterSeconds"] == HOST_LOST_AFTER_SECONDS
 
 
+def test_a_host_that_failed_then_returned_in_the_rollback_keeps_what_failed(api, fleet_table, context):
+    # Given a host whose validation failed, which then reported its return to the build before
+    register(fleet_table, "web-1")
+    failed = agent_items.Report(DEPLOYMENT, 1, BUILD, "FAILED", "hook-failed", "validate_service", 1, "unhealthy")
+    report(fleet_table, "web-1", failed)
+    report(fleet_table, "web-1", agent_items.Report(DEPLOYMENT, 0, OLD, "DEPLOYED"))
+
+    status, answer = get(api, context, f"/regions/{REGION}/hosts")
+
+    # Then its last report is the return, and its last failure says which hook failed and why
+    (host,) = answer["hosts"]
+    assert (status, host["state"], host["lastReport"]["buildId"]) == (200, "deployed", OLD)
+    assert (host["lastFailure"]["buildId"], host["lastFailure"]["hook"]) == (BUILD, "validate_service")
+    assert host["lastFailure"]["outputTail"] == "unhealthy"
+
+
 def test_a_region_without_real_hosts_lists_none_and_its_simulated_hosts(api, stack, context):
     status, answer = get(api, context, "/regions/eu-west-1/hosts")
     assert status == 200, answer

@@ -71,7 +71,9 @@ def test_it_writes_its_own_host_item_only_and_only_the_attributes_the_agent_writ
         previous_build_id=None,
         now=0,
     )
-    report = host_item.outcome(host_item.Report("d", 1, "b", host_item.DEPLOYED), "b", None)
-    written = {"pk"} | set(registration) | set(report) | set(host_item.heartbeat(0)) | set(host_item.state_change("X"))
+    deployed = host_item.outcome(host_item.Report("d", 1, "b", host_item.DEPLOYED), "b", None)
+    failed = host_item.outcome(host_item.Report("d", 1, "b", host_item.FAILED, host_item.CHECKSUM), None, None)
+    written = {"pk"} | set(registration) | set(deployed) | set(failed)
+    written |= set(host_item.heartbeat(0)) | set(host_item.state_change("X"))
     assert set(condition["dynamodb:Attributes"]) == written
     assert "countedFor" not in condition["dynamodb:Attributes"]

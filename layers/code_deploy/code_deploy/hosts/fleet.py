@@ -135,6 +135,7 @@ class FleetHost:
     previous_build_id: str | None = None
     report: Report | None = None
     counted_for: str | None = None
+    last_failure: Report | None = None  # its last FAILED report, which a later report does not replace
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> FleetHost:
@@ -153,6 +154,7 @@ class FleetHost:
             previous_build_id=item.get("previousBuildId"),
             report=Report.from_item(item["report"]) if item.get("report") else None,
             counted_for=item.get("countedFor"),
+            last_failure=Report.from_item(item["lastFailure"]) if item.get("lastFailure") else None,
         )
 
     def lost(self, now: float, lost_after_seconds: float) -> bool:

@@ -79,6 +79,11 @@ class HostView(Schema):
     registeredAt: str = Field(description="when its agent last started")
     heartbeatAt: str = Field(description="its agent's last heartbeat")
     lastReport: HostReportView | None = None
+    lastFailure: HostReportView | None = Field(
+        default=None,
+        description="its last FAILED report (which hook, its output), kept when a later report follows it, "
+        "e.g. its return to the build before in the rollback",
+    )
 
 
 class SimulatedHostsView(Schema):

@@ -56,6 +56,7 @@ def host_view(host: FleetHost, now: float, lost_after: float) -> HostView:
         registeredAt=host.registered_at,
         heartbeatAt=iso_time(host.heartbeat_at),
         lastReport=HostReportView(**host.report.to_dict()) if host.report else None,
+        lastFailure=HostReportView(**host.last_failure.to_dict()) if host.last_failure else None,
     )
 
 
