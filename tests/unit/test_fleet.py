@@ -4,6 +4,7 @@ written by the agent's own code (code_deploy_agent.host_item), as a real agent w
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -182,6 +183,44 @@ def test_a_report_about_another_deployment_or_build_counts_for_nothing(table):
     assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", deployment="deploy-other")) is None
     assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", build="build-other")) is None
     assert fleet.get_tally(table, "web").reported == 0
+
+
+def requests_sent(table) -> list[str]:
+    """The names of the DynamoDB requests the table's client sends from now on."""
+    sent: list[str] = []
+    table.meta.client.meta.events.register("before-call.dynamodb", lambda model, **_: sent.append(model.name))
+    return sent
+
+
+def test_a_heartbeat_of_a_host_whose_report_was_counted_reads_nothing(table):
+    # Given a wave of two hosts, one of which reported and was counted
+    register(table, "host-0")
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=2))
+    fleet.take_report(table, report(table, "host-0", "DEPLOYED"))
+    # When its heartbeat reaches the stream function: the new image, with its report and countedFor
+    update(table, "host-0", agent_items.heartbeat(time.time()))
+    heartbeat = table.get_item(Key={"pk": fleet.host_key("host-0")})["Item"]
+    sent = requests_sent(table)
+    assert fleet.take_report(table, heartbeat) is None
+    # Then the function sends nothing: no read of the group's tally, no transaction
+    assert sent == []
+    assert fleet.get_tally(table, "web").reported == 1
+
+
+def test_a_report_not_counted_yet_is_counted_at_a_later_record_of_its_host(table):
+    # Given a host that reported before its wave's tally opened (nothing to count it for then)
+    register(table, "host-0")
+    assert fleet.take_report(table, report(table, "host-0", "DEPLOYED")) is None
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=1))
+    # When its next heartbeat reaches the stream function
+    update(table, "host-0", agent_items.heartbeat(time.time()))
+    completed = fleet.take_report(table, table.get_item(Key={"pk": fleet.host_key("host-0")})["Item"])
+    # Then the report is counted, once, and completes the wave
+    assert completed is not None and completed.reported == 1
+    # And a later deployment's report of the same host is counted for its own wave
+    later = fleet.start_tally(table, fleet.Tally("web", "deploy-later", "build-later", 1, (0, 100), expected=1))
+    item = report(table, "host-0", "DEPLOYED", build="build-later", deployment="deploy-later")
+    assert fleet.take_report(table, item) == replace(later, reported=1)
 
 
 def test_a_silent_member_counts_as_failed_when_the_wave_ends(table):

@@ -170,6 +170,17 @@ class FleetHost:
         """No heartbeat for `lost_after_seconds`: the host (or its agent) is gone."""
         return now - self.heartbeat_at > lost_after_seconds
 
+    def report_counted(self) -> bool:
+        """Whether its last report was counted already: `countedFor` names a wave of the report's own
+        deployment and build. A host is in one wave of a deployment's build (the waves' slices are
+        disjoint; a rollback's wave is about another build, the one returned to), so such a report has
+        nothing left to count for."""
+        report, counted_for = self.report, self.counted_for
+        if report is None or counted_for is None:
+            return False
+        deployment_id, _, rest = counted_for.partition("#")
+        return deployment_id == report.deployment_id and rest.rpartition("#")[2] == report.build_id
+
     def reported(self, deployment_id: str, build_id: str) -> Report | None:
         """Its report about `build_id` in the deployment, if that is its last one."""
         report = self.report
@@ -513,10 +524,17 @@ def groups(table) -> list[str]:
 def take_report(table, host_item: dict[str, Any]) -> Tally | None:
     """Counts a host's report for its group's wave under way, once, if it is one of the wave's hosts and
     the report is about the wave's build in its deployment. Returns the tally when this report completed
-    the wave (the caller wakes its wait), else None."""
+    the wave (the caller wakes its wait), else None.
+
+    The item is the stream record's new image: a report it shows counted (`countedFor`) reads nothing, so
+    the heartbeats of hosts that reported cost no read of the group's tally, one hot item. A report not
+    counted yet (a new one, or one that came before its wave's tally opened) reads it; the transaction's
+    condition still counts it once whatever the stream delivers again."""
     if not str(host_item.get("pk", "")).startswith("HOST#") or not host_item.get("report"):
         return None
     host = FleetHost.from_item(host_item)
+    if host.report_counted():
+        return None
     tally = get_tally(table, host.group)
     if tally is None or not in_slice(tally.deployment_id, host.host_id, *tally.percents):
         return None
