@@ -38,12 +38,12 @@ from capacity.model import (
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 API_GATEWAY_MAX_WAIT_SECONDS = 29  # a REST API's integration timeout: the longest a long poll can be held
 STATE_WRITES_PER_DEPLOYMENT = 3  # DOWNLOADING, INSTALLING, the report (deploy.py)
-GOAL_WRITES_PER_WAVE = 1  # put_goal: one conditional PutItem of the group's goal a wave
+GOAL_WRITES_PER_WAVE = 1  # put_goal: one conditional PutItem a copy of the group's goal, a wave
 
 
 class GoalMechanism(StrEnum):
-    POLL_ONE_ITEM = "poll the group's goal item"  # as built: GetItem GOAL#<group>
-    POLL_SHARD_COPY = "poll its shard's copy of the goal"  # GOAL#<group>#<NN>, one copy a by-group shard
+    POLL_ONE_ITEM = "poll the group's goal item"  # GetItem GOAL#<group> (the agent's first version)
+    POLL_SHARD_COPY = "poll its shard's copy of the goal"  # as built: GOAL#<group>#<NN>, a copy a by-group shard
     PER_WAVE_ITEMS = "per-wave items: the wave writes each host's goal"  # each agent reads its own item
     LONG_POLL = "long poll: an API call held until the goal changes"  # API Gateway + Lambda, 29 s at most
 
@@ -80,13 +80,14 @@ class AgentAssumptions:
 class AgentDesign:
     """How the agents learn their goal, how often they say they are alive, and where their pieces come
     from; `tally_read_per_host_write`: HostReportsFunction reads the group's tally at every host item
-    write that carries a report (as built: a heartbeat too), not only at a report not yet counted."""
+    write that carries a report (a heartbeat too, as first built), not only at a report not yet counted
+    (as built: `take_report` checks the record's `countedFor` first)."""
 
     mechanism: GoalMechanism
     poll_seconds: float
     heartbeat_seconds: float
     tally_read_per_host_write: bool = True
-    pieces_from_peers: bool = False  # False (as built): every agent reads every piece from the bucket
+    pieces_from_peers: bool = False  # False (as built, until issue 22): every agent reads every piece from the bucket
 
 
 # An eventually consistent read of up to 4 KB is half a unit, a strongly consistent one (model.read_units)
@@ -232,7 +233,7 @@ def _deployment_work(
     records = hosts * STATE_WRITES_PER_DEPLOYMENT
     readers = regions * scenario.waves * scenario.seeds_per_wave if design.pieces_from_peers else hosts
     tally_units = read_units(settings.tally_item_bytes)
-    # the tally is read at every record of a host item that carries a report (as built), or at a new
+    # the tally is read at every record of a host item that carries a report (as first built), or at a new
     # report only; and once more after each count
     tally_reads = (records if design.tally_read_per_host_write else hosts) + hosts
     goal_writes = hosts if design.mechanism is GoalMechanism.PER_WAVE_ITEMS else waves * goal.copies
@@ -253,7 +254,7 @@ def _deployment_work(
         ),
         WorkItem(
             "DynamoDB",
-            "HostReportsFunction: the tally read at a record (as built: each; else a new report's) and after a count",
+            "HostReportsFunction: the tally read at a new report (first built: at each record) and after a count",
             tally_reads * tally_units,
             "dynamodb.read_units",
         ),
@@ -410,7 +411,14 @@ def agent_limits(load: AgentLoad, quotas: dict[str, Quota]) -> list[Limit]:
 
 
 def as_built(settings: AgentSettings) -> AgentDesign:
-    """The agent and HostReportsFunction as this checkout has them."""
+    """The agent and HostReportsFunction as this checkout has them: the chosen goal copies and tally read,
+    the pieces still from the bucket (peers are issue 22)."""
+    return replace(chosen(settings), pieces_from_peers=False)
+
+
+def first_built(settings: AgentSettings) -> AgentDesign:
+    """The agent's first version, which the model found breaking: one goal item a group, the tally read at
+    every record of a host that ever reported, every piece from the bucket."""
     return AgentDesign(GoalMechanism.POLL_ONE_ITEM, settings.poll_seconds, settings.heartbeat_seconds)
 
 
@@ -434,9 +442,9 @@ def candidates(settings: AgentSettings) -> list[tuple[str, AgentDesign]]:
     poll = settings.poll_seconds
     slow = 3 * poll
     return [
-        (f"one goal item, every {poll:g} s (as built)", replace(base, mechanism=GoalMechanism.POLL_ONE_ITEM)),
+        (f"one goal item, every {poll:g} s (first built)", replace(base, mechanism=GoalMechanism.POLL_ONE_ITEM)),
         (f"one goal item, every {slow:g} s", replace(base, mechanism=GoalMechanism.POLL_ONE_ITEM, poll_seconds=slow)),
-        (f"a goal copy a shard, every {poll:g} s (chosen)", base),
+        (f"a goal copy a shard, every {poll:g} s (chosen, as built)", base),
         (f"per-wave items, every {poll:g} s", replace(base, mechanism=GoalMechanism.PER_WAVE_ITEMS)),
         ("long poll (API Gateway + Lambda)", replace(base, mechanism=GoalMechanism.LONG_POLL)),
     ]

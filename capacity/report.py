@@ -297,8 +297,9 @@ def print_agents(
     prices: PriceTable,
     quotas: dict[str, Quota],
 ) -> dict[str, Any]:
-    """The agents at the scenario's scale: the goal mechanisms compared, then the design as built and the
-    chosen one, each with its requests, cost and limits; returns their figures for results.json."""
+    """The agents at the scenario's scale: the goal mechanisms compared, then the design as first built, as
+    built now and the chosen one, each with its requests, cost and limits; returns their figures for
+    results.json."""
     console.rule(f"[bold]host agents, {scenario.name}[/]")
     console.print(
         f"{scenario.regions} regions x {scenario.hosts_per_region:,} agents: poll every {settings.poll_seconds:g} s "
@@ -324,7 +325,11 @@ def print_agents(
         )
     console.print(table)
     designs = []
-    for label, design in (("as built", agents.as_built(settings)), ("chosen", agents.chosen(settings))):
+    for label, design in (
+        ("first built", agents.first_built(settings)),
+        ("as built", agents.as_built(settings)),
+        ("chosen", agents.chosen(settings)),
+    ):
         load = agents.agent_load(scenario, design, settings, assumptions)
         cost = agents.agent_cost(load, prices)
         limits = agents.agent_limits(load, quotas)
@@ -350,6 +355,7 @@ def print_agents(
             }
             for candidate in compared
         ],
-        "asBuilt": designs[0],
-        "chosen": designs[1],
+        "firstBuilt": designs[0],
+        "asBuilt": designs[1],
+        "chosen": designs[2],
     }

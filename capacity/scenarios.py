@@ -209,7 +209,7 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
         poll_jitter=code_deploy_agent.POLL_JITTER,
         heartbeat_seconds=defaults.heartbeat_seconds,
         piece_bytes=piece_bytes,
-        goal_item_bytes=item_bytes(goal.to_item(SAMPLE_AT)),
+        goal_item_bytes=item_bytes(goal.to_item(SAMPLE_AT, registered["groupShard"])),  # its shard's copy
         host_item_bytes=item_bytes({**host, "countedFor": f"{goal.deployment_id}#1#{goal.build_id}"}),
         # a task token is up to 1,024 characters
         tally_item_bytes=item_bytes(tally.to_item() | {"taskToken": "t" * 1024}),

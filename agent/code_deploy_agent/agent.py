@@ -1,8 +1,9 @@
-"""One host's agent: registers its host, polls its group's goal, converges to its target, reports once.
+"""One host's agent: registers its host, polls its group's goal (its shard's copy), converges to its target,
+reports once.
 
 What it does at each poll is decided by `next_action` from the goal and what the host has; the deployment
 itself is deploy.py's. The loop is plain: poll, act, sleep the poll interval with +-20% jitter, so a
-fleet's reads of one goal item spread out instead of arriving together.
+fleet's reads of a goal copy spread out instead of arriving together.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class Agent:
         self.stop = stop or threading.Event()
         self.paths = AgentPaths(config.agent_dir)
         self.paths.make()
+        self.group_shard = host_item.group_shard(config.group, config.host_id)  # its copy of the goal
         self.state = load_state(self.paths)
         self.log = agent_logger(config.host_id, self.paths, log_to_stderr)
         self.deployer = Deployer(
@@ -173,7 +175,7 @@ class Agent:
         """One look at the goal and what follows from it; the report sent, if any."""
         if self.state.journal is not None:
             return self.deployer.resume()  # a report the region did not take, or a deployment cut short
-        item = self.region.read_goal(self.config.group)
+        item = self.region.read_goal(self.group_shard)
         if item is None:
             return None
         try:

@@ -44,11 +44,11 @@ class AwsRegion:
         self._dynamodb = session.client("dynamodb", config=client_config)
         self._s3 = session.client("s3", config=client_config)
 
-    def read_goal(self, group: str) -> dict[str, Any] | None:
+    def read_goal(self, group_shard: str) -> dict[str, Any] | None:
         try:
-            answer = self._dynamodb.get_item(TableName=self.table, Key={"pk": {"S": goal_key(group)}})
+            answer = self._dynamodb.get_item(TableName=self.table, Key={"pk": {"S": goal_key(group_shard)}})
         except (BotoCoreError, ClientError) as error:
-            raise RegionError(f"reading the goal of {group}: {error}") from error
+            raise RegionError(f"reading {goal_key(group_shard)}: {error}") from error
         item = answer.get("Item")
         return {name: _deserializer.deserialize(value) for name, value in item.items()} if item else None
 

@@ -31,13 +31,15 @@ def host_key(host_id: str) -> str:
     return f"HOST#{host_id}"
 
 
-def goal_key(group: str) -> str:
-    return f"GOAL#{group}"
+def goal_key(shard: str) -> str:
+    """The copy of the group's goal that the hosts of one shard (`<group>#<NN>`) read: the control plane
+    writes the goal to each shard's copy, so a large group's reads spread over 16 items."""
+    return f"GOAL#{shard}"
 
 
 def group_shard(group: str, host_id: str) -> str:
     """`<group>#<NN>`: spreads a group's hosts over 16 keys of the `by-group` index, so listing a large
-    group reads 16 partitions instead of one hot one."""
+    group reads 16 partitions instead of one hot one; the host reads its shard's copy of the goal."""
     shard = int(hashlib.sha256(host_id.encode()).hexdigest()[:8], 16) % GROUP_SHARDS
     return f"{group}#{shard:02d}"
 

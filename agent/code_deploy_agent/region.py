@@ -1,8 +1,9 @@
 """What the agent reaches in its region, and the shapes of what it reads and writes there (docs/agent.md).
 
-The agent needs five things from its region: its group's goal, an update of its own host item, an object's
-size, a ranged read of it, and a small object whole (the piece list). `RegionLink` is that interface: the
-AWS implementation (aws_region.py) reads DynamoDB and S3, the unit tests give an in-memory one.
+The agent needs five things from its region: its group's goal (its shard's copy), an update of its own
+host item, an object's size, a ranged read of it, and a small object whole (the piece list). `RegionLink`
+is that interface: the AWS implementation (aws_region.py) reads DynamoDB and S3, the unit tests give an
+in-memory one.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _build_id(value: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class Goal:
-    """A group's goal item (`pk = "GOAL#<group>"`), written by the control plane only."""
+    """A group's goal, as each of its copies (`pk = "GOAL#<group>#<NN>"`, one a by-group shard) holds it,
+    written by the control plane only."""
 
     group: str
     build_id: str
@@ -109,8 +111,9 @@ class Goal:
 class RegionLink(Protocol):
     """The agent's narrow reach into its region: its goal in, its own host item out, the bucket read-only."""
 
-    def read_goal(self, group: str) -> Mapping[str, Any] | None:
-        """The group's goal item (`GOAL#<group>`), None when there is none."""
+    def read_goal(self, group_shard: str) -> Mapping[str, Any] | None:
+        """The copy of the group's goal for the host's shard (`GOAL#<group>#<NN>`, `group_shard` the
+        host's `groupShard`), None when there is none."""
         ...
 
     def update_host(self, host_id: str, attributes: Mapping[str, Any]) -> None:

@@ -427,8 +427,9 @@ def test_the_chosen_goal_mechanism_keeps_every_agent_rate_within_aws_quotas_at_t
 
 
 def test_one_goal_item_polled_every_10_s_by_100000_agents_is_a_hot_key():
-    # Given the agents as built: every agent of a region reads one goal item every 10 s, eventually consistent
-    load = design_agents(agents.as_built(scenarios.agent_settings()))
+    # Given the agents as first built: every agent of a region reads one goal item every 10 s, eventually
+    # consistent, and HostReportsFunction reads the tally at every heartbeat of a host that reported
+    load = design_agents(agents.first_built(scenarios.agent_settings()))
 
     # Then 10,000 reads/s at half a unit each make 5,000 read units/s on one partition: past its 3,000
     assert load.goal.reads_per_second == pytest.approx(10_000)
@@ -438,6 +439,23 @@ def test_one_goal_item_polled_every_10_s_by_100000_agents_is_a_hot_key():
     # and so are the tally read at every heartbeat, and every agent downloading from the bucket
     assert "DynamoDB reads, a group's tally item (HostReportsFunction)" in broken
     assert "S3 GET, a regional bucket's artifact (agents' ranged GETs)" in broken
+
+
+def test_as_built_the_goal_copies_and_the_tally_fit_and_only_the_bucket_breaks():
+    # Given the agents as built: a goal copy a by-group shard, the tally read for a report not counted yet,
+    # every piece still from the bucket (peers: issue 22)
+    settings = scenarios.agent_settings()
+    load = design_agents(agents.as_built(settings))
+
+    # Then 100,000 agents' 10,000 goal reads/s spread over 16 copies: 312.5 read units/s on the hottest
+    assert load.goal.reads_per_second == pytest.approx(10_000)
+    assert load.goal.hot_item_read_units_per_second == pytest.approx(5_000 / 16)
+    # and a heartbeat reads no tally
+    assert load.tally_read_units_per_second == 0
+    broken = {limit.name for limit in agents.agent_limits(load, scenarios.load_quotas()) if limit.headroom < 1}
+    assert broken == {"S3 GET, a regional bucket's artifact (agents' ranged GETs)"}
+    # and it is the chosen design but for the peers
+    assert replace(agents.as_built(settings), pieces_from_peers=True) == agents.chosen(settings)
 
 
 def test_the_agents_requests_and_cost_by_hand():

@@ -4,6 +4,7 @@ written by the agent's own code (code_deploy_agent.host_item), as a real agent w
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -85,13 +86,73 @@ def test_a_wave_holds_its_slices_live_hosts_and_leaves_the_lost_out(table):
     assert all(fleet.in_waves(DEPLOYMENT, host, 50) for host in first.members)
 
 
-def test_a_later_deployments_goal_is_not_overwritten_by_an_earlier_one(table):
-    def goal(seq: int, build: str) -> fleet.Goal:
-        return fleet.Goal("web", build, OLD, DEPLOYMENT, seq, 1, 100, "builds/x.zip", 10, "s", 1024, "r", "p")
+def goal(seq: int, build: str = BUILD) -> fleet.Goal:
+    return fleet.Goal("web", build, OLD, DEPLOYMENT, seq, 1, 100, "builds/x.zip", 10, "s", 1024, "r", "p")
 
+
+def goal_copies(table, group: str = "web") -> list[dict | None]:
+    """Every shard's copy of the group's goal, in shard order (None: a copy not written)."""
+    return [table.get_item(Key={"pk": f"GOAL#{group}#{shard:02d}"}).get("Item") for shard in range(16)]
+
+
+class DiesAfter:
+    """The fleet table of a step that dies (its Lambda timed out, its process killed) after `writes`
+    PutItems: what Step Functions then retries."""
+
+    def __init__(self, table, writes: int) -> None:
+        self.table, self.writes = table, writes
+
+    def put_item(self, **request):
+        if self.writes == 0:
+            raise TimeoutError("the step died here")
+        self.writes -= 1
+        return self.table.put_item(**request)
+
+
+def test_the_goal_is_written_to_a_copy_a_shard_and_each_agent_reads_its_own(table):
+    # When a deployment sets the group's goal
+    assert fleet.put_goal(table, goal(1), "now")
+    # Then each of the 16 by-group shards has its copy, GOAL#<group>#<NN>, the whole goal in each
+    copies = goal_copies(table)
+    assert [copy["pk"] for copy in copies] == [f"GOAL#web#{shard:02d}" for shard in range(16)]
+    assert {(copy["buildId"], copy["seq"], copy["cumulativePercent"]) for copy in copies} == {(BUILD, 1, 100)}
+    # And an agent reads the copy of its own groupShard, the key it registers under
+    for host_id in ("host-000", "host-001", "i-0abc"):
+        shard = agent_items.group_shard("web", host_id)
+        read = AwsRegion(REGION, table.name, "no-bucket").read_goal(shard)
+        assert read["pk"] == f"GOAL#{shard}" and read["buildId"] == BUILD
+
+
+def test_a_later_deployments_goal_is_not_overwritten_by_an_earlier_one(table):
     assert fleet.put_goal(table, goal(2, BUILD), "now")
     assert not fleet.put_goal(table, goal(1, "build-earlier"), "now")
-    assert table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]["buildId"] == BUILD
+    assert {copy["buildId"] for copy in goal_copies(table)} == {BUILD}
+
+
+def test_a_goal_write_cut_short_is_finished_by_the_steps_retry(table):
+    # Given the group on deployment 1's goal, and deployment 2's step dying after 7 of the 16 copies
+    assert fleet.put_goal(table, goal(1, OLD), "now")
+    with pytest.raises(TimeoutError):
+        fleet.put_goal(DiesAfter(table, 7), goal(2), "now")
+    assert [copy["buildId"] for copy in goal_copies(table)] == [BUILD] * 7 + [OLD] * 9
+    # When Step Functions retries the step
+    assert fleet.put_goal(table, goal(2), "now")
+    # Then every copy holds deployment 2's goal
+    assert {(copy["buildId"], copy["seq"]) for copy in goal_copies(table)} == {(BUILD, 2)}
+
+
+def test_an_earlier_deployment_writes_no_copy_of_a_goal_a_later_one_has_begun(table):
+    # Given a later deployment (seq 3) that wrote 7 copies before its step died
+    with pytest.raises(TimeoutError):
+        fleet.put_goal(DiesAfter(table, 7), goal(3), "now")
+    # When an earlier deployment (seq 2) steers the group
+    held = fleet.put_goal(table, goal(2, "build-earlier"), "now")
+    # Then it does not hold the group's goal, and no agent can read its goal in any copy
+    assert not held
+    assert [copy and copy["buildId"] for copy in goal_copies(table)] == [BUILD] * 7 + [None] * 9
+    # And the later deployment's retry takes every copy
+    assert fleet.put_goal(table, goal(3), "now")
+    assert {copy["buildId"] for copy in goal_copies(table)} == {BUILD}
 
 
 def test_each_report_counts_once_and_the_last_completes_the_wave(table):
@@ -122,6 +183,44 @@ def test_a_report_about_another_deployment_or_build_counts_for_nothing(table):
     assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", deployment="deploy-other")) is None
     assert fleet.take_report(table, report(table, "host-0", "DEPLOYED", build="build-other")) is None
     assert fleet.get_tally(table, "web").reported == 0
+
+
+def requests_sent(table) -> list[str]:
+    """The names of the DynamoDB requests the table's client sends from now on."""
+    sent: list[str] = []
+    table.meta.client.meta.events.register("before-call.dynamodb", lambda model, **_: sent.append(model.name))
+    return sent
+
+
+def test_a_heartbeat_of_a_host_whose_report_was_counted_reads_nothing(table):
+    # Given a wave of two hosts, one of which reported and was counted
+    register(table, "host-0")
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=2))
+    fleet.take_report(table, report(table, "host-0", "DEPLOYED"))
+    # When its heartbeat reaches the stream function: the new image, with its report and countedFor
+    update(table, "host-0", agent_items.heartbeat(time.time()))
+    heartbeat = table.get_item(Key={"pk": fleet.host_key("host-0")})["Item"]
+    sent = requests_sent(table)
+    assert fleet.take_report(table, heartbeat) is None
+    # Then the function sends nothing: no read of the group's tally, no transaction
+    assert sent == []
+    assert fleet.get_tally(table, "web").reported == 1
+
+
+def test_a_report_not_counted_yet_is_counted_at_a_later_record_of_its_host(table):
+    # Given a host that reported before its wave's tally opened (nothing to count it for then)
+    register(table, "host-0")
+    assert fleet.take_report(table, report(table, "host-0", "DEPLOYED")) is None
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=1))
+    # When its next heartbeat reaches the stream function
+    update(table, "host-0", agent_items.heartbeat(time.time()))
+    completed = fleet.take_report(table, table.get_item(Key={"pk": fleet.host_key("host-0")})["Item"])
+    # Then the report is counted, once, and completes the wave
+    assert completed is not None and completed.reported == 1
+    # And a later deployment's report of the same host is counted for its own wave
+    later = fleet.start_tally(table, fleet.Tally("web", "deploy-later", "build-later", 1, (0, 100), expected=1))
+    item = report(table, "host-0", "DEPLOYED", build="build-later", deployment="deploy-later")
+    assert fleet.take_report(table, item) == replace(later, reported=1)
 
 
 def test_a_silent_member_counts_as_failed_when_the_wave_ends(table):
@@ -167,13 +266,10 @@ def test_a_wave_steers_every_group_and_waits_for_its_live_hosts(table):
     # When the first wave, to every host, is steered
     steered = {wave.group: wave for wave in fleet_wave.steer(table, order(), ("now", now), lost_after=90)}
     # Then each group's goal names the build at 100 %, and its tally waits for its live hosts only
-    goal = table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]
-    assert (goal["buildId"], goal["previousBuildId"], goal["cumulativePercent"], goal["pieceRoot"]) == (
-        BUILD,
-        OLD,
-        100,
-        "root",
-    )
+    copies = goal_copies(table)
+    assert {
+        (copy["buildId"], copy["previousBuildId"], copy["cumulativePercent"], copy["pieceRoot"]) for copy in copies
+    } == {(BUILD, OLD, 100, "root")}
     assert (steered["web"].expected, steered["api"].expected, steered["api"].lost) == (6, 1, ("api-1",))
     waves = {group: wave.wave_id for group, wave in steered.items()}
     # And the wait is not complete until every expected host reports
@@ -190,9 +286,15 @@ def test_a_rollback_is_a_wave_of_the_build_returned_to_over_every_host(table):
     for number in range(3):
         register(table, f"web-{number}")
     fleet.note_group(table, "web")
+    # Given a wave's goal cut short after 5 of its copies (the step then failed for good)
+    with pytest.raises(TimeoutError):
+        fleet.put_goal(DiesAfter(table, 5), goal(3), "now")
+    # When the deployment rolls back: its seq takes every copy, those its wave wrote too
     [rollback] = fleet_wave.steer(table, order(fleet_wave.ROLLBACK_WAVE, build=OLD), ("now", time.time()), 90)
-    goal = table.get_item(Key={"pk": fleet.goal_key("web")})["Item"]
-    assert (goal["buildId"], goal["cumulativePercent"], "previousBuildId" in goal) == (OLD, 100, False)
+    copies = goal_copies(table)
+    assert {(copy["buildId"], copy["cumulativePercent"], "previousBuildId" in copy) for copy in copies} == {
+        (OLD, 100, False)
+    }
     assert rollback.expected == 3 and rollback.wave_id == f"{DEPLOYMENT}#0#{OLD}"
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import boto3
 import pytest
 
+from code_deploy_agent import host_item
 from code_deploy_agent.agent import Agent
 from code_deploy_agent.aws_region import AwsRegion
 from code_deploy_agent.config import AgentConfig
@@ -59,11 +60,12 @@ def publish(build_id: str) -> dict:
 
 
 def test_the_agent_deploys_from_dynamodb_and_s3(fleet, tmp_path):
-    # Given a goal in the fleet table, and a host item the control plane already annotated
+    # Given the goal's copy of the host's shard in the fleet table (GOAL#web#<NN>, the host's groupShard),
+    # and a host item the control plane already annotated
     build = publish("b1")
     fleet.put_item(
         Item={
-            "pk": "GOAL#web",
+            "pk": f"GOAL#{host_item.group_shard('web', 'host-001')}",
             "group": "web",
             "deploymentId": "d1",
             "wave": 1,
@@ -94,7 +96,7 @@ def test_the_agent_deploys_from_dynamodb_and_s3(fleet, tmp_path):
     assert item["state"] == "DEPLOYED"
     assert item["currentBuildId"] == "b1"
     assert "previousBuildId" not in item  # None removes the attribute
-    assert item["groupShard"].startswith("web#")
+    assert item["groupShard"] == host_item.group_shard("web", "host-001")
     assert isinstance(item["heartbeatAt"], Decimal)
     assert item["appPort"] == 8080
     assert item["report"]["deploymentId"] == "d1"
@@ -107,7 +109,7 @@ def test_the_agent_deploys_from_dynamodb_and_s3(fleet, tmp_path):
 def test_missing_objects_and_goals_read_as_none(fleet):
     region = AwsRegion(REGION, TABLE, BUCKET)
 
-    assert region.read_goal("web") is None
+    assert region.read_goal("web#00") is None
     assert region.object_size("builds/nothing/artifact.zip") is None
     assert region.read_object("builds/nothing/pieces.json") is None
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from code_deploy_agent import AGENT_VERSION, download, releases
+from code_deploy_agent import AGENT_VERSION, download, host_item, releases
 from code_deploy_agent.state import AgentPaths
 from tests.unit.agent.fixtures.harness import GROUP, REGION, Host, hooks_path
 
@@ -69,6 +69,26 @@ def test_a_new_build_replaces_the_running_one_and_the_old_stays_cached(host_on_b
     assert host_on_b1.releases() == ["b1", "b2"]
 
 
+def test_the_agent_reads_its_own_shards_copy_of_the_goal(host, region):
+    # Given a goal written to every shard's copy but this host's (the control plane's write cut short)
+    own = int(host_item.group_shard(GROUP, host.host_id).rpartition("#")[2])
+    build = host.publish("b1")
+    region.set_goal(GROUP, build, "d1", shards=[shard for shard in range(host_item.GROUP_SHARDS) if shard != own])
+    agent = host.agent()
+
+    # When its agent polls
+    report = agent.poll_once()
+
+    # Then it read the copy of the shard it registered under, found none, and did nothing
+    assert report is None
+    assert region.goal_reads == [host.item["groupShard"]]
+    assert host.current() is None
+    # And once its own copy holds the goal, it deploys
+    region.set_goal(GROUP, build, "d1", shards=[own])
+    assert agent.poll_once().status == "DEPLOYED"
+    assert host.health() == "b1"
+
+
 def test_a_goal_already_reported_is_not_reported_again_even_after_a_restart(host_on_b1, region):
     reported_at = host_on_b1.item["report"]["at"]
 
@@ -80,8 +100,7 @@ def test_a_goal_already_reported_is_not_reported_again_even_after_a_restart(host
 
 
 def test_a_later_wave_of_the_same_deployment_reports_nothing_new(host_on_b1, region):
-    goal = dict(region.goals[GROUP], wave=3)
-    region.goals[GROUP] = goal
+    region.change_goal(GROUP, wave=3)
 
     assert host_on_b1.agents[-1].poll_once() is None
     assert host_on_b1.item["report"]["wave"] == 1

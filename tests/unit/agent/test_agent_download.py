@@ -110,7 +110,7 @@ def test_a_tampered_whole_with_its_own_piece_list_cannot_vouch_for_itself(host_o
 def test_a_whole_that_does_not_hash_to_the_goals_sha256_is_refused(host_on_b1, region):
     build = host_on_b1.publish("b2")
     region.set_goal(GROUP, build, "d2")
-    region.goals[GROUP]["sha256"] = hashlib.sha256(b"another build").hexdigest()
+    region.change_goal(GROUP, sha256=hashlib.sha256(b"another build").hexdigest())
 
     report = host_on_b1.agents[-1].poll_once()
 

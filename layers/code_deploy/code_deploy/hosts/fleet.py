@@ -5,13 +5,14 @@ contract: the goal it writes, which hosts a wave holds, what they reported, and 
 The fleet table, one per region (partition key `pk`):
 - `HOST#<hostId>`: a host's item, written by its agent (registration, heartbeat, state, report); the
   control plane adds `countedFor`, the wave its report was counted for (a transaction with the tally).
-- `GOAL#<group>`: the group's goal, written here, read by every agent of the group.
+- `GOAL#<group>#<NN>`: the group's goal, written here, one copy a by-group shard: each agent reads its
+  own shard's copy (`groupShard`), so 100,000 agents of a group read 16 items, none of them hot.
 - `TALLY#<group>`: the wave under way in the group: the hosts it holds, how many have reported, and the
   rollout workflow's task token to wake when the last one has.
 
 A host is in the waves so far when its rank in the deployment is below the goal's cumulative percent
-(`in_waves`, the agent's own rule), so one small goal item steers a group of any size: a wave only
-raises the percent. A wave holds the live hosts whose rank falls in its slice; a host lost before the wave
+(`in_waves`, the agent's own rule), so one small goal (copied to each shard) steers a group of any size:
+a wave only raises the percent. A wave holds the live hosts whose rank falls in its slice; a host lost before the wave
 (no heartbeat for `lost_after_seconds`) is left out, one that does not report by the wave's deadline
 counts as failed.
 """
@@ -41,8 +42,18 @@ def host_key(host_id: str) -> str:
     return f"HOST#{host_id}"
 
 
-def goal_key(group: str) -> str:
-    return f"GOAL#{group}"
+def shard_key(group: str, shard: int) -> str:
+    """`<group>#<NN>`: a key of the by-group index (a host's `groupShard`), and the name of a goal copy."""
+    return f"{group}#{shard:02d}"
+
+
+def group_shards(group: str) -> list[str]:
+    return [shard_key(group, shard) for shard in range(GROUP_SHARDS)]
+
+
+def goal_key(shard: str) -> str:
+    """The copy of a group's goal that the agents of one shard (`<group>#<NN>`) read."""
+    return f"GOAL#{shard}"
 
 
 def tally_key(group: str) -> str:
@@ -50,7 +61,7 @@ def tally_key(group: str) -> str:
 
 
 def group_shard(group: str, host_id: str) -> str:
-    return f"{group}#{int(hashlib.sha256(host_id.encode()).hexdigest()[:8], 16) % GROUP_SHARDS:02d}"
+    return shard_key(group, int(hashlib.sha256(host_id.encode()).hexdigest()[:8], 16) % GROUP_SHARDS)
 
 
 def in_waves(deployment_id: str, host_id: str, cumulative_percent: float | Decimal) -> bool:
@@ -161,6 +172,17 @@ class FleetHost:
         """No heartbeat for `lost_after_seconds`: the host (or its agent) is gone."""
         return now - self.heartbeat_at > lost_after_seconds
 
+    def report_counted(self) -> bool:
+        """Whether its last report was counted already: `countedFor` names a wave of the report's own
+        deployment and build. A host is in one wave of a deployment's build (the waves' slices are
+        disjoint; a rollback's wave is about another build, the one returned to), so such a report has
+        nothing left to count for."""
+        report, counted_for = self.report, self.counted_for
+        if report is None or counted_for is None:
+            return False
+        deployment_id, _, rest = counted_for.partition("#")
+        return deployment_id == report.deployment_id and rest.rpartition("#")[2] == report.build_id
+
     def reported(self, deployment_id: str, build_id: str) -> Report | None:
         """Its report about `build_id` in the deployment, if that is its last one."""
         report = self.report
@@ -187,9 +209,11 @@ class Goal:
     piece_root: str
     pieces_key: str
 
-    def to_item(self, now: str) -> dict[str, Any]:
+    def to_item(self, now: str, shard: str) -> dict[str, Any]:
+        """The goal's copy for the agents of one by-group shard (`<group>#<NN>`): every copy holds the
+        whole goal."""
         item = {
-            "pk": goal_key(self.group),
+            "pk": goal_key(shard),
             "group": self.group,
             "buildId": self.build_id,
             "deploymentId": self.deployment_id,
@@ -208,17 +232,25 @@ class Goal:
 
 
 def put_goal(table, goal: Goal, now: str) -> bool:
-    """Sets the group's goal unless a later deployment already set it (its seq is higher); whether it did."""
-    try:
-        table.put_item(
-            Item=goal.to_item(now),
-            ConditionExpression="attribute_not_exists(seq) OR seq <= :seq",
-            ExpressionAttributeValues={":seq": goal.seq},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
+    """Writes the group's goal to each of its shard copies, in shard order, unless a later deployment
+    (a higher seq) already set it; whether this deployment holds the group's goal (every copy).
+
+    Each copy is a conditional write of its own, so a later deployment wins copy by copy. A step that
+    dies part-way leaves the first copies written: its retry writes them again (the same seq) and
+    finishes. A later deployment writes the copies in the same order: once it holds a copy it holds the
+    first one (or its retry will), so an earlier deployment that comes after it is refused at the first
+    copy and writes nothing, and every copy ends with the latest deployment's goal."""
+    for shard in group_shards(goal.group):
+        try:
+            table.put_item(
+                Item=goal.to_item(now, shard),
+                ConditionExpression="attribute_not_exists(seq) OR seq <= :seq",
+                ExpressionAttributeValues={":seq": goal.seq},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
     return True
 
 
@@ -227,7 +259,7 @@ def _shard_hosts(table, group: str, shard: int) -> list[FleetHost]:
     kwargs: dict[str, Any] = {
         "IndexName": BY_GROUP_INDEX,
         "KeyConditionExpression": "groupShard = :shard",
-        "ExpressionAttributeValues": {":shard": f"{group}#{shard:02d}"},
+        "ExpressionAttributeValues": {":shard": shard_key(group, shard)},
     }
     while True:
         page = table.query(**kwargs)
@@ -247,7 +279,7 @@ def group_hosts(table, group: str) -> list[FleetHost]:
 def _shard_hosts_after(table, group: str, shard: int, after: str | None, limit: int) -> list[FleetHost]:
     """At most `limit` hosts of one shard of the group, in host id order, after host `after`."""
     hosts: list[FleetHost] = []
-    values: dict[str, Any] = {":shard": f"{group}#{shard:02d}"}
+    values: dict[str, Any] = {":shard": shard_key(group, shard)}
     condition = "groupShard = :shard"
     if after is not None:
         condition += " AND hostId > :after"
@@ -494,10 +526,17 @@ def groups(table) -> list[str]:
 def take_report(table, host_item: dict[str, Any]) -> Tally | None:
     """Counts a host's report for its group's wave under way, once, if it is one of the wave's hosts and
     the report is about the wave's build in its deployment. Returns the tally when this report completed
-    the wave (the caller wakes its wait), else None."""
+    the wave (the caller wakes its wait), else None.
+
+    The item is the stream record's new image: a report it shows counted (`countedFor`) reads nothing, so
+    the heartbeats of hosts that reported cost no read of the group's tally, one hot item. A report not
+    counted yet (a new one, or one that came before its wave's tally opened) reads it; the transaction's
+    condition still counts it once whatever the stream delivers again."""
     if not str(host_item.get("pk", "")).startswith("HOST#") or not host_item.get("report"):
         return None
     host = FleetHost.from_item(host_item)
+    if host.report_counted():
+        return None
     tally = get_tally(table, host.group)
     if tally is None or not in_slice(tally.deployment_id, host.host_id, *tally.percents):
         return None
