@@ -250,3 +250,33 @@ def report_lines(found: list[dict[str, Any]]) -> list[str]:
         f"failing build's creation -> its rollback; goal: rollback / undone <= {ROLLBACK_GOAL})"
     )
     return lines
+
+
+def main() -> int:
+    """`python -m bench.fleets [--fleets 5,20,50] [--artifact-mib 256] [--mib-per-second 16]`: the real
+    fleets alone, printed (make bench runs them with the rest and keeps their figures in results.json)."""
+    import argparse
+    import sys
+
+    from tools.stack import emulator_endpoint, outputs
+
+    parser = argparse.ArgumentParser(prog="python -m bench.fleets", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fleets", default=",".join(map(str, FULL.sizes)))
+    parser.add_argument("--artifact-mib", type=float, default=FULL.artifact_bytes / MIB)
+    parser.add_argument("--mib-per-second", type=float, default=FULL.bytes_per_second / MIB)
+    args = parser.parse_args()
+    if not emulator_endpoint():
+        print("The benchmark runs on the emulator: set AWS_ENDPOINT_URL (make local-env).", file=sys.stderr)
+        return 2
+    settings = FleetSettings(
+        sizes=tuple(int(agents) for agents in args.fleets.split(",")),
+        artifact_bytes=int(args.artifact_mib * MIB),
+        bytes_per_second=args.mib_per_second * MIB,
+    )
+    found = [figures_.summary() for figures_ in measure(outputs(), settings)]
+    print("\n".join(report_lines(found)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
