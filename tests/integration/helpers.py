@@ -113,7 +113,13 @@ def make_silent(fleet_table, host_id: str, seconds: float) -> None:
 def local_agents(fleet_table, group: str, base_dir) -> Iterator[None]:
     """Whatever is started under base_dir (tools/fleet.py) is stopped at the end, agents and apps. Their
     hosts are then gone for good, and their items say so at once (a day silent), so no later test counts
-    them among a region's live hosts."""
+    them among a region's live hosts. The group starts afresh, without the goal and the hosts an earlier
+    run left, so its agents wait, idle, for this run's deployments."""
+    stale = [fleet.goal_key(shard) for shard in fleet.group_shards(group)]
+    stale += [fleet.host_key(host.host_id) for host in fleet.group_hosts(fleet_table, group)]
+    with fleet_table.batch_writer() as batch:
+        for key in stale:
+            batch.delete_item(Key={"pk": key})
     try:
         yield
     finally:
