@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from code_deploy import api_input, aws, environment, errors, paging
 from code_deploy.builds.model import utc_now
@@ -113,6 +113,20 @@ def refuse_unreadable_body(resolver: BaseRouter, next_middleware: NextMiddleware
     return next_middleware(resolver)
 
 
+def idempotency_key(replays: str):
+    """The type of a POST's optional Idempotency-Key header; `replays` says what a retry with the same key
+    answers instead of doing it again."""
+    return Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description=f"Makes retries safe: a POST repeated with the same key {replays} "
+            f"({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ]
+
+
 class IdempotencyKeyReused(errors.Unworkable):
     """The Idempotency-Key came before with another request (422)."""
 
@@ -121,15 +135,16 @@ class IdempotentRequestInProgress(errors.NotAllowedNow):
     """A request with the same Idempotency-Key is still being handled (409)."""
 
 
-def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Router, str, Any], dict]]:
-    """Makes `handle(request)` answer once per Idempotency-Key (Powertools idempotency, records in
-    IdempotencyTable, kept a day): the same key with the same request (`what`, as JSON) answers the first
-    answer and does nothing again; the same key with another one is refused (IdempotencyKeyReused), and
-    while the first is still being handled, so is a second (IdempotentRequestInProgress). Each handler
-    keeps its keys apart from the others' (its own key prefix). The utility is made at the first request
-    with a key: it imports boto3, which a cold start that answers a GET or a refusal never needs."""
+def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Router, str | None, Any], dict]]:
+    """Makes `handle(request)` answer once per Idempotency-Key where the request has one (Powertools
+    idempotency, records in IdempotencyTable, kept a day): the same key with the same request (`what`, as
+    JSON) answers the first answer and does nothing again; the same key with another one is refused
+    (IdempotencyKeyReused), and while the first is still being handled, so is a second
+    (IdempotentRequestInProgress). Each handler keeps its keys apart from the others' (its own key prefix).
+    The utility is made at the first request with a key: it imports boto3, which a cold start that answers
+    a GET or a refusal never needs."""
 
-    def wrap(handle: Callable[[Any], dict]) -> Callable[[Router, str, Any], dict]:
+    def wrap(handle: Callable[[Any], dict]) -> Callable[[Router, str | None, Any], dict]:
         @cache
         def utility():
             from aws_lambda_powertools.utilities.idempotency import (
@@ -158,7 +173,9 @@ def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Route
 
             return config, answer
 
-        def answer_once(router: Router, key: str, request: Any) -> dict:
+        def answer_once(router: Router, key: str | None, request: Any) -> dict:
+            if not key:  # no key, no promise: the request is handled as it comes
+                return handle(request)
             from aws_lambda_powertools.utilities.idempotency.exceptions import (
                 IdempotencyAlreadyInProgressError,
                 IdempotencyValidationError,

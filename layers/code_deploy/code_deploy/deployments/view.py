@@ -21,7 +21,7 @@ from code_deploy.deployments.schema import (
     WavePlanView,
 )
 from code_deploy.deployments.store import Deployment, RegionGoal, RegionRollout
-from code_deploy.hosts.view import FleetTables, RealHosts, regions_real_hosts
+from code_deploy.hosts.view import HostsReading, RealHosts, regions_real_hosts
 from code_deploy.regions import check_region
 
 
@@ -155,30 +155,18 @@ def list_deployments(deployments_table, request: paging.PageRequest) -> Deployme
     )
 
 
-def list_regions(
-    regions_table,
-    regions: tuple[str, ...],
-    hosts_per_region: int,
-    fleet_table: FleetTables,
-    now: float,
-    lost_after: float,
-) -> RegionList:
-    """Each region's goal and live hosts per build: one consistent read a region, and its real hosts
-    from its fleet table (in its region), every region at once; no Scan."""
-    goals = store.get_region_goals(regions_table, regions)
-    real = regions_real_hosts(fleet_table, regions, now, lost_after)
-    return RegionList(regions=[region_view(goals[region], hosts_per_region, real[region]) for region in regions])
+def list_regions(reading: HostsReading, regions: tuple[str, ...] | None = None) -> RegionList:
+    """Each region's (the stack's, or `regions`') goal and live hosts per build: one consistent read a
+    region, and its real hosts from its fleet table (in its region), every region at once; no Scan."""
+    regions = reading.regions if regions is None else regions
+    goals = store.get_region_goals(reading.regions_table, regions)
+    real = regions_real_hosts(reading, regions)
+    return RegionList(
+        regions=[region_view(goals[region], reading.hosts_per_region, real[region]) for region in regions]
+    )
 
 
-def read_region(
-    regions_table,
-    region: str,
-    known_regions: tuple[str, ...],
-    hosts_per_region: int,
-    fleet_table: FleetTables,
-    now: float,
-    lost_after: float,
-) -> RegionView:
+def read_region(reading: HostsReading, region: str) -> RegionView:
     """One region of the stack's; raises RegionNotFound, naming the regions, for any other name."""
-    check_region(region, known_regions)
-    return list_regions(regions_table, (region,), hosts_per_region, fleet_table, now, lost_after).regions[0]
+    check_region(region, reading.regions)
+    return list_regions(reading, (region,)).regions[0]
