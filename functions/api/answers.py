@@ -4,7 +4,7 @@ body unreadable as a whole, and a POST answered once per Idempotency-Key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -37,6 +37,8 @@ def json_response(model: type, description: str) -> dict:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
 
 
+PAGE_REFUSAL = "The limit is out of range or the cursor is not one this API gave out"
+
 # What refuse_unreadable_body answers for a body unreadable as a whole, on every route that takes one.
 BODY_REFUSALS = {
     400: json_response(ApiError, "The body is empty or not JSON"),
@@ -45,21 +47,23 @@ BODY_REFUSALS = {
 }
 
 
+def responses(
+    status: int, model: type, description: str, refusals: Mapping[int, str] | None = None, *, takes_body: bool = False
+) -> dict:
+    """A route's OpenAPI answers: `model` with `status`; where the route takes a body, BODY_REFUSALS; then
+    each of `refusals`, an ApiError with what it means."""
+    refused = {code: json_response(ApiError, meaning) for code, meaning in (refusals or {}).items()}
+    return {status: json_response(model, description), **(BODY_REFUSALS if takes_body else {}), **refused}
+
+
 def lookup_responses(model: type, found: str, missing: str, malformed: str) -> dict:
     """The answers of a GET of one thing by its id: it, no such thing, or an id that is not one."""
-    return {
-        200: json_response(model, found),
-        404: json_response(ApiError, missing),
-        422: json_response(ApiError, malformed),
-    }
+    return responses(200, model, found, {404: missing, 422: malformed})
 
 
 def page_responses(model: type, description: str) -> dict:
     """The answers of a GET of a list, a page at a time (code_deploy.paging)."""
-    return {
-        200: json_response(model, description),
-        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
-    }
+    return responses(200, model, description, {422: PAGE_REFUSAL})
 
 
 def page_limit(records: str):

@@ -18,7 +18,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from code_deploy import aws, paging
 from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_text
 from code_deploy.builds.schema import BuildAccepted, BuildList, BuildRequest, BuildView, UploadGranted
-from code_deploy.schema import ApiError
 
 # The domain modules (building, the view) are imported by the routes that use them, not here: a cold
 # start pays for what its request needs.
@@ -74,7 +73,7 @@ queue_build_once = answers.once_per_key("commit or upload")(queue_asked_build)
     summary="Get where to PUT an application's zip, for a build of it (deployctl push)",
     description="No body. The answer's uploadUrl takes one PUT of the zip (at most maxBytes; no AWS credentials: "
     "the URL is presigned) until expiresAt; then POST /builds with the commit and the uploadId makes the build.",
-    responses={201: answers.json_response(UploadGranted, "Where to PUT the zip")},
+    responses=answers.responses(201, UploadGranted, "Where to PUT the zip"),
 )
 def grant_upload() -> Response[UploadGranted]:
     from code_deploy.builds import upload
@@ -95,22 +94,20 @@ def grant_upload() -> Response[UploadGranted]:
     "/builds",
     summary="Queue a build of a commit, or of an uploaded zip",
     middlewares=[answers.refuse_unreadable_body],
-    responses={
-        202: answers.json_response(BuildAccepted, "Build queued"),
-        **answers.BODY_REFUSALS,
-        404: answers.json_response(ApiError, "No zip was PUT for the upload (or it expired, a day after its PUT)"),
-        409: answers.json_response(ApiError, "A request with the same Idempotency-Key is still being handled"),
-        422: answers.json_response(
-            ApiError,
-            "The body is JSON but not a valid build request, the uploaded zip is larger than the stack's "
+    responses=answers.responses(
+        202,
+        BuildAccepted,
+        "Build queued",
+        {
+            404: "No zip was PUT for the upload (or it expired, a day after its PUT)",
+            409: "A request with the same Idempotency-Key is still being handled",
+            422: "The body is JSON but not a valid build request, the uploaded zip is larger than the stack's "
             "MaxUploadBytes, or the Idempotency-Key was used with another commit or upload",
-        ),
-    },
+        },
+        takes_body=True,
+    ),
 )
-def submit_build(
-    request: BuildRequest,
-    idempotency_key: IdempotencyKey = None,
-) -> Response[BuildAccepted]:
+def submit_build(request: BuildRequest, idempotency_key: IdempotencyKey = None) -> Response[BuildAccepted]:
     asked = {"commit": request.commit, "upload": request.upload}
     accepted = BuildAccepted(**queue_build_once(router, idempotency_key, asked))
     return answers.accepted_at(accepted, accepted.statusUrl)

@@ -22,7 +22,6 @@ from code_deploy.deployments.schema import (
     DeploymentRequest,
     DeploymentView,
 )
-from code_deploy.schema import ApiError
 
 if TYPE_CHECKING:
     from code_deploy.deployments.model import DeploymentSpec
@@ -35,12 +34,9 @@ logger = Logger(child=True)
 
 # What accepting a deployment refuses, planned or done.
 DEPLOYMENT_REFUSALS = {
-    **answers.BODY_REFUSALS,
-    404: answers.json_response(ApiError, "No such build"),
-    409: answers.json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-    422: answers.json_response(
-        ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"
-    ),
+    404: "No such build",
+    409: "The build is not SUCCEEDED, or not in every target region's bucket",
+    422: "The body is not a valid deployment (unknown region, waves not increasing ...)",
 }
 
 DeploymentId = Annotated[
@@ -92,7 +88,7 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     "/deployments/plan",
     summary="Plan a deployment without doing it: waves, hosts per wave, predicted time",
     middlewares=[answers.refuse_unreadable_body],
-    responses={200: answers.json_response(DeploymentPlanView, "The plan"), **DEPLOYMENT_REFUSALS},
+    responses=answers.responses(200, DeploymentPlanView, "The plan", DEPLOYMENT_REFUSALS, takes_body=True),
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     from code_deploy.deployments import accept, view
@@ -134,25 +130,22 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
     "/deployments",
     summary="Deploy a build: to which regions, in which waves, with which health gate",
     middlewares=[answers.refuse_unreadable_body],
-    responses={
-        202: answers.json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
-        **answers.BODY_REFUSALS,
-        404: answers.json_response(ApiError, "No such build"),
-        409: answers.json_response(
-            ApiError,
-            "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
+    responses=answers.responses(
+        202,
+        DeploymentAccepted,
+        "Deployment accepted; its rollout has started",
+        {
+            404: "No such build",
+            409: "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
             "Idempotency-Key is still being handled",
-        ),
-        422: answers.json_response(
-            ApiError,
-            "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
+            422: "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
             "Idempotency-Key was used with another request",
-        ),
-    },
+        },
+        takes_body=True,
+    ),
 )
 def create_deployment(
-    request: DeploymentRequest,
-    idempotency_key: IdempotencyKey = None,
+    request: DeploymentRequest, idempotency_key: IdempotencyKey = None
 ) -> Response[DeploymentAccepted]:
     body = request.model_dump(mode="json")
     accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
@@ -193,14 +186,16 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
     "/deployments/<deploymentId>/<action>",
     summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (undo: every region it "
     "changed goes back)",
-    responses={
-        202: answers.json_response(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
-        404: answers.json_response(ApiError, "No such deployment"),
-        409: answers.json_response(ApiError, "The action does not apply to the deployment as it stands"),
-        422: answers.json_response(
-            ApiError, "The deployment id is malformed, or the action is none of pause, resume, promote, abort"
-        ),
-    },
+    responses=answers.responses(
+        202,
+        DeploymentActionResult,
+        "Done; the workflow acts on it at its next step",
+        {
+            404: "No such deployment",
+            409: "The action does not apply to the deployment as it stands",
+            422: "The deployment id is malformed, or the action is none of pause, resume, promote, abort",
+        },
+    ),
 )
 def act_on_deployment(
     deploymentId: DeploymentId,  # noqa: N803

@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from code_deploy import paging
 from code_deploy.deployments.schema import RegionList, RegionView
 from code_deploy.hosts.schema import HostList
-from code_deploy.schema import ApiError
 
 if TYPE_CHECKING:
     from code_deploy.hosts.view import HostsReading
@@ -46,7 +45,7 @@ def hosts_reading() -> HostsReading:
 @router.get(
     "/regions",
     summary="Which build each region should run and runs: its goal, its live hosts per build and its lost hosts",
-    responses={200: answers.json_response(RegionList, "Every region")},
+    responses=answers.responses(200, RegionList, "Every region"),
 )
 def list_regions() -> RegionList:
     from code_deploy.deployments import view
@@ -71,15 +70,16 @@ def get_region(region: RegionName) -> RegionView:
     "/regions/<region>/hosts",
     summary="A region's real hosts, a page at a time (state, builds, heartbeat, last report); its simulated "
     "hosts summarised",
-    responses={
-        200: answers.json_response(HostList, "A page of the region's real hosts"),
-        404: answers.json_response(ApiError, "Not one of the stack's regions"),
-        422: answers.json_response(
-            ApiError,
-            "The region's or group's name is too long, the limit is out of range or the cursor is not one "
+    responses=answers.responses(
+        200,
+        HostList,
+        "A page of the region's real hosts",
+        {
+            404: "Not one of the stack's regions",
+            422: "The region's or group's name is too long, the limit is out of range or the cursor is not one "
             "this API gave out",
-        ),
-    },
+        },
+    ),
 )
 def list_region_hosts(
     region: RegionName,
