@@ -32,23 +32,11 @@ def queue_build(commit: str, upload_id: str | None = None) -> dict:
     from code_deploy.builds import building
 
     config = answers.settings()
+    queue = building.BuildQueue(answers.table(config.builds_table), aws.sqs(), config.build_queue_url)
     if upload_id:
-        record = building.submit_upload_build(
-            builds_table=answers.table(config.builds_table),
-            sqs_client=aws.sqs(),
-            queue_url=config.build_queue_url,
-            s3_client=aws.s3(),
-            staging=config.staging,
-            commit=commit,
-            upload_id=upload_id,
-        )
+        record = building.submit_upload_build(queue, aws.s3(), config.staging, commit=commit, upload_id=upload_id)
     else:
-        record = building.submit_build(
-            builds_table=answers.table(config.builds_table),
-            sqs_client=aws.sqs(),
-            queue_url=config.build_queue_url,
-            commit=commit,
-        )
+        record = building.submit_build(queue, commit)
     # The build's correlation key from here on, as in every function it passes through (deployctl logs).
     logger.append_keys(build_id=record.build_id)
     logger.info("build queued", extra={"commit": record.commit, "upload_id": upload_id})
