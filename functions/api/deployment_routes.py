@@ -54,19 +54,6 @@ def rollout_tables() -> Tables:
     return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
 
 
-def acceptance(request: DeploymentRequest) -> dict:
-    """What planning a deployment and deploying it both read: the tables, the build's copies, the
-    regions' buckets, the fleet, and the deployment asked for."""
-    config = answers.settings()
-    return {
-        "tables": rollout_tables(),
-        "copy_tracking_table": answers.table(config.copy_tracking_table),
-        "regional_buckets": config.regional_buckets,
-        "fleet": config.fleet,
-        "spec": deployment_spec(request),
-    }
-
-
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     from code_deploy.deployments import model
 
@@ -93,7 +80,14 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     from code_deploy.deployments import accept, view
 
-    artifact, plan = accept.plan_deployment(**acceptance(request))
+    config = answers.settings()
+    artifact, plan = accept.plan_deployment(
+        tables=rollout_tables(),
+        copy_tracking_table=answers.table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        fleet=config.fleet,
+        spec=deployment_spec(request),
+    )
     return view.plan_view(artifact, plan)
 
 
@@ -101,12 +95,13 @@ def accept_deployment(body: dict) -> dict:
     """Accepts a deployment request (DeploymentRequest as JSON) and starts its rollout: the answer as JSON."""
     from code_deploy.deployments import accept
 
-    asked = acceptance(DeploymentRequest.model_validate(body))
-    spec = asked["spec"]
+    config = answers.settings()
+    spec = deployment_spec(DeploymentRequest.model_validate(body))
     deployment = accept.deploy_build(
-        **asked,
-        sfn_client=aws.stepfunctions(),
-        state_machine_arn=answers.settings().rollout_state_machine_arn,
+        accept.Rollouts(rollout_tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet),
+        copy_tracking_table=answers.table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        spec=spec,
         s3_for_region=aws.s3,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)

@@ -69,9 +69,8 @@ def accept(tables: deployment_store.Tables, build: str, sfn=None, **request) -> 
     artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
     arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
-    return acceptance.create_deployment(
-        tables, sfn or boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
-    ).deployment_id
+    rollouts = acceptance.Rollouts(tables, sfn or boto3.client("stepfunctions"), rollout_arn, FLEET)
+    return acceptance.create_deployment(rollouts, spec, artifact).deployment_id
 
 
 def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int = 50) -> list[str]:
