@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from code_deploy import paging
 from code_deploy.builds.store import ArtifactLocation
 from code_deploy.deployments import store
@@ -29,6 +31,19 @@ def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> flo
     return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
 
 
+def _identity(deployment: Deployment) -> dict[str, Any]:
+    """What a deployment's view and its summary in a list both say of it."""
+    return {
+        "deploymentId": deployment.deployment_id,
+        "buildId": deployment.build_id,
+        "status": deployment.status.value,
+        "reason": deployment.reason,
+        "trigger": deployment.trigger,
+        "createdAt": deployment.created_at,
+        "completedAt": deployment.completed_at,
+    }
+
+
 def deployment_view(deployment: Deployment) -> DeploymentView:
     spec = deployment.spec
     region_seconds = {region: _region_model_seconds(deployment, r) for region, r in deployment.regions.items()}
@@ -37,14 +52,8 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         for region_wave in spec.region_waves
     )
     return DeploymentView(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
+        **_identity(deployment),
         updatedAt=deployment.updated_at,
-        completedAt=deployment.completed_at,
         predictedSeconds=round(deployment.predicted_seconds, 6),
         modelSeconds=round(model_seconds, 6),
         promoted=deployment.promoted,
@@ -82,13 +91,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
 
 def deployment_summary(deployment: Deployment) -> DeploymentSummary:
     return DeploymentSummary(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
-        completedAt=deployment.completed_at,
+        **_identity(deployment),
         regions=list(deployment.spec.regions),
         statusUrl=f"/deployments/{deployment.deployment_id}",
     )
