@@ -423,14 +423,21 @@ def goals(tables) -> dict[str, str | None]:
     }
 
 
-def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
-    # Given every host on OLD, and NEW deploying one region wave after the other
+def new_half_way_through_the_second_region_wave(tables, invoke) -> str:
+    """Every host on OLD, then NEW deployed one region wave after the other, in two waves a region: its first
+    region wave done, its second's first region through its first wave. NEW's deployment id."""
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
     workflow.start(tables, deployment_id)
-    # its first region wave done (SUCCEEDED), the second half way through its first region
     run_region(tables, invoke, deployment_id, REGIONS[0])
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    return deployment_id
+
+
+def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
+    # Given every host on OLD, and NEW deploying one region wave after the other: its first region wave done
+    # (SUCCEEDED), the second half way through its first region
+    deployment_id = new_half_way_through_the_second_region_wave(tables, invoke)
     # When it is aborted
     aborted = actions.act(tables, StepFunctions(), deployment_id, "abort")
     # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
@@ -488,11 +495,7 @@ def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
 
 def test_a_deployment_whose_workflow_fails_leaves_every_region_it_touched_on_its_previous_goal(tables, invoke):
     # Given every host on OLD, and NEW's first region wave done, the second half way through one region
-    run(tables, invoke, accept(tables, OLD))
-    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
-    workflow.start(tables, deployment_id)
-    run_region(tables, invoke, deployment_id, REGIONS[0])
-    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    deployment_id = new_half_way_through_the_second_region_wave(tables, invoke)
     assert hosts(tables)[REGIONS[1]] == {OLD: HOSTS_PER_REGION // 2, NEW: HOSTS_PER_REGION // 2}
     # When a step keeps failing: the workflow's Catch hands its error to the fail step, then ends it
     workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept timing out")
