@@ -564,11 +564,17 @@ def test_a_bake_is_one_wait_until_its_end_and_a_pause_one_wait_of_a_day(tables, 
     assert (step["next"], step["waitSeconds"]) == ("PAUSED", deployment_model.MAX_BAKE_SECONDS)
 
 
-def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+def new_started_with_an_hours_bake(tables, invoke) -> str:
+    """Every host on OLD, then NEW's rollout started: two waves a region, an hour's bake after each."""
     run(tables, invoke, accept(tables, OLD))
-    sfn = StepFunctions()
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
     workflow.start(tables, deployment_id)
+    return deployment_id
+
+
+def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+    sfn = StepFunctions()
+    deployment_id = new_started_with_an_hours_bake(tables, invoke)
     # Given a region baking and another paused, each waiting on its task token
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-bake")
@@ -591,10 +597,8 @@ def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
 
 
 def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables, invoke):
-    run(tables, invoke, accept(tables, OLD))
     sfn = StepFunctions()
-    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
-    workflow.start(tables, deployment_id)
+    deployment_id = new_started_with_an_hours_bake(tables, invoke)
     actions.act(tables, sfn, deployment_id, "pause")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     # the resume lands before the paused region's wait stored its token: nothing to wake then
@@ -611,10 +615,8 @@ def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables
 
 
 def test_a_later_deployment_wakes_the_one_it_takes_a_region_from(tables, invoke):
-    run(tables, invoke, accept(tables, OLD))
     sfn = StepFunctions()
-    first = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
-    workflow.start(tables, first)
+    first = new_started_with_an_hours_bake(tables, invoke)
     assert workflow.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "BAKE"
     workflow.wait(tables, sfn, first, REGIONS[0], "BAKE", "token-first")
     # When a later deployment takes the region
