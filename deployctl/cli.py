@@ -140,9 +140,15 @@ def follow_deployment(
 
 def cmd_build(args: argparse.Namespace, api: Api, console: Console) -> int:
     accepted = api.submit_build(args.commit)
+    return _queued(args, api, console, accepted, accepted)
+
+
+def _queued(args: argparse.Namespace, api: Api, console: Console, accepted: dict, as_json: dict) -> int:
+    """What build and push answer once the build is queued: `as_json` (--json) or where to follow it, or,
+    with --wait, its progress to the end."""
     if not args.wait:
         if args.json:
-            _print_json(console, accepted)
+            _print_json(console, as_json)
         else:
             console.print(
                 f"queued {accepted['buildId']} (commit {accepted['commit']}); "
@@ -191,20 +197,8 @@ def cmd_push(args: argparse.Namespace, api: Api, console: Console) -> int:
             soft_wrap=True,
         )
     accepted = submit_with_retries(api, commit, grant["uploadId"])
-    if not args.wait:
-        if args.json:
-            upload = {"uploadId": grant["uploadId"], "sizeBytes": packed.size, "sha256": packed.sha256}
-            _print_json(console, accepted | {"upload": upload})
-        else:
-            console.print(
-                f"queued {accepted['buildId']} (commit {accepted['commit']}); "
-                f"follow it with: deployctl watch {accepted['buildId']}",
-                highlight=False,
-            )
-        return EXIT_OK
-    if not args.json:
-        console.print(f"queued {accepted['buildId']} (commit {accepted['commit']})", highlight=False)
-    return follow(api, accepted["buildId"], console, args.json, args.timeout)
+    upload = {"uploadId": grant["uploadId"], "sizeBytes": packed.size, "sha256": packed.sha256}
+    return _queued(args, api, console, accepted, accepted | {"upload": upload})
 
 
 def cmd_watch(args: argparse.Namespace, api: Api, console: Console) -> int:

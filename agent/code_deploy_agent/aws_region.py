@@ -3,7 +3,7 @@ the builds bucket in S3. One instance serves every agent of a fleet (boto3 clien
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -81,14 +81,8 @@ class AwsRegion:
             raise RegionError(f"updating {host_key(host_id)}: {error}") from error
 
     def object_size(self, key: str) -> int | None:
-        try:
-            return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
-        except ClientError as error:
-            if _error_code(error) in MISSING_OBJECT_CODES:
-                return None
-            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
-        except BotoCoreError as error:
-            raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
+        head = self._unless_missing(key, lambda: self._s3.head_object(Bucket=self.bucket, Key=key))
+        return None if head is None else int(head["ContentLength"])
 
     def read_range(self, key: str, first: int, last: int) -> bytes:
         try:
@@ -98,8 +92,13 @@ class AwsRegion:
             raise RegionError(f"s3://{self.bucket}/{key} bytes {first}-{last}: {error}") from error
 
     def read_object(self, key: str) -> bytes | None:
+        return self._unless_missing(key, lambda: self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def _unless_missing[T](self, key: str, read: Callable[[], T]) -> T | None:
+        """What `read` of the object `key` answers; None where the object is not there, RegionError for any
+        other failure."""
         try:
-            return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return read()
         except ClientError as error:
             if _error_code(error) in MISSING_OBJECT_CODES:
                 return None

@@ -4,7 +4,7 @@ body unreadable as a whole, and a POST answered once per Idempotency-Key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from code_deploy import api_input, aws, environment, errors, paging
 from code_deploy.builds.model import utc_now
@@ -37,6 +37,8 @@ def json_response(model: type, description: str) -> dict:
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}
 
 
+PAGE_REFUSAL = "The limit is out of range or the cursor is not one this API gave out"
+
 # What refuse_unreadable_body answers for a body unreadable as a whole, on every route that takes one.
 BODY_REFUSALS = {
     400: json_response(ApiError, "The body is empty or not JSON"),
@@ -45,21 +47,23 @@ BODY_REFUSALS = {
 }
 
 
+def responses(
+    status: int, model: type, description: str, refusals: Mapping[int, str] | None = None, *, takes_body: bool = False
+) -> dict:
+    """A route's OpenAPI answers: `model` with `status`; where the route takes a body, BODY_REFUSALS; then
+    each of `refusals`, an ApiError with what it means."""
+    refused = {code: json_response(ApiError, meaning) for code, meaning in (refusals or {}).items()}
+    return {status: json_response(model, description), **(BODY_REFUSALS if takes_body else {}), **refused}
+
+
 def lookup_responses(model: type, found: str, missing: str, malformed: str) -> dict:
     """The answers of a GET of one thing by its id: it, no such thing, or an id that is not one."""
-    return {
-        200: json_response(model, found),
-        404: json_response(ApiError, missing),
-        422: json_response(ApiError, malformed),
-    }
+    return responses(200, model, found, {404: missing, 422: malformed})
 
 
 def page_responses(model: type, description: str) -> dict:
     """The answers of a GET of a list, a page at a time (code_deploy.paging)."""
-    return {
-        200: json_response(model, description),
-        422: json_response(ApiError, "The limit is out of range or the cursor is not one this API gave out"),
-    }
+    return responses(200, model, description, {422: PAGE_REFUSAL})
 
 
 def page_limit(records: str):
@@ -113,6 +117,20 @@ def refuse_unreadable_body(resolver: BaseRouter, next_middleware: NextMiddleware
     return next_middleware(resolver)
 
 
+def idempotency_key(replays: str):
+    """The type of a POST's optional Idempotency-Key header; `replays` says what a retry with the same key
+    answers instead of doing it again."""
+    return Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
+            description=f"Makes retries safe: a POST repeated with the same key {replays} "
+            f"({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
+        ),
+    ]
+
+
 class IdempotencyKeyReused(errors.Unworkable):
     """The Idempotency-Key came before with another request (422)."""
 
@@ -121,15 +139,16 @@ class IdempotentRequestInProgress(errors.NotAllowedNow):
     """A request with the same Idempotency-Key is still being handled (409)."""
 
 
-def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Router, str, Any], dict]]:
-    """Makes `handle(request)` answer once per Idempotency-Key (Powertools idempotency, records in
-    IdempotencyTable, kept a day): the same key with the same request (`what`, as JSON) answers the first
-    answer and does nothing again; the same key with another one is refused (IdempotencyKeyReused), and
-    while the first is still being handled, so is a second (IdempotentRequestInProgress). Each handler
-    keeps its keys apart from the others' (its own key prefix). The utility is made at the first request
-    with a key: it imports boto3, which a cold start that answers a GET or a refusal never needs."""
+def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Router, str | None, Any], dict]]:
+    """Makes `handle(request)` answer once per Idempotency-Key where the request has one (Powertools
+    idempotency, records in IdempotencyTable, kept a day): the same key with the same request (`what`, as
+    JSON) answers the first answer and does nothing again; the same key with another one is refused
+    (IdempotencyKeyReused), and while the first is still being handled, so is a second
+    (IdempotentRequestInProgress). Each handler keeps its keys apart from the others' (its own key prefix).
+    The utility is made at the first request with a key: it imports boto3, which a cold start that answers
+    a GET or a refusal never needs."""
 
-    def wrap(handle: Callable[[Any], dict]) -> Callable[[Router, str, Any], dict]:
+    def wrap(handle: Callable[[Any], dict]) -> Callable[[Router, str | None, Any], dict]:
         @cache
         def utility():
             from aws_lambda_powertools.utilities.idempotency import (
@@ -158,7 +177,9 @@ def once_per_key(what: str) -> Callable[[Callable[[Any], dict]], Callable[[Route
 
             return config, answer
 
-        def answer_once(router: Router, key: str, request: Any) -> dict:
+        def answer_once(router: Router, key: str | None, request: Any) -> dict:
+            if not key:  # no key, no promise: the request is handled as it comes
+                return handle(request)
             from aws_lambda_powertools.utilities.idempotency.exceptions import (
                 IdempotencyAlreadyInProgressError,
                 IdempotencyValidationError,

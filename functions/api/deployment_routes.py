@@ -6,26 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from answers import (
-    BODY_REFUSALS,
-    PageCursor,
-    accepted_at,
-    json_response,
-    lookup_responses,
-    once_per_key,
-    page_limit,
-    page_request,
-    page_responses,
-    refuse_unreadable_body,
-    settings,
-    table,
-)
+import answers
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from code_deploy import api_input, aws, paging
+from code_deploy import aws, paging
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
 from code_deploy.deployments.schema import (
     DeploymentAccepted,
@@ -35,7 +22,6 @@ from code_deploy.deployments.schema import (
     DeploymentRequest,
     DeploymentView,
 )
-from code_deploy.schema import ApiError
 
 if TYPE_CHECKING:
     from code_deploy.deployments.model import DeploymentSpec
@@ -48,37 +34,24 @@ logger = Logger(child=True)
 
 # What accepting a deployment refuses, planned or done.
 DEPLOYMENT_REFUSALS = {
-    **BODY_REFUSALS,
-    404: json_response(ApiError, "No such build"),
-    409: json_response(ApiError, "The build is not SUCCEEDED, or not in every target region's bucket"),
-    422: json_response(ApiError, "The body is not a valid deployment (unknown region, waves not increasing ...)"),
+    404: "No such build",
+    409: "The build is not SUCCEEDED, or not in every target region's bucket",
+    422: "The body is not a valid deployment (unknown region, waves not increasing ...)",
 }
 
 DeploymentId = Annotated[
     str, Path(pattern=DEPLOYMENT_ID_PATTERN, description=f"The deployment's id: {DEPLOYMENT_ID_RULE}")
 ]
 
-DeploymentsOnPage = page_limit("Deployments")
+DeploymentsOnPage = answers.page_limit("Deployments")
+IdempotencyKey = answers.idempotency_key("and body answers the first one's deployment instead of starting another")
 
 
 def rollout_tables() -> Tables:
     from code_deploy.deployments.store import Tables
 
-    config = settings()
+    config = answers.settings()
     return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
-
-
-def acceptance(request: DeploymentRequest) -> dict:
-    """What planning a deployment and deploying it both read: the tables, the build's copies, the
-    regions' buckets, the fleet, and the deployment asked for."""
-    config = settings()
-    return {
-        "tables": rollout_tables(),
-        "copy_tracking_table": table(config.copy_tracking_table),
-        "regional_buckets": config.regional_buckets,
-        "fleet": config.fleet,
-        "spec": deployment_spec(request),
-    }
 
 
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
@@ -87,7 +60,7 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     simulate = request.simulate
     return model.spec_from_request(
         request.buildId,
-        settings().regional_buckets.regions,
+        answers.settings().regional_buckets.regions,
         regions=request.regions,
         waves=request.waves,
         bake_seconds=request.bakeSeconds,
@@ -101,13 +74,20 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
 @router.post(
     "/deployments/plan",
     summary="Plan a deployment without doing it: waves, hosts per wave, predicted time",
-    middlewares=[refuse_unreadable_body],
-    responses={200: json_response(DeploymentPlanView, "The plan"), **DEPLOYMENT_REFUSALS},
+    middlewares=[answers.refuse_unreadable_body],
+    responses=answers.responses(200, DeploymentPlanView, "The plan", DEPLOYMENT_REFUSALS, takes_body=True),
 )
 def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     from code_deploy.deployments import accept, view
 
-    artifact, plan = accept.plan_deployment(**acceptance(request))
+    config = answers.settings()
+    artifact, plan = accept.plan_deployment(
+        tables=rollout_tables(),
+        copy_tracking_table=answers.table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        fleet=config.fleet,
+        spec=deployment_spec(request),
+    )
     return view.plan_view(artifact, plan)
 
 
@@ -115,12 +95,13 @@ def accept_deployment(body: dict) -> dict:
     """Accepts a deployment request (DeploymentRequest as JSON) and starts its rollout: the answer as JSON."""
     from code_deploy.deployments import accept
 
-    asked = acceptance(DeploymentRequest.model_validate(body))
-    spec = asked["spec"]
+    config = answers.settings()
+    spec = deployment_spec(DeploymentRequest.model_validate(body))
     deployment = accept.deploy_build(
-        **asked,
-        sfn_client=aws.stepfunctions(),
-        state_machine_arn=settings().rollout_state_machine_arn,
+        accept.Rollouts(rollout_tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet),
+        copy_tracking_table=answers.table(config.copy_tracking_table),
+        regional_buckets=config.regional_buckets,
+        spec=spec,
         s3_for_region=aws.s3,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
@@ -137,67 +118,55 @@ def accept_deployment(body: dict) -> dict:
 
 # A POST retried with the same Idempotency-Key answers the first request's deployment and starts no
 # other; the same key with another request is refused.
-accept_deployment_once = once_per_key("request")(accept_deployment)
+accept_deployment_once = answers.once_per_key("request")(accept_deployment)
 
 
 @router.post(
     "/deployments",
     summary="Deploy a build: to which regions, in which waves, with which health gate",
-    middlewares=[refuse_unreadable_body],
-    responses={
-        202: json_response(DeploymentAccepted, "Deployment accepted; its rollout has started"),
-        **BODY_REFUSALS,
-        404: json_response(ApiError, "No such build"),
-        409: json_response(
-            ApiError,
-            "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
+    middlewares=[answers.refuse_unreadable_body],
+    responses=answers.responses(
+        202,
+        DeploymentAccepted,
+        "Deployment accepted; its rollout has started",
+        {
+            404: "No such build",
+            409: "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
             "Idempotency-Key is still being handled",
-        ),
-        422: json_response(
-            ApiError,
-            "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
+            422: "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
             "Idempotency-Key was used with another request",
-        ),
-    },
+        },
+        takes_body=True,
+    ),
 )
 def create_deployment(
-    request: DeploymentRequest,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            pattern=api_input.IDEMPOTENCY_KEY_PATTERN,
-            description="Makes retries safe: a POST repeated with the same key and body answers the first one's "
-            f"deployment instead of starting another ({api_input.IDEMPOTENCY_KEY_RULE}; kept 24 hours).",
-        ),
-    ] = None,
+    request: DeploymentRequest, idempotency_key: IdempotencyKey = None
 ) -> Response[DeploymentAccepted]:
     body = request.model_dump(mode="json")
-    if idempotency_key:
-        accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
-    else:
-        accepted = DeploymentAccepted(**accept_deployment(body))
-    return accepted_at(accepted, accepted.statusUrl)
+    accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
+    return answers.accepted_at(accepted, accepted.statusUrl)
 
 
 @router.get(
     "/deployments",
     summary="List deployments, newest first, a page at a time",
-    responses=page_responses(DeploymentList, "A page of deployments"),
+    responses=answers.page_responses(DeploymentList, "A page of deployments"),
 )
-def list_deployments(limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: PageCursor = None) -> DeploymentList:
+def list_deployments(
+    limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: answers.PageCursor = None
+) -> DeploymentList:
     from code_deploy.deployments import store, view
 
     return view.list_deployments(
-        deployments_table=table(settings().deployments_table),
-        request=page_request(limit, cursor, store.DEPLOYMENTS),
+        deployments_table=answers.table(answers.settings().deployments_table),
+        request=answers.page_request(limit, cursor, store.DEPLOYMENTS),
     )
 
 
 @router.get(
     "/deployments/<deploymentId>",
     summary="Read a deployment: its status, and each region's wave and hosts",
-    responses=lookup_responses(
+    responses=answers.lookup_responses(
         DeploymentView, "The deployment", "No such deployment", "The deployment id is malformed"
     ),
 )
@@ -205,21 +174,23 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
     from code_deploy.deployments import view
 
     logger.append_keys(deployment_id=deploymentId)
-    return view.read_deployment(table(settings().deployments_table), deploymentId)
+    return view.read_deployment(answers.table(answers.settings().deployments_table), deploymentId)
 
 
 @router.post(
     "/deployments/<deploymentId>/<action>",
     summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (undo: every region it "
     "changed goes back)",
-    responses={
-        202: json_response(DeploymentActionResult, "Done; the workflow acts on it at its next step"),
-        404: json_response(ApiError, "No such deployment"),
-        409: json_response(ApiError, "The action does not apply to the deployment as it stands"),
-        422: json_response(
-            ApiError, "The deployment id is malformed, or the action is none of pause, resume, promote, abort"
-        ),
-    },
+    responses=answers.responses(
+        202,
+        DeploymentActionResult,
+        "Done; the workflow acts on it at its next step",
+        {
+            404: "No such deployment",
+            409: "The action does not apply to the deployment as it stands",
+            422: "The deployment id is malformed, or the action is none of pause, resume, promote, abort",
+        },
+    ),
 )
 def act_on_deployment(
     deploymentId: DeploymentId,  # noqa: N803
@@ -232,4 +203,4 @@ def act_on_deployment(
     logger.append_keys(deployment_id=deploymentId)
     deployment = actions.act(rollout_tables(), aws.stepfunctions(), deploymentId, action)
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
-    return accepted_at(DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value), None)
+    return answers.accepted_at(DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value), None)

@@ -33,11 +33,8 @@ def invoke_region(region: str, request: dict[str, Any]) -> dict[str, Any]:
 def auto_deploy(event: dict[str, Any]) -> dict[str, Any]:
     config = settings()
     deployment = accept.auto_deploy(
-        tables=tables(),
-        sfn_client=aws.stepfunctions(),
-        state_machine_arn=config.rollout_state_machine_arn,
+        accept.Rollouts(tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet),
         regional_buckets=config.regional_buckets,
-        fleet=config.fleet,
         replicated=accept.Replicated(
             source_key=event["sourceKey"],
             copies=event["copies"],

@@ -32,30 +32,24 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         return REAL_HOSTS_STEPS[event["action"]](config, event)
     request = WaveRequest.model_validate(event)
     logger.append_keys(build_id=request.buildId, deployment_id=request.deploymentId)
-    hosts = aws.dynamodb().Table(config.host_state_table)
+    hosts = wave.RegionHosts(
+        region=config.region,
+        bucket=config.bucket,
+        s3_client=aws.s3(),
+        host_state_table=aws.dynamodb().Table(config.host_state_table),
+        fleet=config.fleet,
+    )
     started = time.monotonic()
     if request.action == "wave":
-        result = wave.roll_out_wave(
-            s3_client=aws.s3(),
-            host_state_table=hosts,
+        log = wave.HostRecordsLog(
             dynamodb_client=aws.dynamodb_client(),
-            host_records_table_name=config.host_records_table,
-            region=config.region,
-            regional_bucket=config.bucket,
-            request=request,
-            fleet=config.fleet,
+            table_name=config.host_records_table,
             writers=config.write_workers,
-            record_retention_days=config.host_record_retention_days,
+            retention_days=config.host_record_retention_days,
         )
+        result = wave.roll_out_wave(hosts, request, log)
     else:
-        result = wave.roll_back_region(
-            s3_client=aws.s3(),
-            host_state_table=hosts,
-            region=config.region,
-            regional_bucket=config.bucket,
-            request=request,
-            fleet=config.fleet,
-        )
+        result = wave.roll_back_region(hosts, request)
     rollout_seconds = time.monotonic() - started
     logger.info(
         "rollout done" if request.action == "wave" else "rollback done",

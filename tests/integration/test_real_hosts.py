@@ -9,26 +9,14 @@ from __future__ import annotations
 import json
 import urllib.request
 
-import boto3
 import pytest
 
 from tests.integration.helpers import REPO, deployctl, http, local_agents, wait_for
 from tools import fleet as local_fleet
-from tools.stack import regions
 
 GROUP = "deploy-itest"  # a group of this module's own
 AGENTS = 4  # flaky's validate_service fails on the hosts whose id ends in an odd digit: 001 and 003
 DEPLOYMENT_SECONDS = 240
-
-
-@pytest.fixture(scope="module")
-def region(stack_outputs) -> str:
-    return regions(stack_outputs)[0]
-
-
-@pytest.fixture(scope="module")
-def fleet_table(region, regional_stacks):
-    return boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])
 
 
 @pytest.fixture(scope="module")

@@ -283,22 +283,13 @@ def regional_syncs(stack):
     def call(region: str, request: dict) -> dict:
         wave = WaveRequest.model_validate(request)
         s3 = boto3.client("s3", region_name=region)
-        hosts = stack.host_state(region)
+        hosts = host_wave.RegionHosts(region, stack.regional_bucket(region), s3, stack.host_state(region), FLEET)
         if wave.action == "rollback":
-            result = host_wave.roll_back_region(s3, hosts, region, stack.regional_bucket(region), wave, FLEET)
-        else:
-            result = host_wave.roll_out_wave(
-                s3,
-                hosts,
-                boto3.client("dynamodb", region_name=region),
-                stack.host_records_table(region),
-                region,
-                stack.regional_bucket(region),
-                wave,
-                FLEET,
-                writers=2,
-            )
-        return result.to_dict()
+            return host_wave.roll_back_region(hosts, wave).to_dict()
+        log = host_wave.HostRecordsLog(
+            boto3.client("dynamodb", region_name=region), stack.host_records_table(region), writers=2
+        )
+        return host_wave.roll_out_wave(hosts, wave, log).to_dict()
 
     return call
 

@@ -60,12 +60,9 @@ def test_a_wave_step_invokes_the_regions_sync_and_answers_what_comes_next(step, 
             Bucket=stack.regional_bucket(region), Key=f"builds/{BUILD_ID}.zip", Body=b"x" * 4096
         )
     accept.create_deployment(
-        tables,
-        boto3.client("stepfunctions"),
-        rollout_state_machine_arn(),
+        accept.Rollouts(tables, boto3.client("stepfunctions"), rollout_state_machine_arn(), FLEET),
         deployment_model.spec_from_request(BUILD_ID, REGIONS),
         build_store.ArtifactLocation("global", f"builds/{BUILD_ID}.zip", "", 4096, 0),
-        FLEET,
         deployment_id=event["deploymentId"],
     )
     assert step.lambda_handler(event | {"action": "start"}, context)["regionWaves"] == [list(REGIONS)]

@@ -45,26 +45,25 @@ def wave(start: int, end: int, build: str = NEW, seq: int = 1, failure_percent: 
 
 
 def roll_out(stack, hosts_table, request: WaveRequest) -> host_wave.RegionalResult:
-    return host_wave.roll_out_wave(
-        boto3.client("s3", region_name=REGION),
-        hosts_table,
-        boto3.client("dynamodb", region_name=REGION),
-        stack.host_records_table(REGION),
-        REGION,
-        stack.regional_bucket(REGION),
-        request,
-        FLEET,
-        writers=4,
+    log = records_log(stack.host_records_table(REGION))
+    return host_wave.roll_out_wave(region_hosts(stack, hosts_table), request, log)
+
+
+def region_hosts(stack, hosts_table) -> host_wave.RegionHosts:
+    return host_wave.RegionHosts(
+        REGION, stack.regional_bucket(REGION), boto3.client("s3", region_name=REGION), hosts_table, FLEET
     )
+
+
+def records_log(table_name: str) -> host_wave.HostRecordsLog:
+    return host_wave.HostRecordsLog(boto3.client("dynamodb", region_name=REGION), table_name, writers=4)
 
 
 def roll_back(stack, hosts_table, target: str, seq: int) -> host_wave.RegionalResult:
     request = WaveRequest(
         action="rollback", deploymentId=f"deploy-{seq}", buildId=target, artifactKey=f"builds/{target}.zip", seq=seq
     )
-    return host_wave.roll_back_region(
-        boto3.client("s3", region_name=REGION), hosts_table, REGION, stack.regional_bucket(REGION), request, FLEET
-    )
+    return host_wave.roll_back_region(region_hosts(stack, hosts_table), request)
 
 
 def records(stack, build: str) -> int:
@@ -171,15 +170,7 @@ def test_a_wave_retried_after_a_partial_save_answers_what_it_would_have_answered
     # Given what the wave answers when nothing interrupts it (2.5% of its hosts fail)
     request = wave(0, HOSTS, failure_percent=2.5)
     whole = host_wave.roll_out_wave(
-        boto3.client("s3", region_name=REGION),
-        twin,
-        boto3.client("dynamodb", region_name=REGION),
-        "twin-host-deployment-logs",
-        REGION,
-        stack.regional_bucket(REGION),
-        request,
-        FLEET,
-        writers=4,
+        region_hosts(stack, twin), request, records_log("twin-host-deployment-logs")
     ).to_dict()
 
     # and a first attempt that dies while saving block 1, after some blocks were saved

@@ -152,18 +152,24 @@ def copy_tags(region: str, bucket: str, key: str) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in tags}
 
 
+def artifact_to_copy(stack, key: str, size: int, region: str) -> CopyRequest:
+    """An artifact of `size` bytes put in the global bucket, and the request to copy it into `region`."""
+    boto3.client("s3").put_object(Bucket=stack.global_bucket, Key=key, Body=b"z" * size)
+    return CopyRequest(sourceBucket=stack.global_bucket, sourceKey=key, destinationBucket=stack.regional_bucket(region))
+
+
+def copy_into_region(request: CopyRequest) -> None:
+    """The copy as the function makes it: over 8 MiB in 5 MiB parts (the local stack's settings)."""
+    s3_for_region = lambda region: boto3.client("s3", region_name=region)  # noqa: E731
+    replication_copy.copy_to_region(boto3.client("s3"), s3_for_region, request, 8 * MIB, 5 * MIB)
+
+
 @pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
 def test_a_copy_is_releasable_until_a_regions_goal_names_it(stack, size):
     # Given an artifact in the global bucket, a build that no region's goal names yet
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=stack.global_bucket, Key="builds/e.zip", Body=b"z" * size)
-    request = CopyRequest(
-        sourceBucket=stack.global_bucket, sourceKey="builds/e.zip", destinationBucket=stack.regional_bucket("eu-west-1")
-    )
+    request = artifact_to_copy(stack, "builds/e.zip", size, "eu-west-1")
     # When it is copied into a region
-    replication_copy.copy_to_region(
-        s3, lambda region: boto3.client("s3", region_name=region), request, 8 * MIB, 5 * MIB
-    )
+    copy_into_region(request)
     # Then the copy is tagged for the bucket's lifecycle rule to expire (code_deploy.replication.retention)
     assert copy_tags("eu-west-1", request.destinationBucket, "builds/e.zip") == {retention.TAG: retention.EXPIRABLE}
 
@@ -171,19 +177,14 @@ def test_a_copy_is_releasable_until_a_regions_goal_names_it(stack, size):
 @pytest.mark.parametrize("size", [3, 12 * MIB], ids=["CopyObject", "multipart"])
 def test_a_copy_made_again_of_a_pinned_artifact_stays_pinned(stack, size):
     # Given a region whose goal names the build: its copy is pinned
-    s3 = boto3.client("s3")
-    s3.put_object(Bucket=stack.global_bucket, Key="builds/f.zip", Body=b"z" * size)
-    request = CopyRequest(
-        sourceBucket=stack.global_bucket, sourceKey="builds/f.zip", destinationBucket=stack.regional_bucket("us-west-2")
-    )
-    for_region = lambda region: boto3.client("s3", region_name=region)  # noqa: E731
-    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
-    for_region("us-west-2").put_object_tagging(
+    request = artifact_to_copy(stack, "builds/f.zip", size, "us-west-2")
+    copy_into_region(request)
+    boto3.client("s3", region_name="us-west-2").put_object_tagging(
         Bucket=request.destinationBucket,
         Key="builds/f.zip",
         Tagging={"TagSet": [{"Key": retention.TAG, "Value": retention.PINNED}]},
     )
     # When the artifact is copied there again (a new version of it replicated)
-    replication_copy.copy_to_region(s3, for_region, request, 8 * MIB, 5 * MIB)
+    copy_into_region(request)
     # Then the new copy is pinned too: the lifecycle rule must not expire what a goal names
     assert copy_tags("us-west-2", request.destinationBucket, "builds/f.zip") == {retention.TAG: retention.PINNED}

@@ -112,9 +112,8 @@ def deploy(tables, copies, build: str, regions: list[str] | None = None) -> depl
     machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in machines if machine["name"].endswith("-roll-out"))
     artifact = build_store.ArtifactLocation("global", artifact_key(build), "", 4096, 0)
-    return acceptance.create_deployment(
-        tables, boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET, copies=copies
-    )
+    rollouts = acceptance.Rollouts(tables, boto3.client("stepfunctions"), rollout_arn, FLEET)
+    return acceptance.create_deployment(rollouts, spec, artifact, copies=copies)
 
 
 def tag_of(stack, region: str, build: str) -> str | None:

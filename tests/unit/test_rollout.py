@@ -69,9 +69,8 @@ def accept(tables: deployment_store.Tables, build: str, sfn=None, **request) -> 
     artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
     arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
-    return acceptance.create_deployment(
-        tables, sfn or boto3.client("stepfunctions"), rollout_arn, spec, artifact, FLEET
-    ).deployment_id
+    rollouts = acceptance.Rollouts(tables, sfn or boto3.client("stepfunctions"), rollout_arn, FLEET)
+    return acceptance.create_deployment(rollouts, spec, artifact).deployment_id
 
 
 def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int = 50) -> list[str]:
@@ -424,14 +423,21 @@ def goals(tables) -> dict[str, str | None]:
     }
 
 
-def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
-    # Given every host on OLD, and NEW deploying one region wave after the other
+def new_half_way_through_the_second_region_wave(tables, invoke) -> str:
+    """Every host on OLD, then NEW deployed one region wave after the other, in two waves a region: its first
+    region wave done, its second's first region through its first wave. NEW's deployment id."""
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
     workflow.start(tables, deployment_id)
-    # its first region wave done (SUCCEEDED), the second half way through its first region
     run_region(tables, invoke, deployment_id, REGIONS[0])
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    return deployment_id
+
+
+def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_too(tables, invoke):
+    # Given every host on OLD, and NEW deploying one region wave after the other: its first region wave done
+    # (SUCCEEDED), the second half way through its first region
+    deployment_id = new_half_way_through_the_second_region_wave(tables, invoke)
     # When it is aborted
     aborted = actions.act(tables, StepFunctions(), deployment_id, "abort")
     # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
@@ -489,11 +495,7 @@ def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
 
 def test_a_deployment_whose_workflow_fails_leaves_every_region_it_touched_on_its_previous_goal(tables, invoke):
     # Given every host on OLD, and NEW's first region wave done, the second half way through one region
-    run(tables, invoke, accept(tables, OLD))
-    deployment_id = accept(tables, NEW, waves=[50, 100], region_waves=[[REGIONS[0]], list(REGIONS[1:])])
-    workflow.start(tables, deployment_id)
-    run_region(tables, invoke, deployment_id, REGIONS[0])
-    assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
+    deployment_id = new_half_way_through_the_second_region_wave(tables, invoke)
     assert hosts(tables)[REGIONS[1]] == {OLD: HOSTS_PER_REGION // 2, NEW: HOSTS_PER_REGION // 2}
     # When a step keeps failing: the workflow's Catch hands its error to the fail step, then ends it
     workflow.fail(tables, deployment_id, "States.TaskFailed", "the sync kept timing out")
@@ -562,11 +564,17 @@ def test_a_bake_is_one_wait_until_its_end_and_a_pause_one_wait_of_a_day(tables, 
     assert (step["next"], step["waitSeconds"]) == ("PAUSED", deployment_model.MAX_BAKE_SECONDS)
 
 
-def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+def new_started_with_an_hours_bake(tables, invoke) -> str:
+    """Every host on OLD, then NEW's rollout started: two waves a region, an hour's bake after each."""
     run(tables, invoke, accept(tables, OLD))
-    sfn = StepFunctions()
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
     workflow.start(tables, deployment_id)
+    return deployment_id
+
+
+def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
+    sfn = StepFunctions()
+    deployment_id = new_started_with_an_hours_bake(tables, invoke)
     # Given a region baking and another paused, each waiting on its task token
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-bake")
@@ -589,10 +597,8 @@ def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
 
 
 def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables, invoke):
-    run(tables, invoke, accept(tables, OLD))
     sfn = StepFunctions()
-    deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
-    workflow.start(tables, deployment_id)
+    deployment_id = new_started_with_an_hours_bake(tables, invoke)
     actions.act(tables, sfn, deployment_id, "pause")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     # the resume lands before the paused region's wait stored its token: nothing to wake then
@@ -609,10 +615,8 @@ def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables
 
 
 def test_a_later_deployment_wakes_the_one_it_takes_a_region_from(tables, invoke):
-    run(tables, invoke, accept(tables, OLD))
     sfn = StepFunctions()
-    first = accept(tables, NEW, waves=[50, 100], bake_seconds=3600)
-    workflow.start(tables, first)
+    first = new_started_with_an_hours_bake(tables, invoke)
     assert workflow.wave(tables, invoke, first, REGIONS[0], 0)["next"] == "BAKE"
     workflow.wait(tables, sfn, first, REGIONS[0], "BAKE", "token-first")
     # When a later deployment takes the region

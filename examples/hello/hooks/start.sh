@@ -1,11 +1,1 @@
-#!/bin/sh
-# Starts the server in the background and returns at once: the agent waits for this script, not for the
-# server. The build id the agent gives this hook is the one the server answers with. An application this
-# release already runs (the hook run again after a restart) is left alone.
-if [ -f server.pid ] && [ -n "$(ps -o stat= -p "$(cat server.pid)" 2>/dev/null | grep -v '^Z')" ]; then
-  echo "build $BUILD_ID already running"
-  exit 0
-fi
-BUILD_ID="$BUILD_ID" APP_PORT="$APP_PORT" HOST_ID="$HOST_ID" nohup python3 server.py > server.log 2>&1 &
-echo $! > server.pid
-echo "started build $BUILD_ID on port $APP_PORT (pid $!)"
+../../../layers/code_deploy/code_deploy/builds/application/hooks/start.sh

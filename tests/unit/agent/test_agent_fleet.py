@@ -3,11 +3,13 @@ SIGTERM (pid files gone), `code-deploy-agent stop` and the command line's one-li
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,28 +65,41 @@ def test_agents_keep_their_app_port_across_restarts(tmp_path):
     assert load_state(AgentPaths(configs[0].agent_dir)).app_port == configs[0].app_port
 
 
+def agents_in_one_process(base_dir, count: int, **timings: float) -> list:
+    """`count` agents' configurations in group GROUP, with the poll or heartbeat `timings` a test needs."""
+    return fleet_configs(
+        region="us-east-1", group=GROUP, count=count, base_dir=base_dir, table="t", bucket="b", **timings
+    )
+
+
+@contextlib.contextmanager
+def running(configs: list, region: FakeRegion) -> Iterator[threading.Thread]:
+    """The agents running in a thread of this process (as `code-deploy-agent fleet` runs them), stopped at the
+    end of the block."""
+    stop = threading.Event()
+    fleet = threading.Thread(target=run_agents, args=(configs, region, stop))
+    fleet.start()
+    try:
+        yield fleet
+    finally:
+        stop.set()
+        fleet.join(timeout=30)
+
+
 def test_a_fleet_in_one_process_converges_and_stops_cleanly(tmp_path):
     # Given 20 agents in one process, and a goal for their group
     region = FakeRegion()
     build = region.publish("b1", app_artifact("b1", {"deploy.yaml": None}))
     region.set_goal(GROUP, build, "d1")
-    configs = fleet_configs(
-        region="us-east-1", group=GROUP, count=20, base_dir=tmp_path, table="t", bucket="b", poll_seconds=0.05
-    )
-    stop = threading.Event()
-    fleet = threading.Thread(target=run_agents, args=(configs, region, stop))
+    configs = agents_in_one_process(tmp_path, 20, poll_seconds=0.05)
 
     # When they run
-    fleet.start()
-    try:
+    with running(configs, region) as fleet:
         wait_for(
             lambda: all(region.hosts.get(c.host_id, {}).get("state") == "DEPLOYED" for c in configs), timeout_seconds=30
         )
         pid_files = [AgentPaths(config.agent_dir).pid_file for config in configs]
         assert all(pid_file.read_text().strip() == str(os.getpid()) for pid_file in pid_files)
-    finally:
-        stop.set()
-        fleet.join(timeout=30)
 
     # Then every host is on b1, registered with its own port, and the pid files are gone
     assert not fleet.is_alive()
@@ -179,15 +194,7 @@ def test_one_thread_sends_every_agents_heartbeat(tmp_path):
         record_update(host_id, attributes)
 
     region.update_host = update_host
-    configs = fleet_configs(
-        region="us-east-1", group=GROUP, count=3, base_dir=tmp_path, table="t", bucket="b", heartbeat_seconds=0.05
-    )
-    stop = threading.Event()
-    fleet = threading.Thread(target=run_agents, args=(configs, region, stop))
-    fleet.start()
-    try:
+    configs = agents_in_one_process(tmp_path, 3, heartbeat_seconds=0.05)
+    with running(configs, region):
         wait_for(lambda: all(beats.count(config.host_id) >= 2 for config in configs))
-    finally:
-        stop.set()
-        fleet.join(timeout=30)
     assert all(isinstance(region.hosts[config.host_id]["heartbeatAt"], int) for config in configs)

@@ -12,7 +12,7 @@ import io
 import logging
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
@@ -23,33 +23,41 @@ from code_deploy.builds.model import artifact_key, new_build_id, utc_now
 logger = logging.getLogger(__name__)
 
 
-def submit_build(
-    builds_table, sqs_client, queue_url: str, commit: str, upload_id: str | None = None
-) -> store.BuildRecord:
+@dataclass(frozen=True)
+class BuildQueue:
+    """Where a submitted build goes: the builds table records it, the build queue (an SQS client and the
+    queue's URL) takes it to the worker."""
+
+    builds_table: Any
+    sqs_client: Any
+    queue_url: str
+
+
+def submit_build(queue: BuildQueue, commit: str, upload_id: str | None = None) -> store.BuildRecord:
     """Records a build as QUEUED and queues it for the build worker: a build of the commit, or of a staged
     upload (submit_upload_build checks it is there first)."""
     from code_deploy.builds.schema import BuildMessage  # deferred: pydantic, which a cold start may not need
 
     build_id = new_build_id()
     now = utc_now()
-    record = store.create_build(builds_table, build_id, commit, now, upload_id)
+    record = store.create_build(queue.builds_table, build_id, commit, now, upload_id)
     message = BuildMessage(buildId=build_id, commit=commit, upload=upload_id)
     try:
-        sqs_client.send_message(QueueUrl=queue_url, MessageBody=message.model_dump_json(exclude_none=True))
+        queue.sqs_client.send_message(QueueUrl=queue.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
     except ClientError as error:
         # Nothing half-written: a build that never reached the queue is recorded as FAILED, not left QUEUED.
-        store.fail_build(builds_table, build_id, utc_now(), f"could not queue the build: {error}")
+        store.fail_build(queue.builds_table, build_id, utc_now(), f"could not queue the build: {error}")
         raise
     return record
 
 
 def submit_upload_build(
-    builds_table, sqs_client, queue_url: str, s3_client, staging: upload.Staging, commit: str, upload_id: str
+    queue: BuildQueue, s3_client, staging: upload.Staging, *, commit: str, upload_id: str
 ) -> store.BuildRecord:
     """A build of a staged upload, recorded and queued only when the zip was PUT (UploadNotFound) and is
     within the size limit (UploadRefused): its other checks are the worker's, which reads it."""
     upload.check_staged(s3_client, staging, upload_id)
-    return submit_build(builds_table, sqs_client, queue_url, commit, upload_id)
+    return submit_build(queue, commit, upload_id)
 
 
 class SimulatedBuildFailure(Exception):
@@ -112,23 +120,19 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
     artifact = build_artifact(commit, build_id, record.queued_at, recipe.payload_size)
     key = artifact_key(build_id)
     pieces = PieceList.of(artifact.content, recipe.piece_bytes)
-    _publish(s3_client, bucket, key, pieces, io.BytesIO(artifact.content), build_id, commit, artifact.payload_sha256)
-    store.finish_build(
-        builds_table,
-        build_id,
-        utc_now(),
-        store.ArtifactLocation(
-            bucket,
-            key,
-            artifact.payload_sha256,
-            len(artifact.content),
-            artifact.payload_size,
-            artifact_sha256=artifact.sha256,
-            piece_bytes=pieces.piece_bytes,
-            piece_root=pieces.root,
-            pieces_key=pieces_key(key),
-        ),
+    location = store.ArtifactLocation(
+        bucket,
+        key,
+        artifact.payload_sha256,
+        len(artifact.content),
+        artifact.payload_size,
+        artifact_sha256=artifact.sha256,
+        piece_bytes=pieces.piece_bytes,
+        piece_root=pieces.root,
+        pieces_key=pieces_key(key),
     )
+    _publish(s3_client, location, pieces, io.BytesIO(artifact.content), build_id, commit)
+    store.finish_build(builds_table, build_id, utc_now(), location)
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
 
 
@@ -146,11 +150,12 @@ def _finished_earlier(builds_table, build_id: str) -> BuildResult:
 
 
 def _publish(
-    s3_client, bucket: str, key: str, pieces: PieceList, content: BinaryIO, build_id: str, commit: str, sha256: str
+    s3_client, artifact: store.ArtifactLocation, pieces: PieceList, content: BinaryIO, build_id: str, commit: str
 ) -> None:
-    """Puts an artifact into the global bucket, unless an earlier attempt put the same one there (a second
-    version would start a second replication)."""
-    if _already_uploaded(s3_client, bucket, key, sha256):
+    """Puts an artifact into the global bucket (where `artifact` says, its sha256 in its metadata), unless
+    an earlier attempt put the same one there (a second version would start a second replication)."""
+    bucket, key = artifact.bucket, artifact.key
+    if _already_uploaded(s3_client, bucket, key, artifact.sha256):
         return
     # The piece list first: the artifact's arrival starts its replication, which copies the list with it.
     s3_client.put_object(
@@ -163,7 +168,7 @@ def _publish(
         key,
         ExtraArgs={
             "ContentType": "application/zip",
-            "Metadata": {"commit": commit, "build-id": build_id, "sha256": sha256},
+            "Metadata": {"commit": commit, "build-id": build_id, "sha256": artifact.sha256},
         },
     )
 
@@ -205,7 +210,19 @@ def run_upload_build(
             size = upload.fetch_staged(s3_client, staging, build.upload_id, zip_file)
             upload.check_archive(zip_file)
             sha256, pieces = hash_file(zip_file, piece_bytes)
-            _publish(s3_client, bucket, key, pieces, zip_file, build.build_id, build.commit, sha256)
+            # No manifest: the payload is the whole zip.
+            location = store.ArtifactLocation(
+                bucket,
+                key,
+                sha256,
+                size,
+                size,
+                artifact_sha256=sha256,
+                piece_bytes=pieces.piece_bytes,
+                piece_root=pieces.root,
+                pieces_key=pieces_key(key),
+            )
+            _publish(s3_client, location, pieces, zip_file, build.build_id, build.commit)
     except (upload.UploadRefused, upload.UploadNotFound) as refusal:
         reason = f"upload refused: {refusal}"
         if isinstance(refusal, upload.UploadNotFound):
@@ -214,22 +231,7 @@ def run_upload_build(
         store.fail_build(builds_table, build.build_id, utc_now(), reason)
         upload.delete_staged(s3_client, staging, build.upload_id)
         return BuildResult(build.build_id, "", "", 0, refused=reason)
-    store.finish_build(
-        builds_table,
-        build.build_id,
-        utc_now(),
-        store.ArtifactLocation(
-            bucket,
-            key,
-            sha256,
-            size,
-            size,
-            artifact_sha256=sha256,
-            piece_bytes=pieces.piece_bytes,
-            piece_root=pieces.root,
-            pieces_key=pieces_key(key),
-        ),
-    )
+    store.finish_build(builds_table, build.build_id, utc_now(), location)
     upload.delete_staged(s3_client, staging, build.upload_id)
     return BuildResult(build.build_id, key, sha256, size)
 

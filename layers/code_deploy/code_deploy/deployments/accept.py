@@ -88,31 +88,40 @@ def plan_from_goals(
     return model.plan(spec, {region: fleet.with_artifact(artifact_bytes) for region in spec.regions}, before)
 
 
+@dataclass(frozen=True)
+class Rollouts:
+    """What every accepted deployment goes through: the tables its record and the regions' goals are written
+    to, the rollout workflow it starts (a Step Functions client and the state machine's ARN), and the regions'
+    hosts as the swarm model plans them."""
+
+    tables: Tables
+    sfn_client: Any
+    state_machine_arn: str
+    fleet: SwarmParameters
+
+
 def deploy_build(
-    tables: Tables,
+    rollouts: Rollouts,
     copy_tracking_table,
     regional_buckets: RegionalBuckets,
-    sfn_client,
-    state_machine_arn: str,
     spec: DeploymentSpec,
-    fleet: SwarmParameters,
     s3_for_region: Callable[[str], Any] | None = None,
 ) -> Deployment:
     """A deployment asked for through the API: of a build that is SUCCEEDED and in the bucket of every
     region it reaches (else build_store.BuildNotFound or BuildNotDeployable, and nothing written). With
     `s3_for_region` (a region's S3 client) the regions' copies are tagged for their lifecycle rules."""
-    artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
+    artifact = deployable_artifact(
+        rollouts.tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions
+    )
     copies = RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None
-    return create_deployment(tables, sfn_client, state_machine_arn, spec, artifact, fleet, copies=copies)
+    return create_deployment(rollouts, spec, artifact, copies=copies)
 
 
 def create_deployment(
-    tables: Tables,
-    sfn_client,
-    state_machine_arn: str,
+    rollouts: Rollouts,
     spec: DeploymentSpec,
     artifact: build_store.ArtifactLocation,
-    fleet: SwarmParameters,
+    *,
     trigger: str = "api",
     deployment_id: str | None = None,
     copies: RegionalCopies | None = None,
@@ -124,13 +133,14 @@ def create_deployment(
     With `copies`, the build's copy in each region is pinned first (BuildNotDeployable, and nothing
     written, where the lifecycle rule has expired it), and once the workflow runs, the builds the new
     goals no longer name are released."""
+    tables = rollouts.tables
     now = utc_now()
     deployment_id = deployment_id or new_deployment_id()
     if copies:
         _pin(tables, copies, spec.regions, artifact.key, spec.build_id)
     for _ in range(store.ACCEPT_ATTEMPTS):
         goals = store.get_region_goals(tables.regions, spec.regions)
-        plan = plan_from_goals(spec, goals, fleet, artifact.size)
+        plan = plan_from_goals(spec, goals, rollouts.fleet, artifact.size)
         deployment = Deployment(
             deployment_id=deployment_id,
             build_id=spec.build_id,
@@ -149,7 +159,7 @@ def create_deployment(
                     status=RegionRolloutStatus.PENDING,
                     seq=0,
                     previous_build_id=None,
-                    hosts_total=fleet.hosts,
+                    hosts_total=rollouts.fleet.hosts,
                     waves=len(spec.waves),
                     predicted_seconds=plan.regions[region].seconds,
                     hosts_already_on_build=plan.regions[region].hosts_already_on_build,
@@ -170,12 +180,14 @@ def create_deployment(
     else:
         raise RuntimeError(f"the regions' goals kept changing: {deployment_id} not accepted")
     try:
-        sfn_client.start_execution(
-            stateMachineArn=state_machine_arn, name=deployment_id, input=json.dumps({"deploymentId": deployment_id})
+        rollouts.sfn_client.start_execution(
+            stateMachineArn=rollouts.state_machine_arn,
+            name=deployment_id,
+            input=json.dumps({"deploymentId": deployment_id}),
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
-            _wake_overtaken(tables, sfn_client, goals, deployment_id)
+            _wake_overtaken(tables, rollouts.sfn_client, goals, deployment_id)
             return accepted
         store.change_status(
             tables.deployments,
@@ -190,7 +202,7 @@ def create_deployment(
         raise
     if copies:
         _release(tables, copies, accepted, goals)
-    _wake_overtaken(tables, sfn_client, goals, deployment_id)
+    _wake_overtaken(tables, rollouts.sfn_client, goals, deployment_id)
     return accepted
 
 
@@ -289,11 +301,8 @@ class Replicated:
 
 
 def auto_deploy(
-    tables: Tables,
-    sfn_client,
-    state_machine_arn: str,
+    rollouts: Rollouts,
     regional_buckets: RegionalBuckets,
-    fleet: SwarmParameters,
     replicated: Replicated,
     s3_for_region: Callable[[str], Any] | None = None,
 ) -> Deployment | None:
@@ -308,12 +317,9 @@ def auto_deploy(
     build_id = build_id_for_artifact(replicated.source_key, {})
     spec = model.spec_from_request(build_id, regional_buckets.regions, regions=regions)
     return create_deployment(
-        tables,
-        sfn_client,
-        state_machine_arn,
+        rollouts,
         spec,
         build_store.ArtifactLocation("", replicated.source_key, "", size, 0),
-        fleet,
         trigger="auto",
         deployment_id=new_deployment_id(replicated.started_at, unique=replicated.execution_name),
         copies=RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from code_deploy import paging
 from code_deploy.builds.store import ArtifactLocation
 from code_deploy.deployments import store
@@ -21,12 +23,25 @@ from code_deploy.deployments.schema import (
     WavePlanView,
 )
 from code_deploy.deployments.store import Deployment, RegionGoal, RegionRollout
-from code_deploy.hosts.view import FleetTables, RealHosts, regions_real_hosts
+from code_deploy.hosts.view import HostsReading, RealHosts, regions_real_hosts
 from code_deploy.regions import check_region
 
 
 def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
     return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
+
+
+def _identity(deployment: Deployment) -> dict[str, Any]:
+    """What a deployment's view and its summary in a list both say of it."""
+    return {
+        "deploymentId": deployment.deployment_id,
+        "buildId": deployment.build_id,
+        "status": deployment.status.value,
+        "reason": deployment.reason,
+        "trigger": deployment.trigger,
+        "createdAt": deployment.created_at,
+        "completedAt": deployment.completed_at,
+    }
 
 
 def deployment_view(deployment: Deployment) -> DeploymentView:
@@ -37,14 +52,8 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         for region_wave in spec.region_waves
     )
     return DeploymentView(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
+        **_identity(deployment),
         updatedAt=deployment.updated_at,
-        completedAt=deployment.completed_at,
         predictedSeconds=round(deployment.predicted_seconds, 6),
         modelSeconds=round(model_seconds, 6),
         promoted=deployment.promoted,
@@ -82,13 +91,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
 
 def deployment_summary(deployment: Deployment) -> DeploymentSummary:
     return DeploymentSummary(
-        deploymentId=deployment.deployment_id,
-        buildId=deployment.build_id,
-        status=deployment.status.value,
-        reason=deployment.reason,
-        trigger=deployment.trigger,
-        createdAt=deployment.created_at,
-        completedAt=deployment.completed_at,
+        **_identity(deployment),
         regions=list(deployment.spec.regions),
         statusUrl=f"/deployments/{deployment.deployment_id}",
     )
@@ -155,30 +158,18 @@ def list_deployments(deployments_table, request: paging.PageRequest) -> Deployme
     )
 
 
-def list_regions(
-    regions_table,
-    regions: tuple[str, ...],
-    hosts_per_region: int,
-    fleet_table: FleetTables,
-    now: float,
-    lost_after: float,
-) -> RegionList:
-    """Each region's goal and live hosts per build: one consistent read a region, and its real hosts
-    from its fleet table (in its region), every region at once; no Scan."""
-    goals = store.get_region_goals(regions_table, regions)
-    real = regions_real_hosts(fleet_table, regions, now, lost_after)
-    return RegionList(regions=[region_view(goals[region], hosts_per_region, real[region]) for region in regions])
+def list_regions(reading: HostsReading, regions: tuple[str, ...] | None = None) -> RegionList:
+    """Each region's (the stack's, or `regions`') goal and live hosts per build: one consistent read a
+    region, and its real hosts from its fleet table (in its region), every region at once; no Scan."""
+    regions = reading.regions if regions is None else regions
+    goals = store.get_region_goals(reading.regions_table, regions)
+    real = regions_real_hosts(reading, regions)
+    return RegionList(
+        regions=[region_view(goals[region], reading.hosts_per_region, real[region]) for region in regions]
+    )
 
 
-def read_region(
-    regions_table,
-    region: str,
-    known_regions: tuple[str, ...],
-    hosts_per_region: int,
-    fleet_table: FleetTables,
-    now: float,
-    lost_after: float,
-) -> RegionView:
+def read_region(reading: HostsReading, region: str) -> RegionView:
     """One region of the stack's; raises RegionNotFound, naming the regions, for any other name."""
-    check_region(region, known_regions)
-    return list_regions(regions_table, (region,), hosts_per_region, fleet_table, now, lost_after).regions[0]
+    check_region(region, reading.regions)
+    return list_regions(reading, (region,)).regions[0]

@@ -77,6 +77,18 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
     return None
 
 
+def _region_at_step(
+    tables: Tables, deployment_id: str, region: str
+) -> tuple[Deployment, RegionRollout, dict[str, Any] | None]:
+    """The deployment and its region as a step of the region finds them, and the step's answer when the
+    region goes no further: ended (a step the workflow retried after the region ended) or interrupted."""
+    deployment = store.get(tables.deployments, deployment_id)
+    rollout = deployment.regions[region]
+    if rollout.status.finished:
+        return deployment, rollout, _step("END")
+    return deployment, rollout, _interrupted(tables, deployment, rollout)
+
+
 def _finish_region(
     tables: Tables, deployment: Deployment, rollout: RegionRollout, status: RegionRolloutStatus, reason: str | None
 ) -> RegionRollout:
@@ -88,11 +100,7 @@ def _finish_region(
 def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
     """Rolls wave `wave_index` out in the region, then its health gate: too many failures stop the
     deployment and roll the region back; else the bake, or the next wave, or the region is done."""
-    deployment = store.get(tables.deployments, deployment_id)
-    rollout = deployment.regions[region]
-    if rollout.status.finished:  # a step the workflow retried after the region ended
-        return _step("END")
-    stopped = _interrupted(tables, deployment, rollout)
+    deployment, rollout, stopped = _region_at_step(tables, deployment_id, region)
     if stopped:
         return stopped
     if deployment.status == DeploymentStatus.PAUSED:
@@ -212,11 +220,7 @@ def hosts_gate(
 ) -> dict[str, Any]:
     """The wave's gate once its real hosts reported or its deadline passed: each real host of the wave
     that did not report its build DEPLOYED counts as failed, beside the simulated hosts' outcome."""
-    deployment = store.get(tables.deployments, deployment_id)
-    rollout = deployment.regions[region]
-    if rollout.status.finished:
-        return _step("END")
-    stopped = _interrupted(tables, deployment, rollout)
+    deployment, rollout, stopped = _region_at_step(tables, deployment_id, region)
     if stopped:
         return stopped
     counted = invoke(region, {"action": "count_hosts", "hostWaves": rollout.host_waves})
@@ -273,11 +277,7 @@ def _next_wave_or_done(
 
 def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
     """A baking region looks again: promoted (skip the rest), interrupted, still baking, or on."""
-    deployment = store.get(tables.deployments, deployment_id)
-    rollout = deployment.regions[region]
-    if rollout.status.finished:  # a step the workflow retried after the region ended
-        return _step("END")
-    stopped = _interrupted(tables, deployment, rollout)
+    deployment, rollout, stopped = _region_at_step(tables, deployment_id, region)
     if stopped:
         return stopped
     remaining = (rollout.bake_until or 0) - time.time()

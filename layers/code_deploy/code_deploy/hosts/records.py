@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -94,23 +95,28 @@ def host_records(
     ]
 
 
-def wave_host_records(
-    build_id: str,
-    region: str,
-    bucket: str,
-    hosts_total: int,
-    downloaded: Sequence[int],
-    plan: SwarmResult | None,
-    activated: Sequence[int],
-    failed: Sequence[int],
-    at: str,
-    retention_days: int = DEFAULT_RETENTION_DAYS,
-) -> list[dict[str, Any]]:
-    """One record a host a wave tried, under the same keys as a whole region's (`host_records`): the
-    hosts that downloaded the build (host `downloaded[i]` is host i of the wave's swarm `plan`), those
-    that had it cached and only switched to it, and those that failed; each expires `retention_days`
-    from now."""
-    shards = host_record_shards(hosts_total)
+@dataclass(frozen=True)
+class WaveTried:
+    """The hosts a wave of `build_id` tried in `region` (of `hosts_total`, which shard its records), by what
+    became of them: those that downloaded the build (host `downloaded[i]` is host i of the wave's swarm
+    `plan`; its first source the region's `bucket` or another host), those that had it cached and only
+    switched to it, and those that failed."""
+
+    build_id: str
+    region: str
+    bucket: str
+    hosts_total: int
+    downloaded: Sequence[int]
+    plan: SwarmResult | None
+    activated: Sequence[int]
+    failed: Sequence[int]
+
+
+def wave_host_records(wave: WaveTried, at: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> list[dict[str, Any]]:
+    """One record a host the wave tried, under the same keys as a whole region's (`host_records`); each
+    expires `retention_days` from now."""
+    build_id, region, bucket, plan, downloaded = wave.build_id, wave.region, wave.bucket, wave.plan, wave.downloaded
+    shards = host_record_shards(wave.hosts_total)
     expires = expires_at(retention_days)
 
     def record(host: int, status: str, **fields: Any) -> dict[str, Any]:
@@ -140,8 +146,8 @@ def wave_host_records(
                 finish_seconds=decimal(plan.finish_seconds(swarm_host)),
             )
         )
-    records.extend(record(host, "DEPLOYED", first_source=CACHE_SOURCE, completed_round=0) for host in activated)
-    records.extend(record(host, "FAILED") for host in failed)
+    records.extend(record(host, "DEPLOYED", first_source=CACHE_SOURCE, completed_round=0) for host in wave.activated)
+    records.extend(record(host, "FAILED") for host in wave.failed)
     return records
 
 

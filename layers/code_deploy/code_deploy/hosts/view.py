@@ -34,6 +34,20 @@ NO_BUILD = "none"  # fleet.host_states' key for live hosts with nothing installe
 FleetTables = Callable[[str], Any]
 
 
+@dataclass(frozen=True)
+class HostsReading:
+    """What reading the regions' hosts takes (GET /regions, /regions/{region}, /regions/{region}/hosts): the
+    regions table (each region's goal, its simulated hosts per build), each region's fleet table (its real
+    hosts), the stack's regions and simulated hosts a region, and when a silent real host counts as lost."""
+
+    regions_table: Any
+    fleet_table: FleetTables
+    regions: tuple[str, ...]
+    hosts_per_region: int
+    now: float
+    lost_after: float
+
+
 def host_state(host: FleetHost, now: float, lost_after: float) -> str:
     return LOST if host.lost(now, lost_after) else host.state.lower()
 
@@ -110,37 +124,25 @@ def simulated_hosts(regions_table, region: str, hosts_per_region: int) -> Simula
     )
 
 
-def list_hosts(
-    *,
-    fleet_table: FleetTables,
-    regions_table,
-    region: str,
-    known_regions: tuple[str, ...],
-    hosts_per_region: int,
-    group: str | None,
-    limit: int,
-    cursor: str | None,
-    now: float,
-    lost_after: float,
-) -> HostList:
+def list_hosts(reading: HostsReading, *, region: str, group: str | None, limit: int, cursor: str | None) -> HostList:
     """A page of the region's real hosts (of every group seen, or of `group`), and its simulated hosts
     summarised. Raises RegionNotFound for a region not of the stack's, InvalidCursor for a cursor this
     API did not give out (or gave out for another group)."""
-    check_region(region, known_regions)
+    check_region(region, reading.regions)
     start = HostCursor.decode(cursor) if cursor is not None else None
     if start is not None and group is not None and start.group != group:
         raise paging.InvalidCursor(f"it continues group {start.group}, not {group}")
-    table = fleet_table(region)
+    table = reading.fleet_table(region)
     groups = [group] if group is not None else fleet.groups(table)
     hosts, next_cursor = _hosts_page(table, groups, start, limit)
     summarised = group in (None, SIMULATED_GROUP)
     return HostList(
         region=region,
         group=group,
-        lostAfterSeconds=lost_after,
-        hosts=[host_view(host, now, lost_after) for host in hosts],
+        lostAfterSeconds=reading.lost_after,
+        hosts=[host_view(host, reading.now, reading.lost_after) for host in hosts],
         nextCursor=next_cursor,
-        simulated=simulated_hosts(regions_table, region, hosts_per_region) if summarised else None,
+        simulated=simulated_hosts(reading.regions_table, region, reading.hosts_per_region) if summarised else None,
     )
 
 
@@ -166,10 +168,10 @@ def real_hosts(table, now: float, lost_after: float) -> RealHosts:
     return RealHosts(by_build=counts, live=sum(counts.values()) + without_build, lost=lost)
 
 
-def regions_real_hosts(
-    fleet_table: FleetTables, regions: tuple[str, ...], now: float, lost_after: float
-) -> dict[str, RealHosts]:
-    """Each region's real hosts, counted, every region at once (each read in its own region)."""
+def regions_real_hosts(reading: HostsReading, regions: tuple[str, ...]) -> dict[str, RealHosts]:
+    """Each of `regions`' real hosts, counted, every region at once (each read in its own region)."""
     with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
-        counted = pool.map(lambda region: real_hosts(fleet_table(region), now, lost_after), regions)
+        counted = pool.map(
+            lambda region: real_hosts(reading.fleet_table(region), reading.now, reading.lost_after), regions
+        )
         return dict(zip(regions, counted, strict=True))

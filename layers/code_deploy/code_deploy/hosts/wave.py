@@ -87,18 +87,30 @@ def _wave_hosts(host_state_table, hosts_total: int, request: WaveRequest) -> tup
     return start, end, [read[number] for number in store.blocks_of(start, end)]
 
 
-def roll_out_wave(
-    s3_client,
-    host_state_table,
-    dynamodb_client,
-    host_records_table_name: str,
-    region: str,
-    regional_bucket: str,
-    request: WaveRequest,
-    fleet: SwarmParameters,
-    writers: int,
-    record_retention_days: int = records.DEFAULT_RETENTION_DAYS,
-) -> RegionalResult:
+@dataclass(frozen=True)
+class RegionHosts:
+    """A region's hosts as its sync switches them: the region, its builds bucket (and an S3 client in the
+    region), its host-state table, and its hosts as the swarm model sees them."""
+
+    region: str
+    bucket: str
+    s3_client: Any
+    host_state_table: Any
+    fleet: SwarmParameters
+
+
+@dataclass(frozen=True)
+class HostRecordsLog:
+    """Where a wave's host-deployment-logs records go: the table (a DynamoDB client and the table's name),
+    written by `writers` threads at once, each record kept `retention_days`."""
+
+    dynamodb_client: Any
+    table_name: str
+    writers: int
+    retention_days: int = records.DEFAULT_RETENTION_DAYS
+
+
+def roll_out_wave(hosts: RegionHosts, request: WaveRequest, log: HostRecordsLog) -> RegionalResult:
     """Switches one wave of the region's hosts (`_wave_hosts`) to the deployment's build: hosts
     already on it are skipped, hosts a later deployment changed are left alone, the fault injection's
     hosts fail. The hosts that did not hold the build fetch it as a P2P swarm (code_deploy.swarm), served
@@ -108,7 +120,8 @@ def roll_out_wave(
     (code_deploy.hosts.model.Change), so a retry counts the hosts an earlier attempt switched as
     updated (not skipped) and its failed hosts as failed (not tried again), plans the same swarm and
     writes the same records; the health gate's failure rate is the same whichever attempt answers."""
-    head = s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)  # the copy is in the region
+    region, fleet, host_state_table = hosts.region, hosts.fleet, hosts.host_state_table
+    head = hosts.s3_client.head_object(Bucket=hosts.bucket, Key=request.artifactKey)  # the copy is in the region
     start, end, blocks = _wave_hosts(host_state_table, fleet.hosts, request)
     failing = model.failed_hosts(
         request.buildId, region, range(start, end), model.Simulation(request.failurePercent, request.seed)
@@ -127,19 +140,18 @@ def roll_out_wave(
     activated = [host for host in outcome.updated if host not in downloaded]
     if activated and not outcome.downloaded:
         model_seconds = model.ACTIVATION_SECONDS
-    host_records = records.wave_host_records(
-        request.buildId,
-        region,
-        regional_bucket,
-        fleet.hosts,
-        outcome.downloaded,
-        plan,
-        activated,
-        outcome.failed,
-        utc_now(),
-        record_retention_days,
+    tried = records.WaveTried(
+        build_id=request.buildId,
+        region=region,
+        bucket=hosts.bucket,
+        hosts_total=fleet.hosts,
+        downloaded=outcome.downloaded,
+        plan=plan,
+        activated=activated,
+        failed=outcome.failed,
     )
-    records.write_host_records(dynamodb_client, host_records_table_name, host_records, writers)
+    host_records = records.wave_host_records(tried, utc_now(), log.retention_days)
+    records.write_host_records(log.dynamodb_client, log.table_name, host_records, log.writers)
     return RegionalResult(
         region=region,
         host_range=(start, end),
@@ -155,12 +167,11 @@ def roll_out_wave(
     )
 
 
-def roll_back_region(
-    s3_client, host_state_table, region: str, regional_bucket: str, request: WaveRequest, fleet: SwarmParameters
-) -> RegionalResult:
+def roll_back_region(hosts: RegionHosts, request: WaveRequest) -> RegionalResult:
     """Returns the region's hosts to the previous goal build (`request.buildId` here): hosts that hold it
     in their cache switch back in the activation time alone, whatever the artifact's size; hosts that do
     not fetch it again from the region's bucket, where it still is."""
+    region, fleet, host_state_table = hosts.region, hosts.fleet, hosts.host_state_table
     changed = store.change(
         host_state_table,
         fleet.hosts,
@@ -172,7 +183,7 @@ def roll_back_region(
     carrying = fleet
     if outcome.downloaded:  # (a rollback to no build downloads nothing)
         carrying = fleet.with_artifact(
-            s3_client.head_object(Bucket=regional_bucket, Key=request.artifactKey)["ContentLength"]
+            hosts.s3_client.head_object(Bucket=hosts.bucket, Key=request.artifactKey)["ContentLength"]
         )
     holding = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.downloaded) if request.buildId else 0
     model_seconds = model.rollback_seconds(carrying, len(outcome.activated), len(outcome.downloaded), holding)

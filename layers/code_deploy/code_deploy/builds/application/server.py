@@ -1,15 +1,17 @@
-"""The application each build deploys: an HTTP server on APP_PORT answering GET /health with the build it
-runs (its manifest.json: build id, commit, when it was built) and the host it runs on."""
+"""The application every build deploys, and examples/hello's (pushed as it is): an HTTP server on APP_PORT
+answering GET /health with the build it runs as the agent told its start hook (BUILD_ID), the host it runs
+on and, in a build of a commit, the commit its manifest.json names."""
 
 import http.server
 import json
 import os
 from pathlib import Path
 
-MANIFEST = json.loads((Path(__file__).parent / "manifest.json").read_text())
-HEALTH = json.dumps(
-    {"status": "ok", "buildId": MANIFEST["buildId"], "commit": MANIFEST["commit"], "host": os.environ.get("HOST_ID")}
-).encode()
+MANIFEST = Path(__file__).parent / "manifest.json"
+ANSWER = {"status": "ok", "buildId": os.environ["BUILD_ID"], "host": os.environ.get("HOST_ID", "")}
+if MANIFEST.is_file():
+    ANSWER["commit"] = json.loads(MANIFEST.read_text())["commit"]
+HEALTH = json.dumps(ANSWER, separators=(",", ":")).encode()
 
 
 class Health(http.server.BaseHTTPRequestHandler):

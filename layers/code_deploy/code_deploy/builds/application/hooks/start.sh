@@ -1,7 +1,9 @@
 #!/bin/sh
-# Starts the application in the background and returns: the agent waits for this script, not for the
-# server. An application this release already runs (the hook run again after a restart) is left alone.
-if [ -f server.pid ] && kill -0 "$(cat server.pid)" 2>/dev/null; then
+# Starts the server in the background and returns at once: the agent waits for this script, not for the
+# server, which answers with the build id the agent gives this hook (BUILD_ID, in the environment it
+# inherits). An application this release already runs (the hook run again after a restart) is left alone;
+# a process left a zombie (state Z) is not running.
+if [ -f server.pid ] && [ -n "$(ps -o stat= -p "$(cat server.pid)" 2>/dev/null | grep -v '^Z')" ]; then
   echo "build $BUILD_ID already running"
   exit 0
 fi
