@@ -49,7 +49,8 @@ def next_action(
 
     - outside the waves with no previous build in the goal: stay as it is;
     - already running the target: report it once if the target is the goal's build (a host outside the
-      waves, on the previous build, has nothing to say);
+      waves, on the previous build, has nothing to say), unless the host failed in this deployment: the
+      rollback's goal finds it back on the build it returns to, and its FAILED report stays its word;
     - a target this host already reported FAILED for this deployment: not tried again (the control plane
       decides what comes next: the next wave, a rollback, a new deployment);
     - the previous build without a copy on disk: stay (the goal vouches for its own build's artifact only);
@@ -63,8 +64,11 @@ def next_action(
         if last_report and last_report["deploymentId"] == goal.deployment_id and last_report["buildId"] == target
         else None
     )
+    failed_here = bool(
+        last_report and last_report["deploymentId"] == goal.deployment_id and last_report["status"] == host_item.FAILED
+    )
     if running == target:
-        if target == goal.build_id and reported is None:
+        if target == goal.build_id and reported is None and not failed_here:
             return Action(target, drift=False, already_running=True)
         return None
     if reported is not None and reported["status"] == host_item.FAILED:
