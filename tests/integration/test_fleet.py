@@ -9,27 +9,15 @@ import json
 import time
 from datetime import datetime
 
-import boto3
 import pytest
 
 from tests.integration.helpers import deployctl, http, local_agents, make_silent, wait_for
 from tools import fleet as local_fleet
-from tools.stack import regions
 
 GROUP = "itest"  # a group of this test's own: its hosts are the same two, run after run
 AGENTS = 2
 # The agents' heartbeat (tools/fleet.py): a live agent's is never much older.
 HEARTBEAT_SLACK_SECONDS = 3 * local_fleet.HEARTBEAT_SECONDS
-
-
-@pytest.fixture(scope="module")
-def region(stack_outputs) -> str:
-    return regions(stack_outputs)[0]
-
-
-@pytest.fixture(scope="module")
-def fleet_table(region, regional_stacks):
-    return boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])
 
 
 @pytest.fixture(scope="module")
