@@ -158,6 +158,23 @@ def every_app_answers(api: str, region: str, group: str, build_id: str) -> bool:
         return False  # an application being stopped or started
 
 
+def listed_lost(api: str, fleet_table, region: str, group: str, host_id: str) -> dict[str, str]:
+    """Waits until the host, its agent stopped for good, is listed lost: past the region's lost-after time (a
+    stack deployed with a short HostLostAfterSeconds is waited for; otherwise its last heartbeat is made that
+    old). The group's hosts' states then."""
+    status, answer = http("GET", f"{api}/regions/{region}/hosts?group={group}")
+    assert status == 200, answer
+    lost_after = answer["lostAfterSeconds"]
+    if lost_after > 20:
+        make_silent(fleet_table, host_id, 2 * lost_after)
+
+    def states() -> dict[str, str] | None:
+        found = {host["hostId"]: host["state"] for host in group_hosts(api, region, group)}
+        return found if found[host_id] == "lost" else None
+
+    return wait_for(states, f"{host_id} lost", timeout=lost_after + 30)
+
+
 def agent_dir(base_dir: Path, region: str, host_id: str) -> Path:
     """An agent's own directory in a local fleet (tools/fleet.py): its releases, current, downloads, state."""
     return base_dir / region / host_id
