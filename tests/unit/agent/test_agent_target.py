@@ -119,7 +119,8 @@ def test_a_host_that_failed_keeps_its_failure_as_its_word_when_the_rollback_find
     assert act(rollback, "b1", last_report=failed) is None
     # A host that took b2 goes back from its cache; one the waves never reached says it runs b1
     assert act(rollback, "b2", last_report=deployed, cached={"b1"}).target == "b1"
-    assert act(rollback, "b1", last_report={"deploymentId": "d1", "buildId": "b1", "status": "DEPLOYED"}).already_running
+    earlier = {"deploymentId": "d1", "buildId": "b1", "status": "DEPLOYED"}
+    assert act(rollback, "b1", last_report=earlier).already_running
 
 
 def test_outside_the_waves_the_host_returns_to_the_previous_build_only_from_its_cache():
