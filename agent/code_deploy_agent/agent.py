@@ -50,7 +50,9 @@ def next_action(
 
     - outside the waves with no previous build in the goal: stay as it is;
     - already running the target: report it once if the target is the goal's build (a host outside the
-      waves, on the previous build, has nothing to say);
+      waves, on the previous build, has nothing to say); so a host that failed in this deployment and went
+      back to the build the rollback returns to says so, and the rollback counts it (its failure stays
+      readable as the host item's lastFailure);
     - a target this host already reported FAILED for this deployment: not tried again (the control plane
       decides what comes next: the next wave, a rollback, a new deployment);
     - the previous build without a copy on disk: stay (the goal vouches for its own build's artifact only);

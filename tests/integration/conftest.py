@@ -33,11 +33,11 @@ def regional_stacks(stack_outputs) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def region(stack_outputs) -> str:
-    """The region the real-host tests run their agents in: the stack's first."""
+    """The region where the real hosts' tests start their agents: the stack's first."""
     return regions(stack_outputs)[0]
 
 
 @pytest.fixture(scope="session")
 def fleet_table(region, regional_stacks):
-    """The region's fleet table (its agents' items), in its region."""
+    """That region's fleet table, where its agents register, heartbeat and report."""
     return boto3.resource("dynamodb", region_name=region).Table(regional_stacks[region]["FleetTableName"])

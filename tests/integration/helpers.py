@@ -3,13 +3,17 @@ waiting for the pipeline, and reading what it left in the stacks' tables and top
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.client import HTTPConnection, HTTPSConnection
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
@@ -97,6 +101,16 @@ def deployctl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     )
 
 
+EXAMPLES = REPO / "examples"
+
+
+def push(directory: Path) -> str:
+    """Pushes an application's directory as a build (`deployctl push`); its build id."""
+    pushed = deployctl("push", str(directory), "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    return json.loads(pushed.stdout)["buildId"]
+
+
 # --- real hosts (agents), started as `make fleet` starts them ----------------------------------------------
 
 
@@ -129,6 +143,61 @@ def local_agents(fleet_table, group: str, base_dir) -> Iterator[None]:
             make_silent(fleet_table, host.host_id, 24 * 3600)
 
 
+def group_hosts(api: str, region: str, group: str) -> list[dict]:
+    """The group's hosts as GET /regions/{region}/hosts lists them."""
+    status, answer = http("GET", f"{api}/regions/{region}/hosts?group={group}")
+    assert status == 200, answer
+    return answer["hosts"]
+
+
+def health(host: dict) -> dict:
+    """What the host's application answers on /health."""
+    with urllib.request.urlopen(f"http://{host['address']}:{host['appPort']}/health", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def every_app_answers(api: str, region: str, group: str, build_id: str) -> bool:
+    """Whether the application of every host of the group answers /health with the build."""
+    try:
+        return all(health(host)["buildId"] == build_id for host in group_hosts(api, region, group))
+    except OSError:
+        return False  # an application being stopped or started
+
+
+def listed_lost(api: str, fleet_table, region: str, group: str, host_id: str) -> dict[str, str]:
+    """Waits until the host, its agent stopped for good, is listed lost: past the region's lost-after time (a
+    stack deployed with a short HostLostAfterSeconds is waited for; otherwise its last heartbeat is made that
+    old). The group's hosts' states then."""
+    status, answer = http("GET", f"{api}/regions/{region}/hosts?group={group}")
+    assert status == 200, answer
+    lost_after = answer["lostAfterSeconds"]
+    if lost_after > 20:
+        make_silent(fleet_table, host_id, 2 * lost_after)
+
+    def states() -> dict[str, str] | None:
+        found = {host["hostId"]: host["state"] for host in group_hosts(api, region, group)}
+        return found if found[host_id] == "lost" else None
+
+    return wait_for(states, f"{host_id} lost", timeout=lost_after + 30)
+
+
+def agent_dir(base_dir: Path, region: str, host_id: str) -> Path:
+    """An agent's own directory in a local fleet (tools/fleet.py): its releases, current, downloads, state."""
+    return base_dir / region / host_id
+
+
+def kill_agents(base_dir: Path, region: str) -> None:
+    """SIGKILL to the region's agents' process (their pid files name it), as a host's crash would stop
+    them: no step is finished, no pid file removed. It is reaped, so its pid files name no process."""
+    pids = {int(pid_file.read_text()) for pid_file in (base_dir / region).rglob("agent.pid")}
+    assert pids, f"no agent runs under {base_dir / region}"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):  # reaped already
+            os.waitpid(pid, 0)  # the process is this test's child (tools/fleet.py started it)
+    assert local_fleet.running_agents(base_dir / region) == []
+
+
 # --- waiting for the pipeline ------------------------------------------------------------------------------
 
 DEADLINE_SECONDS = 90
@@ -149,6 +218,44 @@ def wait_for[T](probe: Callable[[], T | None], what: str, timeout: float = DEADL
 def execution_finished(execution_arn: str) -> dict | None:
     described = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
     return described if described["status"] != "RUNNING" else None
+
+
+# --- deployments ---------------------------------------------------------------------------------------
+
+# A deployment to real hosts: a push, its replication, the agents' downloads and hooks, a rollback.
+DEPLOYMENT_SECONDS = 240
+FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}  # ROLLING_BACK is not
+
+
+def deploy(api: str, body: dict) -> str:
+    """POST /deployments; the accepted deployment's id."""
+    status, accepted = http("POST", f"{api}/deployments", body)
+    assert status == 202, accepted
+    assert accepted["statusUrl"] == f"/deployments/{accepted['deploymentId']}"
+    return accepted["deploymentId"]
+
+
+def finished(api: str, deployment_id: str, timeout: float = DEADLINE_SECONDS) -> dict:
+    """The deployment's view once it has finished."""
+    return wait_for(
+        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view,
+        f"{deployment_id} finished",
+        timeout,
+    )
+
+
+def auto_deployment(api: str, build_id: str, final: set[str], timeout: float = DEPLOYMENT_SECONDS) -> dict:
+    """The AutoDeploy deployment of the build, once it has reached one of the `final` statuses."""
+
+    def ended() -> dict | None:
+        status, page = http("GET", f"{api}/deployments?limit=20")
+        assert status == 200, page
+        for summary in page["deployments"]:
+            if summary["buildId"] == build_id and summary["status"] in final:
+                return http("GET", f"{api}{summary['statusUrl']}")[1]
+        return None
+
+    return wait_for(ended, f"the deployment of {build_id} to end", timeout=timeout)
 
 
 # --- what it left in the stacks ---------------------------------------------------------------------------

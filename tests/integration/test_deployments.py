@@ -10,7 +10,7 @@ import uuid
 import boto3
 import pytest
 
-from tests.integration.helpers import DEADLINE_SECONDS, deployment, http, subscribed_queue, wait_for
+from tests.integration.helpers import deploy, deployment, finished, http, subscribed_queue, wait_for
 
 
 def deployed_build(api: str) -> str:
@@ -54,23 +54,6 @@ def test_planning_refuses_what_cannot_be_deployed(api):
 
 
 # --- deployments carried out --------------------------------------------------------------------------------
-
-FINISHED = {"SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED"}  # ROLLING_BACK is not
-
-
-def deploy(api: str, body: dict) -> str:
-    status, accepted = http("POST", f"{api}/deployments", body)
-    assert status == 202, accepted
-    assert accepted["statusUrl"] == f"/deployments/{accepted['deploymentId']}"
-    return accepted["deploymentId"]
-
-
-def finished(api: str, deployment_id: str, timeout: float = DEADLINE_SECONDS) -> dict:
-    return wait_for(
-        lambda: (view := deployment(api, deployment_id))["status"] in FINISHED and view,
-        f"{deployment_id} finished",
-        timeout,
-    )
 
 
 def hosts_by_region(api: str) -> dict[str, dict[str, int]]:

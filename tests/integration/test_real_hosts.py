@@ -6,17 +6,22 @@ health gate and rolled back, each application answering with the build before ag
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
-from tests.integration.helpers import REPO, deployctl, http, local_agents, wait_for
+from tests.integration.helpers import (
+    EXAMPLES,
+    auto_deployment,
+    every_app_answers,
+    group_hosts,
+    http,
+    local_agents,
+    push,
+    wait_for,
+)
 from tools import fleet as local_fleet
 
 GROUP = "deploy-itest"  # a group of this module's own
 AGENTS = 4  # flaky's validate_service fails on the hosts whose id ends in an odd digit: 001 and 003
-DEPLOYMENT_SECONDS = 240
 
 
 @pytest.fixture(scope="module")
@@ -27,77 +32,38 @@ def agents(tmp_path_factory, fleet_table, region) -> list[str]:
         yield registered[region]
 
 
-def push(example: str) -> str:
-    """Pushes examples/<example> as a build; its build id."""
-    pushed = deployctl("push", str(REPO / "examples" / example), "--json")
-    assert pushed.returncode == 0, pushed.stderr
-    return json.loads(pushed.stdout)["buildId"]
-
-
-def auto_deployment(api: str, build_id: str, final: set[str]) -> dict:
-    """The AutoDeploy deployment of the build, once it has reached one of the `final` statuses."""
-
-    def ended() -> dict | None:
-        status, page = http("GET", f"{api}/deployments?limit=20")
-        assert status == 200, page
-        for summary in page["deployments"]:
-            if summary["buildId"] == build_id and summary["status"] in final:
-                return http("GET", f"{api}{summary['statusUrl']}")[1]
-        return None
-
-    return wait_for(ended, f"the deployment of {build_id} to end", timeout=DEPLOYMENT_SECONDS)
-
-
-def group_hosts(api: str, region: str) -> list[dict]:
-    status, answer = http("GET", f"{api}/regions/{region}/hosts?group={GROUP}")
-    assert status == 200, answer
-    return answer["hosts"]
-
-
-def health(host: dict) -> dict:
-    with urllib.request.urlopen(f"http://{host['address']}:{host['appPort']}/health", timeout=5) as answer:
-        return json.loads(answer.read())
-
-
-def every_app_answers(api: str, region: str, build_id: str) -> bool:
-    try:
-        return all(health(host)["buildId"] == build_id for host in group_hosts(api, region))
-    except OSError:
-        return False  # an application being stopped or started
-
-
 def test_a_pushed_application_runs_on_every_agent(api, region, agents):
     # Given four agents registered in the region
     assert len(agents) == AGENTS
     # When an application is pushed as a build, and AutoDeploy takes it to every host
-    build_id = push("hello")
+    build_id = push(EXAMPLES / "hello")
     deployment = auto_deployment(api, build_id, {"SUCCEEDED", "ROLLED_BACK", "FAILED", "SUPERSEDED"})
     # Then the deployment succeeded, each agent reported it DEPLOYED, and each application answers with it
     assert deployment["status"] == "SUCCEEDED", deployment
-    hosts = group_hosts(api, region)
+    hosts = group_hosts(api, region, GROUP)
     assert {host["hostId"] for host in hosts} == set(agents)
     for host in hosts:
         assert (host["currentBuildId"], host["lastReport"]["status"]) == (build_id, "DEPLOYED"), host
         assert host["lastReport"]["downloadBytes"] > 0
-    wait_for(lambda: every_app_answers(api, region, build_id), f"every application to answer {build_id}")
+    wait_for(lambda: every_app_answers(api, region, GROUP, build_id), f"every application to answer {build_id}")
 
 
 def test_a_build_failing_validation_on_half_the_agents_is_rolled_back(api, region, agents):
     # Given every agent on a healthy build
-    before = push("hello")
+    before = push(EXAMPLES / "hello")
     assert auto_deployment(api, before, {"SUCCEEDED", "ROLLED_BACK", "FAILED"})["status"] == "SUCCEEDED"
     # When a build whose validate_service fails on two of the four agents is pushed
-    flaky = push("flaky")
+    flaky = push(EXAMPLES / "flaky")
     deployment = auto_deployment(api, flaky, {"SUCCEEDED", "ROLLED_BACK", "FAILED"})
     # Then the wave's health gate stopped it on the real hosts and rolled it back
     assert deployment["status"] == "ROLLED_BACK", deployment
     assert "2 of 4 hosts failed" in deployment["reason"] and "real hosts" in deployment["reason"]
     # And once it says so, every host has reported its return to the build before (the rollback waited
     # for them), and every application answers with it, the region's goal on it
-    hosts = group_hosts(api, region)
+    hosts = group_hosts(api, region, GROUP)
     assert {(host["currentBuildId"], host["lastReport"]["buildId"]) for host in hosts} == {(before, before)}
     assert all(host["lastReport"]["deploymentId"] == deployment["deploymentId"] for host in hosts)
-    assert every_app_answers(api, region, before)
+    assert every_app_answers(api, region, GROUP, before)
     # And the failed hosts still say which hook failed and why
     failed = [host for host in hosts if (host["lastFailure"] or {}).get("buildId") == flaky]
     assert sorted(host["hostId"][-1] for host in failed) == ["1", "3"]

@@ -109,6 +109,21 @@ def test_a_build_that_failed_here_is_not_tried_again_for_the_same_deployment():
     assert act(goal(deploymentId="d3"), "b1", last_report=failed).target == "b2"
 
 
+def test_every_host_reports_its_return_when_the_rollback_finds_it_back_on_the_build():
+    # The rollback's goal: the build to return to, for every host, in the same deployment
+    rollback = goal(buildId="b1", previousBuildId=None, wave=0)
+    failed = {"deploymentId": "d2", "buildId": "b2", "status": "FAILED"}
+    deployed = {"deploymentId": "d2", "buildId": "b2", "status": "DEPLOYED"}
+
+    # A host that failed b2 and put itself back on b1 says it runs b1: the rollback waits for every host's
+    # return (what failed stays in its item's lastFailure)
+    assert act(rollback, "b1", last_report=failed).already_running
+    # A host that took b2 goes back from its cache; one the waves never reached says it runs b1
+    assert act(rollback, "b2", last_report=deployed, cached={"b1"}).target == "b1"
+    earlier = {"deploymentId": "d1", "buildId": "b1", "status": "DEPLOYED"}
+    assert act(rollback, "b1", last_report=earlier).already_running
+
+
 def test_outside_the_waves_the_host_returns_to_the_previous_build_only_from_its_cache():
     outside = goal(cumulativePercent=0)
 
