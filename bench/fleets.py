@@ -189,6 +189,7 @@ def measure_fleet(stack_outputs: dict[str, str], agents: int, settings: FleetSet
         returned = wait_for_reports(table, group, undone["deploymentId"], hello_build, agents, 120)
     finally:
         local_fleet.stop(base_dir)
+        local_fleet.retire(table, group)  # the next fleet's deployments leave these hosts out
         shutil.rmtree(base_dir, ignore_errors=True)
         shutil.rmtree(hello, ignore_errors=True)
         shutil.rmtree(flaky, ignore_errors=True)

@@ -39,6 +39,7 @@ HEARTBEAT_SECONDS = 5.0
 DEFAULT_TIMEOUT_SECONDS = 120.0
 WAIT_SLICE_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 120.0
+GONE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,23 @@ def start(
     except BaseException:
         _terminate(fleets)
         raise
+
+
+def make_silent(fleet_table, host_id: str, seconds: float) -> None:
+    """The host's last heartbeat `seconds` ago, as if its agent had been gone that long."""
+    fleet_table.update_item(
+        Key={"pk": fleet.host_key(host_id)},
+        UpdateExpression="SET heartbeatAt = :then",
+        ExpressionAttributeValues={":then": int(time.time() - seconds)},
+    )
+
+
+def retire(fleet_table, group: str) -> None:
+    """Marks the group's hosts gone for good, their agents stopped for good: their last heartbeat a day ago,
+    so the next deployment leaves them out at once (lost) rather than counting them until
+    HostLostAfterSeconds has passed, and no one counts them among the region's live hosts."""
+    for host in fleet.group_hosts(fleet_table, group):
+        make_silent(fleet_table, host.host_id, GONE_SECONDS)
 
 
 def stop(base_dir: Path = DEFAULT_DIR, apps: bool = True) -> int:

@@ -114,15 +114,6 @@ def push(directory: Path) -> str:
 # --- real hosts (agents), started as `make fleet` starts them ----------------------------------------------
 
 
-def make_silent(fleet_table, host_id: str, seconds: float) -> None:
-    """The host's last heartbeat `seconds` ago, as if its agent had been gone that long."""
-    fleet_table.update_item(
-        Key={"pk": fleet.host_key(host_id)},
-        UpdateExpression="SET heartbeatAt = :then",
-        ExpressionAttributeValues={":then": int(time.time() - seconds)},
-    )
-
-
 @contextmanager
 def local_agents(fleet_table, group: str, base_dir) -> Iterator[None]:
     """Whatever is started under base_dir (tools/fleet.py) is stopped at the end, agents and apps. Their
@@ -139,8 +130,7 @@ def local_agents(fleet_table, group: str, base_dir) -> Iterator[None]:
     finally:
         local_fleet.stop(base_dir)
         assert local_fleet.running_agents(base_dir) == []
-        for host in fleet.group_hosts(fleet_table, group):
-            make_silent(fleet_table, host.host_id, 24 * 3600)
+        local_fleet.retire(fleet_table, group)
 
 
 def group_hosts(api: str, region: str, group: str) -> list[dict]:
@@ -172,7 +162,7 @@ def listed_lost(api: str, fleet_table, region: str, group: str, host_id: str) ->
     assert status == 200, answer
     lost_after = answer["lostAfterSeconds"]
     if lost_after > 20:
-        make_silent(fleet_table, host_id, 2 * lost_after)
+        local_fleet.make_silent(fleet_table, host_id, 2 * lost_after)
 
     def states() -> dict[str, str] | None:
         found = {host["hostId"]: host["state"] for host in group_hosts(api, region, group)}
