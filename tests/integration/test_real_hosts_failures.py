@@ -210,6 +210,8 @@ def test_an_agent_stopped_for_good_is_lost_and_left_out_of_the_next_wave(api, re
         # Then the wave held the live agent alone, which deployed it: the deployment succeeded, nothing failed
         assert deployment["status"] == "SUCCEEDED", deployment
         assert deployment["regions"][region]["hostsFailed"] == 0, deployment
+        # and it lists the host its wave left out
+        assert stopped in deployment["regions"][region]["realHostsLeftOut"], deployment
         tally = fleet.get_tally(fleet_table, group)
         assert (tally.deployment_id, tally.build_id, tally.expected, tally.reported) == (
             deployment["deploymentId"],

@@ -21,6 +21,7 @@ from code_deploy.deployments import actions, workflow
 from code_deploy.deployments import model as deployment_model
 from code_deploy.deployments import store as deployment_store
 from code_deploy.deployments.store import ActionNotAllowed
+from code_deploy.deployments.view import deployment_view
 from code_deploy.regions import RegionalBuckets
 from tests.unit.conftest import BUCKET_PATTERN, FLEET, HOSTS_PER_REGION, REGIONS, STACK
 
@@ -734,3 +735,23 @@ def test_a_rollback_whose_real_hosts_all_reported_already_wakes_its_own_wait(tab
         "every host reported"
     )
     assert sfn.woken == ["token-2"]
+
+
+def test_real_hosts_lost_before_their_wave_are_left_out_and_listed_not_failed(tables, invoke):
+    # Given a region whose group has one live real host and one lost before each wave began
+    def sync(region: str, request: dict) -> dict:
+        answer = invoke(region, request)
+        if request["action"] == "wave" and region == REGIONS[0]:
+            answer["realHosts"] = [{"group": "web", "waveId": "w", "expected": 0, "lost": ["web-lost"]}]
+        return answer
+
+    # When a deployment in two waves runs there
+    deployment_id = accept(tables, NEW, waves=[50, 100])
+    workflow.start(tables, deployment_id)
+    run_region(tables, sync, deployment_id, REGIONS[0])
+
+    # Then the region succeeded, the lost host listed once and counted as no failure
+    region = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
+    assert (region.status, region.real_hosts_left_out, region.hosts_failed) == ("SUCCEEDED", ("web-lost",), 0)
+    view = deployment_view(deployment_store.get(tables.deployments, deployment_id))
+    assert view.regions[REGIONS[0]].realHostsLeftOut == ["web-lost"]

@@ -119,6 +119,11 @@ class RegionRolloutView(Schema):
         default=None,
         description="the swarm model's time of the rollback: the activation alone where hosts cached the build",
     )
+    realHostsLeftOut: list[str] = Field(
+        default_factory=list,
+        description="real hosts its waves left out: lost (silent for HostLostAfterSeconds) before their wave "
+        "began, so not counted as failed; GET /regions/{region}/hosts lists them lost",
+    )
 
 
 class DeploymentHistoryEntry(Schema):

@@ -116,11 +116,12 @@ class RegionRollout:
     model: dict[str, Any] | None = None  # the swarm model's figures of its last download (a RolloutModel)
     wait_token: str | None = None  # the task token of its last wait (a bake, a pause): what wakes it
     # The real hosts (code_deploy.hosts.fleet): the wave under way in each of the region's groups (group ->
-    # wave id), what its simulated hosts came to while the real ones report (updated, failed), and each
-    # wave's real hosts deployed.
+    # wave id), what its simulated hosts came to while the real ones report (updated, failed), each
+    # wave's real hosts deployed, and the real hosts its waves left out, lost before they began.
     host_waves: dict[str, str] = field(default_factory=dict)
     simulated_outcome: tuple[int, int] | None = None
     real_deployed_by_wave: tuple[int, ...] = ()
+    real_hosts_left_out: tuple[str, ...] = ()
 
     @property
     def hosts_failed(self) -> int:
@@ -167,6 +168,7 @@ class RegionRollout:
             "hostWaves": json.dumps(self.host_waves) if self.host_waves else None,
             "simulatedOutcome": list(self.simulated_outcome) if self.simulated_outcome else None,
             "realDeployedByWave": list(self.real_deployed_by_wave) if self.real_deployed_by_wave else None,
+            "realHostsLeftOut": list(self.real_hosts_left_out) if self.real_hosts_left_out else None,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
 
@@ -198,6 +200,7 @@ class RegionRollout:
             host_waves=json.loads(item["hostWaves"]) if "hostWaves" in item else {},
             simulated_outcome=tuple(int(n) for n in item["simulatedOutcome"]) if "simulatedOutcome" in item else None,
             real_deployed_by_wave=tuple(int(n) for n in item.get("realDeployedByWave", [])),
+            real_hosts_left_out=tuple(item.get("realHostsLeftOut", [])),
         )
 
 

@@ -82,6 +82,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
                 reason=rollout.reason,
                 rollbackStartedAt=rollout.rollback_started_at,
                 rollbackModelSeconds=rollout.rollback_model_seconds,
+                realHostsLeftOut=list(rollout.real_hosts_left_out),
             )
             for region, rollout in deployment.regions.items()
         },

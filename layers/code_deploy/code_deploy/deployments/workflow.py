@@ -130,6 +130,7 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
         },
     )
     store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
+    steered = result.get("realHosts") or []
     rollout = replace(
         rollout,
         hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
@@ -137,10 +138,14 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
         failed_by_wave=(*rollout.failed_by_wave[:wave_index], result["failed"]),
         seconds_by_wave=(*rollout.seconds_by_wave[:wave_index], result["modelSeconds"]),
         model=result.get("model") or rollout.model,
+        # Real hosts lost before the wave began: left out of it, not failed, and listed (once each).
+        real_hosts_left_out=tuple(
+            dict.fromkeys([*rollout.real_hosts_left_out, *(host for group in steered for host in group["lost"])])
+        ),
     )
-    host_waves = {steered["group"]: steered["waveId"] for steered in result.get("realHosts") or []}
-    if sum(steered["expected"] for steered in result.get("realHosts") or []) > 0:
+    if sum(group["expected"] for group in steered) > 0:
         # The wave holds real hosts too: the gate waits for their reports (one wait, HOSTS).
+        host_waves = {group["group"]: group["waveId"] for group in steered}
         rollout = replace(rollout, host_waves=host_waves, simulated_outcome=(result["updated"], result["failed"]))
         store.put_region(tables.deployments, deployment_id, rollout)
         return _step("HOSTS", wave_index, spec.wave_timeout_seconds)
