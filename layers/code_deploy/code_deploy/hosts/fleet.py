@@ -111,22 +111,6 @@ class Report:
             at=item.get("at") or "",
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "deploymentId": self.deployment_id,
-            "buildId": self.build_id,
-            "status": self.status,
-            "wave": self.wave,
-            "reason": self.reason,
-            "hook": self.hook,
-            "exitCode": self.exit_code,
-            "outputTail": self.output_tail,
-            "downloadSeconds": self.download_seconds,
-            "downloadBytes": self.download_bytes,
-            "drift": self.drift,
-            "at": self.at,
-        }
-
 
 @dataclass(frozen=True)
 class FleetHost:
