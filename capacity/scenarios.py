@@ -179,12 +179,14 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
         seq=12_345,
         wave=1,
         cumulative_percent=100.0,
-        artifact_key=artifact_key(SAMPLE_BUILDS[0]),
-        artifact_bytes=10**10,
-        sha256="0" * 64,
-        piece_bytes=piece_bytes,
-        piece_root="0" * 64,
-        pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+        artifact=fleet.ArtifactRef(
+            key=artifact_key(SAMPLE_BUILDS[0]),
+            size=10**10,
+            sha256="0" * 64,
+            piece_bytes=piece_bytes,
+            piece_root="0" * 64,
+            pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+        ),
     )
     registered = host_item.registration(
         host_id=host_id,
