@@ -243,18 +243,11 @@ def local_scenario(parameters: dict[str, Any]) -> Scenario:
 
 
 def design_scenario() -> Scenario:
-    design = p2p_report.DESIGN
-    return Scenario(
+    return Scenario.of_swarm(
+        p2p_report.DESIGN,
         name="design problem",
         deployments_per_day=DESIGN_DEPLOYMENTS_PER_DAY,
         regions=p2p_report.DESIGN_REGIONS,
-        hosts_per_region=design.hosts,
-        artifact_bytes=design.artifact_bytes,
-        piece_bytes=design.piece_bytes,
-        host_bandwidth=design.host_bandwidth,
-        bucket_egress=design.bucket_egress,
-        seeds=design.seeds,
-        fanout=design.fanout,
     )
 
 
