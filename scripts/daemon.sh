@@ -1,6 +1,14 @@
 # Sourced by emulator.sh and docker.sh: a daemon each starts in the background, its pid in $pid_file and its
 # output in $log_file, then waits for until `answering` (which each defines) succeeds; and its stop.
 
+state_dir=".emulator"
+
+# daemon_files NAME: where the daemon's pid and output go (.emulator/NAME.pid, .emulator/NAME.log).
+daemon_files() {
+  pid_file="$state_dir/$1.pid"
+  log_file="$state_dir/$1.log"
+}
+
 # wait_for_daemon NAME READY TAIL [WHERE]: up to 30 s for it to answer; if it exits first, its log's last
 # TAIL lines. READY is said once it answers; WHERE says where it was asked (" on <url>").
 wait_for_daemon() {

@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/daemon.sh
 
-state_dir=".emulator"
-pid_file="$state_dir/dockerd.pid"
-log_file="$state_dir/dockerd.log"
+daemon_files dockerd
 
 answering() { docker info >/dev/null 2>&1; }
 

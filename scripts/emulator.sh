@@ -7,9 +7,7 @@ source scripts/daemon.sh
 
 port="${EMULATOR_PORT:-4566}"
 health="http://127.0.0.1:$port/_localstack/health"
-state_dir=".emulator"
-pid_file="$state_dir/ministack.pid"
-log_file="$state_dir/ministack.log"
+daemon_files ministack
 
 answering() { curl -fsS --max-time 2 "$health" >/dev/null 2>&1; }
 
