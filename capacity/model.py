@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from typing import Any
 
 from code_deploy.hosts.records import host_record_shards
 from code_deploy.hosts.store import HOSTS_PER_BLOCK
@@ -54,8 +55,8 @@ class CapacityMode(StrEnum):
 
 @dataclass(frozen=True)
 class FunctionSettings:
-    memory_mb: int
-    timeout_seconds: int
+    memory_mb: int  # the function's MemorySize
+    timeout_seconds: int  # its Timeout
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ class TemplateSettings:
     rollout: RolloutShape = ROLLOUT_AS_WRITTEN
 
 
+# The swarm model's parameters that a scenario holds under the same names: all but its hosts (a scenario's
+# hosts are per region, its swarms' per wave).
+SWARM_FIELDS = tuple(parameter.name for parameter in fields(SwarmParameters) if parameter.name != "hosts")
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A workload: what a user would say about their fleet and their pace."""
@@ -159,15 +165,14 @@ class Scenario:
         if not 0 <= self.cross_az_peer_fraction <= 1:
             raise ValueError("cross_az_peer_fraction is a fraction, between 0 and 1")
 
+    @classmethod
+    def of_swarm(cls, swarm: SwarmParameters, **workload: Any) -> Scenario:
+        """A scenario of `swarm`'s hosts a region and swarm parameters, and `workload`'s other fields."""
+        return cls(hosts_per_region=swarm.hosts, **{name: getattr(swarm, name) for name in SWARM_FIELDS}, **workload)
+
     def swarm(self, hosts: int | None = None) -> SwarmParameters:
         return SwarmParameters(
-            hosts=hosts or self.hosts_per_region,
-            artifact_bytes=self.artifact_bytes,
-            seeds=self.seeds,
-            fanout=self.fanout,
-            piece_bytes=self.piece_bytes,
-            host_bandwidth=self.host_bandwidth,
-            bucket_egress=self.bucket_egress,
+            hosts=hosts or self.hosts_per_region, **{name: getattr(self, name) for name in SWARM_FIELDS}
         )
 
     @property
@@ -883,20 +888,13 @@ def _home_concurrency(at: _Peak) -> float:
 
 
 def _lambda_limits(at: _Peak) -> list[Limit]:
-    return [
-        at.limit(
-            "Lambda concurrency, home region",
-            _home_concurrency(at),
-            "API, worker and copies throttled",
-            "lambda.concurrent_executions",
-        ),
-        at.limit(
-            "Lambda concurrency, each region",
-            at.deployments_per_second * at.scenario.waves * at.times.regional_sync,
-            "regional syncs throttled, S3 events retried",
-            "lambda.concurrent_executions",
-        ),
-    ]
+    rows = [
+        ("Lambda concurrency, home region", _home_concurrency(at), "API, worker and copies throttled",
+         "lambda.concurrent_executions"),
+        ("Lambda concurrency, each region", at.deployments_per_second * at.scenario.waves * at.times.regional_sync,
+         "regional syncs throttled, S3 events retried", "lambda.concurrent_executions"),
+    ]  # fmt: skip
+    return [at.limit(*row) for row in rows]
 
 
 TIMEOUT, MEMORY = "Timeout", "MemorySize"  # the function settings a limit compares against
@@ -974,32 +972,17 @@ def _host_state_write_units(at: _Peak) -> float:
 
 def _dynamodb_limits(at: _Peak) -> list[Limit]:
     table_units, partition_units = _host_record_write_units(at)
-    return [
-        at.limit(
-            "DynamoDB writes, one region's host-state table",
-            _host_state_write_units(at),
-            "a wave's host-state saves throttled",
-            "dynamodb.table_write_units_per_second",
-        ),
-        at.limit(
-            "DynamoDB writes, one region's host-record table",
-            table_units,
-            "host-record writes throttled",
-            "dynamodb.table_write_units_per_second",
-        ),
-        at.limit(
-            "DynamoDB writes, one partition (host-record shard keys)",
-            partition_units,
-            "hot partition: writes throttled",
-            "dynamodb.partition_write_units_per_second",
-        ),
-        at.limit(
-            "DynamoDB reads, one build's partition (status polls)",
-            _status_read_units_per_second(at),
-            "status reads throttled",
-            "dynamodb.partition_read_units_per_second",
-        ),
-    ]
+    rows = [
+        ("DynamoDB writes, one region's host-state table", _host_state_write_units(at),
+         "a wave's host-state saves throttled", "dynamodb.table_write_units_per_second"),
+        ("DynamoDB writes, one region's host-record table", table_units, "host-record writes throttled",
+         "dynamodb.table_write_units_per_second"),
+        ("DynamoDB writes, one partition (host-record shard keys)", partition_units, "hot partition: writes throttled",
+         "dynamodb.partition_write_units_per_second"),
+        ("DynamoDB reads, one build's partition (status polls)", _status_read_units_per_second(at),
+         "status reads throttled", "dynamodb.partition_read_units_per_second"),
+    ]  # fmt: skip
+    return [at.limit(*row) for row in rows]
 
 
 def _upload_put_rate(at: _Peak) -> float:
@@ -1024,20 +1007,13 @@ def _bucket_get_rate(at: _Peak) -> float:
 
 
 def _s3_limits(at: _Peak) -> list[Limit]:
-    return [
-        at.limit(
-            "S3 PUT/COPY, global bucket's builds/ prefix",
-            _upload_put_rate(at),
-            "uploads answered 503 Slow Down",
-            "s3.put_per_prefix_per_second",
-        ),
-        at.limit(
-            "S3 GET, a regional bucket's builds/ prefix",
-            _bucket_get_rate(at),
-            "piece downloads answered 503 Slow Down",
-            "s3.get_per_prefix_per_second",
-        ),
-    ]
+    rows = [
+        ("S3 PUT/COPY, global bucket's builds/ prefix", _upload_put_rate(at), "uploads answered 503 Slow Down",
+         "s3.put_per_prefix_per_second"),
+        ("S3 GET, a regional bucket's builds/ prefix", _bucket_get_rate(at), "piece downloads answered 503 Slow Down",
+         "s3.get_per_prefix_per_second"),
+    ]  # fmt: skip
+    return [at.limit(*row) for row in rows]
 
 
 def _step_functions_limits(at: _Peak) -> list[Limit]:
@@ -1105,23 +1081,15 @@ def _front_door_limits(at: _Peak) -> list[Limit]:
 
 def _scale_limits(at: _Peak) -> list[Limit]:
     """The fleet the template accepts, and the deployment's time against the design's budget."""
+    rows = [
+        ("HostsPerRegion bound in the template", at.scenario.hosts_per_region, "the stack refuses the parameter",
+         at.template.hosts_per_region_max, "hosts", "template: HostsPerRegion MaxValue"),
+        ("Build + replication + rollout vs the 30-minute budget", at.times.total, "deployments miss the budget",
+         at.assumptions.budget_seconds, "seconds", DESIGN_SOURCE),
+    ]  # fmt: skip
     return [
-        at.limit(
-            "HostsPerRegion bound in the template",
-            at.scenario.hosts_per_region,
-            "the stack refuses the parameter",
-            value=at.template.hosts_per_region_max,
-            unit="hosts",
-            source="template: HostsPerRegion MaxValue",
-        ),
-        at.limit(
-            "Build + replication + rollout vs the 30-minute budget",
-            at.times.total,
-            "deployments miss the budget",
-            value=at.assumptions.budget_seconds,
-            unit="seconds",
-            source=DESIGN_SOURCE,
-        ),
+        at.limit(name, demand, what_breaks, value=value, unit=unit, source=source)
+        for name, demand, what_breaks, value, unit, source in rows
     ]
 
 

@@ -179,12 +179,14 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
         seq=12_345,
         wave=1,
         cumulative_percent=100.0,
-        artifact_key=artifact_key(SAMPLE_BUILDS[0]),
-        artifact_bytes=10**10,
-        sha256="0" * 64,
-        piece_bytes=piece_bytes,
-        piece_root="0" * 64,
-        pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+        artifact=fleet.ArtifactRef(
+            key=artifact_key(SAMPLE_BUILDS[0]),
+            size=10**10,
+            sha256="0" * 64,
+            piece_bytes=piece_bytes,
+            piece_root="0" * 64,
+            pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+        ),
     )
     registered = host_item.registration(
         host_id=host_id,
@@ -241,18 +243,11 @@ def local_scenario(parameters: dict[str, Any]) -> Scenario:
 
 
 def design_scenario() -> Scenario:
-    design = p2p_report.DESIGN
-    return Scenario(
+    return Scenario.of_swarm(
+        p2p_report.DESIGN,
         name="design problem",
         deployments_per_day=DESIGN_DEPLOYMENTS_PER_DAY,
         regions=p2p_report.DESIGN_REGIONS,
-        hosts_per_region=design.hosts,
-        artifact_bytes=design.artifact_bytes,
-        piece_bytes=design.piece_bytes,
-        host_bandwidth=design.host_bandwidth,
-        bucket_egress=design.bucket_egress,
-        seeds=design.seeds,
-        fanout=design.fanout,
     )
 
 

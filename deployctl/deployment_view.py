@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from deployctl.view import Outcome
+from deployctl.view import Outcome, progress_bars
 
 DEPLOYMENT_ID_PREFIX = "deploy-"
 FINAL_STATES = ("SUCCEEDED", "ROLLED_BACK", "ABORTED", "SUPERSEDED", "FAILED")
@@ -94,14 +94,8 @@ class DeploymentProgress:
     region's wave, status and failures."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description:<24}"),
-            BarColumn(bar_width=32),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[wave]:<10}"),
-            TextColumn("{task.fields[state]}"),
-            TimeElapsedColumn(),
-            console=console,
+        self.progress = progress_bars(
+            console, TextColumn("{task.fields[wave]:<10}"), TextColumn("{task.fields[state]}")
         )
         self.total_task: TaskID | None = None
         self.region_tasks: dict[str, TaskID] = {}

@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console, Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -94,18 +102,23 @@ def _styled(state: str) -> str:
     return f"[{style}]{state}[/{style}]" if style else state
 
 
+def progress_bars(console: Console | None, *columns: ProgressColumn) -> Progress:
+    """Bars as deployctl draws them, a task a line: its name, its bar, done of total, `columns`, time taken."""
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(bar_width=32),
+        MofNCompleteColumn(),
+        *columns,
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
 class BuildProgress:
     """Live progress bars of one build: built, then per region replicated and hosts rolled out."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description:<24}"),
-            BarColumn(bar_width=32),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[state]}"),
-            TimeElapsedColumn(),
-            console=console,
-        )
+        self.progress = progress_bars(console, TextColumn("{task.fields[state]}"))
         self.build_task: TaskID | None = None
         self.region_tasks: dict[str, tuple[TaskID, TaskID]] = {}
 

@@ -4,10 +4,9 @@
 # (no dockerd installed, not root, or dockerd dies: e.g. in a container without the privileges).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/daemon.sh
 
-state_dir=".emulator"
-pid_file="$state_dir/dockerd.pid"
-log_file="$state_dir/dockerd.log"
+daemon_files dockerd
 
 answering() { docker info >/dev/null 2>&1; }
 
@@ -23,21 +22,10 @@ case "${1:-start}" in
     echo "==> starting dockerd (log: $log_file)"
     nohup dockerd >"$log_file" 2>&1 &
     echo $! >"$pid_file"
-    for _ in $(seq 1 60); do
-      answering && { echo "==> Docker daemon ready"; exit 0; }
-      kill -0 "$(cat "$pid_file")" 2>/dev/null || { echo "dockerd exited; see $log_file:" >&2; tail -5 "$log_file" >&2; rm -f "$pid_file"; exit 1; }
-      sleep 0.5
-    done
-    echo "dockerd did not answer within 30 s; see $log_file" >&2
-    exit 1
+    wait_for_daemon dockerd "Docker daemon ready" 5
     ;;
   stop)
-    if [ -f "$pid_file" ]; then
-      pid="$(cat "$pid_file")"
-      kill "$pid" 2>/dev/null && echo "==> stopped dockerd ($pid)" || true
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      rm -f "$pid_file"
-    fi
+    stop_daemon dockerd
     ;;
   *)
     echo "usage: $0 [start|stop]" >&2

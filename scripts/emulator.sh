@@ -3,12 +3,11 @@
 # there (MiniStack or LocalStack, e.g. from docker-compose). `emulator.sh stop` stops only one it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/daemon.sh
 
 port="${EMULATOR_PORT:-4566}"
 health="http://127.0.0.1:$port/_localstack/health"
-state_dir=".emulator"
-pid_file="$state_dir/ministack.pid"
-log_file="$state_dir/ministack.log"
+daemon_files ministack
 
 answering() { curl -fsS --max-time 2 "$health" >/dev/null 2>&1; }
 
@@ -23,20 +22,10 @@ case "${1:-start}" in
     # scripts/run_ministack.py: MiniStack with the gap our code cannot work around closed (docs/emulator-gaps.md)
     BIND_HOST=127.0.0.1 GATEWAY_PORT="$port" nohup .venv/emulator/bin/python scripts/run_ministack.py >"$log_file" 2>&1 &
     echo $! > "$pid_file"
-    for _ in $(seq 1 60); do
-      answering && { echo "==> emulator ready"; exit 0; }
-      kill -0 "$(cat "$pid_file")" 2>/dev/null || { echo "MiniStack exited; see $log_file" >&2; tail -20 "$log_file" >&2; exit 1; }
-      sleep 0.5
-    done
-    echo "MiniStack did not answer on $health within 30 s; see $log_file" >&2
-    exit 1
+    wait_for_daemon MiniStack "emulator ready" 20 " on $health"
     ;;
   stop)
-    if [ -f "$pid_file" ]; then
-      pid="$(cat "$pid_file")"
-      kill "$pid" 2>/dev/null && echo "==> stopped MiniStack ($pid)" || true
-      rm -f "$pid_file"
-    fi
+    stop_daemon MiniStack
     ;;
   *)
     echo "usage: $0 [start|stop]" >&2

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import boto3
 
+from code_deploy.builds.model import ARTIFACT_PREFIX
 from tools.stack import outputs, regional_buckets
 
 # What the files in events/ name (template.yaml's names for stack sam-code-deploy in the emulator's
@@ -26,7 +27,6 @@ SAMPLE_COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 SAMPLE_GLOBAL_BUCKET = "sam-code-deploy-global-builds-000000000000-us-east-1"
 SAMPLE_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
 SAMPLE_REGIONAL_BUCKET = re.compile(r"sam-code-deploy-builds-000000000000-(us-west-2|eu-west-1|ap-southeast-2)")
-ARTIFACT_PREFIX = "builds/"
 
 
 class NoBuildYet(Exception):

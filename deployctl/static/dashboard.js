@@ -34,34 +34,28 @@ function selectable(item, id) {
   return item;
 }
 
+// One entry of the builds' or the deployments' list: its id, its state and a line about it; a click selects it.
+function listItem(attribute, id, value, line) {
+  const item = el(
+    "li",
+    { [attribute]: id },
+    el("div", { class: "id" }, id),
+    el("div", {}, state(value), " ", el("span", { class: "muted" }, line)),
+  );
+  return selectable(item, id);
+}
+
 function drawList(builds) {
-  const list = document.getElementById("build-list");
-  list.replaceChildren(
-    ...builds.map((build) => selectable(
-      el(
-        "li",
-        { "data-build-id": build.buildId },
-        el("div", { class: "id" }, build.buildId),
-        el("div", {}, state(build.deploymentStatus), " ",
-           el("span", { class: "muted" }, `${build.commit.slice(0, 12)} · ${count(build.hostsDeployed)}/${count(build.hostsTotal)} hosts`)),
-      ),
-      build.buildId,
-    )),
+  document.getElementById("build-list").replaceChildren(
+    ...builds.map((build) => listItem("data-build-id", build.buildId, build.deploymentStatus,
+      `${build.commit.slice(0, 12)} · ${count(build.hostsDeployed)}/${count(build.hostsTotal)} hosts`)),
   );
 }
 
 function drawDeploymentList(deployments) {
   document.getElementById("deployment-list").replaceChildren(
-    ...deployments.map((deployment) => selectable(
-      el(
-        "li",
-        { "data-deployment-id": deployment.deploymentId },
-        el("div", { class: "id" }, deployment.deploymentId),
-        el("div", {}, state(deployment.status), " ",
-           el("span", { class: "muted" }, `${deployment.buildId} · ${deployment.trigger} · ${deployment.regions.join(", ")}`)),
-      ),
-      deployment.deploymentId,
-    )),
+    ...deployments.map((deployment) => listItem("data-deployment-id", deployment.deploymentId, deployment.status,
+      `${deployment.buildId} · ${deployment.trigger} · ${deployment.regions.join(", ")}`)),
   );
 }
 
@@ -77,19 +71,28 @@ function drawHistory(selector, changes) {
   );
 }
 
-function drawBuild(view) {
-  showOnly("detail");
-  const detail = document.getElementById("detail");
-  detail.dataset.buildId = view.buildId;
-  document.getElementById("build-id").textContent = view.buildId;
-  const status = document.getElementById("deployment-status");
-  status.textContent = view.deploymentStatus;
-  status.className = `state ${view.deploymentStatus}`;
-  document.getElementById("commit").textContent = `commit ${view.commit} · build ${view.status}`;
-  const reason = document.getElementById("reason");
-  const why = view.failureReason || (view.lastError ? `retrying after: ${view.lastError}` : "");
+// The two detail panels, by the ids of their elements: the panel (its data attribute named `key` holds the
+// id shown), the id, the state, the line under them and the reason.
+const BUILD_PANEL = { panel: "detail", key: "buildId", id: "build-id", state: "deployment-status", line: "commit", reason: "reason" };
+const DEPLOYMENT_PANEL = { panel: "deployment-detail", key: "deploymentId", id: "dep-id", state: "dep-status", line: "dep-build", reason: "dep-reason" };
+
+// Shows one detail panel, headed by what it shows: its id, its state, a line, and the reason (hidden when none).
+function drawHeading(ids, id, value, line, why) {
+  showOnly(ids.panel);
+  document.getElementById(ids.panel).dataset[ids.key] = id;
+  document.getElementById(ids.id).textContent = id;
+  const status = document.getElementById(ids.state);
+  status.textContent = value;
+  status.className = `state ${value}`;
+  document.getElementById(ids.line).textContent = line;
+  const reason = document.getElementById(ids.reason);
   reason.hidden = !why;
   reason.textContent = why;
+}
+
+function drawBuild(view) {
+  const why = view.failureReason || (view.lastError ? `retrying after: ${view.lastError}` : "");
+  drawHeading(BUILD_PANEL, view.buildId, view.deploymentStatus, `commit ${view.commit} · build ${view.status}`, why);
   const deployed = view.regions.reduce((sum, r) => sum + r.hostsDeployed, 0);
   const total = view.regions.reduce((sum, r) => sum + r.hostsTotal, 0);
   document.getElementById("hosts").textContent = `${count(deployed)}/${count(total)} hosts in ${view.regions.length} regions`;
@@ -131,17 +134,7 @@ function hostsBar(region) {
 }
 
 function drawDeployment(view) {
-  showOnly("deployment-detail");
-  const detail = document.getElementById("deployment-detail");
-  detail.dataset.deploymentId = view.deploymentId;
-  document.getElementById("dep-id").textContent = view.deploymentId;
-  const status = document.getElementById("dep-status");
-  status.textContent = view.status;
-  status.className = `state ${view.status}`;
-  document.getElementById("dep-build").textContent = `build ${view.buildId} · trigger ${view.trigger}`;
-  const reason = document.getElementById("dep-reason");
-  reason.hidden = !view.reason;
-  reason.textContent = view.reason || "";
+  drawHeading(DEPLOYMENT_PANEL, view.deploymentId, view.status, `build ${view.buildId} · trigger ${view.trigger}`, view.reason || "");
   const regions = Object.values(view.regions);
   const sum = (field) => regions.reduce((total, region) => total + region[field], 0);
   document.getElementById("dep-hosts").textContent =

@@ -273,18 +273,8 @@ def test_deploy_wait_rolls_a_build_out_wave_by_wave_and_the_regions_run_it(api, 
     assert json.loads(watched.stdout)["status"] == "SUCCEEDED"
 
 
-def test_a_deployment_with_too_many_failures_rolls_back_and_exits_non_zero(api, buckets):
-    # Given two builds, the hosts on the newer
-    older, newer = two_builds()
-    # When the older is deployed with 60 % of hosts failing and 5 % allowed
-    run = deployctl("deploy", older, "--simulate-failures", "60", "--seed", "1", "--max-failure-percent", "5", "--wait")
-    # Then it ends ROLLED_BACK, saying why, with exit status 1
-    assert run.returncode == 1, run.stderr + run.stdout
-    deployment_id = QUEUED_LINE.match(run.stdout).group(1)
-    view = deployment(api, deployment_id)
-    assert view["status"] == "ROLLED_BACK" and view["reason"]
-    assert run.stdout.strip().splitlines()[-1] == f"ROLLED_BACK: {deployment_id} of {older}: {view['reason']}"
-    # and once settled, every host is back on the newer build
+def assert_every_host_back_on(newer: str, older: str, buckets) -> None:
+    """Once no host of any region runs `older` (the deployment's rollback settled), every host runs `newer`."""
     regions = wait_for(
         lambda: (
             (regions := regions_now())
@@ -297,15 +287,35 @@ def test_a_deployment_with_too_many_failures_rolls_back_and_exits_non_zero(api, 
         assert regions[name]["hostsByBuild"].get(newer) == regions[name]["hostsTotal"]
 
 
+def act(action: str, deployment_id: str) -> None:
+    """`deployctl <action>` on the deployment: it succeeds and says the deployment's status now."""
+    done = deployctl(action, deployment_id)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{action}: {deployment_id} is now "), done.stdout
+
+
+def test_a_deployment_with_too_many_failures_rolls_back_and_exits_non_zero(api, buckets):
+    # Given two builds, the hosts on the newer
+    older, newer = two_builds()
+    # When the older is deployed with 60 % of hosts failing and 5 % allowed
+    run = deployctl("deploy", older, "--simulate-failures", "60", "--seed", "1", "--max-failure-percent", "5", "--wait")
+    # Then it ends ROLLED_BACK, saying why, with exit status 1
+    assert run.returncode == 1, run.stderr + run.stdout
+    deployment_id = QUEUED_LINE.match(run.stdout).group(1)
+    view = deployment(api, deployment_id)
+    assert view["status"] == "ROLLED_BACK" and view["reason"]
+    assert run.stdout.strip().splitlines()[-1] == f"ROLLED_BACK: {deployment_id} of {older}: {view['reason']}"
+    # and once settled, every host is back on the newer build
+    assert_every_host_back_on(newer, older, buckets)
+
+
 def test_pause_resume_and_promote_do_what_they_say(api, buckets):
     # Given a deployment in three waves with a long bake after each
     older, _ = two_builds()
     deployment_id = start_deployment(older, "--waves", "10,50,100", "--bake", LONG_BAKE)
     wait_for_status(api, deployment_id, "IN_PROGRESS")
     # When it is paused: it says so, and stays PAUSED
-    paused = deployctl("pause", deployment_id)
-    assert paused.returncode == 0, paused.stderr
-    assert paused.stdout.startswith(f"pause: {deployment_id} is now "), paused.stdout
+    act("pause", deployment_id)
     wait_for_status(api, deployment_id, "PAUSED")
     # When it is resumed, it runs again; and a deployment that is not PAUSED cannot be resumed: the API's
     # reason, on one line
@@ -315,9 +325,7 @@ def test_pause_resume_and_promote_do_what_they_say(api, buckets):
     wait_for_status(api, deployment_id, "IN_PROGRESS")
     assert_one_line_error(deployctl("resume", deployment_id))
     # When it is promoted, it skips the bakes left and succeeds long before they would have ended
-    promoted = deployctl("promote", deployment_id)
-    assert promoted.returncode == 0, promoted.stderr
-    assert promoted.stdout.startswith(f"promote: {deployment_id} is now "), promoted.stdout
+    act("promote", deployment_id)
     watched = deployctl("watch", deployment_id, "--timeout", "90")
     assert watched.returncode == 0, watched.stderr + watched.stdout
     assert watched.stdout.strip().splitlines()[-1].startswith(f"SUCCESS: {deployment_id}")
@@ -334,24 +342,13 @@ def test_abort_stops_a_deployment_and_rolls_it_back(api, buckets):
     deployment_id = start_deployment(older, "--waves", "10,50,100", "--bake", LONG_BAKE)
     wait_for_status(api, deployment_id, "IN_PROGRESS")
     # When it is aborted
-    aborted = deployctl("abort", deployment_id)
-    assert aborted.returncode == 0, aborted.stderr
-    assert aborted.stdout.startswith(f"abort: {deployment_id} is now "), aborted.stdout
+    act("abort", deployment_id)
     # Then watching it ends ABORTED, with its reason and exit status 1
     watched = deployctl("watch", deployment_id, "--timeout", "90")
     assert watched.returncode == 1, watched.stderr + watched.stdout
     assert watched.stdout.strip().splitlines()[-1].startswith(f"ABORTED: {deployment_id} of {older}: ")
     # and no host is left on the aborted build
-    regions = wait_for(
-        lambda: (
-            (regions := regions_now())
-            and all(regions[name]["hostsByBuild"].get(older, 0) == 0 for name in buckets)
-            and regions
-        ),
-        f"every host of every region off {older}",
-    )
-    for name in buckets:
-        assert regions[name]["hostsByBuild"].get(newer) == regions[name]["hostsTotal"]
+    assert_every_host_back_on(newer, older, buckets)
 
 
 def test_a_later_deployment_supersedes_an_earlier_one_which_watch_reports(api, buckets, hosts_per_region):

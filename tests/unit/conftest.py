@@ -132,6 +132,12 @@ def stack(aws, monkeypatch) -> Stack:
     return _create_stack(monkeypatch)
 
 
+@pytest.fixture
+def builds_table(stack):
+    """The stack's builds table, as a boto3 Table."""
+    return boto3.resource("dynamodb").Table(stack.builds_table)
+
+
 @pytest.fixture(scope="module")
 def module_stack() -> Stack:
     """One stack for a whole module of tests that must each leave it as they found it (malformed

@@ -18,10 +18,9 @@ def worker(stack):
 
 
 @pytest.fixture
-def queued_build(stack):
-    table = boto3.resource("dynamodb").Table(stack.builds_table)
-    build_store.create_build(table, BUILD_ID, COMMIT, "2026-11-22T10:15:00.000Z")
-    return table
+def queued_build(builds_table):
+    build_store.create_build(builds_table, BUILD_ID, COMMIT, "2026-11-22T10:15:00.000Z")
+    return builds_table
 
 
 def test_builds_the_artifact_into_the_global_bucket(worker, stack, queued_build, context):

@@ -20,18 +20,17 @@ def api(stack):
 
 
 @pytest.fixture
-def built(stack):
+def built(stack, builds_table):
     """A SUCCEEDED build of 1 MiB."""
-    table = boto3.resource("dynamodb").Table(stack.builds_table)
-    build_store.create_build(table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
-    build_store.start_building(table, BUILD_ID, "2026-11-23T10:15:01.000Z")
+    build_store.create_build(builds_table, BUILD_ID, "abcdef1", "2026-11-23T10:15:00.000Z")
+    build_store.start_building(builds_table, BUILD_ID, "2026-11-23T10:15:01.000Z")
     build_store.finish_build(
-        table,
+        builds_table,
         BUILD_ID,
         "2026-11-23T10:15:02.000Z",
         build_store.ArtifactLocation(stack.global_bucket, KEY, "s", 1 << 20, 1),
     )
-    return table
+    return builds_table
 
 
 def replicated(stack, regions=REGIONS, status="SUCCEEDED"):

@@ -87,7 +87,8 @@ def test_a_wave_holds_its_slices_live_hosts_and_leaves_the_lost_out(table):
 
 
 def goal(seq: int, build: str = BUILD) -> fleet.Goal:
-    return fleet.Goal("web", build, OLD, DEPLOYMENT, seq, 1, 100, "builds/x.zip", 10, "s", 1024, "r", "p")
+    artifact = fleet.ArtifactRef("builds/x.zip", 10, "s", 1024, "r", "p")
+    return fleet.Goal("web", build, OLD, DEPLOYMENT, seq, 1, 100, artifact)
 
 
 def goal_copies(table, group: str = "web") -> list[dict | None]:

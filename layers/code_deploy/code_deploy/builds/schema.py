@@ -8,10 +8,18 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from code_deploy.builds.model import COMMIT_PATTERN, COMMIT_RULE, UPLOAD_ID_PATTERN, UPLOAD_ID_RULE, BuildStatus
-from code_deploy.schema import Schema
+from code_deploy.schema import HistoryEntry, Schema
 
 Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
 UploadId = Annotated[str, StringConstraints(pattern=UPLOAD_ID_PATTERN, strict=True)]
+
+
+class BuildIdentity(Schema):
+    """What every answer about a build starts with: which build, of which commit, and how its build went."""
+
+    buildId: str
+    commit: str
+    status: BuildStatus
 
 
 class BuildRequest(Schema):
@@ -39,10 +47,7 @@ class UploadGranted(Schema):
     maxBytes: int = Field(description="The largest zip a build is made of (the stack's MaxUploadBytes).")
 
 
-class BuildAccepted(Schema):
-    buildId: str
-    commit: str
-    status: BuildStatus
+class BuildAccepted(BuildIdentity):
     statusUrl: str = Field(description="Where the build's status can be read (GET).")
 
 
@@ -89,13 +94,11 @@ class HistoryStatus(StrEnum):
     FAILED = "FAILED"
 
 
-class BuildHistoryEntry(Schema):
+class BuildHistoryEntry(HistoryEntry):
     status: HistoryStatus = Field(
         description="QUEUED, BUILDING, SUCCEEDED or FAILED as the build worker recorded them, then REPLICATING, "
         "ROLLING_OUT, DEPLOYED (or SUPERSEDED, or FAILED) as the replication and the regions' rollouts went"
     )
-    at: str
-    reason: str | None = None
 
 
 class Artifact(Schema):
@@ -127,7 +130,7 @@ class RolloutModel(Schema):
 
     method: str = Field(description="simulated (piece by piece) or closed-form (large swarms)")
     pieces: int
-    rounds: int
+    rounds: int = Field(description="piece-times (a piece at one host's bandwidth) until the last host has it")
     seconds: float = Field(description="until the last host has the artifact")
     physicalLimitSeconds: float = Field(description="artifact size / one host's bandwidth")
     directFromBucketSeconds: float = Field(description="every host pulling from the bucket instead")
@@ -135,7 +138,7 @@ class RolloutModel(Schema):
 
 class RegionStatus(Schema):
     region: str
-    bucket: str
+    bucket: str = Field(description="the region's builds bucket, where the build is copied to")
     replication: RegionCopyStatus
     replicationError: str | None = None
     hostsTotal: int
@@ -151,10 +154,7 @@ class RegionStatus(Schema):
     )
 
 
-class BuildView(Schema):
-    buildId: str
-    commit: str
-    status: BuildStatus
+class BuildView(BuildIdentity):
     deploymentStatus: BuildProgress
     failureReason: str | None = Field(
         default=None, description="Why the build or its deployment FAILED: the build's reason, else the replication's"
@@ -176,12 +176,9 @@ class BuildView(Schema):
     statusHistory: list[BuildHistoryEntry]
 
 
-class BuildSummary(Schema):
+class BuildSummary(BuildIdentity):
     """One build in the list: where it is, and how many of its hosts run it."""
 
-    buildId: str
-    commit: str
-    status: BuildStatus
     deploymentStatus: BuildProgress
     failureReason: str | None = None
     queuedAt: str

@@ -84,15 +84,7 @@ def build_progress(build_status: BuildStatus, replication: Replication, regions:
 def _rollout_model(rollout: RolloutSummary | None) -> RolloutModel | None:
     if rollout is None or rollout.model is None:
         return None
-    model = rollout.model
-    return RolloutModel(
-        method=model.method,
-        pieces=model.pieces,
-        rounds=model.rounds,
-        seconds=model.seconds,
-        physicalLimitSeconds=model.physical_limit_seconds,
-        directFromBucketSeconds=model.direct_from_bucket_seconds,
-    )
+    return RolloutModel.of(rollout.model)
 
 
 def region_status(
@@ -218,18 +210,11 @@ def build_view(
     deployed_at = None
     if deployment == BuildProgress.DEPLOYED:
         deployed_at = max(region.rolloutCompletedAt for region in regions if region.rolloutCompletedAt)
-    return BuildView(
-        buildId=build.build_id,
-        commit=build.commit,
-        status=build.status,
+    return BuildView.of(
+        build,
         deploymentStatus=deployment,
         failureReason=failure_reason,
         attempts=build.failed_attempts,
-        lastError=build.last_error,
-        queuedAt=build.queued_at,
-        buildingAt=build.building_at,
-        builtAt=build.built_at,
-        failedAt=build.failed_at,
         deployedAt=deployed_at,
         artifact=artifact,
         replication=replication,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
 from typing import TypedDict, Unpack
@@ -277,15 +277,7 @@ def wave_seconds(fleet: SwarmParameters, wave_hosts: int, holding: int) -> float
     switch over to it."""
     if wave_hosts <= 0:
         return 0.0
-    swarm = SwarmParameters(
-        hosts=wave_hosts + holding,
-        artifact_bytes=fleet.artifact_bytes,
-        seeds=max(fleet.seeds, holding),
-        fanout=fleet.fanout,
-        piece_bytes=fleet.piece_bytes,
-        host_bandwidth=fleet.host_bandwidth,
-        bucket_egress=fleet.bucket_egress,
-    )
+    swarm = replace(fleet, hosts=wave_hosts + holding, seeds=max(fleet.seeds, holding))
     return pipelined_broadcast_seconds(swarm) + ACTIVATION_SECONDS
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from code_deploy.schema import Schema
+from code_deploy.schema import HistoryEntry, Schema
+
+
+class DeploymentIdentity(Schema):
+    """What every answer about a deployment starts with: which deployment, of which build, and where it is."""
+
+    deploymentId: str
+    buildId: str
+    status: str
 
 
 class SimulationRequest(Schema):
@@ -72,10 +80,7 @@ class DeploymentPlanView(Schema):
     predictedSeconds: float
 
 
-class DeploymentAccepted(Schema):
-    deploymentId: str
-    buildId: str
-    status: str
+class DeploymentAccepted(DeploymentIdentity):
     statusUrl: str = Field(description="Where the deployment's status can be read (GET).")
     predictedSeconds: float = Field(description="The plan's time (POST /deployments/plan)")
 
@@ -126,15 +131,11 @@ class RegionRolloutView(Schema):
     )
 
 
-class DeploymentHistoryEntry(Schema):
-    status: str
-    at: str
-    reason: str | None = None
+class DeploymentHistoryEntry(HistoryEntry):
+    """A step of a deployment's history."""
 
 
-class DeploymentView(Schema):
-    deploymentId: str
-    buildId: str
+class DeploymentView(DeploymentIdentity):
     status: str = Field(
         description="QUEUED, IN_PROGRESS, PAUSED or ROLLING_BACK (stopped: its regions are going back) while it "
         "runs; then SUCCEEDED, ROLLED_BACK, ABORTED, SUPERSEDED or FAILED"
@@ -152,10 +153,7 @@ class DeploymentView(Schema):
     history: list[DeploymentHistoryEntry]
 
 
-class DeploymentSummary(Schema):
-    deploymentId: str
-    buildId: str
-    status: str
+class DeploymentSummary(DeploymentIdentity):
     reason: str | None = None
     trigger: str
     createdAt: str

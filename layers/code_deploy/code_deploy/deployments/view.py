@@ -57,36 +57,18 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         predictedSeconds=round(deployment.predicted_seconds, 6),
         modelSeconds=round(model_seconds, 6),
         promoted=deployment.promoted,
-        spec=DeploymentSpecView(
-            regions=list(spec.regions),
-            waves=list(spec.waves),
-            bakeSeconds=spec.bake_seconds,
-            waveTimeoutSeconds=spec.wave_timeout_seconds,
-            regionWaves=[list(wave) for wave in spec.region_waves],
-            maxFailurePercent=spec.max_failure_percent,
-            simulate=SimulationView(hostFailurePercent=spec.simulation.host_failure_percent, seed=spec.simulation.seed),
-        ),
+        spec=DeploymentSpecView.of(spec, simulate=SimulationView.of(spec.simulation)),
         regions={
-            region: RegionRolloutView(
+            region: RegionRolloutView.of(
+                rollout,
                 status=rollout.status.value,
-                hostsTotal=rollout.hosts_total,
                 hostsUpdated=rollout.hosts_updated + sum(rollout.real_deployed_by_wave),
-                hostsFailed=rollout.hosts_failed,
-                hostsPending=rollout.hosts_pending,
-                wave=rollout.wave,
-                waves=rollout.waves,
-                startedAt=rollout.started_at,
-                completedAt=rollout.completed_at,
                 predictedSeconds=round(rollout.predicted_seconds, 6),
                 modelSeconds=round(region_seconds[region], 6),
-                reason=rollout.reason,
-                rollbackStartedAt=rollout.rollback_started_at,
-                rollbackModelSeconds=rollout.rollback_model_seconds,
-                realHostsLeftOut=list(rollout.real_hosts_left_out),
             )
             for region, rollout in deployment.regions.items()
         },
-        history=[DeploymentHistoryEntry(status=c.status, at=c.at, reason=c.reason) for c in deployment.history],
+        history=[DeploymentHistoryEntry.of(change) for change in deployment.history],
     )
 
 
@@ -105,16 +87,7 @@ def region_view(goal: RegionGoal, hosts_total: int, real: RealHosts | None = Non
     hosts_by_build = {build: n for build, n in goal.hosts_by_build.items() if n > 0}
     for build, n in real.by_build.items():
         hosts_by_build[build] = hosts_by_build.get(build, 0) + n
-    return RegionView(
-        region=goal.region,
-        goalBuildId=goal.goal_build_id,
-        goalDeploymentId=goal.goal_deployment_id,
-        previousBuildId=goal.previous_build_id,
-        hostsTotal=hosts_total + real.live,
-        hostsByBuild=hosts_by_build,
-        hostsLost=real.lost,
-        updatedAt=goal.updated_at,
-    )
+    return RegionView.of(goal, hostsTotal=hosts_total + real.live, hostsByBuild=hosts_by_build, hostsLost=real.lost)
 
 
 def plan_view(artifact: ArtifactLocation, plan: DeploymentPlan) -> DeploymentPlanView:

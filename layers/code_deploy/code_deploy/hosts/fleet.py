@@ -111,22 +111,6 @@ class Report:
             at=item.get("at") or "",
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "deploymentId": self.deployment_id,
-            "buildId": self.build_id,
-            "status": self.status,
-            "wave": self.wave,
-            "reason": self.reason,
-            "hook": self.hook,
-            "exitCode": self.exit_code,
-            "outputTail": self.output_tail,
-            "downloadSeconds": self.download_seconds,
-            "downloadBytes": self.download_bytes,
-            "drift": self.drift,
-            "at": self.at,
-        }
-
 
 @dataclass(frozen=True)
 class FleetHost:
@@ -192,6 +176,31 @@ class FleetHost:
 
 
 @dataclass(frozen=True)
+class ArtifactRef:
+    """The artifact a goal names, and what a host checks it by (from the build's record)."""
+
+    key: str
+    size: int
+    sha256: str
+    piece_bytes: int
+    piece_root: str
+    pieces_key: str
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any] | None) -> ArtifactRef | None:
+        if not fields or not fields.get("pieceRoot"):
+            return None  # an artifact uploaded by hand: nothing a host could check it by
+        return cls(
+            fields["key"],
+            int(fields["bytes"]),
+            fields["sha256"],
+            int(fields["pieceBytes"]),
+            fields["pieceRoot"],
+            fields["piecesKey"],
+        )
+
+
+@dataclass(frozen=True)
 class Goal:
     """What a group's agents should run: the build of the waves so far, and what the others keep."""
 
@@ -202,12 +211,7 @@ class Goal:
     seq: int  # the deployment's place in the region's order of goal changes: a later one wins
     wave: int  # 1-based
     cumulative_percent: float
-    artifact_key: str
-    artifact_bytes: int
-    sha256: str
-    piece_bytes: int
-    piece_root: str
-    pieces_key: str
+    artifact: ArtifactRef
 
     def to_item(self, now: str, shard: str) -> dict[str, Any]:
         """The goal's copy for the agents of one by-group shard (`<group>#<NN>`): every copy holds the
@@ -220,12 +224,12 @@ class Goal:
             "seq": self.seq,
             "wave": self.wave,
             "cumulativePercent": decimal(self.cumulative_percent),
-            "artifactKey": self.artifact_key,
-            "artifactBytes": self.artifact_bytes,
-            "sha256": self.sha256,
-            "pieceBytes": self.piece_bytes,
-            "pieceRoot": self.piece_root,
-            "piecesKey": self.pieces_key,
+            "artifactKey": self.artifact.key,
+            "artifactBytes": self.artifact.size,
+            "sha256": self.artifact.sha256,
+            "pieceBytes": self.artifact.piece_bytes,
+            "pieceRoot": self.artifact.piece_root,
+            "piecesKey": self.artifact.pieces_key,
             "updatedAt": now,
         }
         return item | ({"previousBuildId": self.previous_build_id} if self.previous_build_id else {})

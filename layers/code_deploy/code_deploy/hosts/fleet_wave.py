@@ -11,33 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from code_deploy.hosts import fleet
+from code_deploy.hosts.fleet import ArtifactRef
 
 ROLLBACK_WAVE = 0
-
-
-@dataclass(frozen=True)
-class ArtifactRef:
-    """The artifact a goal names, and what a host checks it by (from the build's record)."""
-
-    key: str
-    size: int
-    sha256: str
-    piece_bytes: int
-    piece_root: str
-    pieces_key: str
-
-    @classmethod
-    def from_dict(cls, fields: dict[str, Any] | None) -> ArtifactRef | None:
-        if not fields or not fields.get("pieceRoot"):
-            return None  # an artifact uploaded by hand: nothing a host could check it by
-        return cls(
-            fields["key"],
-            int(fields["bytes"]),
-            fields["sha256"],
-            int(fields["pieceBytes"]),
-            fields["pieceRoot"],
-            fields["piecesKey"],
-        )
 
 
 @dataclass(frozen=True)
@@ -78,12 +54,7 @@ def steer(table, order: WaveOrder, times: tuple[str, float], lost_after: float) 
             seq=order.seq,
             wave=order.wave,
             cumulative_percent=order.percents[1],
-            artifact_key=order.artifact.key,
-            artifact_bytes=order.artifact.size,
-            sha256=order.artifact.sha256,
-            piece_bytes=order.artifact.piece_bytes,
-            piece_root=order.artifact.piece_root,
-            pieces_key=order.artifact.pieces_key,
+            artifact=order.artifact,
         )
         if not fleet.put_goal(table, goal, now_text):
             continue

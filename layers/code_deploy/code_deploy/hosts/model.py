@@ -75,6 +75,12 @@ class WaveOutcome:
                 getattr(whole, name).extend(getattr(outcome, name))
         return whole
 
+    @property
+    def activated(self) -> list[int]:
+        """Of `updated`, those that did not download the artifact: they had it cached and only switched."""
+        downloaded = set(self.downloaded)
+        return [host for host in self.updated if host not in downloaded]
+
 
 def apply_wave(
     hosts: Sequence[Host], first: int, indexes: range, build_id: str, seq: int, failing: set[int]

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from code_deploy.dynamo import decimal
+from code_deploy.hosts.model import WaveOutcome
 from code_deploy.swarm import BUCKET, SwarmResult
 
 # One partition key takes at most 1,000 writes a second. However a rollout's completions bunch (the
@@ -98,24 +99,23 @@ def host_records(
 @dataclass(frozen=True)
 class WaveTried:
     """The hosts a wave of `build_id` tried in `region` (of `hosts_total`, which shard its records), by what
-    became of them: those that downloaded the build (host `downloaded[i]` is host i of the wave's swarm
-    `plan`; its first source the region's `bucket` or another host), those that had it cached and only
-    switched to it, and those that failed."""
+    became of them (`outcome`): those that downloaded the build (host `outcome.downloaded[i]` is host i of
+    the wave's swarm `plan`; its first source the region's `bucket` or another host), those that had it
+    cached and only switched to it, and those that failed."""
 
     build_id: str
     region: str
     bucket: str
     hosts_total: int
-    downloaded: Sequence[int]
+    outcome: WaveOutcome
     plan: SwarmResult | None
-    activated: Sequence[int]
-    failed: Sequence[int]
 
 
 def wave_host_records(wave: WaveTried, at: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> list[dict[str, Any]]:
     """One record a host the wave tried, under the same keys as a whole region's (`host_records`); each
     expires `retention_days` from now."""
-    build_id, region, bucket, plan, downloaded = wave.build_id, wave.region, wave.bucket, wave.plan, wave.downloaded
+    build_id, region, bucket, plan, outcome = wave.build_id, wave.region, wave.bucket, wave.plan, wave.outcome
+    downloaded = outcome.downloaded
     shards = host_record_shards(wave.hosts_total)
     expires = expires_at(retention_days)
 
@@ -146,8 +146,8 @@ def wave_host_records(wave: WaveTried, at: str, retention_days: int = DEFAULT_RE
                 finish_seconds=decimal(plan.finish_seconds(swarm_host)),
             )
         )
-    records.extend(record(host, "DEPLOYED", first_source=CACHE_SOURCE, completed_round=0) for host in wave.activated)
-    records.extend(record(host, "FAILED") for host in wave.failed)
+    records.extend(record(host, "DEPLOYED", first_source=CACHE_SOURCE, completed_round=0) for host in outcome.activated)
+    records.extend(record(host, "FAILED") for host in outcome.failed)
     return records
 
 

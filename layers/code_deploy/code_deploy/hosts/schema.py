@@ -58,7 +58,7 @@ class HostReportView(Schema):
     downloadSeconds: float
     downloadBytes: int = Field(description="bytes read from the region's bucket (0: from the host's cache)")
     drift: bool = Field(description="the host converged back after its current release was changed by hand")
-    at: str
+    at: str = Field(description="when the agent reported, ISO 8601 UTC")
 
 
 class HostView(Schema):

@@ -57,20 +57,12 @@ def iso_time(epoch_seconds: float) -> str:
 
 
 def host_view(host: FleetHost, now: float, lost_after: float) -> HostView:
-    return HostView(
-        hostId=host.host_id,
-        group=host.group,
-        zone=host.zone,
-        address=host.address,
-        appPort=host.app_port,
-        agentVersion=host.agent_version,
+    return HostView.of(
+        host,
         state=host_state(host, now, lost_after),
-        currentBuildId=host.current_build_id,
-        previousBuildId=host.previous_build_id,
-        registeredAt=host.registered_at,
         heartbeatAt=iso_time(host.heartbeat_at),
-        lastReport=HostReportView(**host.report.to_dict()) if host.report else None,
-        lastFailure=HostReportView(**host.last_failure.to_dict()) if host.last_failure else None,
+        lastReport=HostReportView.of(host.report) if host.report else None,
+        lastFailure=HostReportView.of(host.last_failure) if host.last_failure else None,
     )
 
 

@@ -136,19 +136,15 @@ def roll_out_wave(hosts: RegionHosts, request: WaveRequest, log: HostRecordsLog)
     counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
     holding_before = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.updated)
     plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), holding_before)
-    downloaded = set(outcome.downloaded)
-    activated = [host for host in outcome.updated if host not in downloaded]
-    if activated and not outcome.downloaded:
+    if outcome.activated and not outcome.downloaded:
         model_seconds = model.ACTIVATION_SECONDS
     tried = records.WaveTried(
         build_id=request.buildId,
         region=region,
         bucket=hosts.bucket,
         hosts_total=fleet.hosts,
-        downloaded=outcome.downloaded,
+        outcome=outcome,
         plan=plan,
-        activated=activated,
-        failed=outcome.failed,
     )
     host_records = records.wave_host_records(tried, utc_now(), log.retention_days)
     records.write_host_records(log.dynamodb_client, log.table_name, host_records, log.writers)
