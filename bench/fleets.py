@@ -254,8 +254,9 @@ def report_lines(found: list[dict[str, Any]]) -> list[str]:
 
 
 def main() -> int:
-    """`python -m bench.fleets [--fleets 5,20,50] [--artifact-mib 256] [--mib-per-second 16]`: the real
-    fleets alone, printed (make bench runs them with the rest and keeps their figures in results.json)."""
+    """`python -m bench.fleets [--fleets 5,20,50] [--artifact-mib 256] [--mib-per-second 16] [--out FILE]`: the
+    real fleets alone, printed and written to FILE (make bench runs them with the rest and keeps their figures
+    in results.json)."""
     import argparse
     import sys
 
@@ -265,6 +266,7 @@ def main() -> int:
     parser.add_argument("--fleets", default=",".join(map(str, FULL.sizes)))
     parser.add_argument("--artifact-mib", type=float, default=FULL.artifact_bytes / MIB)
     parser.add_argument("--mib-per-second", type=float, default=FULL.bytes_per_second / MIB)
+    parser.add_argument("--out", type=Path, help='write the figures there as JSON ({"fleets": [...]})')
     args = parser.parse_args()
     if not emulator_endpoint():
         print("The benchmark runs on the emulator: set AWS_ENDPOINT_URL (make local-env).", file=sys.stderr)
@@ -276,6 +278,9 @@ def main() -> int:
     )
     found = [figures_.summary() for figures_ in measure(outputs(), settings)]
     print("\n".join(report_lines(found)))
+    if args.out:
+        at = datetime.now().astimezone().isoformat(timespec="seconds")
+        args.out.write_text(json.dumps({"at": at, "fleets": found}, indent=2) + "\n")
     return 0
 
 
