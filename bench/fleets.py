@@ -18,7 +18,6 @@ For each fleet size:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -44,7 +43,6 @@ REPO = Path(__file__).resolve().parents[1]
 DEPLOYCTL = REPO / ".venv" / "deployctl" / "bin" / "deployctl"
 MIB = 1024 * 1024
 ROLLBACK_GOAL = 0.2  # a rollback over the rollout it undoes, at most
-PAD_CHUNK_BYTES = 8 * MIB
 EGRESS_READERS = 8
 EGRESS_RANGE_BYTES = 4 * MIB
 POLL_SECONDS = 0.5
@@ -68,17 +66,6 @@ class BenchFailed(RuntimeError):
 
 def _at(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def padded_application(example: str, pad_bytes: int, seed: str, into: Path) -> Path:
-    """examples/<example> with an incompressible file of pad_bytes (from os.urandom: each build its own
-    bytes, so no agent holds a piece of it before)."""
-    directory = into / f"{example}-{seed}"
-    shutil.copytree(REPO / "examples" / example, directory, ignore=shutil.ignore_patterns("__pycache__"))
-    with (directory / "padding.bin").open("wb") as pad:
-        for offset in range(0, pad_bytes, PAD_CHUNK_BYTES):
-            pad.write(os.urandom(min(PAD_CHUNK_BYTES, pad_bytes - offset)))
-    return directory
 
 
 def push(directory: Path) -> str:
@@ -169,8 +156,8 @@ def measure_fleet(stack_outputs: dict[str, str], agents: int, settings: FleetSet
     base_dir = scratch / group
     timing = local_fleet.AgentTiming(download_bytes_per_second=settings.bytes_per_second)
     seed = f"{agents}-{int(time.time())}"
-    hello = padded_application("hello", settings.artifact_bytes, seed, scratch)
-    flaky = padded_application("flaky", settings.artifact_bytes, seed, scratch)
+    hello = local_fleet.padded_application("hello", settings.artifact_bytes, scratch / f"hello-{seed}")
+    flaky = local_fleet.padded_application("flaky", settings.artifact_bytes, scratch / f"flaky-{seed}")
     try:
         local_fleet.start(agents=agents, group=group, base_dir=base_dir, only_regions=[region], timing=timing)
         hello_build = push(hello)

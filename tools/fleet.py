@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ DEFAULT_TIMEOUT_SECONDS = 120.0
 WAIT_SLICE_SECONDS = 0.5
 STOP_TIMEOUT_SECONDS = 120.0
 GONE_SECONDS = 24 * 3600
+PAD_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,16 @@ def start(
     except BaseException:
         _terminate(fleets)
         raise
+
+
+def padded_application(example: str, pad_bytes: int, into: Path) -> Path:
+    """examples/<example> copied to `into`, with a file of `pad_bytes` random bytes: a zip cannot shrink them,
+    and each copy is bytes no agent holds a piece of, so its artifact is that many bytes more to fetch."""
+    shutil.copytree(REPO / "examples" / example, into, ignore=shutil.ignore_patterns("__pycache__"))
+    with (into / "padding.bin").open("wb") as pad:
+        for offset in range(0, pad_bytes, PAD_CHUNK_BYTES):
+            pad.write(os.urandom(min(PAD_CHUNK_BYTES, pad_bytes - offset)))
+    return into
 
 
 def make_silent(fleet_table, host_id: str, seconds: float) -> None:

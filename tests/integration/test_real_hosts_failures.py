@@ -8,8 +8,6 @@ succeeds on the others. Every agent (and app) is stopped at the end (helpers.loc
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import boto3
@@ -69,14 +67,6 @@ def built(api: str, build_id: str) -> dict:
 # --- an agent killed in the middle of a download ------------------------------------------------------------
 
 
-def padded_application(tmp_path: Path) -> Path:
-    """examples/hello with a file of random bytes (a zip cannot shrink them): an artifact of several pieces."""
-    application = tmp_path / "padded"
-    shutil.copytree(EXAMPLES / "hello", application)
-    (application / "padding.bin").write_bytes(os.urandom(PADDING_BYTES))
-    return application
-
-
 def verified_pieces(directory: Path, build_id: str) -> list[int]:
     """The pieces of the build's artifact the agent has on disk and verified (its downloads/<id>.verified.json)."""
     try:
@@ -94,7 +84,7 @@ def test_an_agent_killed_mid_download_resumes_from_its_verified_pieces_and_ends_
         host_ids = start_agents(base_dir, group, region, timing=slow)
         directories = {host_id: agent_dir(base_dir, region, host_id) for host_id in host_ids}
         # Given an application of several pieces pushed as a build, which AutoDeploy takes to the agents
-        build_id = push(padded_application(tmp_path))
+        build_id = push(local_fleet.padded_application("hello", PADDING_BYTES, tmp_path / "padded"))
         artifact = built(api, build_id)["artifact"]
         pieces = -(-artifact["sizeBytes"] // artifact["pieceBytes"])
         assert pieces >= 4, artifact

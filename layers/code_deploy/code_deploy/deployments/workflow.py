@@ -143,13 +143,21 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
             dict.fromkeys([*rollout.real_hosts_left_out, *(host for group in steered for host in group["lost"])])
         ),
     )
-    if sum(group["expected"] for group in steered) > 0:
+    host_waves = _awaited_waves(steered)
+    if host_waves:
         # The wave holds real hosts too: the gate waits for their reports (one wait, HOSTS).
-        host_waves = {group["group"]: group["waveId"] for group in steered}
         rollout = replace(rollout, host_waves=host_waves, simulated_outcome=(result["updated"], result["failed"]))
         store.put_region(tables.deployments, deployment_id, rollout)
         return _step("HOSTS", wave_index, spec.wave_timeout_seconds)
     return _gate(tables, deployment, rollout, wave_index, {"": (result["updated"], result["failed"])})
+
+
+def _awaited_waves(steered: list[dict[str, Any]]) -> dict[str, str]:
+    """The waves the region's sync steered its real hosts' groups into (group -> wave id), when they hold
+    a host to wait for; else none."""
+    if sum(group["expected"] for group in steered) == 0:
+        return {}
+    return {group["group"]: group["waveId"] for group in steered}
 
 
 def _gate(
@@ -206,9 +214,9 @@ def real_hosts_order(
 def await_hosts(
     tables: Tables, invoke: RegionalInvoker, sfn_client, deployment_id: str, region: str, token: str
 ) -> dict[str, Any]:
-    """The start of a wave's (or a rollback's) wait for its real hosts (a waitForTaskToken task): keeps the token where
-    what ends the wait early finds it (the region's item: an abort, a later deployment; each host group's
-    tally in the region: its last report), and returns at once. Every host having reported before the
+    """The start of a wave's (or a rollback's) wait for its real hosts (a waitForTaskToken task): keeps the
+    token where what ends the wait early finds it (the region's item: an abort, a later deployment; each
+    host group's tally in the region: its last report), and returns at once. Every host having reported before the
     token was kept, or the region stopped meanwhile, it wakes itself."""
     store.set_wait_token(tables.deployments, deployment_id, region, token)
     deployment = store.get(tables.deployments, deployment_id)
@@ -354,14 +362,9 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
         rollback_started_at=rollout.rollback_started_at or rollback_started_at,
         rollback_model_seconds=result["modelSeconds"],
     )
-    steered = result.get("realHosts") or []
-    if sum(group_wave["expected"] for group_wave in steered) > 0:
-        rollout = replace(
-            rollout,
-            status=RegionRolloutStatus.ROLLING_BACK,
-            host_waves={group_wave["group"]: group_wave["waveId"] for group_wave in steered},
-            wait_token=None,
-        )
+    host_waves = _awaited_waves(result.get("realHosts") or [])
+    if host_waves:
+        rollout = replace(rollout, status=RegionRolloutStatus.ROLLING_BACK, host_waves=host_waves, wait_token=None)
         store.put_region(tables.deployments, deployment_id, rollout)
         return _step("ROLLBACK_HOSTS", rollout.wave, deployment.spec.wave_timeout_seconds)
     return _rolled_back(tables, deployment, rollout, None)
