@@ -99,7 +99,8 @@ def run(stack_outputs: dict[str, str], settings: P2PSettings, scratch: Path) -> 
     api, region = api_base_url(stack_outputs), regions(stack_outputs)[0]
     names = regional_outputs(stack_outputs, region)
     table = boto3.resource("dynamodb", region_name=region).Table(names["FleetTableName"])
-    group = f"p2p-{settings.agents}-{settings.churn_percent}"
+    # A group of its own, new each run: no goal of an earlier run's deployment waits for its agents
+    group = f"p2p-{settings.agents}-{settings.churn_percent}-{time.time_ns() % 10**6:06d}"
     base_dir = scratch / group
     churned = round(settings.agents * settings.churn_percent / 100)
     timing = local_fleet.AgentTiming(
@@ -110,6 +111,11 @@ def run(stack_outputs: dict[str, str], settings: P2PSettings, scratch: Path) -> 
     churn_prefix = f"{steady_prefix}c"  # not "<steady prefix>-...": each process's registration is counted apart
     fleets: list[local_fleet.RegionFleet] = []
     restarted: list[local_fleet.RegionFleet] = []
+    # A deployment waits for every live real host of the region: an earlier run's agents, stopped but not
+    # yet lost (a run cut short), would count as failed.
+    for earlier in fleet.groups(table):
+        if earlier.startswith("p2p-"):
+            local_fleet.retire(table, earlier)
     try:
         since = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         fleets.append(local_fleet.spawn(region, group, settings.agents - churned, base_dir, names, timing, network=1))

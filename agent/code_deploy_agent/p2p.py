@@ -54,7 +54,7 @@ SEED_LINGER_SECONDS = 600.0
 FIND_PEERS_SECONDS = 5.0  # while downloading with fewer than WANTED_PEERS connected
 WANTED_PEERS = 30
 PEERS_PER_QUERY = 25
-STARVED_SECONDS = 30.0
+STARVED_SECONDS = 15.0
 PRESIGNED_URL_SECONDS = 3600
 STEP_SECONDS = 0.25
 STATS_FILE = "swarm.json"  # in the agent's directory: what it sent and received, for the benchmark's egress count
@@ -110,6 +110,10 @@ class PeerDirectory(Protocol):
 
     def claim_origin(self, key: str, slot: int, host_id: str, *, now: int, expires_at: int) -> bool:
         """Whether host_id holds the slot now: it was free, expired, or already its own (conditional write)."""
+        ...
+
+    def release_origin(self, key: str, slot: int, host_id: str) -> None:
+        """Frees the slot if host_id holds it (a conditional delete), so another host can claim it at once."""
         ...
 
 
@@ -246,11 +250,18 @@ class Swarm:
         return self._session
 
     def close(self) -> None:
-        """Leaves every swarm and stops the engine (what it has on disk stays, for a restart to resume)."""
+        """Leaves every swarm, frees its origin slot (the swarm's next host takes it at once, rather than
+        starving until it expires), and stops the engine (what it has on disk stays, for a restart to resume)."""
         self._closed.set()
         with self._lock:
             for key in list(self._announced):
                 self._leave(key)
+            if self._origin_slot is not None:
+                info_hash, slot = self._origin_slot
+                try:
+                    self.directory.release_origin(origin_key(info_hash), slot, self.settings.host_id)
+                except Exception as error:  # it expires anyway
+                    self.log.warning("releasing origin slot %s: %s", slot, error)
             if self._session is not None:
                 self._write_stats()
                 self._shut_down(self._session)
