@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 
 from bench.fleets import BenchFailed, auto_deployment, push, wait_for_reports
-from bench.p2p_model import Calibration, calibrate, modelled
+from bench.p2p_model import Calibration, Churn, calibrate, modelled
 from code_deploy.builds import model as build_model
 from code_deploy.hosts import fleet
 from tools import fleet as local_fleet
@@ -181,7 +181,8 @@ def run(stack_outputs: dict[str, str], settings: P2PSettings, scratch: Path) -> 
 
 
 def with_model(found: dict[str, Any], calibration: Calibration) -> dict[str, Any]:
-    p50, p99, curve = modelled(found["agents"], found["artifactBytes"], found["rateBytesPerSecond"], calibration)
+    churn = Churn(found["churnPercent"], RESTART_AFTER_SECONDS)
+    p50, p99, curve = modelled(found["agents"], found["artifactBytes"], found["rateBytesPerSecond"], calibration, churn)
     return found | {
         "modelP50Seconds": round(p50, 2),
         "modelP99Seconds": round(p99, 2),
@@ -276,7 +277,7 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--calibrate-agents", type=int, default=40, help="the fleet the model is calibrated on")
     parser.add_argument("--artifact-mib", type=float, default=64)
-    parser.add_argument("--rate", type=float, default=1_000_000, help="bytes a second, each agent's up and down")
+    parser.add_argument("--rate", type=float, default=500_000, help="bytes a second, each agent's up and down")
     parser.add_argument("--churn", default="0,10", help="percents of agents killed mid-transfer, a run each")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--plot", type=Path)
