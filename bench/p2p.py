@@ -168,8 +168,14 @@ def run(stack_outputs: dict[str, str], settings: P2PSettings, scratch: Path) -> 
         "p99Seconds": round(_quantile(completions, 0.99), 2),
         "maxSeconds": round(completions[-1], 2),
         "physicalSeconds": round(artifact / settings.rate, 2),
-        "bucketEgressBytes": sum(entry["receivedBytes"] for entry in stats)
-        - sum(entry["sentBytes"] for entry in stats),
+        # What the agents that read from the bucket received in all: at most what they read from it (a
+        # bound, as the engine does not say which bytes came from the web seed once its connection closed);
+        # at least what their web seeds' connections were seen to read.
+        "bucketEgressBytes": sum(
+            entry["receivedBytes"] + entry.get("redundantBytes", 0) for entry in stats if entry.get("readBucket")
+        ),
+        "bucketEgressAtLeastBytes": sum(entry.get("webSeedBytes", 0) for entry in stats),
+        "agentsReadingTheBucket": sum(1 for entry in stats if entry.get("readBucket")),
         # The agents' processes, in percent of one core, from the push to the last report; the machine's (two
         # cores: 200 %), the emulator's functions included.
         "cpuPercent": round(100 * cpu_seconds / wall_seconds, 1),

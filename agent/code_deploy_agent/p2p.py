@@ -210,6 +210,7 @@ class Swarm:
         self._origin_slot: tuple[str, int] | None = None
         self._stats_file: Path | None = None
         self._announced_at = 0.0
+        self._transfer: _Transfer | None = None
         self._times: dict[str, float] = {}  # this fetch's startedAt, completedAt (epoch seconds), resumedBytes
 
     # -- the engine ---------------------------------------------------------------------------------
@@ -383,9 +384,10 @@ class Swarm:
         return info
 
     def _write_stats(self) -> None:
-        """The seeded torrent's totals so far, in the agent's directory (`swarm.json`). A fleet's bucket egress
-        is what its hosts received less what they sent each other: exact, where counting a web seed's
-        connection is not (it closes when the download completes)."""
+        """The seeded torrent's totals so far, in the agent's directory (`swarm.json`), for the benchmark. What
+        this host read from the bucket is at most what it received (`readBucket`: it had the web seed) and at
+        least what the web seed's connection counted while it was looked at (`webSeedBytes`; the connection
+        closes when the download completes, its last bytes uncounted)."""
         if self._seeding is None or self._stats_file is None:
             return
         info_hash, handle, _ = self._seeding
@@ -395,9 +397,11 @@ class Swarm:
             {
                 "infoHash": info_hash,
                 "receivedBytes": status.total_payload_download,
+                "redundantBytes": status.total_redundant_bytes,
                 "sentBytes": status.total_payload_upload,
                 "complete": "completedAt" in self._times,
-                "origin": self._origin_slot is not None,
+                "readBucket": self._transfer is not None and self._transfer.origin,
+                "webSeedBytes": self._transfer.origin_bytes if self._transfer is not None else 0,
             }
             | self._times,
         )
@@ -438,6 +442,7 @@ class Swarm:
                 handle = session.add_torrent(params)
                 self._seeding = (goal.info_hash, handle, directory)
         transfer = _Transfer(started=time.monotonic())
+        self._transfer = transfer
         self._wait_checked(handle, stop)
         transfer.resumed_bytes = handle.status().total_wanted_done
         self._times["resumedBytes"] = transfer.resumed_bytes
