@@ -23,6 +23,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -302,3 +303,32 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _marks(verdict: dict[str, bool]) -> Callable[[str], str]:
+    def mark(name: str) -> str:
+        return "" if name not in verdict else (" PASS" if verdict[name] else " **MISS**")
+
+    return mark
+
+
+def markdown(found: dict[str, Any]) -> str:
+    """The runs as docs/benchmark.md and docs/p2p.md give them: `python -c` over bench/p2p.json."""
+    rows = [
+        "| agents | churn | p50 | p99 | physical limit | p50 / limit (goal <= 1.5) | p99 / p50 (goal <= 1.3) "
+        "| model p50 | model p99 (goal: within 15 %) | bucket egress (goal <= 2x) | agents' CPU | machine's CPU |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run_found in [found["calibration"]["run"], *found["runs"]]:
+        mark = _marks(run_found.get("verdicts", {}))
+        rows.append(
+            f"| {run_found['agents']} | {run_found['churnPercent']} % | {run_found['p50Seconds']:.1f} s "
+            f"| {run_found['p99Seconds']:.1f} s | {run_found['physicalSeconds']:.1f} s "
+            f"| {run_found['p50Seconds'] / run_found['physicalSeconds']:.2f}{mark('p50OverPhysical')} "
+            f"| {run_found['p99Seconds'] / run_found['p50Seconds']:.2f}{mark('p99OverP50')} "
+            f"| {run_found['modelP50Seconds']:.1f} s{mark('modelP50')} "
+            f"| {run_found['modelP99Seconds']:.1f} s{mark('modelP99')} "
+            f"| {run_found['bucketEgressBytes'] / run_found['artifactBytes']:.2f}x{mark('bucketEgress')} "
+            f"| {run_found['cpuPercent']:.0f} % | {run_found['machineCpuPercent']:.0f} % |"
+        )
+    return "\n".join(rows)
