@@ -454,7 +454,12 @@ class Swarm:
                 handle.add_url_seed(origin_url)
                 self.log.info("origin of the swarm of %s: reading it from the bucket", goal.build_id)
             self._announce(goal.info_hash, seed=False)
-        self._download(goal, handle, transfer, stop, origin_url)
+        try:
+            self._download(goal, handle, transfer, stop, origin_url)
+        except ArtifactRefused:
+            with self._lock:
+                self._stop_seeding()
+            raise
         self._times["completedAt"] = time.time()
         path = directory / info.name()  # one file, named as the torrent names it
         if _sha256_of(path) != goal.sha256:
@@ -494,6 +499,14 @@ class Swarm:
             now = time.monotonic()
             if status.total_wanted_done != progress:
                 progress_at, progress = now, status.total_wanted_done
+            elif status.total_failed_bytes and now - progress_at > STARVED_SECONDS and transfer.origin:
+                # Pieces keep failing their hashes and the bucket gives nothing better: its copy is not the
+                # build's (a peer's bad pieces alone would not stop the bucket's good ones)
+                raise ArtifactRefused(
+                    CHECKSUM,
+                    f"{status.total_failed_bytes} bytes of {goal.artifact_key} failed their hashes, "
+                    f"no progress for {now - progress_at:.0f} s",
+                )
             elif now - progress_at > STARVED_SECONDS and not transfer.origin:
                 self.log.warning("no progress for %.0f s: reading %s from the bucket", now - progress_at, goal.build_id)
                 handle.add_url_seed(origin_url)
