@@ -508,7 +508,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
     "unfreeze": (
         cmd_freeze,
         "lift a freeze: the deployments it paused go on",
-        "deployctl unfreeze",
+        "deployctl unfreeze --json",
     ),
     "regions": (
         cmd_regions,

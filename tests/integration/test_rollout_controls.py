@@ -3,13 +3,23 @@ deployed API (SigV4: the caller's principal is the emulator's root, as API Gatew
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import boto3
 import pytest
 
-from tests.integration.helpers import deploy, deployment, finished, http, published, subscribed_queue, wait_for
+from tests.integration.helpers import (
+    deploy,
+    deployctl,
+    deployment,
+    finished,
+    http,
+    published,
+    subscribed_queue,
+    wait_for,
+)
 from tests.integration.test_deployments import deployed_build, hosts_by_region
 
 CALLER = "arn:aws:iam::000000000000:root"  # the emulator's principal for the test credentials
@@ -193,3 +203,18 @@ def test_who_built_and_who_deployed_is_recorded(api, builds):
     older, _ = builds
     status, build = http("GET", f"{api}/builds/{older}")
     assert status == 200 and build["statusHistory"][0]["by"] == CALLER, build["statusHistory"][0]
+
+
+def test_deployctl_freezes_unfreezes_and_shows_who_did_what(api, builds, unfrozen):
+    older, _ = builds
+    frozen = deployctl("freeze", "deployctl freeze test")
+    assert frozen.returncode == 0 and f"frozen: deployctl freeze test (by {CALLER})" in frozen.stdout, frozen
+    refused = deployctl("deploy", older)
+    assert refused.returncode != 0 and 'frozen: "deployctl freeze test"' in refused.stderr, refused
+    deployed = deployctl("deploy", older, "--override-freeze", "hotfix", "--json")
+    assert deployed.returncode == 0, deployed
+    deployment_id = json.loads(deployed.stdout)["deploymentId"]
+    assert deployctl("unfreeze").stdout.strip() == "unfrozen; resumed: none"
+    finished(api, deployment_id)
+    shown = deployctl("deployments", deployment_id)
+    assert shown.returncode == 0 and f"by {CALLER}" in shown.stdout and "freezeOverride" in shown.stdout, shown.stdout

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from code_deploy.deployments import accept as acceptance
 from code_deploy.deployments import freeze, signals, workflow
@@ -180,7 +181,7 @@ def test_a_freeze_pauses_running_deployments_at_their_next_step_and_lifting_it_l
     assert lifted is not None and freeze.current(tables.regions) is None
     assert sfn.woken == ["token-frozen"]
     deployment = deployment_store.get(tables.deployments, deployment_id)
-    assert deployment.status == Status.IN_PROGRESS and deployment.paused_by_freeze is None
+    assert deployment.status == Status.IN_PROGRESS and (deployment.paused_by_freeze, deployment.reason) == (None, None)
     assert (deployment.history[-1].reason, deployment.history[-1].by) == ("the freeze ended", RELEASE_MANAGER)
     for region in REGIONS:
         run_region(tables, invoke, deployment_id, region)
@@ -304,3 +305,18 @@ def test_the_signals_over_aws_read_alarms_in_each_region_publish_events_and_the_
     metrics = boto3.client("cloudwatch").list_metrics(Namespace=STACK)["Metrics"]
     assert {metric["MetricName"] for metric in metrics} == {signals.WAVE_FAILURE_METRIC}
     aws_signals.publish({"schema": 1, "event": "STARTED", "deploymentId": "deploy-x"})
+
+
+class RefusingStepFunctions(StepFunctions):
+    def start_execution(self, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+
+
+def test_a_rollback_whose_execution_does_not_start_is_taken_back_and_may_be_retried(tables, invoke):
+    run(tables, invoke, accept(tables, OLD))
+    deployment_id = accept(tables, NEW)
+    assert run(tables, invoke, deployment_id).status == Status.SUCCEEDED
+    with pytest.raises(ClientError):
+        act(tables, RefusingStepFunctions(), deployment_id, "rollback")
+    assert deployment_store.get(tables.deployments, deployment_id).status == Status.SUCCEEDED
+    assert act(tables, boto3.client("stepfunctions"), deployment_id, "rollback").status == Status.ROLLING_BACK

@@ -71,7 +71,7 @@ def act(tables: Tables, workflow: RolloutWorkflow, deployment_id: str, action: s
             DeploymentStatus.IN_PROGRESS,
             who.at,
             (DeploymentStatus.PAUSED,),
-            move=StatusMove(action="resume", act=who, paused_by_freeze=""),
+            move=StatusMove(action="resume", act=who, paused_by_freeze="", clear_reason=True),
         )
         applies_to = "a PAUSED deployment"
     elif action == "promote":
@@ -136,6 +136,8 @@ def _roll_back_ended(tables: Tables, workflow: RolloutWorkflow, deployment: Depl
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            # Nothing would undo it: it is what it was again, and the request may be retried.
+            store.unstop(tables.deployments, deployment.deployment_id, REVERT, deployment.status, utc_now())
             raise
     return store.get(tables.deployments, deployment.deployment_id)
 

@@ -135,7 +135,7 @@ def resume_held(tables: Tables, deployment_id: str, scope: str, act: Act) -> boo
         tables.deployments,
         Key={"deployment_id": deployment_id, "record": store.DEPLOYMENT_RECORD},
         UpdateExpression=(
-            "SET #status = :on, updatedAt = :now, history = list_append(history, :entry) REMOVE pausedByFreeze"
+            "SET #status = :on, updatedAt = :now, history = list_append(history, :entry) REMOVE pausedByFreeze, reason"
         ),
         ConditionExpression=condition,
         ExpressionAttributeNames={"#status": "status"},

@@ -223,7 +223,9 @@ class FreezeRequest(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     reason: str = Field(min_length=1, max_length=500, description="quoted to every deployment it refuses")
-    until: AwareDatetime | None = Field(default=None, description="when it ends by itself (ISO 8601 with a zone)")
+    until: AwareDatetime | None = Field(
+        default=None, strict=False, description="when it ends by itself (ISO 8601 with a zone)"
+    )
     service: str | None = Field(
         default=None, min_length=1, max_length=64, description="freeze one service's deployments; all when left out"
     )

@@ -543,10 +543,12 @@ def set_wait_token(deployments_table, deployment_id: str, region: str, token: st
 
 @dataclass(frozen=True)
 class StatusMove:
-    """What else a change of status writes with it: why, who asked (an action, recorded in the deployment's
-    `actions`), and whether a freeze holds it (`pausedByFreeze`: its scope; "" lifts the mark)."""
+    """What else a change of status writes with it: why (or, `clear_reason`, that the reason of a pause no
+    longer holds), who asked (an action, recorded in the deployment's `actions`), and whether a freeze holds
+    it (`pausedByFreeze`: its scope; "" lifts the mark)."""
 
     reason: str | None = None
+    clear_reason: bool = False
     action: str | None = None
     act: Act | None = None
     paused_by_freeze: str | None = None
@@ -623,6 +625,8 @@ def change_status(
         values[":freeze"] = move.paused_by_freeze
     elif move.paused_by_freeze == "":
         removes.append("pausedByFreeze")
+    if move.clear_reason and not reason:
+        removes.append("reason")
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
@@ -711,6 +715,24 @@ def set_stop(deployments_table, deployment_id: str, stop: Stop) -> bool:
             ":none": [],
             ":action": action,
             **values,
+        },
+    )
+
+
+def unstop(deployments_table, deployment_id: str, kind: str, back_to: DeploymentStatus, now: str) -> bool:
+    """Takes back a stop of `kind` that nothing will carry out (its rollback's execution did not start): the
+    deployment is `back_to` again, with what it was, while it is still ROLLING_BACK for that stop."""
+    return update_if(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET #status = :back, updatedAt = :now, completedAt = :now REMOVE #stop, reason",
+        ConditionExpression="#stop = :kind AND #status = :rolling",
+        ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
+        ExpressionAttributeValues={
+            ":back": back_to.value,
+            ":now": now,
+            ":kind": kind,
+            ":rolling": DeploymentStatus.ROLLING_BACK.value,
         },
     )
 
