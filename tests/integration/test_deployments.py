@@ -322,4 +322,4 @@ def test_unknown_deployments_and_actions_are_404s(api):
     assert http("POST", f"{api}/deployments/deploy-20990101T000000Z-00000000/pause", {})[0] == 404
     assert http("GET", f"{api}/regions/mars-north-1")[0] == 404
     status, answer = http("POST", f"{api}/deployments/deploy-20990101T000000Z-00000000/explode", {})
-    assert status == 422 and "pause|resume|promote|abort" in answer["message"]
+    assert status == 422 and "pause|resume|promote|approve|abort|rollback" in answer["message"]

@@ -127,7 +127,8 @@ def wave(
     held = _held(tables, deployment, wave_index, signals)
     if held:
         return held
-    deployment = store.get(tables.deployments, deployment_id)
+    if deployment.status == DeploymentStatus.PAUSED:  # resumed in _held: its freeze has ended
+        deployment = store.get(tables.deployments, deployment_id)
     if rollout.held_at_gate is not None:
         # Resumed past the wave's failed gate (onGateFailure "pause"): a person let it through.
         gate_wave, rollout = rollout.held_at_gate, replace(rollout, held_at_gate=None)
