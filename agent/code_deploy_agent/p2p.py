@@ -7,10 +7,10 @@ rate limits). What this module adds is what a deployment system needs around it:
   info hash is the goal's (from the build's record). The engine checks every piece against the torrent's
   hashes, and the whole file must still have the goal's sha256 before anything of it is installed.
 - **Finding peers without a server of our own.** The region's swarm directory (a DynamoDB table with a
-  TTL, `PeerDirectory`): an agent announces itself under its zone's shard of the swarm, and finds peers by
-  querying from a random point of a few shards, its own zone's first (peers in the same zone or rack are
-  cheaper and closer). No DHT, no local discovery, no peer exchange: a host talks to the peers the region
-  lists.
+  TTL, `PeerDirectory`): an agent announces itself under its shard of the swarm, and finds peers by
+  querying from a random point of a few shards; it connects to peers of its own zone (or rack) first, as
+  they are cheaper and closer, and to a few of others, so the zones' swarms are one. No DHT, no local
+  discovery, no peer exchange: a host talks to the peers the region lists.
 - **A small origin.** Only the agents that win one of the swarm's ORIGIN_SLOTS (a conditional write)
   read from the bucket, as the engine's web seed; every other host gets every byte from its peers. A host
   that makes no progress for STARVED_SECONDS (its peers gone) reads from the bucket too, so no host waits
@@ -40,10 +40,10 @@ from urllib.parse import urlparse
 from code_deploy_agent.download import ArtifactRefused, Downloaded, DownloadStopped
 from code_deploy_agent.host_item import ARTIFACT_MISSING, CHECKSUM
 from code_deploy_agent.region import Goal, RegionLink
-from code_deploy_agent.state import AgentPaths
+from code_deploy_agent.state import AgentPaths, write_json_atomically
 
 ORIGIN_SLOTS = 2  # agents of a swarm that read from the bucket: its egress stays near one to two artifacts
-PEER_SHARDS = 8  # a zone's keys in the swarm directory, so no key of a 100,000-host swarm is hot
+PEER_SHARDS = 8  # a swarm's keys in the directory, so no key of a 100,000-host swarm is hot
 ANNOUNCE_SECONDS = 30.0  # a host renews its announcement (and origin slot) this often
 EXPIRES_AFTER_SECONDS = 3 * ANNOUNCE_SECONDS  # an announcement not renewed is gone (TTL): its host left
 FIND_PEERS_SECONDS = 5.0  # while downloading with fewer than WANTED_PEERS connected
@@ -52,6 +52,8 @@ PEERS_PER_QUERY = 25
 STARVED_SECONDS = 30.0
 PRESIGNED_URL_SECONDS = 3600
 STEP_SECONDS = 0.25
+STATS_FILE = "swarm.json"  # in the agent's directory: what it sent and received, for the benchmark's egress count
+SHUTDOWN_SECONDS = 10.0
 HASH_CHUNK_BYTES = 1024 * 1024
 
 # The engine's settings, chosen by measurement (docs/p2p.md): few unchoked peers, each served fast,
@@ -70,6 +72,9 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "request_timeout": 10,
     "peer_connect_timeout": 3,
     "alert_mask": 0,
+    # A web seed request spans pieces up to this: small enough that a stopped origin wastes little of the
+    # bucket's egress, big enough that a capped link stays busy.
+    "urlseed_max_request_bytes": 1024 * 1024,
 }
 
 
@@ -102,8 +107,8 @@ class PeerDirectory(Protocol):
         ...
 
 
-def swarm_shard_key(info_hash: str, zone: str, shard: int) -> str:
-    return f"{info_hash}#{zone}#{shard:02d}"
+def swarm_shard_key(info_hash: str, shard: int) -> str:
+    return f"{info_hash}#{shard:02d}"
 
 
 def origin_key(info_hash: str) -> str:
@@ -193,7 +198,7 @@ class Swarm:
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
         self._origin_slot: tuple[str, int] | None = None
-        self._known_zones: dict[str, set[str]] = {}  # by info hash: the zones its peers announced in
+        self._stats_file: Path | None = None
 
     # -- the engine ---------------------------------------------------------------------------------
 
@@ -233,14 +238,25 @@ class Swarm:
             for key in list(self._announced):
                 self._leave(key)
             if self._session is not None:
-                for handle in self._session.get_torrents():
-                    self._session.remove_torrent(handle)
+                self._write_stats()
+                self._shut_down(self._session)
                 self._session = None
+
+    @staticmethod
+    def _shut_down(session: Any) -> None:
+        """Removes the torrents and waits for the engine to have written what it verified (a dropped
+        session may lose pieces still in its write queue, which a restart would fetch again)."""
+        session.pause()
+        for handle in session.get_torrents():
+            session.remove_torrent(handle)
+        deadline = time.monotonic() + SHUTDOWN_SECONDS
+        while session.get_torrents() and time.monotonic() < deadline:
+            time.sleep(STEP_SECONDS / 5)
 
     # -- the directory ------------------------------------------------------------------------------
 
     def _announce(self, info_hash: str, *, seed: bool) -> None:
-        key = swarm_shard_key(info_hash, self.settings.zone, host_shard(self.settings.host_id))
+        key = swarm_shard_key(info_hash, host_shard(self.settings.host_id))
         peer = Peer(self.settings.host_id, self.settings.address, self._session.listen_port(), self.settings.zone, seed)
         try:
             self.directory.announce(
@@ -275,21 +291,24 @@ class Swarm:
         return False
 
     def _find_peers(self, info_hash: str) -> list[Peer]:
-        """Peers of this zone first (its own shard and another), then one shard of another zone."""
+        """Peers from a random window of this host's shard, then of other shards in random order until
+        there are enough to choose from; those of this host's zone (or rack) first, and a few of others, so
+        zones are joined but most bytes stay near."""
         own = host_shard(self.settings.host_id)
-        other_zone_shard = random.randrange(PEER_SHARDS)
-        keys = [
-            swarm_shard_key(info_hash, self.settings.zone, own),
-            swarm_shard_key(info_hash, self.settings.zone, (own + random.randrange(1, PEER_SHARDS)) % PEER_SHARDS),
-        ]
+        others = [shard for shard in range(PEER_SHARDS) if shard != own]
+        random.shuffle(others)
         found: dict[str, Peer] = {}
-        for key in keys:
-            for peer in self._query(key):
+        for shard in [own, *others]:
+            for peer in self._query(swarm_shard_key(info_hash, shard)):
                 found.setdefault(peer.host_id, peer)
-        for peer in self._query_other_zones(info_hash, other_zone_shard):
-            found.setdefault(peer.host_id, peer)
+            if len(found) >= 2 * WANTED_PEERS:
+                break
         found.pop(self.settings.host_id, None)
-        return list(found.values())
+        near = [peer for peer in found.values() if peer.zone == self.settings.zone]
+        far = [peer for peer in found.values() if peer.zone != self.settings.zone]
+        far_share = max(1, WANTED_PEERS // 5)
+        chosen = near[: WANTED_PEERS - min(far_share, len(far))]
+        return chosen + far[: WANTED_PEERS - len(chosen)]
 
     def _query(self, key: str) -> list[Peer]:
         try:
@@ -298,15 +317,6 @@ class Swarm:
             self.log.warning("finding peers in %s: %s", key, error)
             return []
 
-    def _query_other_zones(self, info_hash: str, shard: int) -> list[Peer]:
-        """A few peers of other zones, from the zones this host has seen announced (its own zone's peers
-        name theirs): a swarm split by zones still joins up."""
-        zones = self._known_zones.get(info_hash, set()) - {self.settings.zone}
-        peers: list[Peer] = []
-        for zone in sorted(zones)[:2]:
-            peers += self._query(swarm_shard_key(info_hash, zone, shard))[: PEERS_PER_QUERY // 3]
-        return peers
-
     def _keep_announcing(self) -> None:
         while not self._closed.wait(ANNOUNCE_SECONDS):
             with self._lock:
@@ -314,6 +324,7 @@ class Swarm:
                     continue
                 info_hash, handle, _ = self._seeding
                 self._announce(info_hash, seed=handle.status().is_seeding)
+                self._write_stats()
                 if self._origin_slot and self._origin_slot[0] == info_hash:
                     self._claim_origin(info_hash)
 
@@ -337,6 +348,24 @@ class Swarm:
             )
         return info
 
+    def _write_stats(self) -> None:
+        """The seeded torrent's totals so far, in the agent's directory (`swarm.json`). A fleet's bucket egress
+        is what its hosts received less what they sent each other: exact, where counting a web seed's
+        connection is not (it closes when the download completes)."""
+        if self._seeding is None or self._stats_file is None:
+            return
+        info_hash, handle, _ = self._seeding
+        status = handle.status()
+        write_json_atomically(
+            self._stats_file,
+            {
+                "infoHash": info_hash,
+                "receivedBytes": status.total_payload_download,
+                "sentBytes": status.total_payload_upload,
+                "complete": bool(status.is_seeding),
+            },
+        )
+
     def _stop_seeding(self) -> None:
         if self._seeding is None:
             return
@@ -354,6 +383,7 @@ class Swarm:
         if not goal.info_hash or not goal.torrent_key:
             raise P2PUnavailable(f"build {goal.build_id} has no torrent")
         origin_url = self.region.presigned_url(goal.artifact_key, PRESIGNED_URL_SECONDS)
+        self._stats_file = paths.root / STATS_FILE
         with self._lock:
             session = self._engine(origin_url)
             lt = self._lt
@@ -381,13 +411,14 @@ class Swarm:
                 self.log.info("origin of the swarm of %s: reading it from the bucket", goal.build_id)
             self._announce(goal.info_hash, seed=False)
         self._download(goal, handle, transfer, stop, origin_url)
-        path = directory / info.files().file_path(0)
+        path = directory / info.name()  # one file, named as the torrent names it
         if _sha256_of(path) != goal.sha256:
             with self._lock:
                 self._stop_seeding()
             raise ArtifactRefused(CHECKSUM, f"{goal.artifact_key} does not hash to the goal's sha256")
         with self._lock:
             self._announce(goal.info_hash, seed=True)
+            self._write_stats()
             if transfer.origin:
                 handle.remove_url_seed(origin_url)  # a complete copy needs the bucket no more
         payload = handle.status().total_payload_download
@@ -424,7 +455,6 @@ class Swarm:
                 transfer.origin = True
             if now >= next_find and status.num_peers < WANTED_PEERS:
                 peers = self._find_peers(goal.info_hash)
-                self._known_zones.setdefault(goal.info_hash, set()).update(peer.zone for peer in peers)
                 for peer in peers:
                     handle.connect_peer((peer.address, peer.port))
                 next_find = now + FIND_PEERS_SECONDS
