@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from code_deploy.builds import store, upload
 from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, hash_file, pieces_key
 from code_deploy.builds.model import artifact_key, new_build_id, utc_now
+from code_deploy.services.model import DEFAULT_SERVICE
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,16 @@ class BuildQueue:
     queue_url: str
 
 
-def submit_build(queue: BuildQueue, commit: str, upload_id: str | None = None) -> store.BuildRecord:
-    """Records a build as QUEUED and queues it for the build worker: a build of the commit, or of a staged
-    upload (submit_upload_build checks it is there first)."""
+def submit_build(
+    queue: BuildQueue, commit: str, upload_id: str | None = None, service: str = DEFAULT_SERVICE
+) -> store.BuildRecord:
+    """Records a build of `service` as QUEUED and queues it for the build worker: a build of the commit, or
+    of a staged upload (submit_upload_build checks it is there first)."""
     from code_deploy.builds.schema import BuildMessage  # deferred: pydantic, which a cold start may not need
 
     build_id = new_build_id()
     now = utc_now()
-    record = store.create_build(queue.builds_table, build_id, commit, now, upload_id)
+    record = store.create_build(queue.builds_table, build_id, commit, now, upload_id, service)
     message = BuildMessage(buildId=build_id, commit=commit, upload=upload_id)
     try:
         queue.sqs_client.send_message(QueueUrl=queue.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
@@ -52,12 +55,18 @@ def submit_build(queue: BuildQueue, commit: str, upload_id: str | None = None) -
 
 
 def submit_upload_build(
-    queue: BuildQueue, s3_client, staging: upload.Staging, *, commit: str, upload_id: str
+    queue: BuildQueue,
+    s3_client,
+    staging: upload.Staging,
+    *,
+    commit: str,
+    upload_id: str,
+    service: str = DEFAULT_SERVICE,
 ) -> store.BuildRecord:
     """A build of a staged upload, recorded and queued only when the zip was PUT (UploadNotFound) and is
     within the size limit (UploadRefused): its other checks are the worker's, which reads it."""
     upload.check_staged(s3_client, staging, upload_id)
-    return submit_build(queue, commit, upload_id)
+    return submit_build(queue, commit, upload_id, service)
 
 
 class SimulatedBuildFailure(Exception):

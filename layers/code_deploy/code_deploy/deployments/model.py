@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import TypedDict, Unpack
 
 from code_deploy.errors import Unworkable
+from code_deploy.services.model import DEFAULT_SERVICE
 from code_deploy.swarm import SwarmParameters, pipelined_broadcast_seconds
 
 # A host keeps its last two builds (the one it runs and the one before): rolling back to the previous
@@ -101,6 +102,7 @@ class DeploymentSpec:
     simulation: Simulation = field(default_factory=Simulation)
     # How long a wave waits for its real hosts' reports: a host silent by then counts as failed.
     wave_timeout_seconds: int = 600
+    service: str = DEFAULT_SERVICE  # whose goals and hosts it changes
 
 
 class DeploymentAsked(TypedDict, total=False):
@@ -113,6 +115,7 @@ class DeploymentAsked(TypedDict, total=False):
     max_failure_percent: float  # 5
     simulation: Simulation | None  # no fault injected
     wave_timeout_seconds: int  # 600
+    service: str  # the default service
 
 
 def spec_from_request(
@@ -171,6 +174,7 @@ def spec_from_request(
         max_failure_percent=max_failure_percent,
         simulation=simulation,
         wave_timeout_seconds=wave_timeout_seconds,
+        service=asked.get("service", DEFAULT_SERVICE),
     )
 
 
