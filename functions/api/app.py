@@ -1,6 +1,7 @@
-"""REST API: builds (POST /builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan],
-GET /deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router
-a concept (build_routes, deployment_routes, region_routes). Here: the resolver, the routers, and how a
+"""REST API: services (POST /services, GET /services[/{name}], DELETE /services/{name}), builds (POST
+/builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan], GET /deployments[/{id}],
+POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router a concept
+(service_routes, build_routes, deployment_routes, region_routes). Here: the resolver, the routers, and how a
 refusal is answered, by kind."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from http import HTTPStatus
 import build_routes
 import deployment_routes
 import region_routes
+import service_routes
 from answers import body_refusal, error_response
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -31,7 +33,7 @@ logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_input.parse_json)
-for concept in (build_routes, deployment_routes, region_routes):
+for concept in (service_routes, build_routes, deployment_routes, region_routes):
     app.include_router(concept.router)
 
 
@@ -88,8 +90,9 @@ def no_such_route(error: NotFoundError) -> Response:
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
         "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
-        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region} "
-        "and GET /regions/{region}/hosts",
+        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region}, "
+        "GET /regions/{region}/hosts, POST /services, GET /services, GET /services/{name} and "
+        "DELETE /services/{name}",
     )
 
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from service_routes import ServiceQuery, service_named
 
 from code_deploy import aws, paging
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
@@ -34,8 +35,9 @@ logger = Logger(child=True)
 
 # What accepting a deployment refuses, planned or done.
 DEPLOYMENT_REFUSALS = {
-    404: "No such build",
-    409: "The build is not SUCCEEDED, or not in every target region's bucket",
+    404: "No such build, or no such service",
+    409: "The build is not SUCCEEDED, or not in every target region's bucket, or it belongs to another service "
+    "than the one named",
     422: "The body is not a valid deployment (unknown region, waves not increasing ...)",
 }
 
@@ -51,24 +53,31 @@ def rollout_tables() -> Tables:
     from code_deploy.deployments.store import Tables
 
     config = answers.settings()
-    return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+    return Tables.of(
+        aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table, config.services_table
+    )
 
 
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
-    from code_deploy.deployments import model
+    """The deployment a request asks for: of the build's service (a request naming another is refused),
+    what it leaves out taken from the service's policy."""
+    from code_deploy.deployments import accept, model
+    from code_deploy.services.model import deployment_spec as service_deployment_spec
 
+    known_regions = answers.settings().regional_buckets.regions
+    service = accept.deployment_service(rollout_tables(), request.buildId, request.service, known_regions)
     simulate = request.simulate
-    return model.spec_from_request(
-        request.buildId,
-        answers.settings().regional_buckets.regions,
-        regions=request.regions,
-        waves=request.waves,
-        bake_seconds=request.bakeSeconds,
-        wave_timeout_seconds=request.waveTimeoutSeconds,
-        region_waves=request.regionWaves,
-        max_failure_percent=request.maxFailurePercent,
-        simulation=model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,
-    )
+    fields = {
+        "regions": ("regions", request.regions),
+        "waves": ("waves", request.waves),
+        "bakeSeconds": ("bake_seconds", request.bakeSeconds),
+        "waveTimeoutSeconds": ("wave_timeout_seconds", request.waveTimeoutSeconds),
+        "regionWaves": ("region_waves", request.regionWaves),
+        "maxFailurePercent": ("max_failure_percent", request.maxFailurePercent),
+        "simulate": ("simulation", model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None),
+    }
+    asked = {name: value for field, (name, value) in fields.items() if field in request.model_fields_set}
+    return service_deployment_spec(service, request.buildId, known_regions, asked)
 
 
 @router.post(
@@ -105,11 +114,15 @@ def accept_deployment(body: dict) -> dict:
         s3_for_region=aws.s3,
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
-    logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
+    logger.info(
+        "deployment accepted",
+        extra={"service": spec.service, "regions": list(spec.regions), "waves": list(spec.waves)},
+    )
     accepted = DeploymentAccepted(
         deploymentId=deployment.deployment_id,
         buildId=deployment.build_id,
         status=deployment.status.value,
+        service=deployment.service,
         statusUrl=f"/deployments/{deployment.deployment_id}",
         predictedSeconds=round(deployment.predicted_seconds, 6),
     )
@@ -130,9 +143,9 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
         DeploymentAccepted,
         "Deployment accepted; its rollout has started",
         {
-            404: "No such build",
-            409: "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
-            "Idempotency-Key is still being handled",
+            404: "No such build, or no such service",
+            409: "The build is not SUCCEEDED, or not in every target region's bucket, or it belongs to another "
+            "service than the one named; or a request with the same Idempotency-Key is still being handled",
             422: "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
             "Idempotency-Key was used with another request",
         },
@@ -142,25 +155,32 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
 def create_deployment(
     request: DeploymentRequest, idempotency_key: IdempotencyKey = None
 ) -> Response[DeploymentAccepted]:
-    body = request.model_dump(mode="json")
+    # What the request left out stays out: the build's service's policy fills it in.
+    body = request.model_dump(mode="json", exclude_unset=True)
     accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
     return answers.accepted_at(accepted, accepted.statusUrl)
 
 
 @router.get(
     "/deployments",
-    summary="List deployments, newest first, a page at a time",
-    responses=answers.page_responses(DeploymentList, "A page of deployments"),
+    summary="List deployments (of every service, or of one), newest first, a page at a time",
+    responses=answers.responses(
+        200, DeploymentList, "A page of deployments", {404: "No such service", 422: answers.PAGE_REFUSAL}
+    ),
 )
 def list_deployments(
-    limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: answers.PageCursor = None
+    limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE,
+    cursor: answers.PageCursor = None,
+    service: ServiceQuery = None,
 ) -> DeploymentList:
     from code_deploy.deployments import store, view
 
-    return view.list_deployments(
-        deployments_table=answers.table(answers.settings().deployments_table),
-        request=answers.page_request(limit, cursor, store.DEPLOYMENTS),
-    )
+    if service is None:
+        request = answers.page_request(limit, cursor, store.DEPLOYMENTS)
+    else:
+        service_named(service)  # ServiceNotFound
+        request = answers.page_request(limit, cursor, store.SERVICE_DEPLOYMENTS, paging.service_partition(service))
+    return view.list_deployments(deployments_table=answers.table(answers.settings().deployments_table), request=request)
 
 
 @router.get(

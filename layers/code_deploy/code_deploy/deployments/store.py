@@ -535,6 +535,17 @@ def build_of(deployments_table, deployment_id: str) -> str | None:
     return item["buildId"] if item else None
 
 
+def status_of(deployments_table, deployment_id: str) -> DeploymentStatus | None:
+    """A deployment's status (None: no such deployment): one GetItem of its record."""
+    item = deployments_table.get_item(
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        ProjectionExpression="#status",
+        ExpressionAttributeNames={"#status": "status"},
+        ConsistentRead=True,
+    ).get("Item")
+    return DeploymentStatus(item["status"]) if item else None
+
+
 def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) -> None:
     deployments_table.put_item(Item=rollout.to_item(deployment_id))
 

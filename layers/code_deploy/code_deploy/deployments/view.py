@@ -37,6 +37,7 @@ def _identity(deployment: Deployment) -> dict[str, Any]:
         "deploymentId": deployment.deployment_id,
         "buildId": deployment.build_id,
         "status": deployment.status.value,
+        "service": deployment.service,
         "reason": deployment.reason,
         "trigger": deployment.trigger,
         "createdAt": deployment.created_at,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from code_deploy.errors import NotAllowedNow, NotFound, Unworkable
 
@@ -98,13 +99,31 @@ def define(
     return Service(name, spec.regions, policy, now)
 
 
-def deployment_defaults(service: Service) -> dict:
-    """The service's policy as spec_from_request's keyword arguments, for what a request leaves out."""
+def deployment_spec(service: Service, build_id: str, known_regions: tuple[str, ...], asked: dict[str, Any]):
+    """A deployment of the service's build as a request asks it (spec_from_request's keyword arguments,
+    those it leaves out absent): what it leaves out takes the service's regions and policy. A policy's
+    region waves keep, of the regions asked, those they name. Raises InvalidDeployment."""
+    from code_deploy.deployments import model
+
     policy = service.policy
-    return {
-        "regions": list(service.regions),
-        "waves": list(policy.waves),
-        "bake_seconds": policy.bake_seconds,
-        "region_waves": [list(wave) for wave in policy.region_waves] if policy.region_waves else None,
-        "max_failure_percent": policy.max_failure_percent,
-    }
+    regions = asked.get("regions")
+    regions = list(service.regions) if regions is None else regions
+    region_waves = asked.get("region_waves")
+    if region_waves is None and policy.region_waves:
+        kept = [[region for region in wave if region in regions] for wave in policy.region_waves]
+        region_waves = [wave for wave in kept if wave] or None
+    return model.spec_from_request(
+        build_id,
+        known_regions,
+        **(
+            asked
+            | {
+                "regions": regions,
+                "region_waves": region_waves,
+                "waves": asked.get("waves", list(policy.waves)),
+                "bake_seconds": asked.get("bake_seconds", policy.bake_seconds),
+                "max_failure_percent": asked.get("max_failure_percent", policy.max_failure_percent),
+                "service": service.name,
+            }
+        ),
+    )
