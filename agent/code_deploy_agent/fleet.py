@@ -19,7 +19,7 @@ from pathlib import Path
 
 from code_deploy_agent import host_item, releases
 from code_deploy_agent.agent import Agent, agent_logger, close_logger, jittered
-from code_deploy_agent.config import AgentConfig, ConfigError, check_config
+from code_deploy_agent.config import DEFAULT_SERVICE, AgentConfig, ConfigError, check_config
 from code_deploy_agent.hooks import (
     APPLICATION_STOP,
     HookContext,
@@ -63,6 +63,7 @@ def fleet_configs(
     heartbeat_seconds: float = 30.0,
     keep_releases: int = 3,
     download_bytes_per_second: float = 0.0,
+    service: str = DEFAULT_SERVICE,
 ) -> list[AgentConfig]:
     """One config per local agent: its own directory and app port (the one it had, if it ran before)."""
     zones = zones or [f"{region}{letter}" for letter in "abc"]
@@ -85,6 +86,7 @@ def fleet_configs(
                     heartbeat_seconds=heartbeat_seconds,
                     keep_releases=keep_releases,
                     download_bytes_per_second=download_bytes_per_second,
+                    service=service,
                 )
             )
         )
