@@ -6,17 +6,23 @@ in its service's GET /deployments?service=), no host of a service runs another s
 service's goal in each region is its last deployment's. It prints the throughput (deployments a minute).
 
     python -m tools.load --services 20 --deployments 200   (make load SERVICES=20 DEPLOYMENTS=200)
+    python -m tools.load_services --scaling 1,2,5,10 --per-service 10 --out bench/services.json
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import secrets
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from code_deploy.builds.model import utc_now
 from tools.api_client import call
 from tools.stack import api_base_url, outputs
 
@@ -130,20 +136,44 @@ def prepare(api: str, services: list[str], timeout: float) -> dict[str, list[str
 
 def run(services: int, deployments: int, timeout: float = 1800, prefix: str | None = None) -> ServicesLoadReport:
     api = api_base_url(outputs())
-    prefix = prefix or f"load-{secrets.token_hex(2)}"
-    names = [f"{prefix}-{index:02d}" for index in range(services)]
-    report = ServicesLoadReport(services=services, deployments_asked=deployments)
+    names = [f"{prefix or f'load-{secrets.token_hex(2)}'}-{index:02d}" for index in range(services)]
     started = time.monotonic()
     builds = prepare(api, names, timeout)
-    report.builds_seconds = time.monotonic() - started
+    try:
+        report = deploy_at_once(api, builds, deployments, timeout)
+    finally:
+        for name in names:  # the services go, their deployments ended
+            _with_retries("DELETE", f"{api}/services/{name}")
+    report.builds_seconds = time.monotonic() - started - report.deploy_seconds
+    return report
 
-    # Every service submits its share one after another, alternating its builds; the services all at once.
-    shares = {name: deployments // services + (index < deployments % services) for index, name in enumerate(names)}
+
+def scaling(service_counts: list[int], per_service: int, timeout: float = 1800) -> list[ServicesLoadReport]:
+    """The throughput as the services grow: the most services' builds made once, then for each count that
+    many services' deployments at once (`per_service` each), one count after the other."""
+    api = api_base_url(outputs())
+    names = [f"scale-{secrets.token_hex(2)}-{index:02d}" for index in range(max(service_counts))]
+    builds = prepare(api, names, timeout)
+    try:
+        return [
+            deploy_at_once(api, {name: builds[name] for name in names[:count]}, count * per_service, timeout)
+            for count in service_counts
+        ]
+    finally:
+        for name in names:
+            _with_retries("DELETE", f"{api}/services/{name}")
+
+
+def deploy_at_once(api: str, builds: dict[str, list[str]], deployments: int, timeout: float) -> ServicesLoadReport:
+    """`deployments` deployments of the services of `builds` (service -> its builds), every service's
+    submitted one after another, the services at once; followed to their ends, then checked."""
+    names = list(builds)
+    report = ServicesLoadReport(services=len(names), deployments_asked=deployments)
+    shares = {name: deployments // len(names) + (index < deployments % len(names)) for index, name in enumerate(names)}
 
     def submit_share(name: str) -> tuple[str, list[tuple[str, str]]]:
         accepted = []
         for number in range(shares[name]):
-            # the last build AutoDeploy put on the hosts comes second: start with the first
             build = builds[name][number % BUILDS_PER_SERVICE]
             status, answer = _with_retries("POST", f"{api}/deployments", {"buildId": build, "service": name})
             if status == 202:
@@ -153,7 +183,7 @@ def run(services: int, deployments: int, timeout: float = 1800, prefix: str | No
         return name, accepted
 
     deploy_started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=services) as pool:
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
         report.deployments = dict(pool.map(submit_share, names))
     report.submit_seconds = time.monotonic() - deploy_started
 
@@ -173,8 +203,6 @@ def run(services: int, deployments: int, timeout: float = 1800, prefix: str | No
         report.problems.append(f"{error}: still running {sorted(running)}")
     report.deploy_seconds = time.monotonic() - deploy_started
     report.problems += _checks(api, report, builds)
-    for name in names:  # the services go, their deployments ended
-        _with_retries("DELETE", f"{api}/services/{name}")
     return report
 
 
@@ -224,3 +252,33 @@ def _listed(api: str, service: str) -> set[str]:
         cursor = page.get("nextCursor")
         if not cursor:
             return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scaling", required=True, help="service counts, e.g. 1,2,5,10")
+    parser.add_argument("--per-service", type=int, default=10, help="deployments of each service")
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    reports = scaling([int(count) for count in args.scaling.split(",")], args.per_service)
+    figures = [
+        {
+            "services": report.services,
+            "deployments": report.accepted,
+            "seconds": round(report.deploy_seconds, 1),
+            "submitSeconds": round(report.submit_seconds, 1),
+            "deploymentsPerMinute": round(report.per_minute, 1),
+            "byFinalState": report.by_status(),
+            "problems": report.problems,
+        }
+        for report in reports
+    ]
+    for report in reports:
+        print("\n".join(report.lines()), end="\n\n")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"measuredAt": utc_now(), "runs": figures}, indent=2) + "\n")
+    return 0 if all(report.ok for report in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
