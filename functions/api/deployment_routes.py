@@ -61,11 +61,12 @@ def rollout_tables() -> Tables:
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     """The deployment a request asks for: of the build's service (a request naming another is refused),
     what it leaves out taken from the service's policy."""
+    from code_deploy.builds.store import BuildNotFound
     from code_deploy.deployments import accept, model
+    from code_deploy.services.model import default_service
     from code_deploy.services.model import deployment_spec as service_deployment_spec
 
     known_regions = answers.settings().regional_buckets.regions
-    service = accept.deployment_service(rollout_tables(), request.buildId, request.service, known_regions)
     simulate = request.simulate
     fields = {
         "regions": ("regions", request.regions),
@@ -77,6 +78,12 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
         "simulate": ("simulation", model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None),
     }
     asked = {name: value for field, (name, value) in fields.items() if field in request.model_fields_set}
+    try:
+        service = accept.deployment_service(rollout_tables(), request.buildId, request.service, known_regions)
+    except BuildNotFound:
+        # A request that is malformed as well is refused as such (422) first, as before services.
+        service_deployment_spec(default_service(known_regions), request.buildId, known_regions, asked)
+        raise
     return service_deployment_spec(service, request.buildId, known_regions, asked)
 
 
