@@ -100,8 +100,11 @@ e2e: venvs deploy ## End-to-end checks on the deployed stack: a small load run a
 test: lint unit integration e2e ## Lint + unit + integration + e2e tests (what CI runs)
 
 BUILDS ?= 100
-load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach every host, none lost or duplicated
-	$(LOCAL_ENV) $(TEST)/python -m tools.load --builds $(BUILDS)
+# make load SERVICES=20 DEPLOYMENTS=200: many services' deployments at once instead (tools/load_services.py)
+SERVICES ?=
+DEPLOYMENTS ?= 200
+load: venvs deploy ## Submit BUILDS (100) builds at once (or SERVICES services' DEPLOYMENTS deployments); none lost
+	$(LOCAL_ENV) $(TEST)/python -m tools.load $(if $(SERVICES),--services $(SERVICES) --deployments $(DEPLOYMENTS),--builds $(BUILDS))
 
 # make bench BENCH_ARGS='--runs 5 --hosts 1000,10000,100000 --regions 2,5,10' (those are the defaults)
 BENCH_ARGS ?=

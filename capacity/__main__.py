@@ -80,12 +80,19 @@ def design_results(
     )
     deployments = model.breaking_points(design, template, assumptions, quotas, "deployments_per_day")
     report.print_deployments_breaking_points(console, deployments)
+    services = [
+        point
+        for point in model.breaking_points(design, template, assumptions, quotas, "services")
+        if point.value is not None and not point.at_any_scale
+    ]
+    report.print_services_breaking_points(console, services)
     rows = report.sweep(design, template, assumptions, prices, quotas)
     points = model.breaking_points(design, template, assumptions, quotas, "hosts_per_region")
     report.plot(rows, points, design, out / PLOT)
     return {
         "designChoices": choices,
         "breakingPointsDeploymentsPerDay": [asdict(point) for point in deployments],
+        "breakingPointsServices": [asdict(point) for point in services],
         "hostsSweep": rows,
     }
 

@@ -154,6 +154,10 @@ class Scenario:
     idempotency_keys: bool = True  # POST /builds with an Idempotency-Key (two more writes)
     cross_az_peer_fraction: float = 0.0  # P2P bytes that cross an Availability Zone (0: AZ-aware peering)
     p2p: bool = True  # False: every host pulls the whole artifact from its regional bucket
+    # Services deployed, each with its own goals and hosts (hosts_per_region a region each): their
+    # deployments run side by side, so every one runs to its end (none overtakes another service's), and
+    # deployments_per_day is all of theirs.
+    services: int = 1
 
     def __post_init__(self) -> None:
         if self.deployments_per_day <= 0 or self.regions < 1 or self.hosts_per_region < 1 or self.artifact_bytes < 1:
@@ -164,6 +168,8 @@ class Scenario:
             raise ValueError("records_per_host must be at least 1")
         if not 0 <= self.cross_az_peer_fraction <= 1:
             raise ValueError("cross_az_peer_fraction is a fraction, between 0 and 1")
+        if self.services < 1:
+            raise ValueError("services must be at least 1")
 
     @classmethod
     def of_swarm(cls, swarm: SwarmParameters, **workload: Any) -> Scenario:
@@ -220,6 +226,7 @@ class Assumptions:
     idle_sqs_requests_per_month: float = 648_000  # the SQS event source's long polls when the queue is empty
     history_events_per_transition: float = 4  # entered/exited and a task's scheduled/started/succeeded
     status_poll_interval_seconds: float = 10.0
+    service_view_bytes: int = 400  # one service in GET /services's answer (capacity.scenarios measures it)
 
 
 DESIGN_SOURCE = "the design problem"
@@ -1093,6 +1100,20 @@ def _scale_limits(at: _Peak) -> list[Limit]:
     ]
 
 
+def _service_limits(at: _Peak) -> list[Limit]:
+    """What the number of services meets: GET /services answers every one in one response (Lambda's
+    payload), and each accepted deployment writes its service's item (one partition a service)."""
+    scenario = at.scenario
+    rows = [
+        ("GET /services answer: every service in one response", scenario.services * at.assumptions.service_view_bytes,
+         "GET /services fails (the API's answer is over Lambda's payload)", "lambda.response_payload_bytes"),
+        ("DynamoDB writes, one service's item (its deployments accepted)",
+         at.deployments_per_second / scenario.services, "deployments of the service throttled",
+         "dynamodb.partition_write_units_per_second"),
+    ]  # fmt: skip
+    return [at.limit(*row) for row in rows]
+
+
 def limits(
     scenario: Scenario, template: TemplateSettings, assumptions: Assumptions, quotas: dict[str, Quota]
 ) -> list[Limit]:
@@ -1116,6 +1137,7 @@ def limits(
         *_step_functions_limits(at),
         *_front_door_limits(at),
         *_scale_limits(at),
+        *_service_limits(at),
     ]
 
 
@@ -1132,6 +1154,7 @@ AXES: dict[str, Callable[[Scenario, float], Scenario]] = {
     "deployments_per_day": lambda s, v: replace(s, deployments_per_day=v),
     "artifact_bytes": lambda s, v: replace(s, artifact_bytes=max(1, round(v))),
     "regions": lambda s, v: replace(s, regions=max(1, round(v))),
+    "services": lambda s, v: replace(s, services=max(1, round(v))),
 }
 
 

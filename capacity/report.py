@@ -50,7 +50,7 @@ def _scenario_line(scenario: Scenario) -> str:
         f"{scenario.hosts_per_region:,} hosts, artifact {scenario.artifact_bytes:,} bytes, "
         f"pieces of {scenario.piece_bytes:,} bytes, {scenario.waves} wave(s), "
         f"{scenario.records_per_host} record(s) per host, {scenario.record_layout.value}, "
-        f"{scenario.capacity_mode.value}"
+        f"{scenario.capacity_mode.value}, {scenario.services:,} service(s)"
     )
 
 
@@ -160,6 +160,15 @@ def print_deployments_breaking_points(console: Console, points: list[model.Break
     console.print(
         "Deployments a day at which each of the first limits breaks (design fleet): "
         + "; ".join(f"{p.limit}: {_where(p)}" for p in points[:4])
+    )
+
+
+def print_services_breaking_points(console: Console, points: list[model.BreakingPoint]) -> None:
+    """The services at which a limit breaks, the design's deployments a day spread over them (the limits
+    services do not move are left out)."""
+    console.print(
+        "Services at which a limit breaks (design fleet and deployments a day): "
+        + ("; ".join(f"{p.limit}: {_where(p)}" for p in points[:4]) or "none")
     )
 
 

@@ -26,6 +26,8 @@ from code_deploy.hosts import fleet
 from code_deploy.hosts import records as host_logs
 from code_deploy.hosts import store as host_store
 from code_deploy.hosts.model import Host
+from code_deploy.services.model import DeploymentPolicy, Service
+from code_deploy.services.schema import ServiceView
 from code_deploy_agent import agent as code_deploy_agent
 from code_deploy_agent import host_item, p2p
 from code_deploy_agent.config import AgentConfig
@@ -35,6 +37,7 @@ QUOTAS = "capacity/aws-quotas.json"
 # The design problem: thousands of deployments a day (we take 2,000) to 100,000 hosts in each of 10
 # regions, a 10 GB binary; the P2P figures are the P2P report's (bench/p2p_report.py).
 DESIGN_DEPLOYMENTS_PER_DAY = 2_000
+DESIGN_SERVICES = 100  # "many services": what the design's deployments a day are spread over
 LOCAL_DEPLOYMENTS_PER_DAY = 100
 SAMPLE_HOSTS = 2_000  # hosts of the plan whose records are measured
 SAMPLE_REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2", "eu-central-1", "ap-northeast-1")
@@ -93,7 +96,14 @@ def measured_assumptions(parameters: dict[str, Any]) -> Assumptions:
         deployment_record_bytes=item_bytes(deployment),
         region_rollout_bytes=item_bytes(region),
         host_state_block_bytes=host_state_block_bytes(),
+        service_view_bytes=service_view_bytes(),
     )
+
+
+def service_view_bytes() -> int:
+    """One service as GET /services answers it (JSON), of SAMPLE_REGIONS and a policy of three waves."""
+    service = Service("a-service-name-of-32-characters-", SAMPLE_REGIONS, DeploymentPolicy((10, 50, 100), 300))
+    return len(ServiceView.of(replace(service, created_at=SAMPLE_AT)).model_dump_json().encode())
 
 
 def deployment_items(plan: swarm.SwarmResult) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -262,6 +272,7 @@ def design_scenario() -> Scenario:
         name="design problem",
         deployments_per_day=DESIGN_DEPLOYMENTS_PER_DAY,
         regions=p2p_report.DESIGN_REGIONS,
+        services=DESIGN_SERVICES,
     )
 
 
@@ -288,6 +299,7 @@ def design_choices(scenario: Scenario, assumptions: Assumptions) -> list[tuple[s
         ("artifacts and host records kept 7 days, not 30", None),
         ("P2P peers across AZs (2 of 3 bytes)", replace(scenario, cross_az_peer_fraction=2 / 3)),
         ("no P2P: every host from the bucket", replace(scenario, p2p=False)),
+        ("10,000 services (as many deployments a day)", replace(scenario, services=10_000)),
     ]
     return [(label, variant or scenario, assumptions if variant else kept_a_week) for label, variant in choices]
 

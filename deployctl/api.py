@@ -75,7 +75,11 @@ class Target:
 
 
 class Api:
-    """The deployed stack's API, found through the stack's outputs."""
+    """The deployed stack's API, found through the stack's outputs. With `service` set (deployctl --service),
+    its builds, deployments, regions and hosts are that service's; else the API's default: every service's
+    builds and deployments, the `default` service's regions, builds made for `default`."""
+
+    service: str | None = None
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -166,7 +170,7 @@ class Api:
     ) -> dict[str, Any]:
         """A build of the commit, or of an upload's zip (filed under the commit); with an Idempotency-Key,
         a retry answers the first request's build."""
-        body = {"commit": commit} | ({"upload": upload} if upload else {})
+        body = {"commit": commit} | ({"upload": upload} if upload else {}) | self._service()
         return self.request(
             "POST", "/builds", body, headers={"Idempotency-Key": idempotency_key} if idempotency_key else None
         )
@@ -197,19 +201,19 @@ class Api:
         return self.request("GET", f"/builds/{_segment(build_id)}")
 
     def list_builds(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
-        return self.request("GET", "/builds", query={"limit": limit, "cursor": cursor})
+        return self.request("GET", "/builds", query={"limit": limit, "cursor": cursor} | self._service())
 
     def submit_deployment(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/deployments", spec)
+        return self.request("POST", "/deployments", self._service() | spec)
 
     def plan_deployment(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/deployments/plan", spec)
+        return self.request("POST", "/deployments/plan", self._service() | spec)
 
     def get_deployment(self, deployment_id: str) -> dict[str, Any]:
         return self.request("GET", f"/deployments/{_segment(deployment_id)}")
 
     def list_deployments(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
-        return self.request("GET", "/deployments", query={"limit": limit, "cursor": cursor})
+        return self.request("GET", "/deployments", query={"limit": limit, "cursor": cursor} | self._service())
 
     def act_on_deployment(self, deployment_id: str, action: str) -> dict[str, Any]:
         """pause, resume, promote, approve, abort or rollback: the API takes no body, but a JSON one keeps every
@@ -224,17 +228,34 @@ class Api:
         return self.request("DELETE", "/freeze", query={"service": service} if service else None)
 
     def list_regions(self) -> dict[str, Any]:
-        return self.request("GET", "/regions")
+        return self.request("GET", "/regions", query=self._service() or None)
 
     def get_region(self, region: str) -> dict[str, Any]:
-        return self.request("GET", f"/regions/{_segment(region)}")
+        return self.request("GET", f"/regions/{_segment(region)}", query=self._service() or None)
 
     def list_hosts(
         self, region: str, group: str | None = None, limit: int | None = None, cursor: str | None = None
     ) -> dict[str, Any]:
         return self.request(
-            "GET", f"/regions/{_segment(region)}/hosts", query={"group": group, "limit": limit, "cursor": cursor}
+            "GET",
+            f"/regions/{_segment(region)}/hosts",
+            query={"group": group, "limit": limit, "cursor": cursor} | self._service(),
         )
+
+    def list_services(self) -> dict[str, Any]:
+        return self.request("GET", "/services")
+
+    def get_service(self, name: str) -> dict[str, Any]:
+        return self.request("GET", f"/services/{_segment(name)}")
+
+    def create_service(self, definition: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/services", definition)
+
+    def delete_service(self, name: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/services/{_segment(name)}")
+
+    def _service(self) -> dict[str, str]:
+        return {"service": self.service} if self.service else {}
 
 
 def _segment(value: str) -> str:

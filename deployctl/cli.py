@@ -1,6 +1,7 @@
 """deployctl: submit builds of sam-code-deploy (of a commit, or push an application's directory) and follow
 them live to every host; deploy a build in waves, follow, pause, resume, promote or abort the deployment;
-read builds', deployments', regions' and hosts' status.
+read builds', deployments', regions' and hosts' status; create, list and delete services (--service, or
+$DEPLOYCTL_SERVICE, picks the one every other command works on; `default` when neither says).
 
 It talks to the deployed stack's API with SigV4 (your AWS credentials; the emulator's by default) and
 finds the API from the stack's outputs. Exit status: 0 done, 1 the build FAILED or the deployment did not
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -274,10 +276,11 @@ def deployment_request(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_freeze(args: argparse.Namespace, api: Api, console: Console) -> int:
     """freeze: new deployments are refused, running ones pause; unfreeze: they go on. One line, or the JSON."""
     if args.command == "freeze":
-        answer = api.freeze(args.reason, args.until, args.service)
-        line = f"frozen{' ' + args.service if args.service else ''}: {answer['reason']} (by {answer.get('frozenBy')})"
+        answer = api.freeze(args.reason, args.until, getattr(args, "service", None))
+        scope = getattr(args, "service", None)
+        line = f"frozen{' ' + scope if scope else ''}: {answer['reason']} (by {answer.get('frozenBy')})"
     else:
-        answer = api.unfreeze(args.service)
+        answer = api.unfreeze(getattr(args, "service", None))
         lifted = answer.get("lifted")
         paused = ", ".join(lifted["pausedDeployments"]) if lifted and lifted["pausedDeployments"] else "none"
         line = f"unfrozen; resumed: {paused}" if lifted else "nothing was frozen"
@@ -406,6 +409,46 @@ def cmd_logs(args: argparse.Namespace, api: Api, console: Console) -> int:
     return EXIT_OK
 
 
+def service_definition(args: argparse.Namespace) -> dict[str, Any]:
+    """The body of POST /services from `services create`'s options: only what was given."""
+    definition: dict[str, Any] = {"name": args.words[1]}
+    if args.regions is not None:
+        definition["regions"] = args.regions
+    policy = {
+        name: value
+        for name, value in (
+            ("waves", args.waves),
+            ("bakeSeconds", args.bake),
+            ("regionWaves", args.region_waves),
+            ("maxFailurePercent", args.max_failure_percent),
+        )
+        if value is not None
+    }
+    return definition | ({"policy": policy} if policy else {})
+
+
+def cmd_services(args: argparse.Namespace, api: Api, console: Console) -> int:
+    """services (the list), services NAME (one), services create NAME [options], services delete NAME."""
+    words = args.words
+    if len(words) == 2 and words[0] == "create":
+        answer = api.create_service(service_definition(args))
+    elif len(words) == 2 and words[0] == "delete":
+        answer = api.delete_service(words[1])
+    elif len(words) == 1:
+        answer = api.get_service(words[0])
+    elif not words:
+        answer = api.list_services()
+    else:
+        raise DeployctlError("services takes: nothing (the list), NAME, create NAME [options] or delete NAME")
+    if args.json:
+        _print_json(console, answer)
+    elif "deleted" in answer:
+        console.print(f"deleted service {answer['name']}", highlight=False)
+    else:
+        console.print(deployment_view.services_table(answer.get("services", [answer])))
+    return EXIT_OK
+
+
 def cmd_dashboard(args: argparse.Namespace, api: Api, console: Console) -> int:
     from deployctl import dashboard  # the server's imports only for this command
 
@@ -521,6 +564,11 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         "hosts counted",
         "deployctl hosts us-west-2 --group fleet",
     ),
+    "services": (
+        cmd_services,
+        "the services (each its own builds, goals, hosts and deployment defaults); one; create one; delete one",
+        "deployctl services create checkout --regions us-west-2,eu-west-1 --waves 10,100",
+    ),
     "dashboard": (
         cmd_dashboard,
         "a live page of the builds, deployments and regions on 127.0.0.1, proxying the API with your credentials",
@@ -550,6 +598,12 @@ def _common_options(parser: argparse.ArgumentParser, top_level: bool) -> None:
         action="store_true",
         default=False if top_level else argparse.SUPPRESS,
         help="talk to AWS itself with your credentials, not to the emulator",
+    )
+    parser.add_argument(
+        "--service",
+        default=default,
+        help="the service to work on: its builds, deployments, regions and hosts (default: $DEPLOYCTL_SERVICE, "
+        "else every service's lists and the `default` service)",
     )
 
 
@@ -674,7 +728,7 @@ def parser() -> argparse.ArgumentParser:
             if name == "freeze":
                 command.add_argument("reason", help="quoted to every deployment it refuses")
                 command.add_argument("--until", help="when it ends by itself (ISO 8601 with a zone)")
-            command.add_argument("--service", help="one service's deployments only")
+            # --service (every command's): one service's deployments only; without it, every service's
         elif name == "regions":
             command.add_argument("region_name", nargs="?", metavar="region", help="one region only")
         elif name == "hosts":
@@ -687,6 +741,19 @@ def parser() -> argparse.ArgumentParser:
                 help=f"how many hosts (default {DEFAULT_HOSTS_LIMIT})",
             )
             command.add_argument("--cursor", help="start after the hosts a previous listing showed")
+        elif name == "services":
+            command.add_argument(
+                "words", nargs="*", metavar="[create|delete] NAME", help="nothing: the list; NAME: one service"
+            )
+            command.add_argument("--regions", type=_names, metavar="R1,R2,...", help="create: its regions (all)")
+            command.add_argument("--waves", type=_waves, metavar="P1,P2,...", help="create: its deployments' waves")
+            command.add_argument("--bake", type=int, metavar="SECONDS", help="create: its deployments' bake")
+            command.add_argument(
+                "--region-waves", type=_region_waves, metavar="'R1;R2,R3'", help="create: its deployments' order"
+            )
+            command.add_argument(
+                "--max-failure-percent", type=float, metavar="PCT", help="create: its deployments' health gate"
+            )
         elif name == "dashboard":
             command.add_argument(
                 "--port",
@@ -710,7 +777,11 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     target = Target.resolve(args.stack, args.region, args.endpoint_url, args.aws)
     try:
-        return args.handler(args, Api(target), console)
+        api = Api(target)
+        service = args.service or os.environ.get("DEPLOYCTL_SERVICE")
+        if service:
+            api.service = service
+        return args.handler(args, api, console)
     except DeployctlError as error:
         print(f"deployctl: {error}", file=sys.stderr)
         return EXIT_ERROR

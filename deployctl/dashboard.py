@@ -2,8 +2,8 @@
 serves the Kubernetes API.
 
 A stdlib HTTP server serves one static page (deployctl/static/index.html: no build step, no framework)
-and proxies the page's reads under /api/ (builds, deployments, regions) to the API, signed with SigV4 by deployctl's own
-credentials. So the API keeps its IAM authorization and no credential ever reaches the browser.
+and proxies the page's reads under /api/ (builds, deployments, regions, services) to the API, signed with
+SigV4 by deployctl's own credentials. So the API keeps its IAM authorization and no credential ever reaches the browser.
 
 The proxy is read-only (GET) and answers only requests addressed to 127.0.0.1 or localhost: a web page
 elsewhere cannot make the browser submit builds, or pause or abort a deployment, through it, nor reach it
@@ -23,7 +23,7 @@ from deployctl.api import Api, DeployctlError
 API_PREFIX = "/api"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # The API's collections the page reads: each with what lies under it (/builds/{id}, /regions/{region} ...).
-PROXIED = ("/builds", "/deployments", "/regions")
+PROXIED = ("/builds", "/deployments", "/regions", "/services")
 
 
 # The page's files, by URL path: (file under deployctl/static, Content-Type).

@@ -280,3 +280,22 @@ def regions_table(regions: list[dict[str, Any]]) -> Table:
             hosts_by_build_text(region),
         )
     return table
+
+
+def services_table(services: list[dict[str, Any]]) -> Table:
+    """The services: each one's regions and what its deployments take where a request says nothing."""
+    table = Table(title="services: their regions and deployment defaults", title_justify="left")
+    for column in ("service", "regions", "waves", "bake", "region waves", "max failures", "created"):
+        table.add_column(column, no_wrap=column in ("service", "created"))
+    for service in services:
+        policy = service["policy"]
+        table.add_row(
+            service["name"],
+            ", ".join(service["regions"]),
+            ",".join(f"{percent:g}" for percent in policy["waves"]),
+            f"{policy['bakeSeconds']} s",
+            "; ".join(", ".join(wave) for wave in policy.get("regionWaves") or []) or "all at once",
+            f"{policy['maxFailurePercent']:g}%",
+            service.get("createdAt") or "-",
+        )
+    return table

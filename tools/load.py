@@ -2,6 +2,7 @@
 duplicated. While it waits it prints where the builds are every 10 s (on stderr), then the figures.
 
     python -m tools.load [--builds 100] [--timeout 900]
+    python -m tools.load --services 20 --deployments 200   (many services' deployments: tools/load_services.py)
 """
 
 from __future__ import annotations
@@ -246,8 +247,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--builds", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--services", type=int, help="instead: this many services' deployments at once")
+    parser.add_argument("--deployments", type=int, default=200, help="with --services: deployments in all")
     args = parser.parse_args()
-    report = run(args.builds, args.timeout)
+    if args.services:
+        from tools import load_services
+
+        report = load_services.run(args.services, args.deployments, max(args.timeout, 1800))
+    else:
+        report = run(args.builds, args.timeout)
     print("\n".join(report.lines()))
     print("LOAD OK" if report.ok else "LOAD FAILED")
     return 0 if report.ok else 1

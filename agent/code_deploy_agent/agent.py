@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from code_deploy_agent import AGENT_VERSION, host_item, releases
-from code_deploy_agent.config import AgentConfig, ConfigError
+from code_deploy_agent.config import DEFAULT_SERVICE, AgentConfig, ConfigError
 from code_deploy_agent.deploy import Deployer
 from code_deploy_agent.download import DownloadStopped
 from code_deploy_agent.host_item import Report
@@ -174,11 +174,20 @@ class Agent:
         save_state(self.paths, self.state)
 
     def register(self) -> None:
+        """Registers the host in its group; refused (ConfigError, saying why) for a service the region
+        does not run: POST /services creates a service in its regions."""
+        service = self.config.service
+        if service != DEFAULT_SERVICE and not self.region.service_known(service):
+            raise ConfigError(
+                f"service {service} does not run in {self.config.region}: create it (deployctl services create "
+                f"{service}) or give it the region; this host is not registered"
+            )
         self.region.update_host(
             self.config.host_id,
             host_item.registration(
                 host_id=self.config.host_id,
                 group=self.config.group,
+                service=service,
                 region=self.config.region,
                 zone=self.config.zone,
                 address=self.config.address,

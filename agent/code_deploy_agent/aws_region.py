@@ -54,6 +54,14 @@ class AwsRegion:
         item = answer.get("Item")
         return {name: _deserializer.deserialize(value) for name, value in item.items()} if item else None
 
+    def service_known(self, service: str) -> bool:
+        key = f"SERVICE#{service}"
+        try:
+            answer = self._dynamodb.get_item(TableName=self.table, Key={"pk": {"S": key}})
+        except (BotoCoreError, ClientError) as error:
+            raise RegionError(f"reading {key}: {error}") from error
+        return "Item" in answer
+
     def update_host(self, host_id: str, attributes: Mapping[str, Any]) -> None:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}

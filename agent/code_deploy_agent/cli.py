@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from code_deploy_agent.aws_region import AwsPeerDirectory, AwsRegion
-from code_deploy_agent.config import FIELDS, ConfigError, load_config
+from code_deploy_agent.config import DEFAULT_SERVICE, FIELDS, ConfigError, load_config
 from code_deploy_agent.fleet import FleetSwarm, fleet_configs, run_agents, stop_agents, stop_apps, stop_on_signals
 
 EXIT_OK, EXIT_NOT_STOPPED, EXIT_ERROR = 0, 1, 2
@@ -77,6 +77,7 @@ def _fleet(args: argparse.Namespace) -> int:
         heartbeat_seconds=args.heartbeat_seconds,
         keep_releases=args.keep_releases,
         download_bytes_per_second=args.download_bytes_per_second,
+        service=args.service,
         swarm=FleetSwarm(args.peers_table, args.peer_network, args.upload_bytes_per_second)
         if args.peers_table
         else None,
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet = commands.add_parser("fleet", help="run COUNT agents in this process, each in DIR/REGION/HOST_ID")
     fleet.add_argument("--region", required=True)
     fleet.add_argument("--group", required=True)
+    fleet.add_argument("--service", default=DEFAULT_SERVICE, help="the service the agents join (default: default)")
     fleet.add_argument("--count", type=int, required=True)
     fleet.add_argument("--dir", default=DEFAULT_FLEET_DIR)
     fleet.add_argument(

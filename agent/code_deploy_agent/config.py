@@ -7,6 +7,7 @@ There is no endpoint here: boto3 reads AWS_ENDPOINT_URL, so the same agent talks
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,12 @@ from typing import Any
 import yaml
 
 ENV_PREFIX = "CODE_DEPLOY_"
+# The service a host runs (POST /services creates one); `default` is what the system deployed before services.
+DEFAULT_SERVICE = "default"
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# A group of a service other than the default is `<service>/<group>` in the region, the control plane's
+# rule (code_deploy.hosts.fleet.service_of): a group belongs to one service.
+SERVICE_GROUP_SEPARATOR = "/"
 MIN_KEEP_RELEASES = 2  # the current release and the previous one, where a rollback returns
 
 
@@ -39,6 +46,7 @@ class AgentConfig:
     # A cap on the artifact's download rate, 0 for none: a host's link is shared with the application it
     # serves, and the benchmark gives each local agent the bandwidth a real host would have.
     download_bytes_per_second: float = 0.0
+    service: str = DEFAULT_SERVICE  # the service it joins; its group is checked and named within it
     upload_bytes_per_second: float = 0.0  # what it sends its peers, 0 for no cap
     # The region's swarm directory (the regional stack's PeersTableName): with it the agent fetches an
     # artifact from the region's other hosts (docs/p2p.md); without it, from the bucket alone.
@@ -123,4 +131,16 @@ def check_config(config: AgentConfig) -> AgentConfig:
         raise ConfigError(f"peer_port {config.peer_port} is not a port (0: any free one)")
     if not 0 < config.app_port < 65536:
         raise ConfigError(f"app_port {config.app_port} is not a port")
-    return config
+    if not SERVICE_NAME.fullmatch(config.service):
+        raise ConfigError(f"service {config.service!r} is not a service name (lowercase letters, digits, hyphens)")
+    return dataclasses.replace(config, group=service_group(config.service, config.group))
+
+
+def service_group(service: str, group: str) -> str:
+    """The group's name in the region: `<service>/<group>` for a service other than the default (as given
+    if it names the service already), the group itself for the default."""
+    if service != DEFAULT_SERVICE and group.startswith(service + SERVICE_GROUP_SEPARATOR):
+        return group  # named already: a config checked again
+    if SERVICE_GROUP_SEPARATOR in group:
+        raise ConfigError(f"group {group!r} has a {SERVICE_GROUP_SEPARATOR!r}: --service names the group's service")
+    return group if service == DEFAULT_SERVICE else f"{service}{SERVICE_GROUP_SEPARATOR}{group}"

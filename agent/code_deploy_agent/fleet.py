@@ -20,7 +20,7 @@ from pathlib import Path
 
 from code_deploy_agent import host_item, releases
 from code_deploy_agent.agent import Agent, agent_logger, close_logger, jittered
-from code_deploy_agent.config import AgentConfig, ConfigError, check_config
+from code_deploy_agent.config import DEFAULT_SERVICE, AgentConfig, ConfigError, check_config
 from code_deploy_agent.hooks import (
     APPLICATION_STOP,
     HookContext,
@@ -65,6 +65,7 @@ def fleet_configs(
     heartbeat_seconds: float = 30.0,
     keep_releases: int = 3,
     download_bytes_per_second: float = 0.0,
+    service: str = DEFAULT_SERVICE,
     swarm: FleetSwarm | None = None,
 ) -> list[AgentConfig]:
     """One config per local agent: its own directory and app port (the one it had, if it ran before), and
@@ -90,6 +91,7 @@ def fleet_configs(
                     heartbeat_seconds=heartbeat_seconds,
                     keep_releases=keep_releases,
                     download_bytes_per_second=download_bytes_per_second,
+                    service=service,
                     upload_bytes_per_second=swarm.upload_bytes_per_second if swarm else 0.0,
                     peers_table=swarm.peers_table if swarm else "",
                     peer_address=swarm.address(zone_index, index // len(zones)) if swarm else "",

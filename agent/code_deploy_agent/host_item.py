@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from code_deploy_agent.config import DEFAULT_SERVICE
+
 GROUP_SHARDS = 16
 OUTPUT_TAIL_CHARS = 2048
 
@@ -111,6 +113,7 @@ def registration(
     group: str,
     region: str,
     zone: str,
+    service: str = DEFAULT_SERVICE,
     address: str,
     app_port: int,
     agent_version: str,
@@ -122,6 +125,7 @@ def registration(
     return {
         "hostId": host_id,
         "group": group,
+        "service": service,
         "region": region,
         "zone": zone,
         "address": address,

@@ -123,6 +123,11 @@ class RegionLink(Protocol):
         host's `groupShard`), None when there is none."""
         ...
 
+    def service_known(self, service: str) -> bool:
+        """Whether the service runs in the region (its `SERVICE#<service>` item, which POST /services writes):
+        a host may join it."""
+        ...
+
     def update_host(self, host_id: str, attributes: Mapping[str, Any]) -> None:
         """Sets these attributes of the host's own item (`HOST#<hostId>`), creating it if need be, leaving
         every other attribute as it is; a None value removes the attribute."""

@@ -8,6 +8,10 @@
 const POLL_MS = 1000;
 const DEPLOYMENT_PREFIX = "deploy-";
 let selected = decodeURIComponent(location.hash.slice(1)) || null;
+// The service the lists show (the header's picker; the URL's ?service=): every service's builds and
+// deployments when none is picked, the default service's regions.
+let service = new URLSearchParams(location.search).get("service") || "";
+const ofService = (path) => (service ? `${path}${path.includes("?") ? "&" : "?"}service=${encodeURIComponent(service)}` : path);
 
 const el = (tag, attrs = {}, ...children) => {
   const node = document.createElement(tag);
@@ -219,7 +223,7 @@ async function refreshHosts(regions) {
   const note = document.getElementById("real-hosts-note");
   try {
     const answers = await Promise.all(regions.map((region) =>
-      api(`/regions/${encodeURIComponent(region.region)}/hosts?limit=${HOSTS_PER_REGION_SHOWN}`)));
+      api(ofService(`/regions/${encodeURIComponent(region.region)}/hosts?limit=${HOSTS_PER_REGION_SHOWN}`))));
     const withHosts = answers.filter((answer) => answer.hosts.length);
     document.getElementById("real-hosts-panel").hidden = !withHosts.length;
     document.getElementById("real-hosts").replaceChildren(...withHosts.map((answer) => hostsTable(answer.region, answer)));
@@ -270,7 +274,7 @@ function drawFleet(regions) {
 async function refreshDeployments() {
   const note = document.getElementById("deployments-note");
   try {
-    const [page, regions] = await Promise.all([api("/deployments?limit=20"), api("/regions")]);
+    const [page, regions] = await Promise.all([api(ofService("/deployments?limit=20")), api(ofService("/regions"))]);
     drawDeploymentList(page.deployments);
     drawFleet(regions.regions);
     note.hidden = true;
@@ -284,7 +288,7 @@ async function refreshDeployments() {
 async function refresh() {
   const error = document.getElementById("error");
   try {
-    const [page] = await Promise.all([api("/builds?limit=20"), refreshDeployments()]);
+    const [page] = await Promise.all([api(ofService("/builds?limit=20")), refreshDeployments()]);
     if (!selected && page.builds.length) selected = page.builds[0].buildId;
     drawList(page.builds);
     if (isDeployment(selected)) drawDeployment(await api(`/deployments/${encodeURIComponent(selected)}`));
@@ -306,4 +310,16 @@ window.addEventListener("hashchange", () => {
 });
 
 api("/stack").then((stack) => { document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`; });
+// The services, in the header's picker: choosing one shows its builds, deployments and regions alone.
+api("/services").then((answer) => {
+  const picker = document.getElementById("service");
+  picker.replaceChildren(el("option", { value: "" }, "every service"),
+    ...answer.services.map((one) => el("option", { value: one.name }, one.name)));
+  picker.value = service;
+  picker.addEventListener("change", () => {
+    service = picker.value;
+    hostsReadAt = 0;
+    history.replaceState(null, "", `${location.pathname}${service ? `?service=${encodeURIComponent(service)}` : ""}${location.hash}`);
+  });
+}).catch(() => { document.getElementById("service").hidden = true; });
 refresh();

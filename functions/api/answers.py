@@ -83,9 +83,13 @@ PageCursor = Annotated[
 ]
 
 
-def page_request(limit: int, cursor: str | None, index: paging.RecentIndex) -> paging.PageRequest:
-    """The page a client asks for, as of now; InvalidCursor when the cursor is not one this API gave out."""
-    return paging.PageRequest(utc_now(), limit, paging.Cursor.decode(cursor, index) if cursor is not None else None)
+def page_request(
+    limit: int, cursor: str | None, index: paging.RecentIndex, partition_prefix: str = ""
+) -> paging.PageRequest:
+    """The page a client asks for, as of now; InvalidCursor when the cursor is not one this API gave out.
+    With `partition_prefix` (paging.service_partition), of one service's records, through `index`."""
+    decoded = paging.Cursor.decode(cursor, index, partition_prefix) if cursor is not None else None
+    return paging.PageRequest(utc_now(), limit, decoded, partition_prefix)
 
 
 def error_response(status: HTTPStatus, message: str, detail: list[ErrorDetail] | None = None) -> Response:

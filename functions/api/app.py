@@ -1,7 +1,8 @@
-"""REST API: builds (POST /builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan],
-GET /deployments[/{id}], POST /deployments/{id}/{action}), freezes (POST|GET|DELETE /freeze) and regions
-(GET /regions[/{region}[/hosts]]), one router a concept (build_routes, deployment_routes, freeze_routes,
-region_routes). Here: the resolver, the routers, and how a
+"""REST API: services (POST /services, GET /services[/{name}], DELETE /services/{name}), builds (POST
+/builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan], GET /deployments[/{id}],
+POST /deployments/{id}/{action}), freezes (POST|GET|DELETE /freeze) and regions (GET /regions[/{region}[/hosts]]),
+one router a concept (service_routes, build_routes, deployment_routes, freeze_routes, region_routes). Here: the
+resolver, the routers, and how a
 refusal is answered, by kind."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import build_routes
 import deployment_routes
 import freeze_routes
 import region_routes
+import service_routes
 from answers import body_refusal, error_response
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -33,7 +35,7 @@ logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_input.parse_json)
-for concept in (build_routes, deployment_routes, freeze_routes, region_routes):
+for concept in (service_routes, build_routes, deployment_routes, freeze_routes, region_routes):
     app.include_router(concept.router)
 
 
@@ -91,7 +93,8 @@ def no_such_route(error: NotFoundError) -> Response:
         "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
         "POST /deployments/{deploymentId}/pause|resume|promote|approve|abort|rollback, POST|GET|DELETE /freeze, "
-        "GET /regions, GET /regions/{region} and GET /regions/{region}/hosts",
+        "GET /regions, GET /regions/{region}, GET /regions/{region}/hosts, POST /services, GET /services, "
+        "GET /services/{name} and DELETE /services/{name}",
     )
 
 

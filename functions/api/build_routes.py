@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.metrics import MetricUnit
+from service_routes import ServiceQuery, service_named
 
 from code_deploy import aws, paging
 from code_deploy.builds.model import BUILD_ID_PATTERN, BUILD_ID_RULE, utc_text
@@ -28,29 +29,39 @@ BuildsOnPage = answers.page_limit("Builds")
 IdempotencyKey = answers.idempotency_key("answers the first one's build instead of making another")
 
 
-def queue_build(commit: str, upload_id: str | None = None, requested_by: str | None = None) -> dict:
+def queue_build(
+    commit: str, upload_id: str | None = None, requested_by: str | None = None, service: str | None = None
+) -> dict:
     from code_deploy.builds import building
+    from code_deploy.builds.store import Submitter
+    from code_deploy.services.model import DEFAULT_SERVICE
 
     config = answers.settings()
+    service = service_named(service).name if service not in (None, DEFAULT_SERVICE) else DEFAULT_SERVICE
     queue = building.BuildQueue(answers.table(config.builds_table), aws.sqs(), config.build_queue_url)
+    submitter = Submitter(service, requested_by)
     if upload_id:
         record = building.submit_upload_build(
-            queue, aws.s3(), config.staging, commit=commit, upload_id=upload_id, requested_by=requested_by
+            queue, aws.s3(), config.staging, commit=commit, upload_id=upload_id, submitter=submitter
         )
     else:
-        record = building.submit_build(queue, commit, requested_by=requested_by)
+        record = building.submit_build(queue, commit, submitter=submitter)
     # The build's correlation key from here on, as in every function it passes through (deployctl logs).
     logger.append_keys(build_id=record.build_id)
-    logger.info("build queued", extra={"commit": record.commit, "upload_id": upload_id})
+    logger.info("build queued", extra={"commit": record.commit, "upload_id": upload_id, "service": service})
     metrics.add_metric(name="BuildsSubmitted", unit=MetricUnit.Count, value=1)
     accepted = BuildAccepted(
-        buildId=record.build_id, commit=record.commit, status=record.status, statusUrl=f"/builds/{record.build_id}"
+        buildId=record.build_id,
+        commit=record.commit,
+        status=record.status,
+        service=record.service,
+        statusUrl=f"/builds/{record.build_id}",
     )
     return accepted.model_dump(mode="json")
 
 
 def queue_asked_build(asked: dict) -> dict:
-    return queue_build(asked["commit"], asked["upload"], asked.get("by"))
+    return queue_build(asked["commit"], asked["upload"], asked.get("by"), asked.get("service"))
 
 
 # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
@@ -89,7 +100,7 @@ def grant_upload() -> Response[UploadGranted]:
         BuildAccepted,
         "Build queued",
         {
-            404: "No zip was PUT for the upload (or it expired, a day after its PUT)",
+            404: "No zip was PUT for the upload (or it expired, a day after its PUT), or no such service",
             409: "A request with the same Idempotency-Key is still being handled",
             422: "The body is JSON but not a valid build request, the uploaded zip is larger than the stack's "
             "MaxUploadBytes, or the Idempotency-Key was used with another commit or upload",
@@ -99,25 +110,36 @@ def grant_upload() -> Response[UploadGranted]:
 )
 def submit_build(request: BuildRequest, idempotency_key: IdempotencyKey = None) -> Response[BuildAccepted]:
     asked = {"commit": request.commit, "upload": request.upload, "by": answers.caller(router)}
+    if request.service is not None:  # (a retry of a request from before services answers as it did)
+        asked["service"] = request.service
     accepted = BuildAccepted(**queue_build_once(router, idempotency_key, asked))
     return answers.accepted_at(accepted, accepted.statusUrl)
 
 
 @router.get(
     "/builds",
-    summary="List builds, newest first, a page at a time",
-    responses=answers.page_responses(BuildList, "A page of builds"),
+    summary="List builds (of every service, or of one), newest first, a page at a time",
+    responses=answers.responses(
+        200, BuildList, "A page of builds", {404: "No such service", 422: answers.PAGE_REFUSAL}
+    ),
 )
-def list_builds(limit: BuildsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: answers.PageCursor = None) -> BuildList:
+def list_builds(
+    limit: BuildsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: answers.PageCursor = None, service: ServiceQuery = None
+) -> BuildList:
     from code_deploy.builds import store, view
 
     config = answers.settings()
+    if service is None:
+        request = answers.page_request(limit, cursor, store.BUILDS)
+    else:
+        service_named(service)  # ServiceNotFound
+        request = answers.page_request(limit, cursor, store.SERVICE_BUILDS, paging.service_partition(service))
     return view.list_builds(
         builds_table=answers.table(config.builds_table),
         copy_tracking_table=answers.table(config.copy_tracking_table),
         regional_buckets=config.regional_buckets,
         hosts_per_region=config.hosts_per_region,
-        request=answers.page_request(limit, cursor, store.BUILDS),
+        request=request,
     )
 
 

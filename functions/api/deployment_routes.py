@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from service_routes import ServiceQuery, service_named
 
 from code_deploy import aws, paging
 from code_deploy.deployments.ids import DEPLOYMENT_ID_PATTERN, DEPLOYMENT_ID_RULE
@@ -34,8 +35,9 @@ logger = Logger(child=True)
 
 # What accepting a deployment refuses, planned or done.
 DEPLOYMENT_REFUSALS = {
-    404: "No such build",
-    409: "The build is not SUCCEEDED, or not in every target region's bucket",
+    404: "No such build, or no such service",
+    409: "The build is not SUCCEEDED, or not in every target region's bucket, or it belongs to another service "
+    "than the one named",
     422: "The body is not a valid deployment (unknown region or alarm, waves not increasing ...)",
 }
 
@@ -51,7 +53,9 @@ def rollout_tables() -> Tables:
     from code_deploy.deployments.store import Tables
 
     config = answers.settings()
-    return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+    return Tables.of(
+        aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table, config.services_table
+    )
 
 
 def unknown_alarms(names: tuple[str, ...], regions: tuple[str, ...]) -> list[str]:
@@ -63,23 +67,35 @@ def unknown_alarms(names: tuple[str, ...], regions: tuple[str, ...]) -> list[str
 
 
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
-    from code_deploy.deployments import model
+    """The deployment a request asks for: of the build's service (a request naming another is refused),
+    what it leaves out taken from the service's policy."""
+    from code_deploy.builds.store import BuildNotFound
+    from code_deploy.deployments import accept, model
+    from code_deploy.services.model import default_service
+    from code_deploy.services.model import deployment_spec as service_deployment_spec
 
+    known_regions = answers.settings().regional_buckets.regions
     simulate = request.simulate
-    return model.spec_from_request(
-        request.buildId,
-        answers.settings().regional_buckets.regions,
-        regions=request.regions,
-        waves=request.waves,
-        bake_seconds=request.bakeSeconds,
-        wave_timeout_seconds=request.waveTimeoutSeconds,
-        region_waves=request.regionWaves,
-        max_failure_percent=request.maxFailurePercent,
-        simulation=model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,
-        alarms=request.alarms,
-        on_gate_failure=request.onGateFailure,
-        approval_waves=request.approvalRequired,
-    )
+    fields = {
+        "regions": ("regions", request.regions),
+        "waves": ("waves", request.waves),
+        "bakeSeconds": ("bake_seconds", request.bakeSeconds),
+        "waveTimeoutSeconds": ("wave_timeout_seconds", request.waveTimeoutSeconds),
+        "regionWaves": ("region_waves", request.regionWaves),
+        "maxFailurePercent": ("max_failure_percent", request.maxFailurePercent),
+        "simulate": ("simulation", model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None),
+        "alarms": ("alarms", request.alarms),
+        "onGateFailure": ("on_gate_failure", request.onGateFailure),
+        "approvalRequired": ("approval_waves", request.approvalRequired),
+    }
+    asked = {name: value for field, (name, value) in fields.items() if field in request.model_fields_set}
+    try:
+        service = accept.deployment_service(rollout_tables(), request.buildId, request.service, known_regions)
+    except BuildNotFound:
+        # A request that is malformed as well is refused as such (422) first, as before services.
+        service_deployment_spec(default_service(known_regions), request.buildId, known_regions, asked)
+        raise
+    return service_deployment_spec(service, request.buildId, known_regions, asked)
 
 
 @router.post(
@@ -109,8 +125,10 @@ def accept_deployment(asked: dict) -> dict:
 
     config = answers.settings()
     request = DeploymentRequest.model_validate(asked["deployment"])
-    spec = deployment_spec(request)
     override = request.freezeOverride.reason if request.freezeOverride else None
+    # A freeze of everything refuses before the build is looked up; a service's, once it is known
+    accept.refuse_if_frozen(answers.table(config.regions_table), override=override)
+    spec = deployment_spec(request)
     deployment = accept.deploy_build(
         accept.Rollouts(
             rollout_tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet, unknown_alarms
@@ -122,11 +140,15 @@ def accept_deployment(asked: dict) -> dict:
         requester=accept.Requester(by=asked["by"], freeze_override=override),
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
-    logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
+    logger.info(
+        "deployment accepted",
+        extra={"service": spec.service, "regions": list(spec.regions), "waves": list(spec.waves)},
+    )
     accepted = DeploymentAccepted(
         deploymentId=deployment.deployment_id,
         buildId=deployment.build_id,
         status=deployment.status.value,
+        service=deployment.service,
         statusUrl=f"/deployments/{deployment.deployment_id}",
         predictedSeconds=round(deployment.predicted_seconds, 6),
     )
@@ -147,10 +169,10 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
         DeploymentAccepted,
         "Deployment accepted; its rollout has started",
         {
-            404: "No such build",
-            409: "The build is not SUCCEEDED, or not in every target region's bucket; a freeze holds (the message "
-            "quotes its reason; freezeOverride passes it); or a request with the same Idempotency-Key is still "
-            "being handled",
+            404: "No such build, or no such service",
+            409: "The build is not SUCCEEDED, or not in every target region's bucket, or it belongs to another "
+            "service than the one named; a freeze holds (the message quotes its reason; freezeOverride passes it); "
+            "or a request with the same Idempotency-Key is still being handled",
             422: "The body is not a valid deployment (unknown region or alarm, waves not increasing ...), or the "
             "Idempotency-Key was used with another request",
         },
@@ -160,25 +182,32 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
 def create_deployment(
     request: DeploymentRequest, idempotency_key: IdempotencyKey = None
 ) -> Response[DeploymentAccepted]:
-    asked = {"deployment": request.model_dump(mode="json"), "by": answers.caller(router)}
+    # What the request left out stays out: the build's service's policy fills it in.
+    asked = {"deployment": request.model_dump(mode="json", exclude_unset=True), "by": answers.caller(router)}
     accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, asked))
     return answers.accepted_at(accepted, accepted.statusUrl)
 
 
 @router.get(
     "/deployments",
-    summary="List deployments, newest first, a page at a time",
-    responses=answers.page_responses(DeploymentList, "A page of deployments"),
+    summary="List deployments (of every service, or of one), newest first, a page at a time",
+    responses=answers.responses(
+        200, DeploymentList, "A page of deployments", {404: "No such service", 422: answers.PAGE_REFUSAL}
+    ),
 )
 def list_deployments(
-    limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE, cursor: answers.PageCursor = None
+    limit: DeploymentsOnPage = paging.DEFAULT_PAGE_SIZE,
+    cursor: answers.PageCursor = None,
+    service: ServiceQuery = None,
 ) -> DeploymentList:
     from code_deploy.deployments import store, view
 
-    return view.list_deployments(
-        deployments_table=answers.table(answers.settings().deployments_table),
-        request=answers.page_request(limit, cursor, store.DEPLOYMENTS),
-    )
+    if service is None:
+        request = answers.page_request(limit, cursor, store.DEPLOYMENTS)
+    else:
+        service_named(service)  # ServiceNotFound
+        request = answers.page_request(limit, cursor, store.SERVICE_DEPLOYMENTS, paging.service_partition(service))
+    return view.list_deployments(deployments_table=answers.table(answers.settings().deployments_table), request=request)
 
 
 @router.get(

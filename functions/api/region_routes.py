@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import answers
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from service_routes import ServiceQuery, service_named
 
 from code_deploy import paging
 from code_deploy.deployments.schema import RegionList, RegionView
@@ -27,43 +28,52 @@ GroupName = Annotated[
 ]
 
 
-def hosts_reading() -> HostsReading:
-    """What reading the regions' hosts takes, as of now."""
+def hosts_reading(service: str | None = None) -> HostsReading:
+    """What reading a service's regions and hosts takes (the default service's: None), as of now;
+    ServiceNotFound for a service that does not exist."""
     from code_deploy.hosts.view import HostsReading
 
     config = answers.settings()
+    known = service_named(service)
     return HostsReading(
         regions_table=answers.table(config.regions_table),
         fleet_table=answers.fleet_table,
-        regions=config.regional_buckets.regions,
+        regions=known.regions,
         hosts_per_region=config.hosts_per_region,
         now=time.time(),
         lost_after=config.host_lost_after_seconds,
+        service=known.name,
     )
 
 
 @router.get(
     "/regions",
-    summary="Which build each region should run and runs: its goal, its live hosts per build and its lost hosts",
-    responses=answers.responses(200, RegionList, "Every region"),
+    summary="Which build each region should run and runs: its goal, its live hosts per build and its lost hosts "
+    "(the default service's, or ?service='s)",
+    responses=answers.responses(
+        200, RegionList, "Every region of the service", {404: "No such service", 422: "Not a service name"}
+    ),
 )
-def list_regions() -> RegionList:
+def list_regions(service: ServiceQuery = None) -> RegionList:
     from code_deploy.deployments import view
 
-    return view.list_regions(hosts_reading())
+    return view.list_regions(hosts_reading(service))
 
 
 @router.get(
     "/regions/<region>",
-    summary="One region's goal, live hosts per build and lost hosts",
+    summary="One region's goal, live hosts per build and lost hosts (the default service's, or ?service='s)",
     responses=answers.lookup_responses(
-        RegionView, "The region", "Not one of the stack's regions", "The region's name is too long"
+        RegionView,
+        "The region",
+        "Not one of the service's regions, or no such service",
+        "The region's name is too long, or not a service name",
     ),
 )
-def get_region(region: RegionName) -> RegionView:
+def get_region(region: RegionName, service: ServiceQuery = None) -> RegionView:
     from code_deploy.deployments import view
 
-    return view.read_region(hosts_reading(), region)
+    return view.read_region(hosts_reading(service), region)
 
 
 @router.get(
@@ -86,7 +96,8 @@ def list_region_hosts(
     group: GroupName = None,
     limit: HostsOnPage = paging.DEFAULT_PAGE_SIZE,
     cursor: answers.PageCursor = None,
+    service: ServiceQuery = None,
 ) -> HostList:
     from code_deploy.hosts import view
 
-    return view.list_hosts(hosts_reading(), region=region, group=group, limit=limit, cursor=cursor)
+    return view.list_hosts(hosts_reading(service), region=region, group=group, limit=limit, cursor=cursor)

@@ -22,7 +22,9 @@ settings = environment.lazy_settings("DeploymentStepSettings")
 
 def tables() -> Tables:
     config = settings()
-    return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+    return Tables.of(
+        aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table, config.services_table
+    )
 
 
 def gate_signals() -> signals.Signals:

@@ -88,6 +88,7 @@ def steer_real_hosts(config, request) -> list[dict]:
             wave=int(order["wave"]),
             percents=(float(order["percents"][0]), float(order["percents"][1])),
             artifact=artifact,
+            service=request.service,
         ),
         (utc_now(), time.time()),
         config.host_lost_after_seconds,

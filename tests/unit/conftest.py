@@ -29,6 +29,7 @@ HOSTS_PER_REGION = 200
 FLEET = SwarmParameters(hosts=HOSTS_PER_REGION, artifact_bytes=1, seeds=3, fanout=4, piece_bytes=1024)
 HOST_LOST_AFTER_SECONDS = 90
 IDEMPOTENCY_TABLE = f"{STACK}-idempotency"
+SERVICES_TABLE = f"{STACK}-services"
 
 
 @dataclass
@@ -148,6 +149,29 @@ def module_stack() -> Stack:
             yield _create_stack(monkeypatch)
 
 
+def _service_month_index(dynamodb, table: str, sort_key: str, projection: str) -> None:
+    """A table's by-service-month index (one service's records newest first), as the template declares it."""
+    dynamodb.update_table(
+        TableName=table,
+        AttributeDefinitions=[
+            {"AttributeName": "serviceMonth", "AttributeType": "S"},
+            {"AttributeName": sort_key, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "by-service-month",
+                    "KeySchema": [
+                        {"AttributeName": "serviceMonth", "KeyType": "HASH"},
+                        {"AttributeName": sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": projection},
+                }
+            }
+        ],
+    )
+
+
 def _create_stack(monkeypatch) -> Stack:
     dynamodb = boto3.client("dynamodb")
     builds_table = _table(dynamodb, f"{STACK}-builds", "build_id", "record")
@@ -171,6 +195,8 @@ def _create_stack(monkeypatch) -> Stack:
             }
         ],
     )
+    # GET /builds?service='s index, as the template declares it
+    _service_month_index(dynamodb, f"{STACK}-builds", "queuedAt", "KEYS_ONLY")
     _table(dynamodb, f"{STACK}-FileCopyTracking", "fileKey", "sourceBucket")
     dynamodb.create_table(
         TableName=IDEMPOTENCY_TABLE,
@@ -215,6 +241,13 @@ def _create_stack(monkeypatch) -> Stack:
             }
         ],
     )
+    _service_month_index(dynamodb, f"{STACK}-deployments", "createdAt", "ALL")
+    dynamodb.create_table(
+        TableName=SERVICES_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "name", "KeyType": "HASH"}],
+    )
     dynamodb.create_table(
         TableName=f"{STACK}-regions",
         BillingMode="PAY_PER_REQUEST",
@@ -252,6 +285,7 @@ def _create_stack(monkeypatch) -> Stack:
         "ROLLOUT_STATE_MACHINE_ARN": rollout_state_machine_arn,
         "DEPLOYMENTS_TABLE_NAME": f"{STACK}-deployments",
         "REGIONS_TABLE_NAME": f"{STACK}-regions",
+        "SERVICES_TABLE_NAME": SERVICES_TABLE,
         "REGIONAL_SYNC_FUNCTION_PATTERN": f"{STACK}-{{region}}-sync",
         "DEPLOYMENT_EVENTS_TOPIC_ARN": events_topic_arn,
         "METRICS_NAMESPACE": STACK,

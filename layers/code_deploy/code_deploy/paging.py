@@ -67,7 +67,7 @@ class Cursor:
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str, index: RecentIndex) -> Cursor:
+    def decode(cls, text: str, index: RecentIndex, partition_prefix: str = "") -> Cursor:
         """The cursor, checked field by field: a forged one is refused here, never sent to DynamoDB."""
         if len(text) > MAX_CURSOR_CHARS:
             raise InvalidCursor("too long")
@@ -84,7 +84,7 @@ class Cursor:
             not isinstance(start_key, dict)
             or set(start_key) != index.page_key_fields
             or not all(isinstance(value, str) for value in start_key.values())
-            or start_key[index.month_attribute] != month
+            or start_key[index.month_attribute] != partition_prefix + month
         ):
             raise InvalidCursor("bad start key")
         return cls(month, start_key)
@@ -98,6 +98,7 @@ class PageRequest:
     now: str
     limit: int = DEFAULT_PAGE_SIZE
     cursor: Cursor | None = None
+    partition_prefix: str = ""  # "<service>#": one service's records, through its by-service index
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,23 @@ class Page:
     next_cursor: Cursor | None
 
 
+def service_partition(service: str) -> str:
+    """The prefix of a service's index partitions (`<service>#<month>`), which list its records alone."""
+    return f"{service}#"
+
+
 def list_recent(
-    table, index: RecentIndex, now: str, limit: int = DEFAULT_PAGE_SIZE, cursor: Cursor | None = None
+    table,
+    index: RecentIndex,
+    now: str,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: Cursor | None = None,
+    partition_prefix: str = "",
 ) -> Page:
     """The index's records, newest first: at most `limit`, from `cursor` on (from the newest without one).
 
-    `now` bounds the walk: months from now back LIST_MONTHS are listed, older ones are not.
+    `now` bounds the walk: months from now back LIST_MONTHS are listed, older ones are not. An index of
+    one service's records (`<service>#<month>`, partition_prefix `<service>#`) is walked the same way.
     """
     oldest = months_before(month_of(now), LIST_MONTHS - 1)
     month, start_key = (cursor.month, cursor.start_key) if cursor else (month_of(now), None)
@@ -121,7 +133,7 @@ def list_recent(
             "IndexName": index.name,
             "KeyConditionExpression": "#month = :month",
             "ExpressionAttributeNames": {"#month": index.month_attribute},
-            "ExpressionAttributeValues": {":month": month},
+            "ExpressionAttributeValues": {":month": partition_prefix + month},
             "ScanIndexForward": False,
             "Limit": limit - len(records),
         }

@@ -65,6 +65,8 @@ class _RolloutSettings(_RegionalSettings, _SwarmSettings):
     builds_table: str = Field(alias="BUILDS_TABLE_NAME")
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
+    # The services other than `default`; a stack without the table deploys the default service alone.
+    services_table: str = Field(alias="SERVICES_TABLE_NAME", default="")
 
     @property
     def home_region(self) -> str:

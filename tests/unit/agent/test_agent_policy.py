@@ -75,11 +75,13 @@ def test_it_reads_only_the_builds_of_its_regions_bucket():
 
 def test_it_reads_goals_only_not_other_hosts_items():
     [goals] = allowed("dynamodb:GetItem")
-    assert goals["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["GOAL#*"]}}
-    # The key the agent reads, its shard's copy of its group's goal, is among them; a host item is not
-    [pattern] = goals["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert fnmatch.fnmatchcase(host_item.goal_key(host_item.group_shard("web", "i-0abc")), pattern)
-    assert not fnmatch.fnmatchcase(host_item.host_key("i-0abc"), pattern)
+    assert goals["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["GOAL#*", "SERVICE#*"]}}
+    # The keys the agent reads, its shard's copy of its group's goal and, at registration, its service's
+    # item, are among them; a host item is not
+    goal, service = goals["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert fnmatch.fnmatchcase(host_item.goal_key(host_item.group_shard("web", "i-0abc")), goal)
+    assert fnmatch.fnmatchcase("SERVICE#checkout", service)
+    assert not any(fnmatch.fnmatchcase(host_item.host_key("i-0abc"), pattern) for pattern in (goal, service))
 
 
 def test_it_writes_its_own_host_item_only_and_only_the_attributes_the_agent_writes():

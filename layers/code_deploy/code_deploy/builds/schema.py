@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from code_deploy.builds.model import COMMIT_PATTERN, COMMIT_RULE, UPLOAD_ID_PATTERN, UPLOAD_ID_RULE, BuildStatus
 from code_deploy.schema import HistoryEntry, Schema
+from code_deploy.services.model import DEFAULT_SERVICE, SERVICE_NAME_PATTERN, SERVICE_NAME_RULE
 
 Commit = Annotated[str, StringConstraints(pattern=COMMIT_PATTERN, strict=True)]
 UploadId = Annotated[str, StringConstraints(pattern=UPLOAD_ID_PATTERN, strict=True)]
@@ -35,6 +36,12 @@ class BuildRequest(Schema):
         f"checked, instead of a build of the commit, which then only names it. {UPLOAD_ID_RULE}.",
         examples=["6f1c3b0e9d2a4c8b8e5f7a1d2c3b4a59"],
     )
+    service: str | None = Field(
+        default=None,
+        pattern=SERVICE_NAME_PATTERN,
+        description=f"The service it belongs to (POST /services); `default` if left out. {SERVICE_NAME_RULE}.",
+        examples=["checkout"],
+    )
 
 
 class UploadGranted(Schema):
@@ -48,6 +55,7 @@ class UploadGranted(Schema):
 
 
 class BuildAccepted(BuildIdentity):
+    service: str = Field(default=DEFAULT_SERVICE, description="The service it belongs to")
     statusUrl: str = Field(description="Where the build's status can be read (GET).")
 
 
@@ -155,6 +163,7 @@ class RegionStatus(Schema):
 
 
 class BuildView(BuildIdentity):
+    service: str = Field(default=DEFAULT_SERVICE, description="The service it belongs to")
     deploymentStatus: BuildProgress
     failureReason: str | None = Field(
         default=None, description="Why the build or its deployment FAILED: the build's reason, else the replication's"

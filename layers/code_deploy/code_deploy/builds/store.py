@@ -4,7 +4,8 @@ records; no other module reads the table's attribute names.
 Under one build id the table holds the build record (`record` = "BUILD") and one rollout summary per
 region (`record` = "ROLLOUT#<region>"), so a build's whole status is one Query, no Scan. Every build
 record carries `queuedMonth`, the partition key of the `by-queued-month` index that lists builds newest
-first (code_deploy.paging)."""
+first (code_deploy.paging), and `serviceMonth` (`<service>#<month>`), that of `by-service-month`, which
+lists one service's builds the same way."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from code_deploy.builds.model import BuildStatus
 from code_deploy.dynamo import StatusChange, batch_get, decimal, is_conditional_failure, query_all, update_if
 from code_deploy.errors import NotFound
 from code_deploy.hosts.records import host_record_shards
+from code_deploy.services.model import DEFAULT_SERVICE
 from code_deploy.swarm import SwarmFigures
 
 BUILD_RECORD = "BUILD"
@@ -34,6 +36,14 @@ MONTH_ATTRIBUTE = "queuedMonth"
 
 BUILDS = paging.RecentIndex(
     BUILD_LIST_INDEX, MONTH_ATTRIBUTE, frozenset({"build_id", "record", MONTH_ATTRIBUTE, "queuedAt"})
+)
+
+SERVICE_BUILD_LIST_INDEX = "by-service-month"
+SERVICE_MONTH_ATTRIBUTE = "serviceMonth"
+SERVICE_BUILDS = paging.RecentIndex(
+    SERVICE_BUILD_LIST_INDEX,
+    SERVICE_MONTH_ATTRIBUTE,
+    frozenset({"build_id", "record", SERVICE_MONTH_ATTRIBUTE, "queuedAt"}),
 )
 
 
@@ -109,6 +119,7 @@ class BuildRecord:
     last_error: str | None = None
     artifact: ArtifactLocation | None = None
     upload_id: str | None = None  # the staged upload it is made of (deployctl push), else built from its commit
+    service: str = DEFAULT_SERVICE  # the service it belongs to (builds before services belong to the default)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BuildRecord:
@@ -127,13 +138,25 @@ class BuildRecord:
             last_error=item.get("lastError"),
             artifact=artifact,
             upload_id=item.get("uploadId"),
+            service=item.get("service", DEFAULT_SERVICE),
         )
 
 
+@dataclass(frozen=True)
+class Submitter:
+    """Whose build it is: the service it belongs to, and the caller (SigV4 principal) who asked for it."""
+
+    service: str = DEFAULT_SERVICE
+    requested_by: str | None = None
+
+
 def create_build(
-    table, build_id: str, commit: str, now: str, upload_id: str | None = None, requested_by: str | None = None
+    table, build_id: str, commit: str, now: str, upload_id: str | None = None, submitter: Submitter | None = None
 ) -> BuildRecord:
-    """Records the build QUEUED; `requested_by` (the caller's SigV4 principal) is kept in its first history entry."""
+    """Records the build QUEUED, of the submitter's service; its caller's SigV4 principal is kept in its first
+    history entry."""
+    submitter = submitter or Submitter()
+    service, requested_by = submitter.service, submitter.requested_by
     item: dict[str, Any] = {
         "build_id": build_id,
         "record": BUILD_RECORD,
@@ -142,6 +165,8 @@ def create_build(
         "queuedAt": now,
         # the partition of the by-queued-month index, which lists builds newest first (code_deploy.paging)
         MONTH_ATTRIBUTE: paging.month_of(now),
+        "service": service,
+        SERVICE_MONTH_ATTRIBUTE: paging.service_partition(service) + paging.month_of(now),
         "updatedAt": now,
         "statusHistory": [
             {"status": BuildStatus.QUEUED.value, "at": now} | ({"by": requested_by} if requested_by else {})
@@ -256,8 +281,10 @@ def get_build_record(table, build_id: str) -> BuildRecord | None:
 
 
 def list_builds(table, request: paging.PageRequest) -> paging.Page:
-    """Build records' keys, newest first: a page of the by-queued-month index (which holds keys only)."""
-    return paging.list_recent(table, BUILDS, request.now, request.limit, request.cursor)
+    """Build records' keys, newest first: a page of the by-queued-month index (which holds keys only), or
+    of by-service-month for one service's."""
+    index = SERVICE_BUILDS if request.partition_prefix else BUILDS
+    return paging.list_recent(table, index, request.now, request.limit, request.cursor, request.partition_prefix)
 
 
 @dataclass(frozen=True)

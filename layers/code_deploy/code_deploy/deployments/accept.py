@@ -33,6 +33,8 @@ from code_deploy.regions import RegionalBuckets
 from code_deploy.replication import retention
 from code_deploy.replication import tracking as copy_tracking
 from code_deploy.replication.retention import RegionalCopies
+from code_deploy.services import store as service_store
+from code_deploy.services.model import DEFAULT_SERVICE, OtherServicesBuild, Service, ServiceNotFound
 from code_deploy.swarm import SwarmParameters
 
 logger = logging.getLogger(__name__)
@@ -42,14 +44,41 @@ class BuildNotDeployable(NotAllowedNow):
     """The build exists but cannot be deployed where asked (not built, or not in every region's bucket)."""
 
 
+def deployment_service(tables: Tables, build_id: str, asked: str | None, known_regions: tuple[str, ...]) -> Service:
+    """The service a deployment of the build targets: the build's, which a request may name but not change
+    (OtherServicesBuild, 409). Raises build_store.BuildNotFound, or ServiceNotFound (the service is gone)."""
+    build = build_store.get_build_record(tables.builds, build_id)
+    if build is None:
+        raise build_store.BuildNotFound(build_id)
+    if asked is not None and asked != build.service:
+        get_service(tables, asked, known_regions)  # a service that does not exist is not found (404) first
+        raise OtherServicesBuild(build_id, build.service, asked)
+    return get_service(tables, build.service, known_regions)
+
+
+def get_service(tables: Tables, name: str, known_regions: tuple[str, ...]) -> Service:
+    """The service (ServiceNotFound); a stack without a services table has the default one alone."""
+    if name != DEFAULT_SERVICE and tables.services is None:
+        raise ServiceNotFound(name)
+    return service_store.get(tables.services, name, known_regions)
+
+
 def deployable_artifact(
-    builds_table, copy_tracking_table, build_id: str, regional_buckets: RegionalBuckets, regions: tuple[str, ...]
+    builds_table,
+    copy_tracking_table,
+    build_id: str,
+    regional_buckets: RegionalBuckets,
+    regions: tuple[str, ...],
+    service: str = DEFAULT_SERVICE,
 ) -> build_store.ArtifactLocation:
     """The build's artifact, once it is SUCCEEDED and copied to every one of `regions`' buckets.
-    Raises build_store.BuildNotFound, or BuildNotDeployable saying what is missing."""
+    Raises build_store.BuildNotFound, OtherServicesBuild (the build is another service's), or
+    BuildNotDeployable saying what is missing."""
     build = build_store.get_build_record(builds_table, build_id)
     if build is None:
         raise build_store.BuildNotFound(build_id)
+    if build.service != service:
+        raise OtherServicesBuild(build_id, build.service, service)
     if build.status != BuildStatus.SUCCEEDED or build.artifact is None:
         raise BuildNotDeployable(f"build {build_id} is {build.status}, not SUCCEEDED")
     tracking = copy_tracking.get_copy_tracking(copy_tracking_table, build.artifact.key, build.artifact.bucket)
@@ -74,8 +103,10 @@ def plan_deployment(
 ) -> tuple[build_store.ArtifactLocation, model.DeploymentPlan]:
     """The plan of a deployment of a deployable build: hosts per wave and the predicted time (hosts of a
     region already on the build, as the regions table last heard, are skipped, as the deployment would)."""
-    artifact = deployable_artifact(tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions)
-    goals = store.get_region_goals(tables.regions, spec.regions)
+    artifact = deployable_artifact(
+        tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions, spec.service
+    )
+    goals = store.get_region_goals(tables.regions, spec.regions, spec.service)
     return artifact, plan_from_goals(spec, goals, fleet, artifact.size)
 
 
@@ -127,9 +158,7 @@ def deploy_build(
     it overrides it. With `s3_for_region` (a region's S3 client) the regions' copies are tagged for their
     lifecycle rules."""
     requester = requester or Requester()
-    frozen = freeze.current(rollouts.tables.regions)
-    if frozen and not requester.freeze_override:
-        raise freeze.Frozen(frozen.refusal())
+    refuse_if_frozen(rollouts.tables.regions, spec.service, requester.freeze_override)
     if spec.alarms:
         if rollouts.unknown_alarms is None:
             raise model.InvalidDeployment("alarms: this deployment path reads no alarms")
@@ -139,7 +168,7 @@ def deploy_build(
                 f"alarms: no CloudWatch alarm {', '.join(unknown)} in the home region or {', '.join(spec.regions)}"
             )
     artifact = deployable_artifact(
-        rollouts.tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions
+        rollouts.tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions, spec.service
     )
     copies = RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None
     return create_deployment(rollouts, spec, artifact, copies=copies, requester=requester)
@@ -171,9 +200,13 @@ def create_deployment(
     )
     deployment_id = deployment_id or new_deployment_id()
     if copies:
-        _pin(tables, copies, spec.regions, artifact.key, spec.build_id)
+        _pin(tables, copies, spec, artifact.key)
+    # A service other than the default counts its deployments on its item, which must still exist.
+    counted = spec.service != DEFAULT_SERVICE
+    if counted and tables.services is None:
+        raise ServiceNotFound(spec.service)
     for _ in range(store.ACCEPT_ATTEMPTS):
-        goals = store.get_region_goals(tables.regions, spec.regions)
+        goals = store.get_region_goals(tables.regions, spec.regions, spec.service)
         plan = plan_from_goals(spec, goals, rollouts.fleet, artifact.size)
         deployment = Deployment(
             deployment_id=deployment_id,
@@ -204,14 +237,14 @@ def create_deployment(
             },
         )
         try:
-            accepted = store.accept(
-                tables.dynamodb_client, tables.deployments.name, tables.regions.name, deployment, goals, now
-            )
+            accepted = store.accept_in(tables, deployment, goals, now)
             break
         except store.GoalChanged:
             try:
                 return store.get(tables.deployments, deployment_id)  # a retry of one accepted
             except store.DeploymentNotFound:
+                if counted:
+                    service_store.get(tables.services, spec.service, ())  # ServiceNotFound: deleted meanwhile
                 continue  # a region's goal changed under us: read the goals again
     else:
         raise RuntimeError(f"the regions' goals kept changing: {deployment_id} not accepted")
@@ -234,7 +267,9 @@ def create_deployment(
             move=store.StatusMove(reason=f"the rollout workflow did not start: {error}"),
         )
         for region, rollout in accepted.regions.items():
-            store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
+            store.restore_goal(
+                tables.regions, region, deployment_id, rollout.previous_build_id, utc_now(), spec.service
+            )
         raise
     if copies:
         _release(tables, copies, accepted, goals)
@@ -242,12 +277,13 @@ def create_deployment(
     return accepted
 
 
-def _pin(tables: Tables, copies: RegionalCopies, regions: tuple[str, ...], key: str, build_id: str) -> None:
+def _pin(tables: Tables, copies: RegionalCopies, spec: DeploymentSpec, key: str) -> None:
     """Keeps the build's copy in each region: its goal is about to name it. Where a copy has expired,
-    the deployment is refused, and the copies pinned on the way are released again where no goal
-    names the build."""
+    the deployment is refused, and the copies pinned on the way are released again where no goal of its
+    service (the only goals that may name it) names the build."""
+    build_id = spec.build_id
     gone, pinned = [], []
-    for region in regions:
+    for region in spec.regions:
         try:
             copies.tag(region, key, retention.PINNED)
             pinned.append(region)
@@ -256,7 +292,7 @@ def _pin(tables: Tables, copies: RegionalCopies, regions: tuple[str, ...], key: 
                 raise
             gone.append(region)
     if gone:
-        goals = store.get_region_goals(tables.regions, tuple(pinned))
+        goals = store.get_region_goals(tables.regions, tuple(pinned), spec.service)
         for region in pinned:
             if build_id not in _named(goals[region]):
                 copies.tag(region, key, retention.EXPIRABLE)
@@ -290,7 +326,7 @@ def _release(tables: Tables, copies: RegionalCopies, accepted: Deployment, befor
             released[region] = named - {accepted.build_id, rollout.previous_build_id, ""}
             for build in released[region]:
                 _tag_if_there(copies, region, artifact_key(build), retention.EXPIRABLE)
-        again = store.get_region_goals(tables.regions, tuple(accepted.regions))
+        again = store.get_region_goals(tables.regions, tuple(accepted.regions), accepted.service)
         for region, builds in released.items():
             named_now = _named(again[region])
             if accepted.build_id in named_now:
@@ -336,26 +372,45 @@ class Replicated:
     started_at: datetime
 
 
+def refuse_if_frozen(regions_table, service: str | None = None, override: str | None = None) -> None:
+    """freeze.Frozen, quoting its reason, while a freeze of everything (or of `service`) holds and the
+    request does not override it."""
+    if override:
+        return
+    frozen = freeze.current(regions_table) or (freeze.current(regions_table, service) if service else None)
+    if frozen:
+        raise freeze.Frozen(frozen.refusal())
+
+
 def auto_deploy(
     rollouts: Rollouts,
     regional_buckets: RegionalBuckets,
     replicated: Replicated,
     s3_for_region: Callable[[str], Any] | None = None,
 ) -> Deployment | None:
-    """AutoDeploy: a build that was just replicated deploys to every region it reached, one wave, through
-    the same path as any deployment. The replication's execution name keeps a retry to one deployment."""
+    """AutoDeploy: a build that was just replicated deploys to every region of its service it reached, one
+    wave, through the same path as any deployment. The replication's execution name keeps a retry to one
+    deployment. Nothing is deployed while a freeze holds, nor the build of a service deleted since."""
     frozen = freeze.current(rollouts.tables.regions)
     if frozen:
         logger.warning("AutoDeploy skipped: %s", frozen.refusal())
         return None
+    build_id = build_id_for_artifact(replicated.source_key, {})
+    build = build_store.get_build_record(rollouts.tables.builds, build_id)
+    try:
+        service = get_service(
+            rollouts.tables, build.service if build else DEFAULT_SERVICE, tuple(regional_buckets.regions)
+        )
+    except ServiceNotFound:
+        logger.warning("not deployed: its service is gone", extra={"build_id": build_id})
+        return None
     succeeded = [copy for copy in replicated.copies if copy.get("status") == "SUCCEEDED"]
     reached = {copy.get("bucket") for copy in succeeded}
-    regions = [region for region in regional_buckets.regions if regional_buckets.bucket_for(region) in reached]
+    regions = [region for region in service.regions if regional_buckets.bucket_for(region) in reached]
     if not regions:
         return None
     size = int(succeeded[0].get("size", 1))
-    build_id = build_id_for_artifact(replicated.source_key, {})
-    spec = model.spec_from_request(build_id, regional_buckets.regions, regions=regions)
+    spec = model.spec_from_request(build_id, regional_buckets.regions, regions=regions, service=service.name)
     return create_deployment(
         rollouts,
         spec,

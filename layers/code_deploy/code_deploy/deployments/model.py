@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import TypedDict, Unpack
 
 from code_deploy.errors import Unworkable
+from code_deploy.services.model import DEFAULT_SERVICE
 from code_deploy.swarm import SwarmParameters, pipelined_broadcast_seconds
 
 # A host keeps its last two builds (the one it runs and the one before): rolling back to the previous
@@ -113,6 +114,7 @@ class DeploymentSpec:
     on_gate_failure: str = "rollback"
     # 1-based waves that wait, in every region, for POST /deployments/{id}/approve before they start.
     approval_waves: tuple[int, ...] = ()
+    service: str = DEFAULT_SERVICE  # whose goals and hosts it changes
 
 
 class DeploymentAsked(TypedDict, total=False):
@@ -128,6 +130,7 @@ class DeploymentAsked(TypedDict, total=False):
     alarms: list[str] | None  # none
     on_gate_failure: str  # rollback
     approval_waves: list[int] | None  # none
+    service: str  # the default service
 
 
 def spec_from_request(
@@ -195,6 +198,7 @@ def spec_from_request(
         alarms=tuple(dict.fromkeys(asked.get("alarms") or ())),
         on_gate_failure=on_gate_failure,
         approval_waves=approval_waves,
+        service=asked.get("service", DEFAULT_SERVICE),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from code_deploy.schema import HistoryEntry, Schema
+from code_deploy.services.model import DEFAULT_SERVICE, SERVICE_NAME_PATTERN
 
 
 class DeploymentIdentity(Schema):
@@ -16,6 +17,7 @@ class DeploymentIdentity(Schema):
     deploymentId: str
     buildId: str
     status: str
+    service: str = Field(default=DEFAULT_SERVICE, description="Whose goals and hosts it changes")
 
 
 class SimulationRequest(Schema):
@@ -40,6 +42,12 @@ class DeploymentRequest(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     buildId: str = Field(min_length=1, max_length=128, description="The build to deploy (SUCCEEDED, replicated)")
+    service: str | None = Field(
+        default=None,
+        pattern=SERVICE_NAME_PATTERN,
+        description="The service it deploys: the build's (naming another is refused, 409); each field left out "
+        "takes the service's policy (POST /services)",
+    )
     regions: list[str] | None = Field(default=None, description="A subset of the regions; all when left out")
     waves: list[float] = Field(
         default=[100],

@@ -2,9 +2,11 @@
 
 The deployments table holds, under one deployment id, the deployment (`record` = "DEPLOYMENT") and one
 item per region it reaches (`record` = "REGION#<region>"): a deployment's whole state is one Query.
-The regions table holds one item per region: its goal (the build it should run, and the deployment that
-set it), the goal before it (where a rollback returns), `goalVersion`, which grows with every goal change
-and orders them, and the region's hosts per build as its sync last reported them.
+The regions table holds one item per service and region (key goal_key: the region's name for the
+default service, whose items predate services, `<service>#<region>` for another): its goal (the build it
+should run, and the deployment that set it), the goal before it (where a rollback returns), `goalVersion`,
+which grows with every goal change and orders them, and the service's hosts per build in the region as
+its sync last reported them. A service's goals never meet another's: "the later wins" within a service.
 
 A deployment is accepted in one transaction with the goal of every region it reaches, each on the
 condition that the goal is still the one read: of two racing deployments, one commits first and the
@@ -31,6 +33,8 @@ from code_deploy.deployments.model import (
 )
 from code_deploy.dynamo import StatusChange, decimal, query_all, update_if
 from code_deploy.errors import NotAllowedNow, NotFound
+from code_deploy.services import store as service_store
+from code_deploy.services.model import DEFAULT_SERVICE
 
 DEPLOYMENT_RECORD = "DEPLOYMENT"
 REGION_RECORD_PREFIX = "REGION#"
@@ -38,6 +42,10 @@ ACCEPT_ATTEMPTS = 8
 # The deployments table's index that lists deployments newest first (code_deploy.paging).
 DEPLOYMENTS = paging.RecentIndex(
     "by-created-month", "createdMonth", frozenset({"deployment_id", "record", "createdMonth", "createdAt"})
+)
+# One service's deployments, newest first: partitions `<service>#<month>` (paging.service_partition).
+SERVICE_DEPLOYMENTS = paging.RecentIndex(
+    "by-service-month", "serviceMonth", frozenset({"deployment_id", "record", "serviceMonth", "createdAt"})
 )
 
 
@@ -263,6 +271,10 @@ class Deployment:
     def freeze_override(self) -> dict[str, Any] | None:
         return next((action for action in self.actions if action["action"] == "freezeOverride"), None)
 
+    @property
+    def service(self) -> str:
+        return self.spec.service
+
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
             "deployment_id": self.deployment_id,
@@ -275,6 +287,9 @@ class Deployment:
             "trigger": self.trigger,
             "createdAt": self.created_at,
             DEPLOYMENTS.month_attribute: paging.month_of(self.created_at),
+            "service": self.service,
+            SERVICE_DEPLOYMENTS.month_attribute: paging.service_partition(self.service)
+            + paging.month_of(self.created_at),
             "updatedAt": self.updated_at,
             "predictedSeconds": decimal(self.predicted_seconds),
             "promoted": self.promoted,
@@ -303,7 +318,7 @@ class Deployment:
             build_id=item["buildId"],
             artifact_key=item["artifactKey"],
             artifact_bytes=int(item["artifactBytes"]),
-            spec=spec_from_json(item["buildId"], item["spec"]),
+            spec=replace(spec_from_json(item["buildId"], item["spec"]), service=item.get("service", DEFAULT_SERVICE)),
             status=DeploymentStatus(item["status"]),
             trigger=item["trigger"],
             created_at=item["createdAt"],
@@ -328,18 +343,27 @@ class Tables:
     regions: Any
     builds: Any
     dynamodb_client: Any  # the resource's client, for the acceptance transaction
+    services: Any = None  # the services table: a deployment of a service other than the default needs it
 
     @classmethod
-    def of(cls, dynamodb, deployments_table: str, regions_table: str, builds_table: str) -> Tables:
+    def of(
+        cls, dynamodb, deployments_table: str, regions_table: str, builds_table: str, services_table: str = ""
+    ) -> Tables:
         return cls(
             dynamodb.Table(deployments_table),
             dynamodb.Table(regions_table),
             dynamodb.Table(builds_table),
             dynamodb.meta.client,
+            dynamodb.Table(services_table) if services_table else None,
         )
 
 
 # --- the regions' goals ---------------------------------------------------------------------------------
+
+
+def goal_key(service: str, region: str) -> str:
+    """The regions table's key of a service's goal in a region."""
+    return region if service == DEFAULT_SERVICE else f"{service}#{region}"
 
 
 @dataclass(frozen=True)
@@ -352,6 +376,7 @@ class RegionGoal:
     updated_at: str | None = None
     hosts_by_build: dict[str, int] = field(default_factory=dict)
     hosts_version: int = 0
+    service: str = DEFAULT_SERVICE
 
     def before(self, build_id: str) -> RegionBefore:
         """What a plan of a deployment of `build_id` starts from in this region."""
@@ -365,7 +390,9 @@ class RegionGoal:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RegionGoal:
         return cls(
-            region=item["region"],
+            # goal_key's parts
+            region=item["region"].rpartition("#")[2],
+            service=item["region"].rpartition("#")[0] or DEFAULT_SERVICE,
             goal_build_id=item.get("goalBuildId"),
             goal_deployment_id=item.get("goalDeploymentId"),
             previous_build_id=item.get("previousBuildId"),
@@ -376,13 +403,19 @@ class RegionGoal:
         )
 
 
-def get_region_goals(regions_table, regions: tuple[str, ...]) -> dict[str, RegionGoal]:
-    """Each region's goal (a region never deployed to has none): one consistent read a region."""
+def get_region_goals(regions_table, regions: tuple[str, ...], service: str = DEFAULT_SERVICE) -> dict[str, RegionGoal]:
+    """The service's goal in each region (a region never deployed to has none): one consistent read a region."""
     goals = {}
     for region in regions:
-        item = regions_table.get_item(Key={"region": region}, ConsistentRead=True).get("Item")
-        goals[region] = RegionGoal.from_item(item) if item else RegionGoal(region)
+        item = regions_table.get_item(Key={"region": goal_key(service, region)}, ConsistentRead=True).get("Item")
+        goals[region] = RegionGoal.from_item(item) if item else RegionGoal(region, service=service)
     return goals
+
+
+def delete_goals(regions_table, regions: tuple[str, ...], service: str) -> None:
+    """Forgets a deleted service's goals."""
+    for region in regions:
+        regions_table.delete_item(Key={"region": goal_key(service, region)})
 
 
 def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployment, now: str) -> dict[str, Any]:
@@ -397,7 +430,7 @@ def _goal_update(regions_table_name: str, goal: RegionGoal, deployment: Deployme
     return {
         "Update": {
             "TableName": regions_table_name,
-            "Key": {"region": goal.region},
+            "Key": {"region": goal_key(goal.service, goal.region)},
             "UpdateExpression": sets + (", previousBuildId = :previous" if target else " REMOVE previousBuildId"),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": {
@@ -432,6 +465,31 @@ def accept(
 ) -> Deployment:
     """Writes the deployment, its regions and each region's new goal in one transaction. Raises
     GoalChanged when a region's goal is no longer the one read (the caller reads again and retries)."""
+    return _accept(dynamodb_client, (deployments_table_name, regions_table_name), deployment, goals, now, [])
+
+
+def accept_in(tables: Tables, deployment: Deployment, goals: dict[str, RegionGoal], now: str) -> Deployment:
+    """As `accept`, into `tables`; a deployment of a service other than the default is counted on its
+    service in the same transaction, which the service's deletion makes fail (GoalChanged too)."""
+    counted = []
+    if deployment.service != DEFAULT_SERVICE:
+        counted.append(
+            service_store.acceptance_update(tables.services.name, deployment.service, deployment.deployment_id)
+        )
+    return _accept(
+        tables.dynamodb_client, (tables.deployments.name, tables.regions.name), deployment, goals, now, counted
+    )
+
+
+def _accept(
+    dynamodb_client,
+    table_names: tuple[str, str],
+    deployment: Deployment,
+    goals: dict[str, RegionGoal],
+    now: str,
+    also: list[dict[str, Any]],
+) -> Deployment:
+    deployments_table_name, regions_table_name = table_names
     regions = {
         region: replace(
             rollout,
@@ -456,7 +514,7 @@ def accept(
     ]
     items += [_goal_update(regions_table_name, goals[region], deployment, now) for region in regions]
     try:
-        dynamodb_client.transact_write_items(TransactItems=items)
+        dynamodb_client.transact_write_items(TransactItems=items + also)
     except ClientError as error:
         if error.response["Error"]["Code"] == "TransactionCanceledException":
             raise GoalChanged(deployment.deployment_id) from None
@@ -464,12 +522,19 @@ def accept(
     return accepted
 
 
-def restore_goal(regions_table, region: str, deployment_id: str, build_id: str | None, now: str) -> bool:
+def restore_goal(
+    regions_table,
+    region: str,
+    deployment_id: str,
+    build_id: str | None,
+    now: str,
+    service: str = DEFAULT_SERVICE,
+) -> bool:
     """After a rollback, the region's goal is the build it returned to, unless a later deployment has
     set the goal meanwhile (then that one stands). Returns whether the goal was restored."""
     return update_if(
         regions_table,
-        Key={"region": region},
+        Key={"region": goal_key(service, region)},
         UpdateExpression=(
             "SET goalBuildId = :build, goalVersion = goalVersion + :one, updatedAt = :now REMOVE previousBuildId"
             if build_id
@@ -481,12 +546,14 @@ def restore_goal(regions_table, region: str, deployment_id: str, build_id: str |
     )
 
 
-def report_hosts(regions_table, region: str, hosts_by_build: dict[str, int], hosts_version: int) -> None:
-    """Keeps the region's hosts per build as its sync reported them, unless a newer report is there
-    already (reports from concurrent waves may arrive out of order)."""
+def report_hosts(
+    regions_table, region: str, hosts_by_build: dict[str, int], hosts_version: int, service: str = DEFAULT_SERVICE
+) -> None:
+    """Keeps the service's hosts per build in the region as its sync reported them, unless a newer report
+    is there already (reports from concurrent waves may arrive out of order)."""
     update_if(
         regions_table,
-        Key={"region": region},
+        Key={"region": goal_key(service, region)},
         UpdateExpression="SET hostsByBuild = :hosts, hostsVersion = :version",
         ConditionExpression="attribute_not_exists(hostsVersion) OR hostsVersion < :version",
         ExpressionAttributeValues={":hosts": hosts_by_build, ":version": hosts_version},
@@ -518,6 +585,17 @@ def build_of(deployments_table, deployment_id: str) -> str | None:
         ConsistentRead=True,
     ).get("Item")
     return item["buildId"] if item else None
+
+
+def status_of(deployments_table, deployment_id: str) -> DeploymentStatus | None:
+    """A deployment's status (None: no such deployment): one GetItem of its record."""
+    item = deployments_table.get_item(
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        ProjectionExpression="#status",
+        ExpressionAttributeNames={"#status": "status"},
+        ConsistentRead=True,
+    ).get("Item")
+    return DeploymentStatus(item["status"]) if item else None
 
 
 def put_region(deployments_table, deployment_id: str, rollout: RegionRollout) -> None:
@@ -752,6 +830,9 @@ def record_failure(deployments_table, deployment_id: str, failure: str, now: str
 
 
 def list_recent(deployments_table, request: paging.PageRequest) -> tuple[list[Deployment], paging.Cursor | None]:
-    """Deployments, newest first (their index projects every attribute of the deployment's record)."""
-    page = paging.list_recent(deployments_table, DEPLOYMENTS, request.now, request.limit, request.cursor)
+    """Deployments, newest first, or one service's (their indexes project every attribute of the record)."""
+    index = SERVICE_DEPLOYMENTS if request.partition_prefix else DEPLOYMENTS
+    page = paging.list_recent(
+        deployments_table, index, request.now, request.limit, request.cursor, request.partition_prefix
+    )
     return [Deployment.from_item(item) for item in page.records], page.next_cursor

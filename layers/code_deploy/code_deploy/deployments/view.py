@@ -40,6 +40,7 @@ def _identity(deployment: Deployment) -> dict[str, Any]:
         "deploymentId": deployment.deployment_id,
         "buildId": deployment.build_id,
         "status": deployment.status.value,
+        "service": deployment.service,
         "reason": deployment.reason,
         "trigger": deployment.trigger,
         "createdAt": deployment.created_at,
@@ -169,10 +170,10 @@ def list_deployments(deployments_table, request: paging.PageRequest) -> Deployme
 
 
 def list_regions(reading: HostsReading, regions: tuple[str, ...] | None = None) -> RegionList:
-    """Each region's (the stack's, or `regions`') goal and live hosts per build: one consistent read a
+    """Each region's (the reading's service's, or `regions`') goal and live hosts per build: one consistent read a
     region, and its real hosts from its fleet table (in its region), every region at once; no Scan."""
     regions = reading.regions if regions is None else regions
-    goals = store.get_region_goals(reading.regions_table, regions)
+    goals = store.get_region_goals(reading.regions_table, regions, reading.service)
     real = regions_real_hosts(reading, regions)
     return RegionList(
         regions=[region_view(goals[region], reading.hosts_per_region, real[region]) for region in regions]
@@ -180,6 +181,6 @@ def list_regions(reading: HostsReading, regions: tuple[str, ...] | None = None) 
 
 
 def read_region(reading: HostsReading, region: str) -> RegionView:
-    """One region of the stack's; raises RegionNotFound, naming the regions, for any other name."""
+    """One region of the reading service's; raises RegionNotFound, naming the regions, for any other name."""
     check_region(region, reading.regions)
     return list_regions(reading, (region,)).regions[0]

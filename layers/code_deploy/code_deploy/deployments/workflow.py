@@ -68,7 +68,7 @@ def _step(next_step: str, wave: int = 0, wait_seconds: float = 0, **extra: Any) 
 def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout) -> dict[str, Any] | None:
     """What stops a region at any step: a later deployment took the region (SUPERSEDED), the deployment
     was aborted or failed elsewhere (roll back what it changed; a region it never reached is SKIPPED)."""
-    goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+    goal = store.get_region_goals(tables.regions, (rollout.region,), deployment.service)[rollout.region]
     if goal.goal_deployment_id != deployment.deployment_id:
         finished = _finish_region(
             tables, deployment, rollout, RegionRolloutStatus.SUPERSEDED, f"superseded by {goal.goal_deployment_id}"
@@ -80,7 +80,12 @@ def _interrupted(tables: Tables, deployment: Deployment, rollout: RegionRollout)
         if rollout.wave == 0:
             # It changed no host here: the region's goal goes back to what it was, the hosts never left it.
             store.restore_goal(
-                tables.regions, rollout.region, deployment.deployment_id, rollout.previous_build_id, utc_now()
+                tables.regions,
+                rollout.region,
+                deployment.deployment_id,
+                rollout.previous_build_id,
+                utc_now(),
+                deployment.service,
             )
             _finish_region(tables, deployment, rollout, RegionRolloutStatus.SKIPPED, deployment.reason)
             return _step("END")
@@ -147,6 +152,7 @@ def wave(
         region,
         {
             "action": "wave",
+            "service": deployment.service,
             "deploymentId": deployment_id,
             "buildId": deployment.build_id,
             "artifactKey": deployment.artifact_key,
@@ -158,7 +164,7 @@ def wave(
             "realHosts": real_hosts_order(tables, deployment, rollout, wave_index),
         },
     )
-    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
+    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"], deployment.service)
     steered = result.get("realHosts") or []
     rollout = replace(
         rollout,
@@ -387,7 +393,7 @@ def _next_wave_or_done(
     if rollout.hosts_updated < rollout.hosts_total:
         # Hosts a later deployment took during a wave (their seq is later) are not this build's: read
         # the region's goal, whose deployment took them, and end superseded by it.
-        goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+        goal = store.get_region_goals(tables.regions, (rollout.region,), deployment.service)[rollout.region]
         if goal.goal_deployment_id != deployment.deployment_id:
             finished = _finish_region(
                 tables, deployment, rollout, RegionRolloutStatus.SUPERSEDED, f"superseded by {goal.goal_deployment_id}"
@@ -447,7 +453,7 @@ def wait(  # noqa: PLR0913 - the wait's task names each of these, and the alarms
 
 def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, waiting_for: str) -> str | None:
     """Why the region need not wait (any more), or None."""
-    goal = store.get_region_goals(tables.regions, (rollout.region,))[rollout.region]
+    goal = store.get_region_goals(tables.regions, (rollout.region,), deployment.service)[rollout.region]
     if rollout.status.finished:
         return f"the region is {rollout.status}"
     if goal.goal_deployment_id != deployment.deployment_id:
@@ -481,6 +487,7 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
         region,
         {
             "action": "rollback",
+            "service": deployment.service,
             "deploymentId": deployment_id,
             "buildId": target,
             "artifactKey": artifact_key(target) if target else None,
@@ -488,8 +495,8 @@ def roll_back(tables: Tables, invoke: RegionalInvoker, deployment_id: str, regio
             "realHosts": real_hosts_order(tables, deployment, rollout, None),
         },
     )
-    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"])
-    store.restore_goal(tables.regions, region, deployment_id, target, utc_now())
+    store.report_hosts(tables.regions, region, result["hostsByBuild"], result["hostsVersion"], deployment.service)
+    store.restore_goal(tables.regions, region, deployment_id, target, utc_now(), deployment.service)
     rollout = replace(
         rollout,
         hosts_updated=result["hostsByBuild"].get(deployment.build_id, 0),
@@ -619,15 +626,15 @@ def _regions_to_undo(tables: Tables, deployment: Deployment) -> list[str]:
     for region in deployment.spec.regions:
         rollout = deployment.regions[region]
         if rollout.status == RegionRolloutStatus.SUCCEEDED:
-            if undo_all and _goal_of(tables, region).goal_deployment_id == deployment.deployment_id:
+            if undo_all and _goal_of(tables, deployment.service, region).goal_deployment_id == deployment.deployment_id:
                 undo.append(region)
         elif not rollout.status.finished and _interrupted(tables, deployment, rollout)["next"] == "ROLLBACK":
             undo.append(region)
     return undo
 
 
-def _goal_of(tables: Tables, region: str) -> store.RegionGoal:
-    return store.get_region_goals(tables.regions, (region,))[region]
+def _goal_of(tables: Tables, service: str, region: str) -> store.RegionGoal:
+    return store.get_region_goals(tables.regions, (region,), service)[region]
 
 
 def _outcome(tables: Tables, deployment: Deployment) -> tuple[DeploymentStatus, str | None]:
@@ -664,7 +671,7 @@ def _undo_report(tables: Tables, deployment: Deployment, reason: str, failures_o
             RegionRolloutStatus.SKIPPED,
         ):
             back.append(region)
-        elif (taken_by := _goal_of(tables, region).goal_deployment_id) != deployment.deployment_id:
+        elif (taken_by := _goal_of(tables, deployment.service, region).goal_deployment_id) != deployment.deployment_id:
             notes.append(f"{region}: taken by {taken_by}")
         else:
             notes.append(f"{region}: not rolled back ({rollout.status})")
@@ -708,7 +715,7 @@ def rollback_failed(tables: Tables, deployment_id: str, region: str, error: str,
     rollout = deployment.regions[region]
     if rollout.status.finished and rollout.status != RegionRolloutStatus.SUCCEEDED:  # a retry: recorded already
         return {"next": "END"}
-    store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
+    store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now(), deployment.service)
     _finish_region(
         tables,
         deployment,

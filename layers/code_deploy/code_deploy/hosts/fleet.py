@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from code_deploy.dynamo import decimal
+from code_deploy.services.model import DEFAULT_SERVICE
 
 GROUP_SHARDS = 16  # the by-group index's keys a group is spread over (the agent computes the same)
 BY_GROUP_INDEX = "by-group"
@@ -529,9 +530,27 @@ def note_group(table, group: str) -> None:
     )
 
 
-def groups(table) -> list[str]:
+def groups(table, service: str | None = None) -> list[str]:
+    """The region's groups, or one service's."""
     item = table.get_item(Key={"pk": GROUPS_KEY}, ConsistentRead=True).get("Item") or {}
-    return sorted(item.get("groups", set()))
+    return sorted(group for group in item.get("groups", set()) if service is None or service_of(group) == service)
+
+
+# A group belongs to one service: the agents of a service other than the default register their group as
+# `<service>/<group>` (the agent's own rule), so two services' groups never share a goal or a tally.
+SERVICE_GROUP_SEPARATOR = "/"
+
+
+def service_of(group: str) -> str:
+    """The service a group belongs to."""
+    service, separator, _ = group.partition(SERVICE_GROUP_SEPARATOR)
+    return service if separator else DEFAULT_SERVICE
+
+
+def service_key(service: str) -> str:
+    """The item that says the service runs in the region (its agents may join it): written when the
+    service is created, deleted with it. The default service runs everywhere and has none."""
+    return f"SERVICE#{service}"
 
 
 def take_report(

@@ -12,6 +12,7 @@ from typing import Any
 
 from code_deploy.hosts import fleet
 from code_deploy.hosts.fleet import ArtifactRef
+from code_deploy.services.model import DEFAULT_SERVICE
 
 ROLLBACK_WAVE = 0
 
@@ -27,6 +28,7 @@ class WaveOrder:
     wave: int  # 1-based; ROLLBACK_WAVE for a rollback
     percents: tuple[float, float]  # the cumulative percent before the wave and after it
     artifact: ArtifactRef
+    service: str = DEFAULT_SERVICE  # its groups alone take it
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,11 @@ class GroupWave:
 
 
 def steer(table, order: WaveOrder, times: tuple[str, float], lost_after: float) -> list[GroupWave]:
-    """Sets every group's goal to the wave and opens its tally; a group whose goal a later deployment set
-    is left alone. `times`: now as ISO text (the goal's updatedAt) and as epoch seconds."""
+    """Sets the goal of every group of the order's service to the wave and opens its tally; a group whose
+    goal a later deployment set is left alone. `times`: now as ISO text (the goal's updatedAt) and as epoch seconds."""
     now_text, now = times
     steered = []
-    for group in fleet.groups(table):
+    for group in fleet.groups(table, order.service):
         goal = fleet.Goal(
             group=group,
             build_id=order.build_id,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from code_deploy.schema import Schema
+from code_deploy.services.model import DEFAULT_SERVICE
 
 
 class WaveRequest(Schema):
@@ -17,6 +18,7 @@ class WaveRequest(Schema):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["wave", "rollback"]
+    service: str = Field(default=DEFAULT_SERVICE, description="Whose hosts: the deployment's service")
     deploymentId: str = Field(min_length=1)
     buildId: str | None = Field(description="The build the hosts switch to (None: a rollback to no build)")
     artifactKey: str | None = Field(default=None, description="Its artifact in the region's builds bucket")

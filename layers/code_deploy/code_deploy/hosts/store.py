@@ -13,6 +13,7 @@ other blocks keep (a few bytes each) to tell the region's hosts per build.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -24,12 +25,26 @@ from botocore.exceptions import ClientError
 
 from code_deploy.dynamo import is_conditional_failure
 from code_deploy.hosts.model import Change, Host, hosts_by_build
+from code_deploy.services.model import DEFAULT_SERVICE
 
 HOSTS_PER_BLOCK = 1000
 SAVE_ATTEMPTS = 8
 # Block reads and saves in flight at once. botocore's client keeps 10 connections to a host by default;
 # more threads than that would wait for one.
 BLOCKS_IN_FLIGHT = 10
+
+
+# Each service's simulated hosts in the region are blocks of their own. The table's key is a number (its
+# items predate services), so a service's blocks take a range of keys of their own: the default's from 0
+# (as before), another's from a 64-bit hash of its name times SERVICE_KEY_SPAN, within DynamoDB's 38 digits.
+SERVICE_KEY_SPAN = 10**9
+
+
+def block_key(service: str, number: int) -> int:
+    """The table's key of the service's block `number`."""
+    if service == DEFAULT_SERVICE:
+        return number
+    return int.from_bytes(hashlib.sha256(service.encode()).digest()[:8], "big") * SERVICE_KEY_SPAN + number
 
 
 class HostsChanged(Exception):
@@ -93,9 +108,13 @@ def _in_parallel[Item, Result](work: Callable[[Item], Result], items: list[Item]
         return list(pool.map(work, items))
 
 
-def _get(table, number: int, counts_only: bool = False) -> dict[str, Any] | None:
+def _get(table, number: int, counts_only: bool = False, service: str = DEFAULT_SERVICE) -> dict[str, Any] | None:
     # Through the Table's client, which is thread-safe (a boto3 resource is not) and takes plain values.
-    request: dict[str, Any] = {"TableName": table.name, "Key": {"block": number}, "ConsistentRead": True}
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "Key": {"block": block_key(service, number)},
+        "ConsistentRead": True,
+    }
     if counts_only:
         request |= {
             "ProjectionExpression": "#version, hostsByBuild",
@@ -104,35 +123,35 @@ def _get(table, number: int, counts_only: bool = False) -> dict[str, Any] | None
     return table.meta.client.get_item(**request).get("Item")
 
 
-def _read_block(table, hosts_total: int, number: int) -> Block:
-    item = _get(table, number)
+def _read_block(table, hosts_total: int, number: int, service: str = DEFAULT_SERVICE) -> Block:
+    item = _get(table, number, service=service)
     size = _size(hosts_total, number)
     stored = _decode(item["hosts"]) if item else []
     return Block(number, (stored + [Host()] * size)[:size], int(item["version"]) if item else 0)
 
 
-def load(table, hosts_total: int, numbers: Iterable[int]) -> list[Block]:
-    """The blocks `numbers` of a region of `hosts_total` hosts, read all at once."""
-    return _in_parallel(lambda number: _read_block(table, hosts_total, number), list(numbers))
+def load(table, hosts_total: int, numbers: Iterable[int], service: str = DEFAULT_SERVICE) -> list[Block]:
+    """The blocks `numbers` of the service's `hosts_total` hosts in the region, read all at once."""
+    return _in_parallel(lambda number: _read_block(table, hosts_total, number, service), list(numbers))
 
 
-def _read_counts(table, hosts_total: int, number: int) -> RegionCounts:
-    item = _get(table, number, counts_only=True)
+def _read_counts(table, hosts_total: int, number: int, service: str = DEFAULT_SERVICE) -> RegionCounts:
+    item = _get(table, number, counts_only=True, service=service)
     if item is None:
         return RegionCounts({}, 0)
     if "hostsByBuild" not in item:  # saved by a release before blocks kept their counts
-        block = _read_block(table, hosts_total, number)
+        block = _read_block(table, hosts_total, number, service)
         return RegionCounts(hosts_by_build(block.hosts), block.version)
     return RegionCounts({build: int(n) for build, n in item["hostsByBuild"].items()}, int(item["version"]))
 
 
-def region_counts(table, hosts_total: int, blocks: list[Block]) -> RegionCounts:
+def region_counts(table, hosts_total: int, blocks: list[Block], service: str = DEFAULT_SERVICE) -> RegionCounts:
     """The region's hosts per build and version: those of `blocks` (as read or saved) from their hosts,
     every other block's from the counts its item keeps."""
     known = {block.number for block in blocks}
     others = [number for number in range(block_count(hosts_total)) if number not in known]
     parts = [RegionCounts(hosts_by_build(block.hosts), block.version) for block in blocks]
-    parts += _in_parallel(lambda number: _read_counts(table, hosts_total, number), others)
+    parts += _in_parallel(lambda number: _read_counts(table, hosts_total, number, service), others)
     totals: dict[str, int] = {}
     for part in parts:
         for build, hosts in part.hosts_by_build.items():
@@ -140,7 +159,7 @@ def region_counts(table, hosts_total: int, blocks: list[Block]) -> RegionCounts:
     return RegionCounts({build: n for build, n in totals.items() if n > 0}, sum(part.version for part in parts))
 
 
-def save_block(table, block: Block, hosts: list[Host]) -> Block:
+def save_block(table, block: Block, hosts: list[Host], service: str = DEFAULT_SERVICE) -> Block:
     """Writes the block's new hosts (and their counts) if its version is still the one read; raises
     HostsChanged when another writer saved it meanwhile."""
     if block.version == 0:
@@ -151,7 +170,7 @@ def save_block(table, block: Block, hosts: list[Host]) -> Block:
     else:
         condition = {"ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": block.version}}
     item = {
-        "block": block.number,
+        "block": block_key(service, block.number),
         "version": block.version + 1,
         "hosts": _encode(hosts),
         "hostsByBuild": hosts_by_build(hosts),
@@ -166,7 +185,11 @@ def save_block(table, block: Block, hosts: list[Host]) -> Block:
 
 
 def change[Outcome](
-    table, hosts_total: int, blocks: list[Block], apply: Callable[[Block], tuple[list[Host], Outcome]]
+    table,
+    hosts_total: int,
+    blocks: list[Block],
+    apply: Callable[[Block], tuple[list[Host], Outcome]],
+    service: str = DEFAULT_SERVICE,
 ) -> list[tuple[Block, Outcome]]:
     """Applies `apply` to each of `blocks` (as read) and saves each block whose hosts it changed, all
     at once; a block another writer saved since it was read is read again and `apply` applied to it
@@ -180,9 +203,9 @@ def change[Outcome](
             if after == block.hosts:
                 return block, outcome
             try:
-                return save_block(table, block, after), outcome
+                return save_block(table, block, after, service), outcome
             except HostsChanged:
-                block = _read_block(table, hosts_total, block.number)
+                block = _read_block(table, hosts_total, block.number, service)
         raise RuntimeError(
             f"block {block.number} of the region's hosts kept changing under {SAVE_ATTEMPTS} attempts to update it"
         )

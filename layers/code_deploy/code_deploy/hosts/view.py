@@ -25,6 +25,7 @@ from code_deploy.hosts import fleet
 from code_deploy.hosts.fleet import FleetHost
 from code_deploy.hosts.schema import HostList, HostReportView, HostView, SimulatedHostsView
 from code_deploy.regions import check_region
+from code_deploy.services.model import DEFAULT_SERVICE
 
 SIMULATED_GROUP = "simulated"  # the region's simulated hosts (the host-state blocks): never listed one by one
 LOST = "lost"
@@ -46,6 +47,7 @@ class HostsReading:
     hosts_per_region: int
     now: float
     lost_after: float
+    service: str = DEFAULT_SERVICE  # whose goals and hosts; `regions` are its regions
 
 
 def host_state(host: FleetHost, now: float, lost_after: float) -> str:
@@ -107,8 +109,10 @@ def _hosts_page(table, groups: list[str], start: HostCursor | None, limit: int) 
     return hosts, None
 
 
-def simulated_hosts(regions_table, region: str, hosts_per_region: int) -> SimulatedHostsView:
-    goal = deployment_store.get_region_goals(regions_table, (region,))[region]
+def simulated_hosts(
+    regions_table, region: str, hosts_per_region: int, service: str = DEFAULT_SERVICE
+) -> SimulatedHostsView:
+    goal = deployment_store.get_region_goals(regions_table, (region,), service)[region]
     return SimulatedHostsView(
         group=SIMULATED_GROUP,
         hostsTotal=hosts_per_region,
@@ -125,7 +129,7 @@ def list_hosts(reading: HostsReading, *, region: str, group: str | None, limit: 
     if start is not None and group is not None and start.group != group:
         raise paging.InvalidCursor(f"it continues group {start.group}, not {group}")
     table = reading.fleet_table(region)
-    groups = [group] if group is not None else fleet.groups(table)
+    groups = [group] if group is not None else fleet.groups(table, reading.service)
     hosts, next_cursor = _hosts_page(table, groups, start, limit)
     summarised = group in (None, SIMULATED_GROUP)
     return HostList(
@@ -134,7 +138,9 @@ def list_hosts(reading: HostsReading, *, region: str, group: str | None, limit: 
         lostAfterSeconds=reading.lost_after,
         hosts=[host_view(host, reading.now, reading.lost_after) for host in hosts],
         nextCursor=next_cursor,
-        simulated=simulated_hosts(reading.regions_table, region, reading.hosts_per_region) if summarised else None,
+        simulated=simulated_hosts(reading.regions_table, region, reading.hosts_per_region, reading.service)
+        if summarised
+        else None,
     )
 
 
@@ -151,9 +157,9 @@ class RealHosts:
     lost: int = 0
 
 
-def real_hosts(table, now: float, lost_after: float) -> RealHosts:
-    """Every group's hosts in the region, from the by-group index."""
-    hosts = [host for group in fleet.groups(table) for host in fleet.group_hosts(table, group)]
+def real_hosts(table, now: float, lost_after: float, service: str = DEFAULT_SERVICE) -> RealHosts:
+    """Every group's hosts of the service in the region, from the by-group index."""
+    hosts = [host for group in fleet.groups(table, service) for host in fleet.group_hosts(table, group)]
     counts = fleet.host_states(hosts, now, lost_after)
     lost = counts.pop(LOST, 0)
     without_build = counts.pop(NO_BUILD, 0)
@@ -164,6 +170,7 @@ def regions_real_hosts(reading: HostsReading, regions: tuple[str, ...]) -> dict[
     """Each of `regions`' real hosts, counted, every region at once (each read in its own region)."""
     with ThreadPoolExecutor(max_workers=max(1, len(regions))) as pool:
         counted = pool.map(
-            lambda region: real_hosts(reading.fleet_table(region), reading.now, reading.lost_after), regions
+            lambda region: real_hosts(reading.fleet_table(region), reading.now, reading.lost_after, reading.service),
+            regions,
         )
         return dict(zip(regions, counted, strict=True))

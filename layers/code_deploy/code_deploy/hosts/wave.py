@@ -72,12 +72,12 @@ def _wave_hosts(host_state_table, hosts_total: int, request: WaveRequest) -> tup
     blocks of the next `hosts` hosts at once, and the next ones while it has not found them all."""
     start, limit = request.hostRange[0], min(request.hostRange[1], hosts_total)
     if request.hosts is None:
-        return start, limit, store.load(host_state_table, hosts_total, store.blocks_of(start, limit))
+        return start, limit, store.load(host_state_table, hosts_total, store.blocks_of(start, limit), request.service)
     read: dict[int, store.Block] = {}
     end, left = start, request.hosts
     while left > 0 and end < limit:
         unread = [number for number in store.blocks_of(end, min(limit, end + left)) if number not in read]
-        read |= {block.number: block for block in store.load(host_state_table, hosts_total, unread)}
+        read |= {block.number: block for block in store.load(host_state_table, hosts_total, unread, request.service)}
         read_to = min(limit, (max(read) + 1) * store.HOSTS_PER_BLOCK)
         while left > 0 and end < read_to:
             block = read[end // store.HOSTS_PER_BLOCK]
@@ -131,9 +131,10 @@ def roll_out_wave(hosts: RegionHosts, request: WaveRequest, log: HostRecordsLog)
         fleet.hosts,
         blocks,
         lambda block: apply_wave(block.hosts, block.first, range(start, end), request.buildId, request.seq, failing),
+        request.service,
     )
     outcome = WaveOutcome.combined(block_outcome for _, block_outcome in changed)
-    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed], request.service)
     holding_before = counts.hosts_by_build.get(request.buildId, 0) - len(outcome.updated)
     plan, model_seconds = _swarm_for(fleet, head["ContentLength"], len(outcome.downloaded), holding_before)
     if outcome.activated and not outcome.downloaded:
@@ -171,11 +172,12 @@ def roll_back_region(hosts: RegionHosts, request: WaveRequest) -> RegionalResult
     changed = store.change(
         host_state_table,
         fleet.hosts,
-        store.load(host_state_table, fleet.hosts, range(store.block_count(fleet.hosts))),
+        store.load(host_state_table, fleet.hosts, range(store.block_count(fleet.hosts)), request.service),
         lambda block: apply_rollback(block.hosts, block.first, request.buildId, request.seq),
+        request.service,
     )
     outcome = RollbackOutcome.combined(block_outcome for _, block_outcome in changed)
-    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed])
+    counts = store.region_counts(host_state_table, fleet.hosts, [block for block, _ in changed], request.service)
     carrying = fleet
     if outcome.downloaded:  # (a rollback to no build downloads nothing)
         carrying = fleet.with_artifact(
