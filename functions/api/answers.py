@@ -32,6 +32,11 @@ def fleet_table(region: str):
     return aws.dynamodb(region).Table(settings().fleet_table_name(region))
 
 
+def host_state_table(region: str):
+    """A region's host-state table (its simulated hosts, in blocks), in that region."""
+    return aws.dynamodb(region).Table(settings().host_state_table_name(region))
+
+
 def json_response(model: type, description: str) -> dict:
     """An OpenAPI response of `model` as JSON."""
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}

@@ -88,8 +88,8 @@ def no_such_route(error: NotFoundError) -> Response:
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
         "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
-        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region} "
-        "and GET /regions/{region}/hosts",
+        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region}, "
+        "GET /regions/{region}/hosts, GET /regions/{region}/hosts/{hostId} and GET /regions/{region}/grid",
     )
 
 

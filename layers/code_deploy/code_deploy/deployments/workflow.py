@@ -110,8 +110,13 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
     # the wave before ended; the last wave takes every host left.
     wave_hosts = model.wave_sizes(rollout.hosts_total, rollout.hosts_already_on_build, spec.waves)[wave_index]
     last_wave = wave_index == len(spec.waves) - 1
+    now = utc_now()
     rollout = replace(
-        rollout, status=RegionRolloutStatus.IN_PROGRESS, wave=wave_index + 1, started_at=rollout.started_at or utc_now()
+        rollout,
+        status=RegionRolloutStatus.IN_PROGRESS,
+        wave=wave_index + 1,
+        started_at=rollout.started_at or now,
+        wave_started_at=(*rollout.wave_started_at[:wave_index], now),
     )
     store.put_region(tables.deployments, deployment_id, rollout)
     result = invoke(
@@ -171,6 +176,7 @@ def _gate(
     hosts and of its real ones, each judged on its own, so a handful of real hosts failing is not lost
     among thousands of simulated ones): too many failures stop the deployment and roll the region back;
     else the bake, or the next wave, or the region is done."""
+    rollout = replace(rollout, wave_ended_at=(*rollout.wave_ended_at[:wave_index], utc_now()))
     for which, (updated, failed) in outcomes.items():
         gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)
         if not gate.passed:
