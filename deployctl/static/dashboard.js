@@ -1,8 +1,9 @@
 // Polls the API through deployctl's proxy (/api/...) and redraws: the recent builds and deployments, the
 // selected one (the URL's #buildId or #deploymentId, else the newest build): a build's replication and hosts
-// rolled out per region, or a deployment's wave and hosts updated/failed/pending per region; and the regions
-// panel, the builds each region's hosts run, and each region's real hosts. The deployments and regions are drawn when the API has them:
-// a stack without them still shows its builds.
+// rolled out per region, or a deployment's wave and hosts updated/failed/pending per region, its timeline
+// (timeline.js) and the operator's actions on it, each confirmed first; the regions panel, the builds each
+// region's hosts run, every host of each region on a grid (grid.js) and each region's real hosts. The
+// deployments and regions are drawn when the API has them: a stack without them still shows its builds.
 "use strict";
 
 const POLL_MS = 1000;
@@ -21,8 +22,15 @@ const seconds = (value) => (value === null || value === undefined ? "-" : `${val
 const percentOf = (part, whole) => (whole ? (100 * part) / whole : 0);
 const isDeployment = (id) => Boolean(id) && id.startsWith(DEPLOYMENT_PREFIX);
 
-async function api(path) {
-  const response = await fetch(`/api${path}`, { cache: "no-store" });
+let actionToken = null; // what the proxy asks of an action: this page's token, from /api/stack
+
+async function api(path, method = "GET", body = undefined) {
+  const request = { method, cache: "no-store" };
+  if (method !== "GET") {
+    request.headers = { "Content-Type": "application/json", "X-Deployctl-Action-Token": actionToken };
+    request.body = JSON.stringify(body || {});
+  }
+  const response = await fetch(`/api${path}`, request);
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.message || `${path} answered ${response.status}`);
   return answer;
@@ -64,10 +72,14 @@ function showOnly(id) {
   for (const panel of ["detail", "deployment-detail"]) document.getElementById(panel).hidden = panel !== id;
 }
 
+// Who made a change, where the API records it (an action's caller), else nothing.
+const byWhom = (change) => change.by || change.caller || change.identity || "";
+
 function drawHistory(selector, changes) {
   document.querySelector(`${selector} tbody`).replaceChildren(
-    ...changes.map((change) =>
-      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
+    ...changes.map((change) => el("tr", {},
+      el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""),
+      el("td", { class: "muted" }, byWhom(change)))),
   );
 }
 
@@ -160,6 +172,138 @@ function drawDeployment(view) {
     )),
   );
   drawHistory("#dep-history", view.history);
+  drawActions(view);
+  Timeline.draw(document.getElementById("timeline"), view);
+}
+
+// --- the operator's actions, each confirmed first ------------------------------------------------------------
+
+// What each action does, in the words the confirmation asks with, and the statuses it applies to.
+const ACTIVE = ["QUEUED", "IN_PROGRESS", "PAUSED"];
+const DEPLOYMENT_ACTIONS = [
+  { name: "pause", asks: "Pause {id} before its next wave?", appliesTo: ["QUEUED", "IN_PROGRESS"] },
+  { name: "resume", asks: "Resume {id}?", appliesTo: ["PAUSED"] },
+  { name: "promote", asks: "Promote {id}: skip the bakes left?", appliesTo: ACTIVE },
+  { name: "abort", asks: "Abort {id}? Every region it changed goes back to its build before.", appliesTo: ACTIVE },
+  { name: "rollback", asks: "Roll {id} back? Its regions go back to the build before, from the hosts' caches.", appliesTo: ["IN_PROGRESS", "PAUSED", "SUCCEEDED", "SUPERSEDED"] },
+];
+
+// Asks in the page's dialog; resolves to the reason typed (or "" without one) when confirmed, null when not.
+function confirmed(question, withReason = false) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-question").textContent = question;
+  const reason = document.getElementById("confirm-reason");
+  reason.hidden = !withReason;
+  reason.value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes" ? reason.value.trim() : null), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function perform(label, method, path, body) {
+  const result = document.getElementById("action-result");
+  result.hidden = false;
+  result.className = "muted";
+  result.textContent = `${label}…`;
+  try {
+    const answer = await api(path, method, body);
+    result.textContent = `${label}: ${answer.status || answer.message || "done"}`;
+  } catch (problem) {
+    result.className = "FAILED";
+    result.textContent = `${label} refused: ${problem.message}`;
+  }
+}
+
+function drawActions(view) {
+  document.getElementById("dep-actions").replaceChildren(...DEPLOYMENT_ACTIONS.map((action) => {
+    const button = el("button", { type: "button", "data-action": action.name }, action.name);
+    button.disabled = !action.appliesTo.includes(view.status);
+    button.addEventListener("click", async () => {
+      if ((await confirmed(action.asks.replace("{id}", view.deploymentId))) === null) return;
+      await perform(`${action.name} ${view.deploymentId}`, "POST", `/deployments/${encodeURIComponent(view.deploymentId)}/${action.name}`);
+    });
+    return button;
+  }));
+}
+
+// Freezing stops every new deployment until thawed; the reason is the freeze's.
+function setUpFreeze() {
+  document.getElementById("freeze").addEventListener("click", async () => {
+    const reason = await confirmed("Freeze deployments? None starts until they are thawed. Why:", true);
+    if (reason !== null) await perform("freeze", "POST", "/freeze", reason ? { reason } : {});
+  });
+  document.getElementById("thaw").addEventListener("click", async () => {
+    if ((await confirmed("Thaw deployments: let them start again?")) !== null) await perform("thaw", "DELETE", "/freeze");
+  });
+}
+
+// --- every host of each region, on a grid ------------------------------------------------------------------
+
+const GRID_POLL_MS = 2000;
+let gridsReadAt = 0;
+const grids = {}; // region -> { grid, drawn }: what each region's canvas shows, for a click to find its host
+
+function gridCard(region) {
+  let card = document.querySelector(`#grids .grid-region[data-region="${region}"]`);
+  if (card) return card;
+  const canvas = el("canvas", { "aria-label": `every host of ${region}` });
+  canvas.addEventListener("click", (event) => showHost(region, event));
+  card = el("div", { class: "grid-region", "data-region": region },
+    el("h3", {}, region, " ", el("span", { class: "muted grid-count" })), canvas, el("div", { class: "legend" }));
+  document.getElementById("grids").append(card);
+  return card;
+}
+
+function drawGrid(region, grid, goalBuildId) {
+  const card = gridCard(region);
+  const canvas = card.querySelector("canvas");
+  const width = Math.max(200, document.getElementById("grids").clientWidth - 4);
+  const drawn = HostGrid.draw(canvas, grid, goalBuildId, width);
+  grids[region] = { grid, drawn };
+  canvas.dataset.hosts = drawn.hosts;
+  card.querySelector(".grid-count").textContent =
+    `${count(drawn.hosts)} hosts: ${count(grid.simulated.hostsTotal)} simulated, ${count(grid.real.length)} real`;
+  card.querySelector(".legend").replaceChildren(...drawn.legend.map((entry) => el("span", { class: "legend-entry" },
+    el("span", { class: "swatch", style: `background:rgb(${entry.rgb.join(",")})` }), `${count(entry.hosts)} ${entry.label}`)));
+}
+
+async function refreshGrids(regions) {
+  if (Date.now() - gridsReadAt < GRID_POLL_MS) return;
+  gridsReadAt = Date.now();
+  const answers = await Promise.all(regions.map((region) => api(`/regions/${encodeURIComponent(region.region)}/grid`)));
+  document.getElementById("grid-panel").hidden = false;
+  answers.forEach((grid, index) => drawGrid(grid.region, grid, regions[index].goalBuildId));
+}
+
+// A click on a host: what it runs; a real host's last report and a failed hook's output, read for it.
+async function showHost(region, event) {
+  const { grid, drawn } = grids[region];
+  const canvas = event.currentTarget;
+  const scale = canvas.width / canvas.getBoundingClientRect().width;
+  const found = HostGrid.hostAt(grid, drawn, event.offsetX * scale, event.offsetY * scale);
+  const detail = document.getElementById("host-detail");
+  if (!found) return;
+  detail.hidden = false;
+  if (found.simulated) {
+    const host = found.simulated;
+    detail.dataset.hostId = host.hostId;
+    detail.replaceChildren(el("h3", {}, `${host.hostId} `, el("span", { class: "muted" }, "simulated")),
+      el("div", {}, `runs ${host.currentBuildId || "nothing yet"}, caches ${host.previousBuildId || "nothing"}`),
+      el("div", { class: host.change === "failed" ? "FAILED" : "muted" },
+        host.change ? `the last deployment to change it: ${host.change}` : "no deployment has changed it"));
+    return;
+  }
+  const host = await api(`/regions/${encodeURIComponent(region)}/hosts/${encodeURIComponent(found.real.hostId)}`);
+  const failure = failureOf(host);
+  detail.dataset.hostId = host.hostId;
+  detail.replaceChildren(
+    el("h3", {}, `${host.hostId} `, state(host.state), el("span", { class: "muted" }, ` group ${host.group} · ${host.address}:${host.appPort}`)),
+    el("div", {}, `runs ${host.currentBuildId || "nothing yet"}, caches ${host.previousBuildId || "nothing"} · heartbeat ${host.heartbeatAt}`),
+    el("div", { class: "last-report" }, `last report: ${lastReportText(host.lastReport)}${host.lastReport ? ` at ${host.lastReport.at}` : ""}`),
+    failure ? el("div", { class: "FAILED" }, `failed: ${lastReportText(failure)} (${failure.deploymentId})`) : "",
+    failure && failure.outputTail ? el("pre", { class: "hook-output" }, failure.outputTail) : "",
+  );
 }
 
 // Each region's real hosts (the agents), a small table a region, read less often than the rest: a region's
@@ -274,7 +418,7 @@ async function refreshDeployments() {
     drawDeploymentList(page.deployments);
     drawFleet(regions.regions);
     note.hidden = true;
-    await refreshHosts(regions.regions);
+    await Promise.all([refreshHosts(regions.regions), refreshGrids(regions.regions)]);
   } catch (problem) {
     note.hidden = false;
     note.textContent = `no deployments to show: ${problem.message}`;
@@ -305,5 +449,9 @@ window.addEventListener("hashchange", () => {
     li.classList.toggle("selected", (li.dataset.buildId || li.dataset.deploymentId) === selected));
 });
 
-api("/stack").then((stack) => { document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`; });
+api("/stack").then((stack) => {
+  actionToken = stack.actionToken;
+  document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`;
+});
+setUpFreeze();
 refresh();
