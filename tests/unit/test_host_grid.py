@@ -114,3 +114,14 @@ def test_an_unknown_host_or_region_is_refused(api, stack, context, path, status,
     assert answered == status, answer
     assert message in answer["message"]
 
+
+def test_the_benchmarks_grid_is_a_region_half_way_through_a_deployment():
+    from bench import host_grid
+
+    grid = host_grid.half_deployed_grid(3_000)
+    runs = grid["simulated"]["runs"]
+    assert sum(run[0] for run in runs) == 3_000
+    on_new = sum(run[0] for run in runs if run[1] == 0)
+    failed = sum(run[0] for run in runs if run[3] == "failed")
+    assert on_new + failed == 1_500 and 0 < failed < 100
+    assert host_grid.report_lines([])[0].startswith("Host grid: not measured")
