@@ -251,7 +251,7 @@ def test_the_operator_pauses_resumes_and_promotes_a_deployment_from_the_page_and
         "the timeline showing the bakes",
     )
     if os.environ.get("DASHBOARD_SCREENSHOT"):
-        time.sleep(2.5)  # a grid read after the first wave
+        time.sleep(15)  # the bake under way on the timeline, the grids read after the first wave
         browser.save_screenshot(os.environ["DASHBOARD_SCREENSHOT"])
     # and promoted, it ends SUCCEEDED: the timeline reaches it without a reload, every wave done on it
     confirm_action(browser, "promote")
