@@ -140,6 +140,8 @@ MALFORMED_REQUESTS = [
     get("malformed host id", "/regions/us-west-2/hosts/a%20b", 422, "hostId"),
     get("under a host", "/regions/us-west-2/hosts/us-west-2-agent-001/logs", 404, NO_ROUTE),
     get("unknown region's grid", "/regions/mars-north-1/grid", 404, "no region mars-north-1: the regions are"),
+    # (a name no AWS client would take for a region: refused before any client is made for it)
+    get("grid of a region no client takes", f"/regions/{'0' * 63}/grid", 404, "the regions are"),
     get("unknown path", "/etc/passwd", 404, NO_ROUTE),
     MalformedRequest("unknown method", "DELETE", f"/builds/{UNKNOWN_BUILD_ID}", 404, NO_ROUTE, content_type=None),
     MalformedRequest(

@@ -123,4 +123,4 @@ def get_region_host(region: RegionName, hostId: HostId) -> HostView:  # noqa: N8
 def get_region_grid(region: RegionName) -> HostGrid:
     from code_deploy.hosts import grid
 
-    return grid.host_grid(hosts_reading(), answers.host_state_table(region), region)
+    return grid.host_grid(hosts_reading(), answers.host_state_table, region)

@@ -18,7 +18,7 @@ from code_deploy.hosts import fleet, store
 from code_deploy.hosts.fleet import FleetHost
 from code_deploy.hosts.model import Host
 from code_deploy.hosts.schema import HostGrid, HostView, RealHostCell, SimulatedHostRuns
-from code_deploy.hosts.view import HostsReading, host_state, host_view
+from code_deploy.hosts.view import FleetTables, HostsReading, host_state, host_view
 from code_deploy.regions import check_region
 
 
@@ -69,11 +69,14 @@ def real_host_cells(
     ]
 
 
-def host_grid(reading: HostsReading, host_state_table, region: str) -> HostGrid:
-    """The region's every host: its simulated ones in runs, its real ones a row each. Raises RegionNotFound
-    for a region not of the stack's."""
+def host_grid(reading: HostsReading, host_state_tables: FleetTables, region: str) -> HostGrid:
+    """The region's every host: its simulated ones in runs (from its host-state table, `host_state_tables`
+    (region)), its real ones a row each. Raises RegionNotFound for a region not of the stack's, before any
+    table of it is named."""
     check_region(region, reading.regions)
-    blocks = store.load(host_state_table, reading.hosts_per_region, range(store.block_count(reading.hosts_per_region)))
+    blocks = store.load(
+        host_state_tables(region), reading.hosts_per_region, range(store.block_count(reading.hosts_per_region))
+    )
     table = reading.fleet_table(region)
     real = [host for group in fleet.groups(table) for host in fleet.group_hosts(table, group)]
     builds = BuildIndex()
