@@ -27,8 +27,9 @@ from deployctl.api import Api, DeployctlError
 
 API_PREFIX = "/api"
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-# The API's collections the page reads: each with what lies under it (/builds/{id}, /regions/{region} ...).
-PROXIED = ("/builds", "/deployments", "/regions")
+# What the page reads: the API's collections, each with what lies under it (/builds/{id}, /regions/{region} ...),
+# and the freeze in force.
+PROXIED = ("/builds", "/deployments", "/regions", "/freeze")
 # What the page may ask the API to do, by method: an action on a deployment, and the freeze of all deployments.
 ACTIONS = {
     "POST": re.compile(r"/deployments/deploy-[A-Za-z0-9-]{1,100}/(pause|resume|promote|abort|rollback|approve)"),

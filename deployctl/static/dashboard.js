@@ -72,15 +72,23 @@ function showOnly(id) {
   for (const panel of ["detail", "deployment-detail"]) document.getElementById(panel).hidden = panel !== id;
 }
 
-// Who made a change, where the API records it (an action's caller), else nothing.
-const byWhom = (change) => change.by || change.caller || change.identity || "";
-
 function drawHistory(selector, changes) {
   document.querySelector(`${selector} tbody`).replaceChildren(
-    ...changes.map((change) => el("tr", {},
-      el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""),
-      el("td", { class: "muted" }, byWhom(change)))),
+    ...changes.map((change) =>
+      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
   );
+}
+
+// Who did what to a deployment and when (the API records each action's caller, its SigV4 principal).
+function drawActionLog(view) {
+  const entries = [
+    ...(view.createdBy ? [{ action: "deploy", at: view.createdAt, by: view.createdBy }] : []),
+    ...(view.actions || []),
+  ];
+  document.getElementById("dep-action-log").hidden = !entries.length;
+  document.querySelector("#dep-action-log tbody").replaceChildren(...entries.map((entry) => el("tr", { "data-action": entry.action },
+    el("td", {}, entry.at), el("td", {}, entry.action + (entry.wave ? ` wave ${entry.wave}` : "")),
+    el("td", { class: "id" }, entry.by || "-"), el("td", {}, entry.reason || ""))));
 }
 
 // The two detail panels, by the ids of their elements: the panel (its data attribute named `key` holds the
@@ -146,7 +154,8 @@ function hostsBar(region) {
 }
 
 function drawDeployment(view) {
-  drawHeading(DEPLOYMENT_PANEL, view.deploymentId, view.status, `build ${view.buildId} · trigger ${view.trigger}`, view.reason || "");
+  const by = view.createdBy ? ` · by ${view.createdBy}` : "";
+  drawHeading(DEPLOYMENT_PANEL, view.deploymentId, view.status, `build ${view.buildId} · trigger ${view.trigger}${by}`, view.reason || "");
   const regions = Object.values(view.regions);
   const sum = (field) => regions.reduce((total, region) => total + region[field], 0);
   document.getElementById("dep-hosts").textContent =
@@ -172,6 +181,7 @@ function drawDeployment(view) {
     )),
   );
   drawHistory("#dep-history", view.history);
+  drawActionLog(view);
   drawActions(view);
   Timeline.draw(document.getElementById("timeline"), view);
 }
@@ -185,7 +195,7 @@ const DEPLOYMENT_ACTIONS = [
   { name: "resume", asks: "Resume {id}?", appliesTo: ["PAUSED"] },
   { name: "promote", asks: "Promote {id}: skip the bakes left?", appliesTo: ACTIVE },
   { name: "abort", asks: "Abort {id}? Every region it changed goes back to its build before.", appliesTo: ACTIVE },
-  { name: "rollback", asks: "Roll {id} back? Its regions go back to the build before, from the hosts' caches.", appliesTo: ["IN_PROGRESS", "PAUSED", "SUCCEEDED", "SUPERSEDED"] },
+  { name: "rollback", asks: "Roll {id} back? Its regions go back to the build before, from the hosts' caches.", appliesTo: [...ACTIVE, "SUCCEEDED", "SUPERSEDED"] },
 ];
 
 // Asks in the page's dialog; resolves to the reason typed (or "" without one) when confirmed, null when not.
@@ -215,9 +225,14 @@ async function perform(label, method, path, body) {
   }
 }
 
+// The actions' buttons, and an approval's while a wave waits for one.
 function drawActions(view) {
-  document.getElementById("dep-actions").replaceChildren(...DEPLOYMENT_ACTIONS.map((action) => {
-    const button = el("button", { type: "button", "data-action": action.name }, action.name);
+  const waiting = view.awaitingApproval;
+  const approve = { name: "approve", asks: `Approve wave ${waiting} of {id}: let it start?`, appliesTo: ACTIVE };
+  const offered = waiting ? [approve, ...DEPLOYMENT_ACTIONS] : DEPLOYMENT_ACTIONS;
+  document.getElementById("dep-actions").replaceChildren(...offered.map((action) => {
+    const label = action.name === "approve" ? `approve wave ${waiting}` : action.name;
+    const button = el("button", { type: "button", "data-action": action.name }, label);
     button.disabled = !action.appliesTo.includes(view.status);
     button.addEventListener("click", async () => {
       if ((await confirmed(action.asks.replace("{id}", view.deploymentId))) === null) return;
@@ -225,17 +240,40 @@ function drawActions(view) {
     });
     return button;
   }));
+  document.getElementById("dep-freeze-note").hidden = !view.pausedByFreeze;
 }
 
-// Freezing stops every new deployment until thawed; the reason is the freeze's.
+// A freeze refuses new deployments and pauses the running ones until it is lifted; it says why, so the
+// dialog asks for the reason.
 function setUpFreeze() {
   document.getElementById("freeze").addEventListener("click", async () => {
-    const reason = await confirmed("Freeze deployments? None starts until they are thawed. Why:", true);
+    const reason = await confirmed("Freeze deployments? New ones are refused and running ones pause until it is lifted. Why:", true);
+    // (without a reason, the API's refusal says a freeze needs one)
     if (reason !== null) await perform("freeze", "POST", "/freeze", reason ? { reason } : {});
+    freezeReadAt = 0;
   });
   document.getElementById("thaw").addEventListener("click", async () => {
-    if ((await confirmed("Thaw deployments: let them start again?")) !== null) await perform("thaw", "DELETE", "/freeze");
+    if ((await confirmed("Lift the freeze: let deployments start and go on again?")) !== null) await perform("lift the freeze", "DELETE", "/freeze");
+    freezeReadAt = 0;
   });
+}
+
+// The freeze in force, if any (GET /freeze answers 404 when there is none).
+const FREEZE_POLL_MS = 5000;
+let freezeReadAt = 0;
+
+async function refreshFreeze() {
+  if (Date.now() - freezeReadAt < FREEZE_POLL_MS) return;
+  freezeReadAt = Date.now();
+  const banner = document.getElementById("frozen");
+  const response = await fetch("/api/freeze", { cache: "no-store" });
+  const freeze = response.ok ? await response.json() : null;
+  banner.hidden = !freeze;
+  if (freeze) {
+    banner.textContent = `deployments frozen by ${freeze.frozenBy || "-"} at ${freeze.frozenAt}: ${freeze.reason}` +
+      (freeze.until ? ` (until ${freeze.until})` : "") +
+      (freeze.pausedDeployments.length ? ` · holding ${freeze.pausedDeployments.join(", ")} paused` : "");
+  }
 }
 
 // --- every host of each region, on a grid ------------------------------------------------------------------
@@ -428,7 +466,7 @@ async function refreshDeployments() {
 async function refresh() {
   const error = document.getElementById("error");
   try {
-    const [page] = await Promise.all([api("/builds?limit=20"), refreshDeployments()]);
+    const [page] = await Promise.all([api("/builds?limit=20"), refreshDeployments(), refreshFreeze()]);
     if (!selected && page.builds.length) selected = page.builds[0].buildId;
     drawList(page.builds);
     if (isDeployment(selected)) drawDeployment(await api(`/deployments/${encodeURIComponent(selected)}`));

@@ -35,6 +35,7 @@ def api() -> FakeApi:
             ("GET", "/regions/us-west-2"): [(200, REGIONS_ANSWER["regions"][0])],
             ("GET", "/regions/us-west-2/hosts"): [(200, HOSTS_ANSWER)],
             ("GET", "/builds"): [(200, {"builds": []})],
+            ("GET", "/freeze"): [(404, {"message": "no freeze"})],
             ("POST", f"/deployments/{DEPLOYMENT_ID}/pause"): [
                 (202, {"deploymentId": DEPLOYMENT_ID, "status": "PAUSED"})
             ],
@@ -103,6 +104,9 @@ def test_the_apis_refusals_are_passed_on(server, api):
     status, _, body = request(server, "/api/deployments/deploy-unknown")
     assert status == 404
     assert json.loads(body) == {"message": "no route for GET /deployments/deploy-unknown"}
+    # as is no freeze in force, which the page reads every few seconds
+    status, _, body = request(server, "/api/freeze")
+    assert (status, json.loads(body)) == (404, {"message": "no freeze"})
 
 
 def test_only_the_api_collections_are_proxied(server, api):
@@ -217,6 +221,8 @@ def test_the_page_has_its_panels_actions_and_scripts(server):
         'id="grids"',
         'id="confirm"',
         'id="freeze"',
+        'id="frozen"',
+        'id="dep-action-log"',
     ):
         assert element in page
     for script in ("/grid.js", "/timeline.js"):
@@ -232,5 +238,6 @@ def test_the_page_has_its_panels_actions_and_scripts(server):
         "/regions/${encodeURIComponent(region.region)}/grid",
         "/regions/${encodeURIComponent(region)}/hosts/${encodeURIComponent(found.real.hostId)}",
         "/deployments/${encodeURIComponent(view.deploymentId)}/${action.name}",
+        '"/api/freeze"',
     ):
         assert path.encode() in script
