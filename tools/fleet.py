@@ -46,11 +46,14 @@ PAD_CHUNK_BYTES = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class AgentTiming:
-    """How often each agent polls and heartbeats, and its download's rate cap (0: none)."""
+    """How often each agent polls and heartbeats, its link's rate caps (0: none), and whether the agents
+    fetch from each other (the region's swarm) or each from the bucket."""
 
     poll_seconds: float = POLL_SECONDS
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     download_bytes_per_second: float = 0.0
+    upload_bytes_per_second: float = 0.0
+    p2p: bool = False
 
 
 class FleetError(RuntimeError):
@@ -98,7 +101,7 @@ def _iso_now() -> str:
 
 
 def _spawn(
-    region: str, group: str, agents: int, base_dir: Path, names: dict[str, str], timing: AgentTiming
+    region: str, group: str, agents: int, base_dir: Path, names: dict[str, str], timing: AgentTiming, network: int
 ) -> RegionFleet:
     region_dir = base_dir / region
     region_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +112,10 @@ def _spawn(
         "--table", names["FleetTableName"], "--bucket", names["RegionalBuildsBucketName"], "--prefix", prefix,
         "--poll-seconds", str(timing.poll_seconds), "--heartbeat-seconds", str(timing.heartbeat_seconds),
         "--download-bytes-per-second", str(timing.download_bytes_per_second),
+        "--upload-bytes-per-second", str(timing.upload_bytes_per_second),
     ]  # fmt: skip
+    if timing.p2p:
+        command += ["--peers-table", names["PeersTableName"], "--peer-network", str(network)]
     with log.open("ab") as output:
         # A session of its own: the agents outlive `make fleet`, and a Ctrl-C in its terminal does not reach them.
         process = subprocess.Popen(
@@ -209,7 +215,9 @@ def start(
     try:
         for region in chosen:
             names = regional_outputs(stack_outputs, region)
-            fleets.append(_spawn(region, group, agents, base_dir, names, timing))
+            # Each region's agents on a loopback network of their own (127.<n>.x.y), as regions are apart.
+            network = 1 + stack_regions.index(region)
+            fleets.append(_spawn(region, group, agents, base_dir, names, timing, network))
         return wait_for_registration(fleets, group, agents, since, timeout)
     except BaseException:
         _terminate(fleets)
@@ -262,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     start_command.add_argument("--regions", help="some of the stack's regions, comma-separated (default: every one)")
     start_command.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     start_command.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    start_command.add_argument(
+        "--no-p2p", dest="p2p", action="store_false", help="each agent fetches from the bucket (default: peer to peer)"
+    )
     stop_command = commands.add_parser("stop", help="stop the agents under DIR, then their apps")
     stop_command.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
@@ -274,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             base_dir=args.dir,
             only_regions=args.regions.split(",") if args.regions else None,
             timeout=args.timeout,
+            timing=AgentTiming(p2p=args.p2p),
         )
     except FleetError as error:
         print(f"fleet: {error}", file=sys.stderr)

@@ -22,6 +22,7 @@ from code_deploy_agent.config import AgentConfig, ConfigError
 from code_deploy_agent.deploy import Deployer
 from code_deploy_agent.download import DownloadStopped
 from code_deploy_agent.host_item import Report
+from code_deploy_agent.p2p import PeerDirectory, Swarm, SwarmSettings
 from code_deploy_agent.region import Goal, GoalInvalid, RegionError, RegionLink
 from code_deploy_agent.state import AgentPaths, load_state, save_state
 from code_deploy_agent.target import target_build
@@ -112,6 +113,7 @@ class Agent:
         stop: threading.Event | None = None,
         log_to_stderr: bool = False,
         on_step: Callable[[str], None] | None = None,
+        directory: PeerDirectory | None = None,
     ) -> None:
         self.config = config
         self.region = region
@@ -121,6 +123,23 @@ class Agent:
         self.group_shard = host_item.group_shard(config.group, config.host_id)  # its copy of the goal
         self.state = load_state(self.paths)
         self.log = agent_logger(config.host_id, self.paths, log_to_stderr)
+        self.swarm = (
+            Swarm(
+                SwarmSettings(
+                    host_id=config.host_id,
+                    zone=config.zone,
+                    address=config.swarm_address,
+                    port=config.peer_port,
+                    download_bytes_per_second=config.download_bytes_per_second,
+                    upload_bytes_per_second=config.upload_bytes_per_second,
+                ),
+                region,
+                directory,
+                self.log,
+            )
+            if directory is not None and config.peers_table
+            else None
+        )
         self.deployer = Deployer(
             config=config,
             paths=self.paths,
@@ -129,9 +148,12 @@ class Agent:
             log=self.log,
             stop=self.stop,
             on_step=on_step,
+            swarm=self.swarm,
         )
 
     def close(self) -> None:
+        if self.swarm is not None:
+            self.swarm.close()
         close_logger(self.log)
 
     def start(self) -> None:

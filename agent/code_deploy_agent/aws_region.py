@@ -3,6 +3,7 @@ the builds bucket in S3. One instance serves every agent of a fleet (boto3 clien
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from code_deploy_agent.host_item import goal_key, host_key
+from code_deploy_agent.p2p import Peer
 from code_deploy_agent.region import RegionError
 
 MISSING_OBJECT_CODES = {"404", "NoSuchKey", "NotFound"}
@@ -105,3 +107,95 @@ class AwsRegion:
             raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
         except BotoCoreError as error:
             raise RegionError(f"s3://{self.bucket}/{key}: {error}") from error
+
+    def presigned_url(self, key: str, seconds: int) -> str:
+        return str(
+            self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds)
+        )
+
+
+class AwsPeerDirectory:
+    """The region's swarm directory, the peers table (code_deploy_agent.p2p.PeerDirectory)."""
+
+    def __init__(self, region: str, table: str, *, max_connections: int = 10) -> None:
+        session = boto3.session.Session(region_name=region)
+        client_config = Config(retries={"mode": "standard"}, max_pool_connections=max_connections)
+        self.table = table
+        self._dynamodb = session.client("dynamodb", config=client_config)
+
+    def announce(self, key: str, sort_key: str, peer: Peer, expires_at: int) -> None:
+        item = {
+            "pk": {"S": key},
+            "sk": {"S": sort_key},
+            "hostId": {"S": peer.host_id},
+            "address": {"S": peer.address},
+            "port": {"N": str(peer.port)},
+            "zone": {"S": peer.zone},
+            "seed": {"BOOL": peer.seed},
+            "expiresAt": {"N": str(expires_at)},
+        }
+        self._call(f"announcing in {key}", lambda: self._dynamodb.put_item(TableName=self.table, Item=item))
+
+    def leave(self, key: str, sort_key: str) -> None:
+        self._call(
+            f"leaving {key}",
+            lambda: self._dynamodb.delete_item(TableName=self.table, Key={"pk": {"S": key}, "sk": {"S": sort_key}}),
+        )
+
+    def find(self, key: str, start: str, limit: int) -> list[Peer]:
+        """From `start` on, then from the beginning up to it: a random window of the key's peers. Expired
+        announcements (TTL deletes them within a day or two, not at once) are skipped."""
+        now = int(time.time())
+        peers = self._query(key, "pk = :pk AND sk >= :start", start, limit, now)
+        if len(peers) < limit:
+            peers += self._query(key, "pk = :pk AND sk < :start", start, limit - len(peers), now)
+        return peers
+
+    def _query(self, key: str, condition: str, start: str, limit: int, now: int) -> list[Peer]:
+        answer = self._call(
+            f"finding peers in {key}",
+            lambda: self._dynamodb.query(
+                TableName=self.table,
+                KeyConditionExpression=condition,
+                FilterExpression="expiresAt > :now",
+                ExpressionAttributeValues={":pk": {"S": key}, ":start": {"S": start}, ":now": {"N": str(now)}},
+                Limit=limit,
+            ),
+        )
+        return [
+            Peer(
+                host_id=item["hostId"]["S"],
+                address=item["address"]["S"],
+                port=int(item["port"]["N"]),
+                zone=item["zone"]["S"],
+                seed=item.get("seed", {}).get("BOOL", False),
+            )
+            for item in answer.get("Items", [])
+        ]
+
+    def claim_origin(self, key: str, slot: int, host_id: str, *, now: int, expires_at: int) -> bool:
+        try:
+            self._dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": key},
+                    "sk": {"S": f"{slot:02d}"},
+                    "holder": {"S": host_id},
+                    "expiresAt": {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now OR holder = :me",
+                ExpressionAttributeValues={":now": {"N": str(now)}, ":me": {"S": host_id}},
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise RegionError(f"claiming {key} slot {slot}: {error}") from error
+        except BotoCoreError as error:
+            raise RegionError(f"claiming {key} slot {slot}: {error}") from error
+        return True
+
+    def _call[T](self, doing: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except (BotoCoreError, ClientError) as error:
+            raise RegionError(f"{doing}: {error}") from error

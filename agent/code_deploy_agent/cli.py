@@ -19,9 +19,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from code_deploy_agent.aws_region import AwsRegion
+from code_deploy_agent.aws_region import AwsPeerDirectory, AwsRegion
 from code_deploy_agent.config import FIELDS, ConfigError, load_config
-from code_deploy_agent.fleet import fleet_configs, run_agents, stop_agents, stop_apps, stop_on_signals
+from code_deploy_agent.fleet import FleetSwarm, fleet_configs, run_agents, stop_agents, stop_apps, stop_on_signals
 
 EXIT_OK, EXIT_NOT_STOPPED, EXIT_ERROR = 0, 1, 2
 DEFAULT_FLEET_DIR = ".fleet"
@@ -34,7 +34,10 @@ def _run(args: argparse.Namespace) -> int:
     config = load_config(flags, os.environ, args.config)
     stop = threading.Event()
     stop_on_signals(stop)
-    run_agents([config], AwsRegion(config.region, config.table, config.bucket), stop, log_to_stderr=True)
+    directory = AwsPeerDirectory(config.region, config.peers_table) if config.peers_table else None
+    run_agents(
+        [config], AwsRegion(config.region, config.table, config.bucket), stop, log_to_stderr=True, directory=directory
+    )
     return EXIT_OK
 
 
@@ -74,6 +77,9 @@ def _fleet(args: argparse.Namespace) -> int:
         heartbeat_seconds=args.heartbeat_seconds,
         keep_releases=args.keep_releases,
         download_bytes_per_second=args.download_bytes_per_second,
+        swarm=FleetSwarm(args.peers_table, args.peer_network, args.upload_bytes_per_second)
+        if args.peers_table
+        else None,
     )
     stop = threading.Event()
     stop_on_signals(stop)
@@ -85,7 +91,12 @@ def _fleet(args: argparse.Namespace) -> int:
         f" stop them with: code-deploy-agent stop --dir {args.dir}",
         file=sys.stderr,
     )
-    run_agents(configs, region, stop)
+    directory = (
+        AwsPeerDirectory(args.region, args.peers_table, max_connections=max(10, min(len(configs), MAX_CONNECTIONS)))
+        if args.peers_table
+        else None
+    )
+    run_agents(configs, region, stop, directory=directory)
     return EXIT_OK
 
 
@@ -134,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--heartbeat-seconds", type=float, default=30.0)
     fleet.add_argument("--keep-releases", type=int, default=3)
     fleet.add_argument("--download-bytes-per-second", type=float, default=0.0, help="each agent's cap (0: none)")
+    fleet.add_argument("--upload-bytes-per-second", type=float, default=0.0, help="each agent's cap (0: none)")
+    fleet.add_argument(
+        "--peers-table", help="the region's swarm directory: the agents fetch from each other (default: bucket only)"
+    )
+    fleet.add_argument(
+        "--peer-network", type=int, default=1, help="the agents' addresses are 127.N.<zone rack>.<n> (default 1)"
+    )
     fleet.set_defaults(handler=_fleet)
 
     stop = commands.add_parser("stop", help="stop the agents whose pid files are under DIR")

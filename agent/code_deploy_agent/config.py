@@ -39,6 +39,16 @@ class AgentConfig:
     # A cap on the artifact's download rate, 0 for none: a host's link is shared with the application it
     # serves, and the benchmark gives each local agent the bandwidth a real host would have.
     download_bytes_per_second: float = 0.0
+    upload_bytes_per_second: float = 0.0  # what it sends its peers, 0 for no cap
+    # The region's swarm directory (the regional stack's PeersTableName): with it the agent fetches an
+    # artifact from the region's other hosts (docs/p2p.md); without it, from the bucket alone.
+    peers_table: str = ""
+    peer_address: str = ""  # where peers reach this host (default: address)
+    peer_port: int = 0  # 0: any free port, announced as the one it got
+
+    @property
+    def swarm_address(self) -> str:
+        return self.peer_address or self.address
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(AgentConfig)}
@@ -71,6 +81,8 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "heartbeat_seconds": float,
     "keep_releases": int,
     "download_bytes_per_second": float,
+    "upload_bytes_per_second": float,
+    "peer_port": int,
 }
 
 
@@ -105,8 +117,10 @@ def check_config(config: AgentConfig) -> AgentConfig:
         raise ConfigError("poll_seconds and heartbeat_seconds must be positive")
     if config.keep_releases < MIN_KEEP_RELEASES:
         raise ConfigError(f"keep_releases must be at least {MIN_KEEP_RELEASES} (the current and the previous)")
-    if config.download_bytes_per_second < 0:
-        raise ConfigError("download_bytes_per_second must be 0 (no cap) or positive")
+    if config.download_bytes_per_second < 0 or config.upload_bytes_per_second < 0:
+        raise ConfigError("download_bytes_per_second and upload_bytes_per_second must be 0 (no cap) or positive")
+    if not 0 <= config.peer_port < 65536:
+        raise ConfigError(f"peer_port {config.peer_port} is not a port (0: any free one)")
     if not 0 < config.app_port < 65536:
         raise ConfigError(f"app_port {config.app_port} is not a port")
     return config

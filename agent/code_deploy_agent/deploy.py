@@ -34,7 +34,7 @@ from typing import Any
 
 from code_deploy_agent import host_item, releases
 from code_deploy_agent.config import AgentConfig
-from code_deploy_agent.download import ArtifactRefused, discard_download, fetch_artifact
+from code_deploy_agent.download import ArtifactRefused, Downloaded, discard_download, fetch_artifact
 from code_deploy_agent.hooks import (
     AFTER_INSTALL,
     APPLICATION_START,
@@ -50,6 +50,7 @@ from code_deploy_agent.hooks import (
     run_event,
 )
 from code_deploy_agent.host_item import Report
+from code_deploy_agent.p2p import Swarm
 from code_deploy_agent.region import Goal, RegionLink
 from code_deploy_agent.state import AgentPaths, AgentState, save_state
 
@@ -109,7 +110,9 @@ class Deployer:
         log: logging.Logger,
         stop: threading.Event,
         on_step: Callable[[str], None] | None = None,
+        swarm: Swarm | None = None,
     ) -> None:
+        self.swarm = swarm  # the region's other hosts, where the artifact comes from when the goal has a torrent
         self.config = config
         self.paths = paths
         self.region = region
@@ -190,14 +193,16 @@ class Deployer:
         if not cached:
             self._set_host_state(host_item.DOWNLOADING)
             try:
-                downloaded = fetch_artifact(
-                    self.region, goal, self.paths, self.stop, bytes_per_second=self.config.download_bytes_per_second
-                )
+                downloaded = self._fetch(goal)
                 artifact = downloaded.path
                 hooks = hooks_in_zip(artifact)
             except INSTALL_ERRORS as error:
                 return self._finish(journal, failure_of(error))
-            journal.update(downloadSeconds=downloaded.seconds, downloadBytes=downloaded.bytes_fetched)
+            journal.update(
+                downloadSeconds=downloaded.seconds,
+                downloadBytes=downloaded.bytes_fetched,
+                peerBytes=downloaded.peer_bytes,
+            )
         self._set_host_state(host_item.INSTALLING)
         journal["phase"] = INSTALLING
         self._save(journal)
@@ -215,6 +220,14 @@ class Deployer:
             self._undo_install(journal)
             return self._finish(journal, failure)
         return self._switch_and_start(journal)
+
+    def _fetch(self, goal: Goal) -> Downloaded:
+        """From the swarm when there is one and the build has a torrent, else from the bucket alone."""
+        if self.swarm is not None and goal.info_hash:
+            return self.swarm.fetch(goal, self.paths, self.stop)
+        return fetch_artifact(
+            self.region, goal, self.paths, self.stop, bytes_per_second=self.config.download_bytes_per_second
+        )
 
     def _install(self, journal: dict[str, Any], target: str, hooks: Hooks, artifact: Path) -> None:
         staging = releases.unpack_to_staging(self.paths, target, artifact)
@@ -299,6 +312,7 @@ class Deployer:
             output_tail=failure.detail if failure else None,
             download_seconds=journal["downloadSeconds"],
             download_bytes=journal["downloadBytes"],
+            peer_bytes=journal.get("peerBytes", 0),
             drift=journal["drift"],
             at=host_item.iso_now(),
         )

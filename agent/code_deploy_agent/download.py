@@ -43,6 +43,8 @@ class Downloaded:
     path: Path
     seconds: float
     bytes_fetched: int  # what this attempt read from the bucket (a resumed download reads only the rest)
+    peer_bytes: int = 0  # what it got from other hosts (code_deploy_agent.p2p)
+    resumed_bytes: int = 0  # what an earlier attempt had verified on disk (p2p)
 
 
 def partial_path(paths: AgentPaths, build_id: str) -> Path:

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from code_deploy_agent import host_item, releases
@@ -28,6 +29,7 @@ from code_deploy_agent.hooks import (
     hooks_in_release,
     run_event,
 )
+from code_deploy_agent.p2p import PeerDirectory
 from code_deploy_agent.region import RegionError, RegionLink
 from code_deploy_agent.state import PID_FILE, STATE_FILE, AgentPaths, load_state
 
@@ -63,12 +65,15 @@ def fleet_configs(
     heartbeat_seconds: float = 30.0,
     keep_releases: int = 3,
     download_bytes_per_second: float = 0.0,
+    swarm: FleetSwarm | None = None,
 ) -> list[AgentConfig]:
-    """One config per local agent: its own directory and app port (the one it had, if it ran before)."""
+    """One config per local agent: its own directory and app port (the one it had, if it ran before), and
+    with a swarm its own loopback address (`peer_address`)."""
     zones = zones or [f"{region}{letter}" for letter in "abc"]
     configs = []
     for index, host_id in enumerate(fleet_host_ids(region, count, prefix)):
         agent_dir = base_dir / region / host_id
+        zone_index = index % len(zones)
         configs.append(
             check_config(
                 AgentConfig(
@@ -78,24 +83,48 @@ def fleet_configs(
                     table=table,
                     bucket=bucket,
                     agent_dir=agent_dir,
-                    zone=zones[index % len(zones)],
+                    zone=zones[zone_index],
                     address="127.0.0.1",
                     app_port=load_state(AgentPaths(agent_dir)).app_port or free_port(),
                     poll_seconds=poll_seconds,
                     heartbeat_seconds=heartbeat_seconds,
                     keep_releases=keep_releases,
                     download_bytes_per_second=download_bytes_per_second,
+                    upload_bytes_per_second=swarm.upload_bytes_per_second if swarm else 0.0,
+                    peers_table=swarm.peers_table if swarm else "",
+                    peer_address=swarm.address(zone_index, index // len(zones)) if swarm else "",
                 )
             )
         )
     return configs
 
 
-def _supervise(config: AgentConfig, region: RegionLink, stop: threading.Event, log_to_stderr: bool) -> None:
+@dataclass(frozen=True)
+class FleetSwarm:
+    """A local fleet's agents in their region's swarm: each on a loopback address of its own,
+    127.<network>.<zone>.<n> (a region's network, a zone's rack, a host in it), so peers are told apart by
+    address as real hosts are, and the engine's one-connection-per-address rule holds."""
+
+    peers_table: str
+    network: int = 1
+    upload_bytes_per_second: float = 0.0
+
+    def address(self, zone_index: int, number: int) -> str:
+        rack, host = divmod(number, 250)
+        return f"127.{self.network}.{zone_index * 16 + rack}.{host + 1}"
+
+
+def _supervise(
+    config: AgentConfig,
+    region: RegionLink,
+    stop: threading.Event,
+    log_to_stderr: bool,
+    directory: PeerDirectory | None,
+) -> None:
     """Runs the agent; one that fails (its region unreachable at start, a bug) is logged with its traceback
     and started again, recovering from its journal, as systemd would restart a lone agent."""
     while True:
-        agent = Agent(config, region, stop=stop, log_to_stderr=log_to_stderr)
+        agent = Agent(config, region, stop=stop, log_to_stderr=log_to_stderr, directory=directory)
         try:
             agent.run()
             return
@@ -135,16 +164,25 @@ def _remove_pid_file(paths: AgentPaths) -> None:
 
 
 def run_agents(
-    configs: list[AgentConfig], region: RegionLink, stop: threading.Event, *, log_to_stderr: bool = False
+    configs: list[AgentConfig],
+    region: RegionLink,
+    stop: threading.Event,
+    *,
+    log_to_stderr: bool = False,
+    directory: PeerDirectory | None = None,
 ) -> None:
-    """Runs every agent until stop is set (and each has finished its current step)."""
+    """Runs every agent until stop is set (and each has finished its current step); with a swarm directory,
+    the agents whose config names the peers table fetch from each other."""
     every_paths = [AgentPaths(config.agent_dir) for config in configs]
     for paths in every_paths:
         paths.make()
         _write_pid_file(paths)
     threads = [
         threading.Thread(
-            target=_supervise, args=(config, region, stop, log_to_stderr), name=config.host_id, daemon=True
+            target=_supervise,
+            args=(config, region, stop, log_to_stderr, directory),
+            name=config.host_id,
+            daemon=True,
         )
         for config in configs
     ]

@@ -61,7 +61,8 @@ class Report:
     exit_code: int | str | None = None  # the hook's exit code, or "timeout"
     output_tail: str | None = None
     download_seconds: float = 0.0
-    download_bytes: int = 0
+    download_bytes: int = 0  # from the region's bucket
+    peer_bytes: int = 0  # from other hosts (the swarm)
     drift: bool = False
     at: str = ""
 
@@ -77,6 +78,7 @@ class Report:
             "outputTail": self.output_tail[-OUTPUT_TAIL_CHARS:] if self.output_tail is not None else None,
             "downloadSeconds": round(self.download_seconds, 3),
             "downloadBytes": self.download_bytes,
+            "peerBytes": self.peer_bytes,
             "drift": self.drift,
             "at": self.at or iso_now(),
         }
@@ -94,6 +96,7 @@ class Report:
             output_tail=item.get("outputTail"),
             download_seconds=float(item.get("downloadSeconds") or 0),
             download_bytes=int(item.get("downloadBytes") or 0),
+            peer_bytes=int(item.get("peerBytes") or 0),
             drift=bool(item.get("drift")),
             at=item.get("at") or "",
         )

@@ -64,6 +64,9 @@ class Goal:
     piece_root: str
     pieces_key: str
     updated_at: str | None
+    # The artifact's torrent, for the peer to peer download; empty for a build made before torrents.
+    info_hash: str = ""
+    torrent_key: str = ""
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Goal:
@@ -82,6 +85,8 @@ class Goal:
             piece_root=_text(item, "pieceRoot").lower(),
             pieces_key=_text(item, "piecesKey"),
             updated_at=item.get("updatedAt"),
+            info_hash=str(item.get("infoHash") or "").lower(),
+            torrent_key=str(item.get("torrentKey") or ""),
         )
         if goal.artifact_bytes <= 0 or goal.piece_bytes <= 0:
             raise GoalInvalid("artifactBytes and pieceBytes must be positive")
@@ -105,6 +110,8 @@ class Goal:
             "pieceRoot": self.piece_root,
             "piecesKey": self.pieces_key,
             "updatedAt": self.updated_at,
+            "infoHash": self.info_hash,
+            "torrentKey": self.torrent_key,
         }
 
 
@@ -131,4 +138,8 @@ class RegionLink(Protocol):
 
     def read_object(self, key: str) -> bytes | None:
         """A small object whole (the piece list), None when there is no such object."""
+        ...
+
+    def presigned_url(self, key: str, seconds: int) -> str:
+        """A URL that reads the object for `seconds` without credentials (the swarm's web seed)."""
         ...

@@ -17,8 +17,18 @@ ROLE = load_template(REPO / "regional.yaml")["Resources"]["AgentRole"]["Properti
 STATEMENTS = {statement["Sid"]: statement for statement in POLICY["PolicyDocument"]["Statement"]}
 
 
-def allowed(action: str) -> list[dict]:
-    return [statement for statement in STATEMENTS.values() if statement["Action"] == action]
+def actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def allowed(action: str, resource: str = "FleetTable") -> list[dict]:
+    """The statements allowing `action`; DynamoDB's on `resource` only."""
+    return [
+        statement
+        for statement in STATEMENTS.values()
+        if action in actions(statement)
+        and (not action.startswith("dynamodb:") or statement["Resource"] == {"Fn::GetAtt": [resource, "Arn"]})
+    ]
 
 
 def test_only_ec2_instances_take_the_role():
@@ -28,12 +38,26 @@ def test_only_ec2_instances_take_the_role():
 
 def test_it_allows_what_the_agent_does_and_nothing_more():
     assert all(statement["Effect"] == "Allow" for statement in STATEMENTS.values())
-    assert sorted(statement["Action"] for statement in STATEMENTS.values()) == [
+    assert sorted(action for statement in STATEMENTS.values() for action in actions(statement)) == [
+        "dynamodb:DeleteItem",
         "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
         "dynamodb:UpdateItem",
         "s3:GetObject",
         "s3:ListBucket",
     ]
+
+
+def test_on_the_peers_table_it_announces_claims_and_finds_peers_only():
+    [find] = allowed("dynamodb:Query", "PeersTable")
+    [announce] = allowed("dynamodb:PutItem", "PeersTable")
+    assert actions(find) == ["dynamodb:Query"]
+    assert sorted(actions(announce)) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    # What AwsPeerDirectory writes (an announcement, an origin slot), nothing else
+    written = announce["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert set(written) == {"pk", "sk", "hostId", "address", "port", "zone", "seed", "holder", "expiresAt"}
+    assert allowed("dynamodb:UpdateItem", "PeersTable") == allowed("dynamodb:GetItem", "PeersTable") == []
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy.builds import store, upload
 from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, hash_file, pieces_key
+from code_deploy.builds.torrent import Torrent, torrent_key
 from code_deploy.builds.model import artifact_key, new_build_id, utc_now
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
     artifact = build_artifact(commit, build_id, record.queued_at, recipe.payload_size)
     key = artifact_key(build_id)
     pieces = PieceList.of(artifact.content, recipe.piece_bytes)
+    torrent = Torrent.of(io.BytesIO(artifact.content), torrent_name(build_id))
     location = store.ArtifactLocation(
         bucket,
         key,
@@ -130,8 +132,10 @@ def run_build(builds_table, s3_client, bucket: str, build_id: str, commit: str, 
         piece_bytes=pieces.piece_bytes,
         piece_root=pieces.root,
         pieces_key=pieces_key(key),
+        info_hash=torrent.info_hash,
+        torrent_key=torrent_key(key),
     )
-    _publish(s3_client, location, pieces, io.BytesIO(artifact.content), build_id, commit)
+    _publish(s3_client, location, Companions(pieces, torrent), io.BytesIO(artifact.content), build_id, commit)
     store.finish_build(builds_table, build_id, utc_now(), location)
     return BuildResult(build_id, key, artifact.payload_sha256, len(artifact.content))
 
@@ -149,17 +153,34 @@ def _finished_earlier(builds_table, build_id: str) -> BuildResult:
     )
 
 
+def torrent_name(build_id: str) -> str:
+    """The file a host's engine writes the artifact to, as its torrent names it."""
+    return f"{build_id}.zip"
+
+
+@dataclass(frozen=True)
+class Companions:
+    """What travels beside an artifact in every bucket, so a host can check it piece by piece."""
+
+    pieces: PieceList
+    torrent: Torrent
+
+
 def _publish(
-    s3_client, artifact: store.ArtifactLocation, pieces: PieceList, content: BinaryIO, build_id: str, commit: str
+    s3_client, artifact: store.ArtifactLocation, companions: Companions, content: BinaryIO, build_id: str, commit: str
 ) -> None:
     """Puts an artifact into the global bucket (where `artifact` says, its sha256 in its metadata), unless
     an earlier attempt put the same one there (a second version would start a second replication)."""
     bucket, key = artifact.bucket, artifact.key
     if _already_uploaded(s3_client, bucket, key, artifact.sha256):
         return
-    # The piece list first: the artifact's arrival starts its replication, which copies the list with it.
+    # The piece list and the torrent first: the artifact's arrival starts its replication, which copies
+    # them with it.
     s3_client.put_object(
-        Bucket=bucket, Key=pieces_key(key), Body=pieces.to_json().encode(), ContentType="application/json"
+        Bucket=bucket, Key=pieces_key(key), Body=companions.pieces.to_json().encode(), ContentType="application/json"
+    )
+    s3_client.put_object(
+        Bucket=bucket, Key=torrent_key(key), Body=companions.torrent.metainfo, ContentType="application/x-bittorrent"
     )
     content.seek(0)
     s3_client.upload_fileobj(
@@ -210,6 +231,7 @@ def run_upload_build(
             size = upload.fetch_staged(s3_client, staging, build.upload_id, zip_file)
             upload.check_archive(zip_file)
             sha256, pieces = hash_file(zip_file, piece_bytes)
+            torrent = Torrent.of(zip_file, torrent_name(build.build_id))
             # No manifest: the payload is the whole zip.
             location = store.ArtifactLocation(
                 bucket,
@@ -221,8 +243,10 @@ def run_upload_build(
                 piece_bytes=pieces.piece_bytes,
                 piece_root=pieces.root,
                 pieces_key=pieces_key(key),
+                info_hash=torrent.info_hash,
+                torrent_key=torrent_key(key),
             )
-            _publish(s3_client, location, pieces, zip_file, build.build_id, build.commit)
+            _publish(s3_client, location, Companions(pieces, torrent), zip_file, build.build_id, build.commit)
     except (upload.UploadRefused, upload.UploadNotFound) as refusal:
         reason = f"upload refused: {refusal}"
         if isinstance(refusal, upload.UploadNotFound):

@@ -60,6 +60,10 @@ class ArtifactLocation:
     piece_bytes: int = 0
     piece_root: str = ""
     pieces_key: str = ""
+    # The artifact's torrent (code_deploy.builds.torrent, at `torrent_key` beside it): the hash of its info
+    # dictionary, which a host believes the torrent by before it fetches pieces from its peers.
+    info_hash: str = ""
+    torrent_key: str = ""
 
     def attributes(self) -> dict[str, Any]:
         """The build record's attributes that hold the artifact."""
@@ -83,6 +87,8 @@ _ARTIFACT_ATTRIBUTES = {
     "piece_bytes": "pieceBytes",
     "piece_root": "pieceRoot",
     "pieces_key": "piecesKey",
+    "info_hash": "infoHash",
+    "torrent_key": "torrentKey",
 }
 
 

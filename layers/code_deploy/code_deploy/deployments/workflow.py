@@ -213,6 +213,8 @@ def real_hosts_order(
             "pieceBytes": artifact.piece_bytes,
             "pieceRoot": artifact.piece_root,
             "piecesKey": artifact.pieces_key,
+            "infoHash": artifact.info_hash,
+            "torrentKey": artifact.torrent_key,
         },
     }
 

@@ -185,6 +185,9 @@ class ArtifactRef:
     piece_bytes: int
     piece_root: str
     pieces_key: str
+    # The torrent hosts fetch it from each other by (empty for a build made before torrents: the bucket only).
+    info_hash: str = ""
+    torrent_key: str = ""
 
     @classmethod
     def from_dict(cls, fields: dict[str, Any] | None) -> ArtifactRef | None:
@@ -197,6 +200,8 @@ class ArtifactRef:
             int(fields["pieceBytes"]),
             fields["pieceRoot"],
             fields["piecesKey"],
+            fields.get("infoHash", ""),
+            fields.get("torrentKey", ""),
         )
 
 
@@ -232,6 +237,8 @@ class Goal:
             "piecesKey": self.artifact.pieces_key,
             "updatedAt": now,
         }
+        if self.artifact.info_hash:
+            item |= {"infoHash": self.artifact.info_hash, "torrentKey": self.artifact.torrent_key}
         return item | ({"previousBuildId": self.previous_build_id} if self.previous_build_id else {})
 
 

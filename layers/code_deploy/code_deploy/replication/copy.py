@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from code_deploy.builds.artifact import pieces_key
+from code_deploy.builds.torrent import torrent_key
 from code_deploy.replication import retention, transfer
 from code_deploy.replication.model import execution_input, execution_name
 
@@ -69,7 +70,7 @@ def copy_to_region(
     try:
         region = request.destinationRegion or locate(request.destinationBucket)
         destination = s3_client_for_region(region)
-        _copy_piece_list(s3_client, destination, request)
+        _copy_companions(s3_client, destination, request)
         result = transfer.copy_to_bucket(
             s3_client,
             destination,
@@ -100,16 +101,17 @@ def copy_to_region(
     }
 
 
-def _copy_piece_list(s3_client, destination_client, request: CopyRequest) -> None:
-    """The artifact's piece list, copied before the artifact itself, so a region that has the artifact has
-    its list too. An artifact uploaded by hand has none: nothing to copy."""
-    key = pieces_key(request.sourceKey)
-    try:
-        s3_client.head_object(Bucket=request.sourceBucket, Key=key)
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return
-        raise
-    destination_client.copy_object(
-        Bucket=request.destinationBucket, Key=key, CopySource={"Bucket": request.sourceBucket, "Key": key}
-    )
+def _copy_companions(s3_client, destination_client, request: CopyRequest) -> None:
+    """The artifact's piece list and torrent, copied before the artifact itself, so a region that has the
+    artifact has them too. An artifact uploaded by hand has neither (and an older build no torrent): nothing
+    to copy."""
+    for key in (pieces_key(request.sourceKey), torrent_key(request.sourceKey)):
+        try:
+            s3_client.head_object(Bucket=request.sourceBucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                continue
+            raise
+        destination_client.copy_object(
+            Bucket=request.destinationBucket, Key=key, CopySource={"Bucket": request.sourceBucket, "Key": key}
+        )

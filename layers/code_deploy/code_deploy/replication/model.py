@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from code_deploy.builds.artifact import is_piece_list
 from code_deploy.builds.model import decoded_s3_key
+from code_deploy.builds.torrent import is_torrent
 
 # Step Functions execution names: 1-80 characters, no whitespace, brackets, wildcards or control chars.
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -41,8 +42,12 @@ def replication_requests(event: object) -> list[ReplicationRequest]:
     if not isinstance(event, dict):
         raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got {type(event).__name__}")
     if "Records" in event:
-        # A piece list travels with its artifact (the copy takes both): it is never replicated on its own.
-        return [request for request in _s3_event_requests(event["Records"]) if not is_piece_list(request.source_key)]
+        # A piece list or a torrent travels with its artifact (the copy takes them): never replicated alone.
+        return [
+            request
+            for request in _s3_event_requests(event["Records"])
+            if not (is_piece_list(request.source_key) or is_torrent(request.source_key))
+        ]
     if any(field in event for field in DIRECT_INPUT_FIELDS):
         return [_direct_request(event)]
     raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got fields {sorted(event)}")
