@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 
 from code_deploy.builds import store, upload
 from code_deploy.builds.artifact import DEFAULT_PIECE_BYTES, PieceList, build_artifact, hash_file, pieces_key
-from code_deploy.builds.torrent import Torrent, torrent_key
 from code_deploy.builds.model import artifact_key, new_build_id, utc_now
+from code_deploy.builds.torrent import Torrent, torrent_key
 
 logger = logging.getLogger(__name__)
 
