@@ -51,8 +51,10 @@ const Timeline = (() => {
   function actual(region, bake, origin, now) {
     const segments = [];
     const ended = at(region.completedAt);
-    // The wave whose gate stopped the region: the last one begun, in a region rolled back.
-    const stoppedAt = region.rollbackStartedAt ? region.waveTimes.filter((wave) => wave.startedAt).length : 0;
+    // The wave whose gate its failures failed: the last one begun in a region rolled back, if hosts failed in it
+    // (an operator's rollback or abort fails no wave).
+    const lastBegun = region.waveTimes.filter((wave) => wave.startedAt).length;
+    const stoppedAt = region.rollbackStartedAt && lastBegun && region.waveTimes[lastBegun - 1].hostsFailed ? lastBegun : 0;
     region.waveTimes.forEach((wave, index) => {
       if (!wave.startedAt) return;
       const start = at(wave.startedAt);
