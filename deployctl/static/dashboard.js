@@ -195,7 +195,7 @@ const DEPLOYMENT_ACTIONS = [
   { name: "resume", asks: "Resume {id}?", appliesTo: ["PAUSED"] },
   { name: "promote", asks: "Promote {id}: skip the bakes left?", appliesTo: ACTIVE },
   { name: "abort", asks: "Abort {id}? Every region it changed goes back to its build before.", appliesTo: ACTIVE },
-  { name: "rollback", asks: "Roll {id} back? Its regions go back to the build before, from the hosts' caches.", appliesTo: [...ACTIVE, "SUCCEEDED", "SUPERSEDED"] },
+  { name: "rollback", asks: "Rollback {id}? Its regions go back to the build before, from the hosts' caches.", appliesTo: [...ACTIVE, "SUCCEEDED", "SUPERSEDED"] },
 ];
 
 // Asks in the page's dialog; resolves to the reason typed (or "" without one) when confirmed, null when not.
