@@ -2,9 +2,9 @@
 `kubectl proxy` serves the Kubernetes API; and the operator's actions on a deployment.
 
 A stdlib HTTP server serves one static page (deployctl/static/: no build step, no framework), proxies the
-page's reads under /api/ (builds, deployments, regions) to the API, and its actions (pause, resume, promote,
-abort, rollback, approve a deployment; freeze and thaw deployments), signed with SigV4 by deployctl's own
-credentials. So the API keeps its IAM authorization and no credential ever reaches the browser.
+page's reads under /api/ (builds, deployments, regions, the freeze) to the API, and its actions (pause, resume,
+promote, approve, abort, roll back a deployment; freeze deployments, lift the freeze), signed with SigV4 by
+deployctl's own credentials. So the API keeps its IAM authorization and no credential ever reaches the browser.
 
 The proxy answers only requests addressed to 127.0.0.1 or localhost (no other host name: DNS rebinding), and
 an action only with the token this server made when it started, which the page reads from /api/stack: a page
@@ -30,12 +30,12 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # What the page reads: the API's collections, each with what lies under it (/builds/{id}, /regions/{region} ...),
 # and the freeze in force.
 PROXIED = ("/builds", "/deployments", "/regions", "/freeze")
-# What the page may ask the API to do, by method: an action on a deployment, and the freeze of all deployments.
-ACTIONS = {
-    "POST": re.compile(r"/deployments/deploy-[A-Za-z0-9-]{1,100}/(pause|resume|promote|abort|rollback|approve)"),
-    "DELETE": re.compile(r"/freeze"),
-}
-FREEZE = re.compile(r"/freeze")
+# What the page may ask the API to do, (method, API path): an action on a deployment, a freeze and its lifting.
+ACTIONS = (
+    ("POST", re.compile(r"/deployments/deploy-[A-Za-z0-9-]{1,100}/(pause|resume|promote|approve|abort|rollback)")),
+    ("POST", re.compile(r"/freeze")),
+    ("DELETE", re.compile(r"/freeze")),
+)
 ACTION_TOKEN_HEADER = "X-Deployctl-Action-Token"
 MAX_ACTION_BODY_BYTES = 4096
 
@@ -68,8 +68,8 @@ def action(method: str, path: str) -> str | None:
     if not path.startswith(API_PREFIX + "/"):
         return None
     api_path = path[len(API_PREFIX) :]
-    allowed = FREEZE if method == "POST" and FREEZE.fullmatch(api_path) else ACTIONS.get(method)
-    return api_path if allowed is not None and allowed.fullmatch(api_path) else None
+    allowed = any(method == allowed_method and pattern.fullmatch(api_path) for allowed_method, pattern in ACTIONS)
+    return api_path if allowed else None
 
 
 def make_handler(
@@ -107,7 +107,8 @@ def make_handler(
         def _act(self, method: str) -> None:
             if not self._addressed_locally():
                 return
-            api_path = action(method, urllib.parse.urlsplit(self.path).path)
+            url = urllib.parse.urlsplit(self.path)
+            api_path = action(method, url.path)
             if api_path is None:
                 self._json(HTTPStatus.NOT_FOUND, {"message": f"no action {method} {self.path}"})
                 return
@@ -116,11 +117,13 @@ def make_handler(
                 return
             body = self._json_body()
             if body is not None:
-                self._forward(method, api_path, body=body)
+                # (the query names what an action is about where its path does not: a service's freeze)
+                self._forward(method, api_path, query=dict(urllib.parse.parse_qsl(url.query)) or None, body=body)
 
         def _json_body(self) -> dict | None:
             """The action's JSON object ({} when none); None once a refusal has been answered."""
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = self.headers.get("Content-Length") or "0"
+            length = int(declared) if declared.isdigit() else MAX_ACTION_BODY_BYTES + 1
             if length > MAX_ACTION_BODY_BYTES:
                 self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": f"over {MAX_ACTION_BODY_BYTES} bytes"})
                 return None

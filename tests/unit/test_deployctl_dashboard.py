@@ -137,6 +137,13 @@ def test_the_pages_actions_are_signed_and_sent_with_their_token(server, api, met
     assert api.sent == [(method, path, body, None)]
 
 
+def test_an_actions_query_is_passed_on(server, api):
+    # (a service's freeze is named in the query: DELETE /freeze?service=web)
+    status, _, _ = request(server, "/api/freeze?service=web", method="DELETE", token=ACTION_TOKEN)
+    assert status == 200
+    assert api.sent == [("DELETE", "/freeze", {}, {"service": "web"})]
+
+
 @pytest.mark.parametrize("token", [None, "another-token", ACTION_TOKEN[:-1]])
 def test_an_action_without_the_pages_token_is_refused(server, api, token):
     # (a page of another origin can neither read the token nor send its header without a preflight)
