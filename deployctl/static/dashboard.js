@@ -72,10 +72,12 @@ function showOnly(id) {
   for (const panel of ["detail", "deployment-detail"]) document.getElementById(panel).hidden = panel !== id;
 }
 
+// A build's or a deployment's history; `by`, where the API records who made a change (a build's submitter).
 function drawHistory(selector, changes) {
   document.querySelector(`${selector} tbody`).replaceChildren(
-    ...changes.map((change) =>
-      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
+    ...changes.map((change) => el("tr", {},
+      el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""),
+      el("td", { class: "id" }, change.by || ""))),
   );
 }
 
