@@ -42,7 +42,7 @@ SAM_DEPLOY = $(LOCAL_ENV) PATH="$(SAM_PATH)" $(TOOLS)/python -m tools.deploy --s
 HOME_REGION ?= us-east-1
 REGIONS ?=
 
-.PHONY: help venvs emulator emulator-stop build deploy deploy-aws redeploy demo lint unit integration e2e test load bench fleet fleet-stop invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
+.PHONY: help venvs emulator emulator-stop build deploy deploy-aws redeploy demo lint unit integration e2e test load bench bench-p2p fleet fleet-stop invoke openapi local-env clean capacity local-build local-invoke local-api docker-test docker-stop
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(EMULATOR_PORT)/$(EMULATOR_PORT)/g' -e 's/\$$\$$/\$$/g' \
@@ -107,6 +107,12 @@ load: venvs deploy ## Submit BUILDS (100) builds at once; every one must reach e
 BENCH_ARGS ?=
 bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
 	$(LOCAL_ENV) $(TEST)/python -m bench $(BENCH_ARGS)
+
+# make bench-p2p P2P_ARGS='--agents 100 --calibrate-agents 40 --artifact-mib 64 --rate 1000000 --churn 0,10'
+P2P_ARGS ?=
+bench-p2p: venvs deploy ## Peer to peer for real: 100 agents fetch from each other, vs the model and the limit (bench/p2p.json)
+	$(LOCAL_ENV) PYTHONPATH=$(CURDIR)/layers/code_deploy:$(CURDIR)/agent $(TEST)/python -m bench.p2p $(P2P_ARGS) \
+		--out bench/p2p.json --plot docs/p2p-cdf.png
 
 capacity: ## Capacity and cost model: work, limits, cost and time at the design scale and locally (docs/capacity.md)
 	@scripts/bootstrap.sh test

@@ -34,6 +34,7 @@ from capacity.model import (
     usage,
     write_units,
 )
+from code_deploy_agent import p2p
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 API_GATEWAY_MAX_WAIT_SECONDS = 29  # a REST API's integration timeout: the longest a long poll can be held
@@ -61,6 +62,7 @@ class AgentSettings:
     host_item_bytes: int  # a host item with a DEPLOYED report, as the agent writes it
     tally_item_bytes: int  # a group's tally with the workflow's task token
     group_shards: int  # the by-group index's keys a group is spread over
+    peer_item_bytes: int  # a host's announcement in the swarm directory, as the agent writes it
     stream_batch_size: int  # HostReportsFunction's event source mapping
     host_reports: FunctionSettings
 
@@ -87,7 +89,7 @@ class AgentDesign:
     poll_seconds: float
     heartbeat_seconds: float
     tally_read_per_host_write: bool = True
-    pieces_from_peers: bool = False  # False (as built, until issue 22): every agent reads every piece from the bucket
+    pieces_from_peers: bool = False  # False: every agent reads every piece from the bucket (issue 21's agent)
 
 
 # An eventually consistent read of up to 4 KB is half a unit, a strongly consistent one (model.read_units)
@@ -154,6 +156,7 @@ class AgentLoad:
     tally_read_units_per_second: float  # one group's tally item, steady
     report_function_concurrency: float  # HostReportsFunction, one region, steady
     s3_gets_per_second: float  # one region's bucket while a deployment downloads
+    directory_key_write_units_per_second: float  # one key of the swarm directory, as a wave starts
     converge_mean_seconds: float
     converge_longest_seconds: float
     steady: list[WorkItem]  # a month, every region
@@ -224,6 +227,52 @@ def _record_seconds(design: AgentDesign, assumptions: AgentAssumptions) -> float
     return assumptions.record_seconds if design.tally_read_per_host_write else assumptions.skipped_record_seconds
 
 
+@dataclass(frozen=True)
+class SwarmDirectoryWork:
+    """What a deployment's swarms ask of the peers table (code_deploy_agent.p2p), a host: its announcements
+    (when it starts, a renewal every ANNOUNCE_SECONDS of download, and once as a seed) and its queries for
+    peers (its shard's page; more shards only in a swarm too small to fill one); and each region's wave's
+    origin slots (a claim each, renewed as the announcements are)."""
+
+    announcements_per_host: float
+    queries_per_host: float
+    origin_claims_per_wave: float
+
+
+def swarm_directory_work(scenario: Scenario) -> SwarmDirectoryWork:
+    download_seconds = scenario.artifact_bytes / scenario.host_bandwidth
+    renewals = math.floor(download_seconds / p2p.ANNOUNCE_SECONDS)
+    # A page holds PEERS_PER_QUERY; a host wants WANTED_PEERS of them, with 2x to choose its zone's from
+    queries = math.ceil(2 * p2p.WANTED_PEERS / p2p.PEERS_PER_QUERY)
+    return SwarmDirectoryWork(2 + renewals, queries, p2p.ORIGIN_SLOTS * (1 + renewals))
+
+
+def _swarm_directory_items(scenario: Scenario, settings: AgentSettings) -> list[WorkItem]:
+    hosts = scenario.regions * scenario.hosts_per_region
+    work = swarm_directory_work(scenario)
+    page_bytes = p2p.PEERS_PER_QUERY * settings.peer_item_bytes
+    return [
+        WorkItem(
+            "DynamoDB",
+            "swarm directory: each host's announcements (start, renewals, as a seed)",
+            hosts * work.announcements_per_host * write_units(settings.peer_item_bytes),
+            "dynamodb.write_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "swarm directory: each host's queries for peers (a page each, eventually consistent)",
+            hosts * work.queries_per_host * eventually_consistent_read_units(page_bytes),
+            "dynamodb.read_units",
+        ),
+        WorkItem(
+            "DynamoDB",
+            "swarm directory: origin slots claimed (a conditional PutItem), each region's wave",
+            scenario.regions * scenario.waves * work.origin_claims_per_wave,
+            "dynamodb.write_units",
+        ),
+    ]
+
+
 def _deployment_work(
     design: AgentDesign, scenario: Scenario, settings: AgentSettings, assumptions: AgentAssumptions, goal: GoalReads
 ) -> list[WorkItem]:
@@ -231,7 +280,14 @@ def _deployment_work(
     waves = regions * scenario.waves
     host_units = write_units(settings.host_item_bytes)
     records = hosts * STATE_WRITES_PER_DEPLOYMENT
-    readers = regions * scenario.waves * scenario.seeds_per_wave if design.pieces_from_peers else hosts
+    # With peers, a region's origins read the artifact in web seed requests of up to 1 MiB
+    # (ENGINE_SETTINGS' urlseed_max_request_bytes), once a wave: the swarm's first hosts.
+    readers = regions * scenario.waves * p2p.ORIGIN_SLOTS if design.pieces_from_peers else hosts
+    reads_per_reader = (
+        math.ceil(scenario.artifact_bytes / p2p.ENGINE_SETTINGS["urlseed_max_request_bytes"])
+        if design.pieces_from_peers
+        else pieces(scenario, settings)
+    )
     tally_units = read_units(settings.tally_item_bytes)
     # the tally is read at every record of a host item that carries a report (as first built), or at a new
     # report only; and once more after each count
@@ -278,16 +334,21 @@ def _deployment_work(
         ),
         WorkItem(
             "S3",
-            "piece list GET and the artifact's HEAD, every agent",
-            2 * hosts,
+            "piece list GET and the artifact's HEAD, every agent"
+            if not design.pieces_from_peers
+            else "the torrent's GET, every agent",
+            (1 if design.pieces_from_peers else 2) * hosts,
             "s3.tier2_requests",
         ),
         WorkItem(
             "S3",
-            "ranged GETs of the pieces: every agent" if not design.pieces_from_peers else "ranged GETs: the seeds only",
-            readers * pieces(scenario, settings),
+            "ranged GETs of the pieces: every agent"
+            if not design.pieces_from_peers
+            else "ranged GETs of the web seed: each region's origins, a wave",
+            readers * reads_per_reader,
             "s3.tier2_requests",
         ),
+        *(_swarm_directory_items(scenario, settings) if design.pieces_from_peers else []),
         # SendTaskSuccess: one a region's wave (its last report); Step Functions bills the task's transition,
         # already in the rollout's, not the call.
         WorkItem("Step Functions", "SendTaskSuccess, a wave's last report (not billed)", waves, "free"),
@@ -302,9 +363,10 @@ def agent_load(
     heartbeats = hosts / design.heartbeat_seconds
     host_units = write_units(settings.host_item_bytes)
     tally_reads = heartbeats / assumptions.groups_per_region if design.tally_read_per_host_write else 0.0
-    # while a wave downloads: every agent at its bandwidth (the bucket's egress the cap), or the seeds
-    readers = scenario.seeds_per_wave if design.pieces_from_peers else scenario.hosts_per_wave
+    # while a wave downloads: every agent at its bandwidth (the bucket's egress the cap), or the origins
+    readers = p2p.ORIGIN_SLOTS if design.pieces_from_peers else scenario.hosts_per_wave
     download_rate = min(readers * scenario.host_bandwidth, scenario.bucket_egress)
+    get_bytes = p2p.ENGINE_SETTINGS["urlseed_max_request_bytes"] if design.pieces_from_peers else settings.piece_bytes
     mean, longest = converge_seconds(design, settings, scenario.hosts_per_wave)
     return AgentLoad(
         scenario=scenario,
@@ -316,7 +378,13 @@ def agent_load(
         stream_records_per_second=heartbeats,
         tally_read_units_per_second=tally_reads * read_units(settings.tally_item_bytes),
         report_function_concurrency=heartbeats * _record_seconds(design, assumptions),
-        s3_gets_per_second=download_rate / settings.piece_bytes,
+        s3_gets_per_second=download_rate / get_bytes,
+        # a wave's hosts announce within a poll of its start, spread over the swarm's PEER_SHARDS keys
+        directory_key_write_units_per_second=(
+            scenario.hosts_per_wave / design.poll_seconds / p2p.PEER_SHARDS * write_units(settings.peer_item_bytes)
+            if design.pieces_from_peers
+            else 0.0
+        ),
         converge_mean_seconds=mean,
         converge_longest_seconds=longest,
         steady=_steady_work(design, scenario, settings, assumptions, goal),
@@ -399,6 +467,12 @@ def agent_limits(load: AgentLoad, quotas: dict[str, Quota]) -> list[Limit]:
             "lambda.concurrent_executions",
         ),
         limit(
+            "DynamoDB writes, one key of the swarm directory (a wave's hosts announcing)",
+            load.directory_key_write_units_per_second,
+            "announcements throttled: hosts find fewer peers, and read from the bucket when starved",
+            "dynamodb.partition_write_units_per_second",
+        ),
+        limit(
             "S3 GET, a regional bucket's artifact (agents' ranged GETs)",
             load.s3_gets_per_second,
             "piece downloads answered 503 Slow Down",
@@ -411,9 +485,9 @@ def agent_limits(load: AgentLoad, quotas: dict[str, Quota]) -> list[Limit]:
 
 
 def as_built(settings: AgentSettings) -> AgentDesign:
-    """The agent and HostReportsFunction as this checkout has them: the chosen goal copies and tally read,
-    the pieces still from the bucket (peers are issue 22)."""
-    return replace(chosen(settings), pieces_from_peers=False)
+    """The agent and HostReportsFunction as this checkout has them: the chosen design, pieces from peers
+    (code_deploy_agent.p2p), the bucket only the origins'."""
+    return chosen(settings)
 
 
 def first_built(settings: AgentSettings) -> AgentDesign:

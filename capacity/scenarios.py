@@ -27,7 +27,7 @@ from code_deploy.hosts import records as host_logs
 from code_deploy.hosts import store as host_store
 from code_deploy.hosts.model import Host
 from code_deploy_agent import agent as code_deploy_agent
-from code_deploy_agent import host_item
+from code_deploy_agent import host_item, p2p
 from code_deploy_agent.config import AgentConfig
 
 PRICES = "capacity/aws-prices-us-east-1.json"
@@ -186,6 +186,8 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
             piece_bytes=piece_bytes,
             piece_root="0" * 64,
             pieces_key=artifact_key(SAMPLE_BUILDS[0]) + ".pieces.json",
+            info_hash="0" * 40,
+            torrent_key=artifact_key(SAMPLE_BUILDS[0]) + ".torrent",
         ),
     )
     registered = host_item.registration(
@@ -205,6 +207,17 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
         goal.deployment_id, 1, goal.build_id, host_item.DEPLOYED, download_seconds=81.234, download_bytes=10**10
     )
     host = {"pk": host_item.host_key(host_id)} | registered | host_item.outcome(report, goal.build_id, SAMPLE_BUILDS[1])
+    # A host's announcement in the swarm directory, as AwsPeerDirectory.announce writes it
+    announcement = {
+        "pk": p2p.swarm_shard_key("0" * 40, 7),
+        "sk": p2p.host_sort_key(host_id),
+        "hostId": host_id,
+        "address": "10.0.123.45",
+        "port": 6881,
+        "zone": "us-west-2a",
+        "seed": False,
+        "expiresAt": 1_795_000_300,
+    }
     tally = fleet.Tally("web", goal.deployment_id, goal.build_id, 1, (0.0, 100.0), 100_000, 99_999, 1_795_000_000.0)
     return AgentSettings(
         poll_seconds=defaults.poll_seconds,
@@ -216,6 +229,7 @@ def agent_settings(repo: Path = REPO) -> AgentSettings:
         # a task token is up to 1,024 characters
         tally_item_bytes=item_bytes(tally.to_item() | {"taskToken": "t" * 1024}),
         group_shards=fleet.GROUP_SHARDS,
+        peer_item_bytes=item_bytes(announcement),
         stream_batch_size=batch_size,
         host_reports=host_reports,
     )

@@ -100,13 +100,23 @@ def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _spawn(
-    region: str, group: str, agents: int, base_dir: Path, names: dict[str, str], timing: AgentTiming, network: int
+def spawn(
+    region: str,
+    group: str,
+    agents: int,
+    base_dir: Path,
+    names: dict[str, str],
+    timing: AgentTiming,
+    *,
+    network: int = 1,
+    prefix: str | None = None,
 ) -> RegionFleet:
+    """One process of `agents` agents of the group (host ids `<prefix>-001`, ..., by default the group's
+    own), logging to `<base_dir>/<region>/<prefix>.log`."""
     region_dir = base_dir / region
     region_dir.mkdir(parents=True, exist_ok=True)
-    log = region_dir / "fleet.log"
-    prefix = host_prefix(region, group)
+    prefix = prefix or host_prefix(region, group)
+    log = region_dir / ("fleet.log" if prefix == host_prefix(region, group) else f"{prefix}.log")
     command = [
         str(AGENT), "fleet", "--region", region, "--group", group, "--count", str(agents), "--dir", str(base_dir),
         "--table", names["FleetTableName"], "--bucket", names["RegionalBuildsBucketName"], "--prefix", prefix,
@@ -173,7 +183,7 @@ def wait_for_registration(
         time.sleep(WAIT_SLICE_SECONDS)
 
 
-def _terminate(fleets: list[RegionFleet]) -> None:
+def terminate(fleets: list[RegionFleet]) -> None:
     for region_fleet in fleets:
         if region_fleet.process.poll() is None:
             region_fleet.process.send_signal(signal.SIGTERM)
@@ -217,10 +227,10 @@ def start(
             names = regional_outputs(stack_outputs, region)
             # Each region's agents on a loopback network of their own (127.<n>.x.y), as regions are apart.
             network = 1 + stack_regions.index(region)
-            fleets.append(_spawn(region, group, agents, base_dir, names, timing, network))
+            fleets.append(spawn(region, group, agents, base_dir, names, timing, network=network))
         return wait_for_registration(fleets, group, agents, since, timeout)
     except BaseException:
-        _terminate(fleets)
+        terminate(fleets)
         raise
 
 

@@ -50,7 +50,7 @@ from code_deploy_agent.hooks import (
     run_event,
 )
 from code_deploy_agent.host_item import Report
-from code_deploy_agent.p2p import Swarm
+from code_deploy_agent.p2p import P2PUnavailable, Swarm
 from code_deploy_agent.region import Goal, RegionLink
 from code_deploy_agent.state import AgentPaths, AgentState, save_state
 
@@ -224,7 +224,10 @@ class Deployer:
     def _fetch(self, goal: Goal) -> Downloaded:
         """From the swarm when there is one and the build has a torrent, else from the bucket alone."""
         if self.swarm is not None and goal.info_hash:
-            return self.swarm.fetch(goal, self.paths, self.stop)
+            try:
+                return self.swarm.fetch(goal, self.paths, self.stop)
+            except P2PUnavailable as unavailable:
+                self.log.warning("%s: fetching from the bucket", unavailable)
         return fetch_artifact(
             self.region, goal, self.paths, self.stop, bytes_per_second=self.config.download_bytes_per_second
         )

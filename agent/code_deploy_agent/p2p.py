@@ -20,7 +20,8 @@ rate limits). What this module adds is what a deployment system needs around it:
 - **Resuming.** The engine writes pieces into the file as they verify; an agent stopped mid-transfer
   finds them at its next start (the engine checks what is on disk) and fetches only the rest.
 
-After its download a host keeps seeding the artifact, and stays announced, until it fetches the next.
+After its download a host seeds the artifact for SEED_LINGER_SECONDS, announced as a seed, then stops
+seeding and deletes its copy (the release it installed is what a rollback uses).
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ from code_deploy_agent.region import Goal, RegionLink
 from code_deploy_agent.state import AgentPaths, write_json_atomically
 
 ORIGIN_SLOTS = 2  # agents of a swarm that read from the bucket: its egress stays near one to two artifacts
-PEER_SHARDS = 8  # a swarm's keys in the directory, so no key of a 100,000-host swarm is hot
-ANNOUNCE_SECONDS = 30.0  # a host renews its announcement (and origin slot) this often
-EXPIRES_AFTER_SECONDS = 3 * ANNOUNCE_SECONDS  # an announcement not renewed is gone (TTL): its host left
+PEER_SHARDS = 32  # a swarm's keys in the directory, so no key of a 100,000-host swarm is hot
+# A host announces itself when it starts a download (renewed while it lasts) and once more when it has the
+# whole artifact, to seed for SEED_LINGER_SECONDS (the waves after its own find it there); then it leaves.
+# Two or three writes a host a deployment: the capacity model counts them (capacity/agents.py).
+ANNOUNCE_SECONDS = 120.0  # a downloading host renews its announcement (and origin slot) this often
+EXPIRES_AFTER_SECONDS = 300.0  # an announcement not renewed is gone (TTL, and the queries skip it)
+SEED_LINGER_SECONDS = 600.0
 FIND_PEERS_SECONDS = 5.0  # while downloading with fewer than WANTED_PEERS connected
 WANTED_PEERS = 30
 PEERS_PER_QUERY = 25
@@ -54,6 +59,7 @@ PRESIGNED_URL_SECONDS = 3600
 STEP_SECONDS = 0.25
 STATS_FILE = "swarm.json"  # in the agent's directory: what it sent and received, for the benchmark's egress count
 SHUTDOWN_SECONDS = 10.0
+LISTEN_SECONDS = 10.0
 HASH_CHUNK_BYTES = 1024 * 1024
 
 # The engine's settings, chosen by measurement (docs/p2p.md): few unchoked peers, each served fast,
@@ -199,6 +205,8 @@ class Swarm:
         self._renewer: threading.Thread | None = None
         self._origin_slot: tuple[str, int] | None = None
         self._stats_file: Path | None = None
+        self._announced_at = 0.0
+        self._times: dict[str, float] = {}  # this fetch's startedAt, completedAt (epoch seconds), resumedBytes
 
     # -- the engine ---------------------------------------------------------------------------------
 
@@ -226,6 +234,12 @@ class Swarm:
             every_address = lt.ip_filter()
             every_address.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
             session.set_peer_class_filter(every_address)
+            # The engine opens its listening socket in the background: peers must be told the port it got.
+            deadline = time.monotonic() + LISTEN_SECONDS
+            while session.listen_port() == 0 and time.monotonic() < deadline:
+                time.sleep(STEP_SECONDS / 10)
+            if session.listen_port() == 0:
+                raise P2PUnavailable(f"the engine could not listen on {self.settings.address}")
             self._session = session
             self._renewer = threading.Thread(target=self._keep_announcing, name="swarm-announce", daemon=True)
             self._renewer.start()
@@ -258,11 +272,11 @@ class Swarm:
     def _announce(self, info_hash: str, *, seed: bool) -> None:
         key = swarm_shard_key(info_hash, host_shard(self.settings.host_id))
         peer = Peer(self.settings.host_id, self.settings.address, self._session.listen_port(), self.settings.zone, seed)
+        expires_in = SEED_LINGER_SECONDS if seed else EXPIRES_AFTER_SECONDS
         try:
-            self.directory.announce(
-                key, host_sort_key(self.settings.host_id), peer, int(self.clock() + EXPIRES_AFTER_SECONDS)
-            )
+            self.directory.announce(key, host_sort_key(self.settings.host_id), peer, int(self.clock() + expires_in))
             self._announced.add(key)
+            self._announced_at = self.clock()
         except Exception as error:  # the directory unreachable: peers still find this host by their own queries
             self.log.warning("announcing in %s: %s", key, error)
 
@@ -318,15 +332,24 @@ class Swarm:
             return []
 
     def _keep_announcing(self) -> None:
-        while not self._closed.wait(ANNOUNCE_SECONDS):
+        """Renews a download's announcement (and origin slot) while it lasts; ends a seeding that has lasted
+        SEED_LINGER_SECONDS."""
+        while not self._closed.wait(min(ANNOUNCE_SECONDS, SEED_LINGER_SECONDS) / 4):
             with self._lock:
                 if self._seeding is None or self._session is None:
                     continue
-                info_hash, handle, _ = self._seeding
-                self._announce(info_hash, seed=handle.status().is_seeding)
-                self._write_stats()
-                if self._origin_slot and self._origin_slot[0] == info_hash:
-                    self._claim_origin(info_hash)
+                info_hash = self._seeding[0]
+                completed = self._times.get("completedAt")
+                if completed is not None:
+                    if self.clock() - completed >= SEED_LINGER_SECONDS:
+                        self._write_stats()
+                        self.log.info("seeded %s for %.0f s: leaving its swarm", info_hash, SEED_LINGER_SECONDS)
+                        self._stop_seeding()
+                    continue
+                if self.clock() - self._announced_at >= ANNOUNCE_SECONDS:
+                    self._announce(info_hash, seed=False)
+                    if self._origin_slot and self._origin_slot[0] == info_hash:
+                        self._claim_origin(info_hash)
 
     # -- a fetch ------------------------------------------------------------------------------------
 
@@ -362,16 +385,19 @@ class Swarm:
                 "infoHash": info_hash,
                 "receivedBytes": status.total_payload_download,
                 "sentBytes": status.total_payload_upload,
-                "complete": bool(status.is_seeding),
-            },
+                "complete": "completedAt" in self._times,
+                "origin": self._origin_slot is not None,
+            }
+            | self._times,
         )
 
     def _stop_seeding(self) -> None:
+        """Stops seeding the artifact and deletes its copy; its announcement is left to expire (a delete
+        more a host a deployment would cost as much as the announcement)."""
         if self._seeding is None:
             return
         info_hash, handle, directory = self._seeding
-        for key in [key for key in self._announced if key.startswith(info_hash)]:
-            self._leave(key)
+        self._announced = {key for key in self._announced if not key.startswith(info_hash)}
         self._session.remove_torrent(handle)
         shutil.rmtree(directory, ignore_errors=True)
         self._seeding = None
@@ -384,6 +410,7 @@ class Swarm:
             raise P2PUnavailable(f"build {goal.build_id} has no torrent")
         origin_url = self.region.presigned_url(goal.artifact_key, PRESIGNED_URL_SECONDS)
         self._stats_file = paths.root / STATS_FILE
+        self._times = {"startedAt": time.time()}
         with self._lock:
             session = self._engine(origin_url)
             lt = self._lt
@@ -402,6 +429,7 @@ class Swarm:
         transfer = _Transfer(started=time.monotonic())
         self._wait_checked(handle, stop)
         transfer.resumed_bytes = handle.status().total_wanted_done
+        self._times["resumedBytes"] = transfer.resumed_bytes
         if transfer.resumed_bytes:
             self.log.info("resuming %s with %s bytes verified on disk", goal.build_id, transfer.resumed_bytes)
         with self._lock:
@@ -411,6 +439,7 @@ class Swarm:
                 self.log.info("origin of the swarm of %s: reading it from the bucket", goal.build_id)
             self._announce(goal.info_hash, seed=False)
         self._download(goal, handle, transfer, stop, origin_url)
+        self._times["completedAt"] = time.time()
         path = directory / info.name()  # one file, named as the torrent names it
         if _sha256_of(path) != goal.sha256:
             with self._lock:
