@@ -108,7 +108,7 @@ BENCH_ARGS ?=
 bench: venvs deploy ## Benchmark on the emulator: latency by stage vs floor, throughput, scaling (bench/)
 	$(LOCAL_ENV) $(TEST)/python -m bench $(BENCH_ARGS)
 
-# make bench-p2p P2P_ARGS='--agents 100 --calibrate-agents 40 --artifact-mib 64 --rate 1000000 --churn 0,10'
+# make bench-p2p P2P_ARGS='--agents 100 --calibrate-agents 40 --artifact-mib 64 --rate 500000 --churn 0,10'
 P2P_ARGS ?=
 bench-p2p: venvs deploy ## Peer to peer for real: 100 agents fetch from each other, vs the model and the limit (bench/p2p.json)
 	$(LOCAL_ENV) PYTHONPATH=$(CURDIR)/layers/code_deploy:$(CURDIR)/agent $(TEST)/python -m bench.p2p $(P2P_ARGS) \

@@ -35,8 +35,7 @@ SAMPLES = 400
 class Calibration:
     agents: int
     efficiency: float  # the share of a link's rate the real swarm achieves
-    startup_seconds: float  # from a host's start to its first piece: the engine's start and the first peers
-    restart_seconds: float  # a churned host's downtime: killed, restarted, registered, checking its pieces
+    startup_seconds: float  # the fastest real host's time over the ideal fastest: the engine's start, first peers
 
     def summary(self) -> dict[str, float]:
         return asdict(self)
@@ -64,13 +63,16 @@ def _starts(count: int, seed: int) -> list[float]:
     return [start - starts[0] for start in starts]
 
 
-def _curve(ideal: list[float], efficiency: float, calibration_startup: float, churned: int) -> list[float]:
+def _curve(ideal: list[float], efficiency: float, startup: float, churned_share: float, downtime: float) -> list[float]:
+    """SAMPLES hosts: a start in the poll, the startup, an ideal host's transfer slowed by the engine's
+    efficiency; the churned share of them later by their downtime."""
     rng = random.Random(7)
     starts = _starts(SAMPLES, 11)
+    churned = set(rng.sample(range(SAMPLES), round(churned_share * SAMPLES)))
     completions = []
     for index in range(SAMPLES):
         transfer = ideal[rng.randrange(len(ideal))] / efficiency
-        completions.append(starts[index] + calibration_startup + transfer)
+        completions.append(starts[index] + startup + transfer + (downtime if index in churned else 0.0))
     return sorted(completions)
 
 
@@ -94,17 +96,32 @@ def calibrate(calibration_run: dict) -> Calibration:
     low, high = 0.05, 1.0
     for _ in range(40):
         middle = (low + high) / 2
-        if _quantile(_curve(ideal, middle, startup, 0), 0.5) > calibration_run["p50Seconds"]:
+        if _quantile(_curve(ideal, middle, startup, 0.0, 0.0), 0.5) > calibration_run["p50Seconds"]:
             low = middle
         else:
             high = middle
-    return Calibration(agents=agents, efficiency=round(high, 4), startup_seconds=round(startup, 3), restart_seconds=0.0)
+    return Calibration(agents=agents, efficiency=round(high, 4), startup_seconds=round(startup, 3))
+
+
+@dataclass(frozen=True)
+class Churn:
+    """Hosts killed mid-transfer and started again after `restart_after_seconds`."""
+
+    percent: float = 0.0
+    restart_after_seconds: float = 0.0
+
+    def downtime(self, calibration: Calibration) -> float:
+        """A churned host's lost time: until its restart, then its startup again and a poll to see the goal
+        (half an interval on average); the pieces it had verified it keeps."""
+        return self.restart_after_seconds + calibration.startup_seconds + POLL_SECONDS * (1 + POLL_JITTER) / 2
 
 
 def modelled(
-    agents: int, artifact_bytes: int, rate: float, calibration: Calibration
+    agents: int, artifact_bytes: int, rate: float, calibration: Calibration, churn: Churn = Churn()
 ) -> tuple[float, float, list[float]]:
     """The calibrated model's p50 and p99 for a fleet, and its completion curve (sorted seconds)."""
     ideal = ideal_finish_seconds(agents, artifact_bytes, rate)
-    curve = _curve(ideal, calibration.efficiency, calibration.startup_seconds, 0)
+    curve = _curve(
+        ideal, calibration.efficiency, calibration.startup_seconds, churn.percent / 100, churn.downtime(calibration)
+    )
     return _quantile(curve, 0.5), _quantile(curve, 0.99), curve

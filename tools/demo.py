@@ -258,7 +258,9 @@ def real_hosts_demo(stack_outputs: dict[str, str], timeout: float) -> int:
     print(f"\n--- Real hosts: {DEMO_AGENTS} agents a region, a pushed application, a failing one rolled back ---")
     api, all_regions = api_base_url(stack_outputs), regions(stack_outputs)
     started = time.monotonic()
-    registered = fleet.start(agents=DEMO_AGENTS)
+    # As `make fleet` starts them: the agents fetch each build from each other (peer to peer), two a region
+    # from the bucket
+    registered = fleet.start(agents=DEMO_AGENTS, timing=fleet.AgentTiming(p2p=True))
     print(f"{sum(map(len, registered.values()))} agents registered in {time.monotonic() - started:.1f} s")
     try:
         hello = deployctl("push", "examples/hello", "--wait", "--json", capture=True)

@@ -194,6 +194,20 @@ class AwsPeerDirectory:
             raise RegionError(f"claiming {key} slot {slot}: {error}") from error
         return True
 
+    def release_origin(self, key: str, slot: int, host_id: str) -> None:
+        try:
+            self._dynamodb.delete_item(
+                TableName=self.table,
+                Key={"pk": {"S": key}, "sk": {"S": f"{slot:02d}"}},
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": {"S": host_id}},
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":  # someone else's now: leave it
+                raise RegionError(f"releasing {key} slot {slot}: {error}") from error
+        except BotoCoreError as error:
+            raise RegionError(f"releasing {key} slot {slot}: {error}") from error
+
     def _call[T](self, doing: str, call: Callable[[], T]) -> T:
         try:
             return call()

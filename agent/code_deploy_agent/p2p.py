@@ -54,7 +54,7 @@ SEED_LINGER_SECONDS = 600.0
 FIND_PEERS_SECONDS = 5.0  # while downloading with fewer than WANTED_PEERS connected
 WANTED_PEERS = 30
 PEERS_PER_QUERY = 25
-STARVED_SECONDS = 30.0
+STARVED_SECONDS = 15.0
 PRESIGNED_URL_SECONDS = 3600
 STEP_SECONDS = 0.25
 STATS_FILE = "swarm.json"  # in the agent's directory: what it sent and received, for the benchmark's egress count
@@ -110,6 +110,10 @@ class PeerDirectory(Protocol):
 
     def claim_origin(self, key: str, slot: int, host_id: str, *, now: int, expires_at: int) -> bool:
         """Whether host_id holds the slot now: it was free, expired, or already its own (conditional write)."""
+        ...
+
+    def release_origin(self, key: str, slot: int, host_id: str) -> None:
+        """Frees the slot if host_id holds it (a conditional delete), so another host can claim it at once."""
         ...
 
 
@@ -206,6 +210,7 @@ class Swarm:
         self._origin_slot: tuple[str, int] | None = None
         self._stats_file: Path | None = None
         self._announced_at = 0.0
+        self._transfer: _Transfer | None = None
         self._times: dict[str, float] = {}  # this fetch's startedAt, completedAt (epoch seconds), resumedBytes
 
     # -- the engine ---------------------------------------------------------------------------------
@@ -246,11 +251,18 @@ class Swarm:
         return self._session
 
     def close(self) -> None:
-        """Leaves every swarm and stops the engine (what it has on disk stays, for a restart to resume)."""
+        """Leaves every swarm, frees its origin slot (the swarm's next host takes it at once, rather than
+        starving until it expires), and stops the engine (what it has on disk stays, for a restart to resume)."""
         self._closed.set()
         with self._lock:
             for key in list(self._announced):
                 self._leave(key)
+            if self._origin_slot is not None:
+                info_hash, slot = self._origin_slot
+                try:
+                    self.directory.release_origin(origin_key(info_hash), slot, self.settings.host_id)
+                except Exception as error:  # it expires anyway
+                    self.log.warning("releasing origin slot %s: %s", slot, error)
             if self._session is not None:
                 self._write_stats()
                 self._shut_down(self._session)
@@ -372,9 +384,10 @@ class Swarm:
         return info
 
     def _write_stats(self) -> None:
-        """The seeded torrent's totals so far, in the agent's directory (`swarm.json`). A fleet's bucket egress
-        is what its hosts received less what they sent each other: exact, where counting a web seed's
-        connection is not (it closes when the download completes)."""
+        """The seeded torrent's totals so far, in the agent's directory (`swarm.json`), for the benchmark. What
+        this host read from the bucket is at most what it received (`readBucket`: it had the web seed) and at
+        least what the web seed's connection counted while it was looked at (`webSeedBytes`; the connection
+        closes when the download completes, its last bytes uncounted)."""
         if self._seeding is None or self._stats_file is None:
             return
         info_hash, handle, _ = self._seeding
@@ -384,9 +397,11 @@ class Swarm:
             {
                 "infoHash": info_hash,
                 "receivedBytes": status.total_payload_download,
+                "redundantBytes": status.total_redundant_bytes,
                 "sentBytes": status.total_payload_upload,
                 "complete": "completedAt" in self._times,
-                "origin": self._origin_slot is not None,
+                "readBucket": self._transfer is not None and self._transfer.origin,
+                "webSeedBytes": self._transfer.origin_bytes if self._transfer is not None else 0,
             }
             | self._times,
         )
@@ -427,6 +442,7 @@ class Swarm:
                 handle = session.add_torrent(params)
                 self._seeding = (goal.info_hash, handle, directory)
         transfer = _Transfer(started=time.monotonic())
+        self._transfer = transfer
         self._wait_checked(handle, stop)
         transfer.resumed_bytes = handle.status().total_wanted_done
         self._times["resumedBytes"] = transfer.resumed_bytes
@@ -438,7 +454,12 @@ class Swarm:
                 handle.add_url_seed(origin_url)
                 self.log.info("origin of the swarm of %s: reading it from the bucket", goal.build_id)
             self._announce(goal.info_hash, seed=False)
-        self._download(goal, handle, transfer, stop, origin_url)
+        try:
+            self._download(goal, handle, transfer, stop, origin_url)
+        except ArtifactRefused:
+            with self._lock:
+                self._stop_seeding()
+            raise
         self._times["completedAt"] = time.time()
         path = directory / info.name()  # one file, named as the torrent names it
         if _sha256_of(path) != goal.sha256:
@@ -478,6 +499,14 @@ class Swarm:
             now = time.monotonic()
             if status.total_wanted_done != progress:
                 progress_at, progress = now, status.total_wanted_done
+            elif status.total_failed_bytes and now - progress_at > STARVED_SECONDS and transfer.origin:
+                # Pieces keep failing their hashes and the bucket gives nothing better: its copy is not the
+                # build's (a peer's bad pieces alone would not stop the bucket's good ones)
+                raise ArtifactRefused(
+                    CHECKSUM,
+                    f"{status.total_failed_bytes} bytes of {goal.artifact_key} failed their hashes, "
+                    f"no progress for {now - progress_at:.0f} s",
+                )
             elif now - progress_at > STARVED_SECONDS and not transfer.origin:
                 self.log.warning("no progress for %.0f s: reading %s from the bucket", now - progress_at, goal.build_id)
                 handle.add_url_seed(origin_url)

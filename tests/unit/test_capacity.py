@@ -407,6 +407,7 @@ AGENT_SETTINGS = agents.AgentSettings(
     host_item_bytes=700,
     tally_item_bytes=1_200,
     group_shards=16,
+    peer_item_bytes=300,
     stream_batch_size=100,
     host_reports=FunctionSettings(512, 60),
 )
@@ -441,11 +442,11 @@ def test_one_goal_item_polled_every_10_s_by_100000_agents_is_a_hot_key():
     assert "S3 GET, a regional bucket's artifact (agents' ranged GETs)" in broken
 
 
-def test_as_built_the_goal_copies_and_the_tally_fit_and_only_the_bucket_breaks():
-    # Given the agents as built: a goal copy a by-group shard, the tally read for a report not counted yet,
-    # every piece still from the bucket (peers: issue 22)
+def test_every_agent_reading_the_bucket_breaks_only_the_buckets_get_rate():
+    # Given the agents of issue 21: a goal copy a by-group shard, the tally read for a report not counted
+    # yet, every piece from the bucket (no peers)
     settings = scenarios.agent_settings()
-    load = design_agents(agents.as_built(settings))
+    load = design_agents(replace(agents.as_built(settings), pieces_from_peers=False))
 
     # Then 100,000 agents' 10,000 goal reads/s spread over 16 copies: 312.5 read units/s on the hottest
     assert load.goal.reads_per_second == pytest.approx(10_000)
@@ -454,8 +455,20 @@ def test_as_built_the_goal_copies_and_the_tally_fit_and_only_the_bucket_breaks()
     assert load.tally_read_units_per_second == 0
     broken = {limit.name for limit in agents.agent_limits(load, scenarios.load_quotas()) if limit.headroom < 1}
     assert broken == {"S3 GET, a regional bucket's artifact (agents' ranged GETs)"}
-    # and it is the chosen design but for the peers
-    assert replace(agents.as_built(settings), pieces_from_peers=True) == agents.chosen(settings)
+
+
+def test_as_built_the_agents_fetch_from_peers_and_the_swarm_directory_fits():
+    # Given the agents as built (code_deploy_agent.p2p): the chosen design, pieces from peers
+    settings = scenarios.agent_settings()
+    assert agents.as_built(settings) == agents.chosen(settings)
+    load = design_agents(agents.as_built(settings))
+
+    # Then a wave of 100,000 hosts announcing within a 10 s poll, over 32 keys, writes 312.5 units/s a key
+    directory = next(limit for limit in agents.agent_limits(load, scenarios.load_quotas()) if "swarm" in limit.name)
+    assert directory.demand == pytest.approx(100_000 / 10 / 32)
+    assert directory.headroom > 3
+    # and the bucket serves each wave's two origins: 2 x 10 GB in 1 MiB web seed requests over a download
+    assert load.s3_gets_per_second < 5_500 / 10
 
 
 def test_the_agents_requests_and_cost_by_hand():
@@ -468,12 +481,14 @@ def test_the_agents_requests_and_cost_by_hand():
     assert load.goal.read_units_per_second == pytest.approx(0.5)
     assert load.goal.hot_item_read_units_per_second == pytest.approx(0.5 / 16)
     # a deployment: 16 goal copies a region; 3 writes a host (and the index's copy); a transaction of the
-    # host (1 unit) and its tally (2 units) a report, doubled
-    assert used["dynamodb.write_units"] == 2 * 16 + 20 * 3 * 2 + 20 * 2 * (1 + 2)
-    # the tally read (1 unit, consistent) at each report and after each count
-    assert used["dynamodb.read_units"] == 20 * 2
-    # each agent's HEAD and piece list; the seeds' one piece (2 regions, 3 seeds)
-    assert used["s3.tier2_requests"] == 20 * 2 + 2 * 3 * 1
+    # host (1 unit) and its tally (2 units) a report, doubled; in the swarm directory, 2 announcements a host
+    # (the download is shorter than a renewal) and each region's 2 origin slots claimed
+    assert used["dynamodb.write_units"] == 2 * 16 + 20 * 3 * 2 + 20 * 2 * (1 + 2) + 20 * 2 + 2 * 2
+    # the tally read (1 unit, consistent) at each report and after each count; 3 pages of peers a host
+    # (25 announcements of 300 bytes: 2 units, halved, eventually consistent)
+    assert used["dynamodb.read_units"] == 20 * 2 + 20 * 3 * 1
+    # each agent's torrent; the origins' one web seed request (2 regions, 2 origins)
+    assert used["s3.tier2_requests"] == 20 + 2 * 2 * 1
     # Then the month: heartbeats (2 units with the index's copy) and goal reads, every second of 730 hours
     seconds = 730 * 3600
     steady = model.usage(load.steady)

@@ -132,19 +132,21 @@ def test_the_handler_refuses_an_incomplete_request(stack, context):
         load_handler("regional_copy").lambda_handler({"sourceBucket": "abc", "sourceKey": "k"}, context)
 
 
-def test_an_artifacts_piece_list_is_copied_with_it(stack, context):
-    # Given an artifact with its piece list beside it in the global bucket
+def test_an_artifacts_piece_list_and_torrent_are_copied_with_it(stack, context):
+    # Given an artifact with its piece list and its torrent beside it in the global bucket
     event = {**load_event("regional_copy_input.json"), "destinationRegion": "us-west-2"}
     s3 = boto3.client("s3")
     s3.put_object(Bucket=event["sourceBucket"], Key=event["sourceKey"], Body=b"z")
     s3.put_object(Bucket=event["sourceBucket"], Key=f"{event['sourceKey']}.pieces.json", Body=b'{"pieces": []}')
+    s3.put_object(Bucket=event["sourceBucket"], Key=f"{event['sourceKey']}.torrent", Body=b"d4:infode")
     # When the handler copies the artifact
     assert load_handler("regional_copy").lambda_handler(event, context)["status"] == "SUCCEEDED"
-    # Then the region's bucket holds the list too
-    copied = boto3.client("s3", region_name="us-west-2").get_object(
-        Bucket=event["destinationBucket"], Key=f"{event['sourceKey']}.pieces.json"
-    )
+    # Then the region's bucket holds the list and the torrent too
+    regional = boto3.client("s3", region_name="us-west-2")
+    copied = regional.get_object(Bucket=event["destinationBucket"], Key=f"{event['sourceKey']}.pieces.json")
     assert copied["Body"].read() == b'{"pieces": []}'
+    torrent = regional.get_object(Bucket=event["destinationBucket"], Key=f"{event['sourceKey']}.torrent")
+    assert torrent["Body"].read() == b"d4:infode"
 
 
 def copy_tags(region: str, bucket: str, key: str) -> dict[str, str]:

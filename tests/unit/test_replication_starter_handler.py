@@ -68,10 +68,11 @@ def test_an_event_it_cannot_read_is_refused_naming_what_it_expected(starter, sta
     assert executions(stack) == []
 
 
-def test_a_piece_list_landing_starts_no_replication_of_its_own(starter, stack, context):
-    # Given the S3 event of an artifact's piece list (the build worker puts it beside the artifact)
+@pytest.mark.parametrize("companion", [".pieces.json", ".torrent"])
+def test_a_piece_list_or_torrent_landing_starts_no_replication_of_its_own(starter, stack, context, companion):
+    # Given the S3 event of an artifact's piece list or torrent (the build worker puts them beside the artifact)
     event = load_event("s3_put.json")
-    event["Records"][0]["s3"]["object"]["key"] += ".pieces.json"
+    event["Records"][0]["s3"]["object"]["key"] += companion
     # When the starter handles it, then nothing starts: the artifact's copy takes its list with it
     assert starter.lambda_handler(event, context) == {"executions": []}
     assert executions(stack) == []

@@ -5,6 +5,7 @@ global bucket as it would an artifact it built, and deletes it from the staging 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +14,7 @@ import pytest
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.artifact import piece_hashes, piece_root
+from code_deploy.builds.torrent import Torrent
 from tests.unit.conftest import MAX_UPLOAD_BYTES
 from tests.utils import api_event, application_zip, load_event, load_handler
 
@@ -177,6 +179,13 @@ def test_the_worker_publishes_an_upload_as_the_builds_artifact(api, worker, stac
     pieces = json.loads(s3.get_object(Bucket=stack.global_bucket, Key=f"{key}.pieces.json")["Body"].read())
     assert pieces == {"pieceBytes": artifact.piece_bytes, "pieces": piece_hashes(content, artifact.piece_bytes)}
     assert artifact.piece_root == piece_root(pieces["pieces"])
+    # and its torrent, whose info hash the record keeps (what a host fetching from its peers believes)
+    torrent = s3.get_object(Bucket=stack.global_bucket, Key=f"{key}.torrent")["Body"].read()
+    assert torrent == Torrent.of(io.BytesIO(content), f"{build_id}.zip").metainfo
+    assert (artifact.info_hash, artifact.torrent_key) == (
+        Torrent.of(io.BytesIO(content), f"{build_id}.zip").info_hash,
+        f"{key}.torrent",
+    )
     # and the staging bucket holds it no more
     assert staged_keys(stack) == []
     # A redelivery publishes nothing a second time

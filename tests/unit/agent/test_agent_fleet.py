@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from code_deploy_agent import cli
-from code_deploy_agent.fleet import fleet_configs, fleet_host_ids, run_agents, stop_agents, stop_apps
+from code_deploy_agent.fleet import FleetSwarm, fleet_configs, fleet_host_ids, run_agents, stop_agents, stop_apps
 from code_deploy_agent.state import AgentPaths, load_state
 from tests.unit.agent.fixtures.fake_region import FakeRegion
 from tests.unit.agent.fixtures.harness import GROUP, Host, app_artifact, hooks_path, kill_processes_under
@@ -50,6 +50,23 @@ def test_a_fleet_gives_each_agent_its_own_host_id_directory_zone_and_port(tmp_pa
     assert [config.zone for config in configs] == ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1a"]
     assert len({config.app_port for config in configs}) == 4
     assert fleet_host_ids("r", 1200, prefix="web")[-1] == "web-1200"
+
+
+def test_a_fleet_in_a_swarm_gives_each_agent_a_loopback_address_of_its_own_by_zone(tmp_path):
+    swarm = FleetSwarm("peers", network=3, upload_bytes_per_second=1000)
+    configs = fleet_configs(
+        region="eu-west-1", group="web", count=760, base_dir=tmp_path, table="t", bucket="b", swarm=swarm
+    )
+
+    addresses = [config.peer_address for config in configs]
+    assert len(set(addresses)) == 760
+    # 127.<network>.<zone x 16 + rack>.<n>: the first of each zone; a zone's 251st host in its next rack
+    assert addresses[:3] == ["127.3.0.1", "127.3.16.1", "127.3.32.1"]
+    assert (addresses[747], addresses[750]) == ("127.3.0.250", "127.3.1.1")
+    assert {config.peers_table for config in configs} == {"peers"}
+    assert {config.upload_bytes_per_second for config in configs} == {1000}
+    # without a swarm, the bucket alone
+    assert fleet_configs(region="r", group="g", count=1, base_dir=tmp_path, table="t", bucket="b")[0].peers_table == ""
 
 
 def test_agents_keep_their_app_port_across_restarts(tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from code_deploy.builds.torrent import Torrent, bencode, torrent_key
+from code_deploy_agent import p2p
 from code_deploy_agent.download import ArtifactRefused, DownloadStopped
 from code_deploy_agent.host_item import CHECKSUM
 from code_deploy_agent.p2p import ORIGIN_SLOTS, Swarm, SwarmSettings
@@ -82,10 +83,11 @@ def test_hosts_fetch_from_each_other_and_only_the_origins_read_the_bucket(region
             one.close()
     for one in downloaded:
         assert hashlib.sha256(one.path.read_bytes()).digest() == hashlib.sha256(artifact).digest()
-    assert len(directory.origin_holders()) == ORIGIN_SLOTS
+    # The two origins freed their slots as they stopped
+    assert len(directory.released) == ORIGIN_SLOTS and not directory.origin_holders()
+    origins = set(directory.released)
     # The bucket sent at most two artifacts; the hosts that are not origins read none of it
     assert region.server.bytes_sent <= 2 * ARTIFACT_BYTES
-    origins = {one.settings.host_id for one in swarms} & directory.origin_holders()
     for one, fetched in zip(swarms, downloaded, strict=True):
         if one.settings.host_id not in origins:
             assert fetched.bytes_fetched == 0 and fetched.peer_bytes >= ARTIFACT_BYTES
@@ -152,3 +154,19 @@ def test_the_info_hash_is_the_engines(tmp_path: Path):
     info = lt.torrent_info(lt.bdecode(torrent.metainfo))
     assert str(info.info_hashes().v1) == torrent.info_hash
     assert info.piece_length() == 128 * 1024 and info.num_pieces() == 3
+
+
+def test_a_bucket_whose_copy_fails_its_hashes_is_refused(region, directory, tmp_path, monkeypatch):
+    # Given the goal's torrent, but a regional copy of the artifact that is not the build's
+    goal = publish(region, "b1", os.urandom(MIB))
+    region.objects[goal.artifact_key] = os.urandom(MIB)
+    monkeypatch.setattr(p2p, "STARVED_SECONDS", 2.0)
+    one = swarm(region, directory, 1)
+    try:
+        with pytest.raises(ArtifactRefused) as refused:
+            one.fetch(goal, AgentPaths(tmp_path), threading.Event())
+    finally:
+        one.close()
+    # Then the fetch is refused as a checksum failure, and nothing of it is kept
+    assert refused.value.reason == CHECKSUM and "failed their hashes" in refused.value.detail
+    assert not (tmp_path / "downloads" / "b1").exists()
