@@ -349,3 +349,44 @@ def test_the_grid_draws_every_host_of_every_region_and_a_click_tells_one_hosts_s
         click_host(browser, region, real_hosts)
         wait_for(lambda: f"{region}-host-000000" in text_of(browser, "#host-detail h3"), "the first simulated host")
         assert "runs" in text_of(browser, "#host-detail")
+
+
+def test_the_operator_rolls_a_deployment_back_and_freezes_deployments_from_the_page(api, dashboard_url, browser):
+    status, answer = http("GET", f"{api}/freeze")
+    if status == 404 and answer["message"].startswith("no route"):
+        pytest.skip("the API serves no /freeze: freezes and fast rollback are issue 24's backend (branch wt-b)")
+    # Given a deployment that ended on its build, and the dashboard open on it
+    older, newer = deployed_build(api), deployed_build(api)
+    deployment_id = deploy(api, {"buildId": older})
+    assert finished(api, deployment_id)["status"] == "SUCCEEDED"
+    browser.set_window_size(1280, 1600)
+    browser.get(f"{dashboard_url}#{deployment_id}")
+    wait_for(lambda: shown_status(browser, deployment_id) == "SUCCEEDED", "the deployment shown")
+    # When the operator rolls it back from the page, and confirms
+    confirm_action(browser, "rollback")
+    # Then its regions go back to the build before, and the page says who asked, and when
+    wait_for(lambda: deployment(api, deployment_id)["status"] == "ROLLED_BACK", f"{deployment_id} rolled back")
+    assert {region["goalBuildId"] for region in http("GET", f"{api}/regions")[1]["regions"]} == {newer}
+    wait_for(lambda: shown_status(browser, deployment_id) == "ROLLED_BACK", "the page showing it rolled back")
+    logged = '#dep-action-log tr[data-action="rollback"]'
+    wait_for(lambda: text_of(browser, logged), "the rollback in who did what")
+    recorded = deployment(api, deployment_id)["actions"][-1]
+    assert recorded["action"] == "rollback" and recorded["by"] and recorded["by"] in text_of(browser, logged)
+    # When the operator freezes deployments, saying why, then lifts the freeze
+    reason = f"incident {secrets.token_hex(3)}"
+    try:
+        page_click(browser, "#freeze")
+        wait_for(lambda: browser.execute_script("return document.getElementById('confirm').open;"), "the dialog")
+        browser.find_element("css selector", "#confirm-reason").send_keys(reason)
+        page_click(browser, "#confirm-yes")
+        # Then the freeze is in force, with its reason, on the page too
+        wait_for(lambda: http("GET", f"{api}/freeze")[0] == 200, "the freeze")
+        assert http("GET", f"{api}/freeze")[1]["reason"] == reason
+        wait_for(lambda: reason in text_of(browser, "#frozen"), "the freeze's banner")
+        page_click(browser, "#thaw")
+        wait_for(lambda: browser.execute_script("return document.getElementById('confirm').open;"), "the dialog")
+        page_click(browser, "#confirm-yes")
+        wait_for(lambda: http("GET", f"{api}/freeze")[0] == 404, "the freeze lifted")
+        wait_for(lambda: browser.execute_script("return document.getElementById('frozen').hidden;"), "no banner")
+    finally:
+        http("DELETE", f"{api}/freeze")  # never leave later tests' deployments frozen
