@@ -396,7 +396,7 @@ def counts(scenario: Scenario, template: TemplateSettings, assumptions: Assumpti
         + regions * template.replication_transitions_per_destination,
         tracking_rows=1,
         artifact_copies=regions,
-        artifact_objects=2 * (1 + regions),  # each artifact and its piece list beside it, in every bucket
+        artifact_objects=3 * (1 + regions),  # each artifact, its piece list and its torrent beside it, in every bucket
         stored_artifact_bytes=(1 + regions) * scenario.artifact_bytes,
         regional_sync_invocations=regions * waves,
         rollout_summaries=regions,  # one per region, when its rollout ends

@@ -110,7 +110,11 @@ def _answered_path(states: dict[str, Any], start: str, answers: Iterator[str]) -
         state = states[name]
         path.append(name)
         if state["Type"] == "Choice":
-            name = next((rule["Next"] for rule in state["Choices"] if _rule_answer(rule) == answer), state["Default"])
+            # A rule on no answer (the rollout's Begin: an undo's own execution) is not a successful run's path.
+            name = next(
+                (rule["Next"] for rule in state["Choices"] if answer is not None and _rule_answer(rule) == answer),
+                state["Default"],
+            )
             continue
         if _invokes_lambda(state):
             answer = next(answers, None)

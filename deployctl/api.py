@@ -212,8 +212,16 @@ class Api:
         return self.request("GET", "/deployments", query={"limit": limit, "cursor": cursor})
 
     def act_on_deployment(self, deployment_id: str, action: str) -> dict[str, Any]:
-        """pause, resume, promote or abort: the API takes no body, but a JSON one keeps every POST alike."""
+        """pause, resume, promote, approve, abort or rollback: the API takes no body, but a JSON one keeps every
+        POST alike."""
         return self.request("POST", f"/deployments/{_segment(deployment_id)}/{action}", {})
+
+    def freeze(self, reason: str, until: str | None = None, service: str | None = None) -> dict[str, Any]:
+        body = {"reason": reason} | ({"until": until} if until else {}) | ({"service": service} if service else {})
+        return self.request("POST", "/freeze", body)
+
+    def unfreeze(self, service: str | None = None) -> dict[str, Any]:
+        return self.request("DELETE", "/freeze", query={"service": service} if service else None)
 
     def list_regions(self) -> dict[str, Any]:
         return self.request("GET", "/regions")

@@ -44,7 +44,7 @@ EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGE_SIZE = 50  # the largest page of GET /builds, GET /deployments and GET /regions/{region}/hosts
 DEFAULT_HOSTS_LIMIT = 500
-DEPLOYMENT_ACTIONS = ("pause", "resume", "promote", "abort")
+DEPLOYMENT_ACTIONS = ("pause", "resume", "promote", "approve", "abort", "rollback")
 DEFAULT_DASHBOARD_PORT = 8089
 
 
@@ -260,7 +260,32 @@ def deployment_request(args: argparse.Namespace) -> dict[str, Any]:
             spec["simulate"]["seed"] = args.seed
     elif args.seed is not None:
         raise DeployctlError("--seed picks the hosts --simulate-failures makes fail: give both, or neither")
+    if args.alarms is not None:
+        spec["alarms"] = args.alarms
+    if args.on_gate_failure is not None:
+        spec["onGateFailure"] = args.on_gate_failure
+    if args.approval_required is not None:
+        spec["approvalRequired"] = [int(wave) for wave in args.approval_required]
+    if args.override_freeze is not None:
+        spec["freezeOverride"] = {"reason": args.override_freeze}
     return spec
+
+
+def cmd_freeze(args: argparse.Namespace, api: Api, console: Console) -> int:
+    """freeze: new deployments are refused, running ones pause; unfreeze: they go on. One line, or the JSON."""
+    if args.command == "freeze":
+        answer = api.freeze(args.reason, args.until, args.service)
+        line = f"frozen{' ' + args.service if args.service else ''}: {answer['reason']} (by {answer.get('frozenBy')})"
+    else:
+        answer = api.unfreeze(args.service)
+        lifted = answer.get("lifted")
+        paused = ", ".join(lifted["pausedDeployments"]) if lifted and lifted["pausedDeployments"] else "none"
+        line = f"unfrozen; resumed: {paused}" if lifted else "nothing was frozen"
+    if args.json:
+        _print_json(console, answer)
+    else:
+        console.print(line, highlight=False, soft_wrap=True)
+    return EXIT_OK
 
 
 def cmd_deploy(args: argparse.Namespace, api: Api, console: Console) -> int:
@@ -308,7 +333,8 @@ def cmd_deployments(args: argparse.Namespace, api: Api, console: Console) -> int
 
 
 def cmd_act(args: argparse.Namespace, api: Api, console: Console) -> int:
-    """pause, resume, promote, abort: one line with the deployment's new status. An action the deployment's
+    """pause, resume, promote, approve, abort, rollback: one line with the deployment's new status. An action
+    the deployment's
     state refuses (409) prints the API's reason alone, on one line."""
     try:
         answer = api.act_on_deployment(args.deployment_id, args.command)
@@ -459,10 +485,30 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, Api, Console], int], str
         "skip a deployment's remaining bakes and pauses: its next waves go at once",
         "deployctl promote deploy-20261123T101500Z-0a1b2c3d",
     ),
+    "approve": (
+        cmd_act,
+        "approve the next wave of a deployment that waits for an approval (approvalRequired)",
+        "deployctl approve deploy-20261123T101500Z-0a1b2c3d",
+    ),
     "abort": (
         cmd_act,
         "stop a deployment and roll its regions back to their previous build",
         "deployctl abort deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "rollback": (
+        cmd_act,
+        "roll a deployment back at once, every region it changed, skipping bakes and waves (also once it ended)",
+        "deployctl rollback deploy-20261123T101500Z-0a1b2c3d",
+    ),
+    "freeze": (
+        cmd_freeze,
+        "freeze deployments (all, or a service's): new ones are refused, running ones pause at their next step",
+        'deployctl freeze "end-of-year freeze" --until 2027-01-04T09:00:00Z',
+    ),
+    "unfreeze": (
+        cmd_freeze,
+        "lift a freeze: the deployments it paused go on",
+        "deployctl unfreeze --json",
     ),
     "regions": (
         cmd_regions,
@@ -563,6 +609,14 @@ def _deploy_options(command: argparse.ArgumentParser) -> None:
         "--simulate-failures", type=float, metavar="PCT", help="make this share of hosts fail (fault injection)"
     )
     command.add_argument("--seed", type=int, help="with --simulate-failures: which hosts fail (default 1)")
+    command.add_argument(
+        "--alarms", type=_names, metavar="A1,A2,...", help="CloudWatch alarms: one in ALARM fails a wave's gate"
+    )
+    command.add_argument("--on-gate-failure", choices=("rollback", "pause"), help="what a failed gate does")
+    command.add_argument(
+        "--approval-required", type=_names, metavar="W1,W2,...", help="waves (1-based) that wait for `approve`"
+    )
+    command.add_argument("--override-freeze", metavar="REASON", help="deploy through a freeze, saying why")
     mode = command.add_mutually_exclusive_group()
     mode.add_argument("--plan", action="store_true", help="print the plan and its predicted time; deploy nothing")
     mode.add_argument("--wait", action="store_true", help="follow the deployment live until it is finished")
@@ -616,6 +670,11 @@ def parser() -> argparse.ArgumentParser:
             _deploy_options(command)
         elif name in DEPLOYMENT_ACTIONS:
             command.add_argument("deployment_id", metavar="deploymentId")
+        elif name in ("freeze", "unfreeze"):
+            if name == "freeze":
+                command.add_argument("reason", help="quoted to every deployment it refuses")
+                command.add_argument("--until", help="when it ends by itself (ISO 8601 with a zone)")
+            command.add_argument("--service", help="one service's deployments only")
         elif name == "regions":
             command.add_argument("region_name", nargs="?", metavar="region", help="one region only")
         elif name == "hosts":

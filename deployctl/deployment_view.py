@@ -210,7 +210,9 @@ def deployment_renderable(view: dict[str, Any]) -> Group:
         "time", f"model {seconds(view.get('modelSeconds'))}{so_far}, predicted {seconds(view.get('predictedSeconds'))}"
     )
     header.add_row("spec", Text(spec_text(view.get("spec") or {})))
-    header.add_row("created", view["createdAt"])
+    header.add_row("created", f"{view['createdAt']} by {view.get('createdBy') or '-'}")
+    if view.get("awaitingApproval"):
+        header.add_row("approval", f"wave {view['awaitingApproval']} waits for `deployctl approve`")
     header.add_row("updated", view.get("updatedAt") or "-")
     header.add_row("completed", view.get("completedAt") or "-")
     regions = Table(title="regions", title_justify="left")
@@ -229,11 +231,21 @@ def deployment_renderable(view: dict[str, Any]) -> Group:
             Text(region.get("reason") or ""),
         )
     history = Table(title="history", title_justify="left")
-    for column in ("at", "status", "reason"):
+    for column in ("at", "status", "by", "reason"):
         history.add_column(column)
     for change in view.get("history", []):
-        history.add_row(change["at"], styled(change["status"]), Text(change.get("reason") or ""))
-    return Group(header, regions, history)
+        history.add_row(
+            change["at"], styled(change["status"]), change.get("by") or "", Text(change.get("reason") or "")
+        )
+    if not view.get("actions"):
+        return Group(header, regions, history)
+    actions = Table(title="who did what", title_justify="left")
+    for column in ("at", "action", "by", "detail"):
+        actions.add_column(column)
+    for action in view["actions"]:
+        detail = action.get("reason") or (f"wave {action['wave']}" if action.get("wave") else "")
+        actions.add_row(action["at"], action["action"], action.get("by") or "", Text(detail))
+    return Group(header, regions, history, actions)
 
 
 def hosts_by_build_text(region: dict[str, Any]) -> Text:

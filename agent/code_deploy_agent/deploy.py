@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,16 +148,23 @@ class Deployer:
         )
 
     def _run(self, journal: dict[str, Any], build_id: str, event: str, hooks: Hooks | None = None) -> None:
+        """Runs the event's hooks; the time they took is added to the journal's `hookSeconds` (the report
+        carries it: the region publishes it as a metric), failed or not."""
         release_dir = self.paths.release(build_id)
-        run_event(
-            event,
-            hooks if hooks is not None else hooks_in_release(release_dir),
-            build_id=build_id,
-            release_dir=release_dir,
-            context=self._context(journal),
-            log=self.log,
-            scratch=self.paths.root,
-        )
+        started = time.monotonic()
+        try:
+            run_event(
+                event,
+                hooks if hooks is not None else hooks_in_release(release_dir),
+                build_id=build_id,
+                release_dir=release_dir,
+                context=self._context(journal),
+                log=self.log,
+                scratch=self.paths.root,
+            )
+        finally:
+            took = journal.setdefault("hookSeconds", {})
+            took[event] = round(took.get(event, 0.0) + time.monotonic() - started, 3)
 
     def _restart(self, journal: dict[str, Any], build_id: str | None) -> None:
         """Starts and validates a release the deployment had stopped, so the host serves it again; a failure
@@ -314,6 +322,7 @@ class Deployer:
             exit_code=failure.exit_code if failure else None,
             output_tail=failure.detail if failure else None,
             download_seconds=journal["downloadSeconds"],
+            hook_seconds=journal.get("hookSeconds", {}),
             download_bytes=journal["downloadBytes"],
             peer_bytes=journal.get("peerBytes", 0),
             drift=journal["drift"],

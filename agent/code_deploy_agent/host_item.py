@@ -7,7 +7,7 @@ host item survives the agent's writes. The attribute names here are the contract
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ class Report:
     peer_bytes: int = 0  # from other hosts (the swarm)
     drift: bool = False
     at: str = ""
+    hook_seconds: dict[str, float] = field(default_factory=dict)  # each lifecycle event's hooks, as they ran
 
     def to_item(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class Report:
             "peerBytes": self.peer_bytes,
             "drift": self.drift,
             "at": self.at or iso_now(),
+            "hookSeconds": {event: round(seconds, 3) for event, seconds in self.hook_seconds.items()},
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class Report:
             peer_bytes=int(item.get("peerBytes") or 0),
             drift=bool(item.get("drift")),
             at=item.get("at") or "",
+            hook_seconds={event: float(seconds) for event, seconds in (item.get("hookSeconds") or {}).items()},
         )
 
 

@@ -37,6 +37,13 @@ def host_state_table(region: str):
     return aws.dynamodb(region).Table(settings().host_state_table_name(region))
 
 
+def caller(resolver: BaseRouter) -> str | None:
+    """Who is asking: the caller's SigV4 principal (its IAM ARN) as API Gateway's IAM authorization found
+    it in the request context (`identity.userArn`, else `identity.caller`)."""
+    identity = resolver.current_event.request_context.identity
+    return identity.user_arn or identity.caller or None
+
+
 def json_response(model: type, description: str) -> dict:
     """An OpenAPI response of `model` as JSON."""
     return {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}

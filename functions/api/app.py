@@ -1,6 +1,7 @@
 """REST API: builds (POST /builds[/uploads], GET /builds[/{buildId}]), deployments (POST /deployments[/plan],
-GET /deployments[/{id}], POST /deployments/{id}/{action}) and regions (GET /regions[/{region}[/hosts]]), one router
-a concept (build_routes, deployment_routes, region_routes). Here: the resolver, the routers, and how a
+GET /deployments[/{id}], POST /deployments/{id}/{action}), freezes (POST|GET|DELETE /freeze) and regions
+(GET /regions[/{region}[/hosts]]), one router a concept (build_routes, deployment_routes, freeze_routes,
+region_routes). Here: the resolver, the routers, and how a
 refusal is answered, by kind."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from http import HTTPStatus
 
 import build_routes
 import deployment_routes
+import freeze_routes
 import region_routes
 from answers import body_refusal, error_response
 from aws_lambda_powertools import Logger, Metrics
@@ -31,7 +33,7 @@ logger = Logger()
 tracer = tracing.tracer()  # Powertools' Tracer, without the X-Ray SDK where tracing is off
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=api_input.parse_json)
-for concept in (build_routes, deployment_routes, region_routes):
+for concept in (build_routes, deployment_routes, freeze_routes, region_routes):
     app.include_router(concept.router)
 
 
@@ -88,8 +90,9 @@ def no_such_route(error: NotFoundError) -> Response:
         f"no route for {event.http_method} {api_input.shortened(event.path)}: "
         "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
-        "POST /deployments/{deploymentId}/pause|resume|promote|abort, GET /regions, GET /regions/{region}, "
-        "GET /regions/{region}/hosts, GET /regions/{region}/hosts/{hostId} and GET /regions/{region}/grid",
+        "POST /deployments/{deploymentId}/pause|resume|promote|approve|abort|rollback, POST|GET|DELETE /freeze, "
+        "GET /regions, GET /regions/{region}, GET /regions/{region}/hosts, GET /regions/{region}/hosts/{hostId} "
+        "and GET /regions/{region}/grid",
     )
 
 

@@ -28,15 +28,17 @@ BuildsOnPage = answers.page_limit("Builds")
 IdempotencyKey = answers.idempotency_key("answers the first one's build instead of making another")
 
 
-def queue_build(commit: str, upload_id: str | None = None) -> dict:
+def queue_build(commit: str, upload_id: str | None = None, requested_by: str | None = None) -> dict:
     from code_deploy.builds import building
 
     config = answers.settings()
     queue = building.BuildQueue(answers.table(config.builds_table), aws.sqs(), config.build_queue_url)
     if upload_id:
-        record = building.submit_upload_build(queue, aws.s3(), config.staging, commit=commit, upload_id=upload_id)
+        record = building.submit_upload_build(
+            queue, aws.s3(), config.staging, commit=commit, upload_id=upload_id, requested_by=requested_by
+        )
     else:
-        record = building.submit_build(queue, commit)
+        record = building.submit_build(queue, commit, requested_by=requested_by)
     # The build's correlation key from here on, as in every function it passes through (deployctl logs).
     logger.append_keys(build_id=record.build_id)
     logger.info("build queued", extra={"commit": record.commit, "upload_id": upload_id})
@@ -48,7 +50,7 @@ def queue_build(commit: str, upload_id: str | None = None) -> dict:
 
 
 def queue_asked_build(asked: dict) -> dict:
-    return queue_build(asked["commit"], asked["upload"])
+    return queue_build(asked["commit"], asked["upload"], asked.get("by"))
 
 
 # A POST retried with the same Idempotency-Key answers the first request's build; the same key with
@@ -96,7 +98,7 @@ def grant_upload() -> Response[UploadGranted]:
     ),
 )
 def submit_build(request: BuildRequest, idempotency_key: IdempotencyKey = None) -> Response[BuildAccepted]:
-    asked = {"commit": request.commit, "upload": request.upload}
+    asked = {"commit": request.commit, "upload": request.upload, "by": answers.caller(router)}
     accepted = BuildAccepted(**queue_build_once(router, idempotency_key, asked))
     return answers.accepted_at(accepted, accepted.statusUrl)
 

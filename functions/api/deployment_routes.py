@@ -1,6 +1,6 @@
 """POST /deployments deploys a build (waves, health gates, rollback); POST /deployments/plan predicts one;
-GET /deployments[/{id}] follows deployments; POST /deployments/{id}/{action} pauses, resumes, promotes or
-aborts one."""
+GET /deployments[/{id}] follows deployments; POST /deployments/{id}/{action} pauses, resumes, promotes,
+approves, aborts or rolls back one. Each records who asked (the caller's SigV4 principal)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ logger = Logger(child=True)
 DEPLOYMENT_REFUSALS = {
     404: "No such build",
     409: "The build is not SUCCEEDED, or not in every target region's bucket",
-    422: "The body is not a valid deployment (unknown region, waves not increasing ...)",
+    422: "The body is not a valid deployment (unknown region or alarm, waves not increasing ...)",
 }
 
 DeploymentId = Annotated[
@@ -54,6 +54,14 @@ def rollout_tables() -> Tables:
     return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
 
 
+def unknown_alarms(names: tuple[str, ...], regions: tuple[str, ...]) -> list[str]:
+    """Of the alarms a deployment names, those in neither the home region nor any of its regions."""
+    from code_deploy.deployments import signals
+
+    home = answers.settings().home_region
+    return signals.unknown_alarms(lambda region: aws.client("cloudwatch", region), names, (home, *regions))
+
+
 def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
     from code_deploy.deployments import model
 
@@ -68,6 +76,9 @@ def deployment_spec(request: DeploymentRequest) -> DeploymentSpec:
         region_waves=request.regionWaves,
         max_failure_percent=request.maxFailurePercent,
         simulation=model.Simulation(simulate.hostFailurePercent, simulate.seed) if simulate else None,
+        alarms=request.alarms,
+        on_gate_failure=request.onGateFailure,
+        approval_waves=request.approvalRequired,
     )
 
 
@@ -91,18 +102,24 @@ def plan_deployment(request: DeploymentRequest) -> DeploymentPlanView:
     return view.plan_view(artifact, plan)
 
 
-def accept_deployment(body: dict) -> dict:
-    """Accepts a deployment request (DeploymentRequest as JSON) and starts its rollout: the answer as JSON."""
+def accept_deployment(asked: dict) -> dict:
+    """Accepts a deployment request (`deployment`: DeploymentRequest as JSON, `by`: who asks) and starts its
+    rollout: the answer as JSON."""
     from code_deploy.deployments import accept
 
     config = answers.settings()
-    spec = deployment_spec(DeploymentRequest.model_validate(body))
+    request = DeploymentRequest.model_validate(asked["deployment"])
+    spec = deployment_spec(request)
+    override = request.freezeOverride.reason if request.freezeOverride else None
     deployment = accept.deploy_build(
-        accept.Rollouts(rollout_tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet),
+        accept.Rollouts(
+            rollout_tables(), aws.stepfunctions(), config.rollout_state_machine_arn, config.fleet, unknown_alarms
+        ),
         copy_tracking_table=answers.table(config.copy_tracking_table),
         regional_buckets=config.regional_buckets,
         spec=spec,
         s3_for_region=aws.s3,
+        requester=accept.Requester(by=asked["by"], freeze_override=override),
     )
     logger.append_keys(build_id=deployment.build_id, deployment_id=deployment.deployment_id)
     logger.info("deployment accepted", extra={"regions": list(spec.regions), "waves": list(spec.waves)})
@@ -131,9 +148,10 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
         "Deployment accepted; its rollout has started",
         {
             404: "No such build",
-            409: "The build is not SUCCEEDED, or not in every target region's bucket; or a request with the same "
-            "Idempotency-Key is still being handled",
-            422: "The body is not a valid deployment (unknown region, waves not increasing ...), or the "
+            409: "The build is not SUCCEEDED, or not in every target region's bucket; a freeze holds (the message "
+            "quotes its reason; freezeOverride passes it); or a request with the same Idempotency-Key is still "
+            "being handled",
+            422: "The body is not a valid deployment (unknown region or alarm, waves not increasing ...), or the "
             "Idempotency-Key was used with another request",
         },
         takes_body=True,
@@ -142,8 +160,8 @@ accept_deployment_once = answers.once_per_key("request")(accept_deployment)
 def create_deployment(
     request: DeploymentRequest, idempotency_key: IdempotencyKey = None
 ) -> Response[DeploymentAccepted]:
-    body = request.model_dump(mode="json")
-    accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, body))
+    asked = {"deployment": request.model_dump(mode="json"), "by": answers.caller(router)}
+    accepted = DeploymentAccepted(**accept_deployment_once(router, idempotency_key, asked))
     return answers.accepted_at(accepted, accepted.statusUrl)
 
 
@@ -179,28 +197,35 @@ def get_deployment(deploymentId: DeploymentId) -> DeploymentView:  # noqa: N803
 
 @router.post(
     "/deployments/<deploymentId>/<action>",
-    summary="pause (before the next wave), resume, promote (skip the bakes left) or abort (undo: every region it "
-    "changed goes back)",
+    summary="pause (before the next wave), resume, promote (skip the bakes left), approve (the next wave waiting "
+    "for it), abort (undo: every region it changed goes back, ABORTED) or rollback (the same, also once it ended: "
+    "ROLLED_BACK)",
     responses=answers.responses(
         202,
         DeploymentActionResult,
-        "Done; the workflow acts on it at its next step",
+        "Done; the workflow acts on it at its next step (an accepted abort or rollback answers ROLLING_BACK)",
         {
             404: "No such deployment",
             409: "The action does not apply to the deployment as it stands",
-            422: "The deployment id is malformed, or the action is none of pause, resume, promote, abort",
+            422: "The deployment id is malformed, or the action is none of pause, resume, promote, approve, abort, "
+            "rollback",
         },
     ),
 )
 def act_on_deployment(
     deploymentId: DeploymentId,  # noqa: N803
     action: Annotated[
-        str, Path(pattern="^(pause|resume|promote|abort)$", description="pause, resume, promote or abort")
+        str,
+        Path(
+            pattern="^(pause|resume|promote|approve|abort|rollback)$",
+            description="pause, resume, promote, approve, abort or rollback",
+        ),
     ],
 ) -> Response[DeploymentActionResult]:
     from code_deploy.deployments import actions
 
     logger.append_keys(deployment_id=deploymentId)
-    deployment = actions.act(rollout_tables(), aws.stepfunctions(), deploymentId, action)
+    workflow = actions.RolloutWorkflow(aws.stepfunctions(), answers.settings().rollout_state_machine_arn)
+    deployment = actions.act(rollout_tables(), workflow, deploymentId, action, answers.caller(router))
     logger.info(f"deployment {action}", extra={"status": deployment.status.value})
     return answers.accepted_at(DeploymentActionResult(deploymentId=deploymentId, status=deployment.status.value), None)

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from code_deploy import aws, environment, tracing
-from code_deploy.deployments import accept, workflow
+from code_deploy.deployments import accept, signals, workflow
 from code_deploy.deployments.store import Tables
 
 logger = Logger()
@@ -23,6 +23,13 @@ settings = environment.lazy_settings("DeploymentStepSettings")
 def tables() -> Tables:
     config = settings()
     return Tables.of(aws.dynamodb(), config.deployments_table, config.regions_table, config.builds_table)
+
+
+def gate_signals() -> signals.Signals:
+    """What the gates read and tell: alarms, events, the failure rate (code_deploy.deployments.signals)."""
+    config = settings()
+    outlets = signals.Outlets(config.deployment_events_topic_arn, config.metrics_namespace, config.home_region)
+    return signals.from_aws(aws.client, outlets)
 
 
 def invoke_region(region: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +58,13 @@ def wait(event: dict[str, Any]) -> dict[str, Any]:
     return waiting(
         event["token"],
         lambda: workflow.wait(
-            tables(), aws.stepfunctions(), event["deploymentId"], event["region"], event["for"], event["token"]
+            tables(),
+            aws.stepfunctions(),
+            event["deploymentId"],
+            event["region"],
+            event["for"],
+            event["token"],
+            gate_signals(),
         ),
     )
 
@@ -84,19 +97,23 @@ def waiting(token: str, start: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 # What each of the workflow's calls asks for, by its `action`.
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "auto_deploy": auto_deploy,
-    "start": lambda event: workflow.start(tables(), event["deploymentId"]),
-    "wave": lambda event: workflow.wave(tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]),
-    "bake": lambda event: workflow.bake(tables(), event["deploymentId"], event["region"], event["wave"]),
+    "start": lambda event: workflow.start(tables(), event["deploymentId"], gate_signals()),
+    "wave": lambda event: workflow.wave(
+        tables(), invoke_region, event["deploymentId"], event["region"], event["wave"], gate_signals()
+    ),
+    "bake": lambda event: workflow.bake(
+        tables(), event["deploymentId"], event["region"], event["wave"], gate_signals()
+    ),
     "wait": wait,
     "await_hosts": await_hosts,
     "hosts_gate": lambda event: workflow.hosts_gate(
-        tables(), invoke_region, event["deploymentId"], event["region"], event["wave"]
+        tables(), invoke_region, event["deploymentId"], event["region"], event["wave"], gate_signals()
     ),
     "rollback": lambda event: workflow.roll_back(tables(), invoke_region, event["deploymentId"], event["region"]),
     "rollback_hosts": lambda event: workflow.rollback_hosts(
         tables(), invoke_region, event["deploymentId"], event["region"]
     ),
-    "finish": lambda event: workflow.finish(tables(), event["deploymentId"]),
+    "finish": lambda event: workflow.finish(tables(), event["deploymentId"], gate_signals()),
     "rollback_failed": lambda event: workflow.rollback_failed(
         tables(), event["deploymentId"], event["region"], event.get("error", ""), event.get("cause", "")
     ),

@@ -309,3 +309,20 @@ def subscribed_queue(topic_arn: str, name: str) -> Iterator[str]:
     finally:
         sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
         sqs.delete_queue(QueueUrl=queue_url)
+
+
+def published(queue_url: str, wanted: Callable[[dict], bool], what: str = "the message") -> dict:
+    """The first JSON message read from the queue (subscribed_queue) that is `wanted`; the others are dropped."""
+    sqs = boto3.client("sqs")
+
+    def read() -> dict | None:
+        for message in sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=2, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            body = json.loads(message["Body"])
+            if wanted(body):
+                return body
+        return None
+
+    return wait_for(read, what)

@@ -6,6 +6,9 @@ health gate and rolled back, each application answering with the build before ag
 
 from __future__ import annotations
 
+import os
+
+import boto3
 import pytest
 
 from tests.integration.helpers import (
@@ -72,3 +75,15 @@ def test_a_build_failing_validation_on_half_the_agents_is_rolled_back(api, regio
         assert "failing validate_service on purpose" in host["lastFailure"]["outputTail"]
     status, region_view = http("GET", f"{api}/regions/{region}")
     assert (status, region_view["goalBuildId"]) == (200, before), region_view
+    # And the reports became metrics in the region (once each, when counted): hosts failed, and the time of
+    # each host's validate_service hooks
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    names = {
+        (metric["MetricName"], tuple(dimension["Value"] for dimension in metric["Dimensions"]))
+        for metric in cloudwatch.list_metrics(Namespace=os.environ.get("STACK_NAME", "sam-code-deploy"))["Metrics"]
+    }
+    assert {
+        ("HostsDeployed", (region,)),
+        ("HostsFailed", (region,)),
+        ("HookSeconds", (region, "validate_service")),
+    } <= names

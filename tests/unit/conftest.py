@@ -233,6 +233,7 @@ def _create_stack(monkeypatch) -> Stack:
         roleArn=role,
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
     )["stateMachineArn"]
+    events_topic_arn = boto3.client("sns").create_topic(Name=f"{STACK}-deployment-events")["TopicArn"]
     names = Stack(
         f"{STACK}-builds", builds_table["TableArn"], f"{STACK}-FileCopyTracking", queue_url, state_machine_arn
     )
@@ -252,6 +253,8 @@ def _create_stack(monkeypatch) -> Stack:
         "DEPLOYMENTS_TABLE_NAME": f"{STACK}-deployments",
         "REGIONS_TABLE_NAME": f"{STACK}-regions",
         "REGIONAL_SYNC_FUNCTION_PATTERN": f"{STACK}-{{region}}-sync",
+        "DEPLOYMENT_EVENTS_TOPIC_ARN": events_topic_arn,
+        "METRICS_NAMESPACE": STACK,
         "REGIONS": ",".join(REGIONS),
         "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),

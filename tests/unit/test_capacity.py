@@ -107,7 +107,7 @@ def test_small_scenario_leaves_countable_records():
     assert counts.replication_executions == 1
     assert counts.replication_state_transitions == 12
     assert counts.artifact_copies == 2
-    assert counts.artifact_objects == 6  # each artifact and its piece list, in the global bucket and 2 regions
+    assert counts.artifact_objects == 9  # each artifact, its piece list and torrent, in the global bucket and 2 regions
     assert counts.stored_artifact_bytes == 3 * MIB
     assert counts.deployment_records == 3  # the deployment and its 2 regions
     assert counts.region_goals == 2

@@ -606,3 +606,40 @@ def test_every_deployment_command_takes_json():
     ):
         assert cli.parser().parse_args([*argv, "--json"]).json
         assert cli.parser().parse_args(["--json", *argv]).json
+
+
+# --- alarms, approvals, freezes, rollback ------------------------------------------------------------------
+
+
+def test_deploy_sends_the_alarms_the_approvals_and_a_freeze_override(monkeypatch):
+    accepted = {"deploymentId": DEPLOYMENT_ID, "buildId": BUILD_ID, "status": "QUEUED", "predictedSeconds": 1.0}
+    api = FakeApi({("POST", "/deployments"): [(202, accepted | {"statusUrl": f"/deployments/{DEPLOYMENT_ID}"})]})
+    argv = ["deploy", BUILD_ID, "--alarms", "checkout-5xx,latency", "--on-gate-failure", "pause"]
+    code, _ = run(api, monkeypatch, *argv, "--approval-required", "2", "--override-freeze", "security fix")
+    assert code == cli.EXIT_OK
+    assert api.sent[0][2] == {
+        "buildId": BUILD_ID,
+        "alarms": ["checkout-5xx", "latency"],
+        "onGateFailure": "pause",
+        "approvalRequired": [2],
+        "freezeOverride": {"reason": "security fix"},
+    }
+
+
+def test_freeze_and_unfreeze_say_what_they_did_in_one_line(monkeypatch):
+    frozen = {"service": None, "reason": "incident 42", "frozenBy": "arn:aws:iam::1:user/ops", "frozenAt": "t"}
+    lifted = {"lifted": frozen | {"pausedDeployments": [DEPLOYMENT_ID]}, "liftedBy": "x", "liftedAt": "t"}
+    api = FakeApi({("POST", "/freeze"): [(200, frozen)], ("DELETE", "/freeze"): [(200, lifted)]})
+    code, output = run(api, monkeypatch, "freeze", "incident 42", "--until", "2027-01-04T09:00:00Z")
+    assert (code, output.strip()) == (cli.EXIT_OK, "frozen: incident 42 (by arn:aws:iam::1:user/ops)")
+    assert api.sent[0][2] == {"reason": "incident 42", "until": "2027-01-04T09:00:00Z"}
+    code, output = run(api, monkeypatch, "unfreeze")
+    assert (code, output.strip()) == (cli.EXIT_OK, f"unfrozen; resumed: {DEPLOYMENT_ID}")
+
+
+@pytest.mark.parametrize(("action", "status"), [("rollback", "ROLLING_BACK"), ("approve", "IN_PROGRESS")])
+def test_rollback_and_approve_print_the_new_status(action, status, monkeypatch):
+    path = f"/deployments/{DEPLOYMENT_ID}/{action}"
+    api = FakeApi({("POST", path): [(202, {"deploymentId": DEPLOYMENT_ID, "status": status})]})
+    code, output = run(api, monkeypatch, action, DEPLOYMENT_ID)
+    assert (code, output.strip()) == (cli.EXIT_OK, f"{action}: {DEPLOYMENT_ID} is now {status}")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from code_deploy.hosts import fleet, fleet_wave
+from code_deploy.hosts import fleet, fleet_wave, report_metrics
 from code_deploy_agent import host_item as agent_items
 from code_deploy_agent import target as agent_target
 from code_deploy_agent.aws_region import AwsRegion
@@ -301,3 +301,30 @@ def test_a_rollback_is_a_wave_of_the_build_returned_to_over_every_host(table):
 
 def test_an_artifact_without_hashes_steers_no_real_host():
     assert fleet_wave.ArtifactRef.from_dict({"key": "test-file.zip", "bytes": 3}) is None
+
+
+def test_each_counted_report_is_published_once_as_metrics_with_its_hooks_time(table):
+    # Given a wave of two hosts, one of which reports its hooks' time
+    for host in ("host-0", "host-1"):
+        register(table, host)
+    fleet.start_tally(table, fleet.Tally("web", DEPLOYMENT, BUILD, 1, (0, 100), expected=2))
+    counted: list[dict] = []
+    timed = agent_items.Report(
+        deployment_id=DEPLOYMENT, wave=1, build_id=BUILD, status="DEPLOYED", hook_seconds={"ValidateService": 0.25}
+    )
+    update(table, "host-0", agent_items.outcome(timed, BUILD, OLD))
+    item = table.get_item(Key={"pk": fleet.host_key("host-0")})["Item"]
+    # When the stream delivers it twice, and the other host's failure once
+    fleet.take_report(table, item, on_counted=counted.append)
+    fleet.take_report(table, item, on_counted=counted.append)
+    fleet.take_report(table, report(table, "host-1", "FAILED"), on_counted=counted.append)
+    # Then each report is published once: a host deployed with its hook's time, a host failed
+    data = [report_metrics.report_metrics(one, REGION) for one in counted]
+    assert [[(d["MetricName"], d["Value"]) for d in datum] for datum in data] == [
+        [("HostsDeployed", 1), ("HookSeconds", 0.25)],
+        [("HostsFailed", 1)],
+    ]
+    assert data[0][1]["Dimensions"] == [
+        {"Name": "Region", "Value": REGION},
+        {"Name": "Hook", "Value": "ValidateService"},
+    ]

@@ -19,6 +19,7 @@ def test_the_document_describes_every_route_and_the_commit_rule():
         "/deployments/plan",
         "/deployments/{deploymentId}",
         "/deployments/{deploymentId}/{action}",
+        "/freeze",
         "/regions",
         "/regions/{region}",
         "/regions/{region}/hosts",

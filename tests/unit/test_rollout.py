@@ -65,13 +65,24 @@ def invoke(regional_syncs):
     return regional_syncs
 
 
-def accept(tables: deployment_store.Tables, build: str, sfn=None, **request) -> str:
+OPERATOR = "arn:aws:iam::123456789012:user/operator"
+
+
+def rollout_arn() -> str:
+    machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    return next(machine["stateMachineArn"] for machine in machines if machine["name"].endswith("-roll-out"))
+
+
+def accept(tables: deployment_store.Tables, build: str, sfn=None, requester=None, **request) -> str:
     spec = deployment_model.spec_from_request(build, REGIONS, **request)
     artifact = build_store.ArtifactLocation("global", f"builds/{build}.zip", "", 4096, 0)
-    arn = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
-    rollout_arn = next(machine["stateMachineArn"] for machine in arn if machine["name"].endswith("-roll-out"))
-    rollouts = acceptance.Rollouts(tables, sfn or boto3.client("stepfunctions"), rollout_arn, FLEET)
-    return acceptance.create_deployment(rollouts, spec, artifact).deployment_id
+    rollouts = acceptance.Rollouts(tables, sfn or boto3.client("stepfunctions"), rollout_arn(), FLEET)
+    return acceptance.create_deployment(rollouts, spec, artifact, requester=requester).deployment_id
+
+
+def act(tables, sfn, deployment_id: str, action: str, by: str | None = OPERATOR) -> deployment_store.Deployment:
+    """An operator's action, as the API takes it."""
+    return actions.act(tables, actions.RolloutWorkflow(sfn, rollout_arn()), deployment_id, action, by)
 
 
 def run_region(tables, invoke, deployment_id: str, region: str, max_steps: int = 50) -> list[str]:
@@ -262,21 +273,16 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     run(tables, invoke, accept(tables, OLD))
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
     workflow.start(tables, deployment_id)
-    assert (
-        actions.act(tables, StepFunctions(), deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
-    )
+    assert act(tables, StepFunctions(), deployment_id, "pause").status == deployment_model.DeploymentStatus.PAUSED
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     with pytest.raises(ActionNotAllowed, match="PAUSED"):
-        actions.act(tables, StepFunctions(), deployment_id, "pause")
-    assert (
-        actions.act(tables, StepFunctions(), deployment_id, "resume").status
-        == deployment_model.DeploymentStatus.IN_PROGRESS
-    )
+        act(tables, StepFunctions(), deployment_id, "pause")
+    assert act(tables, StepFunctions(), deployment_id, "resume").status == deployment_model.DeploymentStatus.IN_PROGRESS
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "BAKE"  # 600 s to go
-    actions.act(tables, StepFunctions(), deployment_id, "promote")
+    act(tables, StepFunctions(), deployment_id, "promote")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"  # promoted: no more bakes
-    actions.act(tables, StepFunctions(), deployment_id, "abort")
+    act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 1)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # a step retried after the region ended changes nothing (no second rollback, no second notice)
@@ -289,7 +295,7 @@ def test_pause_resume_promote_and_abort_apply_only_where_they_can(tables, invoke
     assert hosts(tables) == {region: {OLD: HOSTS_PER_REGION} for region in REGIONS}
     for action in ("pause", "resume", "promote", "abort"):
         with pytest.raises(ActionNotAllowed):
-            actions.act(tables, StepFunctions(), deployment_id, action)
+            act(tables, StepFunctions(), deployment_id, action)
 
 
 def test_a_region_whose_hosts_a_later_deployment_took_during_the_wave_ends_superseded(tables, invoke):
@@ -330,7 +336,7 @@ def test_a_bake_step_retried_after_its_region_ended_changes_nothing(tables, invo
     deployment_id = accept(tables, NEW, waves=[50, 100], bake_seconds=600)
     workflow.start(tables, deployment_id)
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    actions.act(tables, StepFunctions(), deployment_id, "abort")
+    act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     ended = deployment_store.get(tables.deployments, deployment_id).regions[REGIONS[0]]
@@ -407,7 +413,7 @@ def test_the_plans_rollback_time_is_the_time_the_rollback_takes(tables, invoke):
     deployment_id = accept(tables, NEW, regions=[REGIONS[0]], bake_seconds=600)
     workflow.start(tables, deployment_id)
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    actions.act(tables, StepFunctions(), deployment_id, "abort")
+    act(tables, StepFunctions(), deployment_id, "abort")
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "ROLLBACK"
     workflow.roll_back(tables, invoke, deployment_id, REGIONS[0])
     # Then the rollback took the time the plan said: the 80 hosts switched back from their cache, the
@@ -440,7 +446,7 @@ def test_abort_undoes_every_region_the_deployment_changed_those_that_finished_to
     # (SUCCEEDED), the second half way through its first region
     deployment_id = new_half_way_through_the_second_region_wave(tables, invoke)
     # When it is aborted
-    aborted = actions.act(tables, StepFunctions(), deployment_id, "abort")
+    aborted = act(tables, StepFunctions(), deployment_id, "abort")
     # Then the answer shows it rolling back (not final: a client waiting for the end waits for the undo)
     assert aborted.status == deployment_model.DeploymentStatus.ROLLING_BACK
     assert not aborted.status.finished
@@ -467,7 +473,7 @@ def test_an_abort_that_lands_as_the_deployment_finishes_still_undoes_it(tables, 
         deployment = read(table, read_id)
         monkeypatch.setattr(deployment_store, "get", read)
         assert (
-            actions.act(tables, StepFunctions(), deployment_id, "abort").status
+            act(tables, StepFunctions(), deployment_id, "abort").status
             == deployment_model.DeploymentStatus.ROLLING_BACK
         )
         return deployment
@@ -486,7 +492,7 @@ def test_abort_leaves_a_region_a_later_deployment_took(tables, invoke):
     workflow.start(tables, first)
     run_region(tables, invoke, first, REGIONS[0])  # SUCCEEDED there
     later = accept(tables, OLD, regions=[REGIONS[0]])  # a later deployment takes the region
-    actions.act(tables, StepFunctions(), first, "abort")
+    act(tables, StepFunctions(), first, "abort")
     deployment = finish(tables, invoke, first)
     assert deployment.status == deployment_model.DeploymentStatus.ABORTED
     # the later deployment's goal stands, and the aborted one changed nothing more there
@@ -560,7 +566,7 @@ def test_a_bake_is_one_wait_until_its_end_and_a_pause_one_wait_of_a_day(tables, 
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["waitSeconds"] == 3600
     assert 3598 <= workflow.bake(tables, deployment_id, REGIONS[0], 0)["waitSeconds"] <= 3600
     # and a paused region waits a day at most (woken sooner by resume, promote, abort or a later deployment)
-    actions.act(tables, StepFunctions(), deployment_id, "pause")
+    act(tables, StepFunctions(), deployment_id, "pause")
     step = workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)
     assert (step["next"], step["waitSeconds"]) == ("PAUSED", deployment_model.MAX_BAKE_SECONDS)
 
@@ -579,38 +585,38 @@ def test_the_operators_actions_wake_the_waiting_regions(tables, invoke):
     # Given a region baking and another paused, each waiting on its task token
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
     workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-bake")
-    actions.act(tables, sfn, deployment_id, "pause")
+    act(tables, sfn, deployment_id, "pause")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "PAUSED"
     workflow.wait(tables, sfn, deployment_id, REGIONS[1], "PAUSED", "token-pause")
     assert sfn.woken == []  # pausing wakes no one: bakes go on
     # When the deployment is resumed, then promoted: each wakes every waiting region, once
-    actions.act(tables, sfn, deployment_id, "resume")
+    act(tables, sfn, deployment_id, "resume")
     assert sorted(sfn.woken) == ["token-bake", "token-pause"]
-    actions.act(tables, sfn, deployment_id, "promote")  # the tokens are used: SendTaskSuccess refused, ignored
+    act(tables, sfn, deployment_id, "promote")  # the tokens are used: SendTaskSuccess refused, ignored
     assert sorted(sfn.woken) == ["token-bake", "token-pause"]
     # and the woken regions go on at once
     assert workflow.bake(tables, deployment_id, REGIONS[0], 0)["next"] == "WAVE"
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[1], 0)["next"] == "WAVE"
     # abort wakes a region waiting again
     workflow.wait(tables, sfn, deployment_id, REGIONS[2], "PAUSED", "token-late")
-    actions.act(tables, sfn, deployment_id, "abort")
+    act(tables, sfn, deployment_id, "abort")
     assert "token-late" in sfn.woken
 
 
 def test_a_wait_that_begins_after_what_it_waits_for_happened_wakes_itself(tables, invoke):
     sfn = StepFunctions()
     deployment_id = new_started_with_an_hours_bake(tables, invoke)
-    actions.act(tables, sfn, deployment_id, "pause")
+    act(tables, sfn, deployment_id, "pause")
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "PAUSED"
     # the resume lands before the paused region's wait stored its token: nothing to wake then
-    actions.act(tables, sfn, deployment_id, "resume")
+    act(tables, sfn, deployment_id, "resume")
     assert sfn.woken == []
     # so the wait, seeing it is not paused any more, wakes itself rather than wait a day
     workflow.wait(tables, sfn, deployment_id, REGIONS[0], "PAUSED", "token-1")
     assert sfn.woken == ["token-1"]
     # and a bake that is promoted before its wait begins ends at once too
     assert workflow.wave(tables, invoke, deployment_id, REGIONS[0], 0)["next"] == "BAKE"
-    actions.act(tables, sfn, deployment_id, "promote")
+    act(tables, sfn, deployment_id, "promote")
     workflow.wait(tables, sfn, deployment_id, REGIONS[0], "BAKE", "token-2")
     assert sfn.woken == ["token-1", "token-2"]
 

@@ -34,7 +34,7 @@ def test_each_wait_of_a_wave_outlasts_the_one_inside_it():
 
 DEFINITION = json.loads((REPO / "statemachine" / "roll_out_deployment.asl.json").read_text())
 # The region's loop answers one of these in `next` (code_deploy.deployments.workflow).
-STEP_ANSWERS = {"WAVE", "HOSTS", "BAKE", "PAUSED", "ROLLBACK", "END"}
+STEP_ANSWERS = {"WAVE", "HOSTS", "BAKE", "PAUSED", "APPROVAL", "ROLLBACK", "END"}
 
 
 def states_within(states: dict, catchers: tuple[str, ...] = ()):
@@ -101,6 +101,7 @@ def test_the_health_gate_goes_somewhere_for_every_answer_of_a_step():
         "HOSTS": "AwaitHosts",
         "BAKE": "Waiting",
         "PAUSED": "Waiting",
+        "APPROVAL": "Waiting",
         "ROLLBACK": "RollBack",
     }
 

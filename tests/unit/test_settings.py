@@ -35,10 +35,13 @@ def test_the_rollout_steps_name_each_regions_sync_by_the_templates_rule():
             "COPY_TRACKING_TABLE_NAME": "app-FileCopyTracking",
             "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
             "REGIONAL_SYNC_FUNCTION_PATTERN": "app-{region}-sync",
+            "DEPLOYMENT_EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:app-deployment-events",
+            "METRICS_NAMESPACE": "app",
             "HOSTS_PER_REGION": "1000",
         }
     )
     assert settings.regional_sync_function("eu-west-1") == "app-eu-west-1-sync"
+    assert settings.home_region == "us-east-1"
 
 
 def test_the_api_names_each_regions_bucket_by_the_templates_rule():

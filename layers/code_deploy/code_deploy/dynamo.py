@@ -13,16 +13,20 @@ from botocore.exceptions import ClientError
 
 @dataclass(frozen=True)
 class StatusChange:
-    """One entry of a record's history: the status it moved to, when, and why where it says."""
+    """One entry of a record's history: the status it moved to, when, why where it says, and who asked
+    for it (the caller's principal) where a person or a pipeline did."""
 
     status: Any
     at: str
     reason: str | None = None
+    by: str | None = None
 
     @classmethod
     def history(cls, entries: list[dict[str, Any]], status: Callable[[str], Any] = str) -> tuple[StatusChange, ...]:
-        """The history kept as `entries` ({"status", "at", "reason"?} items), each status read by `status`."""
-        return tuple(cls(status(entry["status"]), entry["at"], entry.get("reason")) for entry in entries)
+        """The history kept as `entries` ({"status", "at", "reason"?, "by"?} items), each status read by `status`."""
+        return tuple(
+            cls(status(entry["status"]), entry["at"], entry.get("reason"), entry.get("by")) for entry in entries
+        )
 
 
 def is_conditional_failure(error: ClientError) -> bool:

@@ -30,11 +30,13 @@ class Schema(BaseModel):
 
 
 class HistoryEntry(Schema):
-    """A step of a build's or a deployment's history: its status then, when, and why (a failure's reason)."""
+    """A step of a build's or a deployment's history: its status then, when, why (a failure's reason), and
+    who asked for it (the caller's SigV4 principal) where someone did."""
 
     status: str
     at: str
     reason: str | None = None
+    by: str | None = None
 
 
 class ErrorDetail(Schema):

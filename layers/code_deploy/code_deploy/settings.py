@@ -66,6 +66,11 @@ class _RolloutSettings(_RegionalSettings, _SwarmSettings):
     copy_tracking_table: str = Field(alias="COPY_TRACKING_TABLE_NAME")
     rollout_state_machine_arn: str = Field(alias="ROLLOUT_STATE_MACHINE_ARN")
 
+    @property
+    def home_region(self) -> str:
+        """The global stack's region: the rollout workflow's (arn:partition:states:<region>:...)."""
+        return self.rollout_state_machine_arn.split(":")[3]
+
 
 class _StagingSettings(_EnvSettings):
     """Where uploads wait for their build (deployctl push), and how large one may be."""
@@ -133,9 +138,18 @@ class DeploymentStepSettings(_RolloutSettings):
     regional stacks' rule."""
 
     regional_sync_function_pattern: str = Field(alias="REGIONAL_SYNC_FUNCTION_PATTERN")
+    # Where deployment events go (signals.py), and the namespace of the metrics it publishes.
+    deployment_events_topic_arn: str = Field(alias="DEPLOYMENT_EVENTS_TOPIC_ARN")
+    metrics_namespace: str = Field(alias="METRICS_NAMESPACE")
 
     def regional_sync_function(self, region: str) -> str:
         return self.regional_sync_function_pattern.format(region=region)
+
+
+class GateAlarmsSettings(_EnvSettings):
+    """An alarm's action: the deployments table, where the bakes waiting on an alarm keep their tokens."""
+
+    deployments_table: str = Field(alias="DEPLOYMENTS_TABLE_NAME")
 
 
 class HostReportsSettings(_EnvSettings):
@@ -143,3 +157,6 @@ class HostReportsSettings(_EnvSettings):
 
     fleet_table: str = Field(alias="FLEET_TABLE_NAME")
     home_region: str = Field(alias="HOME_REGION")
+    # The reports' metrics (hosts deployed, failed, hook seconds) go to the app's namespace, in this region.
+    region: str = Field(alias="AWS_REGION")  # set by Lambda
+    metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE")

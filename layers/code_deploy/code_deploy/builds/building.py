@@ -34,14 +34,16 @@ class BuildQueue:
     queue_url: str
 
 
-def submit_build(queue: BuildQueue, commit: str, upload_id: str | None = None) -> store.BuildRecord:
-    """Records a build as QUEUED and queues it for the build worker: a build of the commit, or of a staged
-    upload (submit_upload_build checks it is there first)."""
+def submit_build(
+    queue: BuildQueue, commit: str, upload_id: str | None = None, requested_by: str | None = None
+) -> store.BuildRecord:
+    """Records a build as QUEUED (by `requested_by`, the caller's principal) and queues it for the build
+    worker: a build of the commit, or of a staged upload (submit_upload_build checks it is there first)."""
     from code_deploy.builds.schema import BuildMessage  # deferred: pydantic, which a cold start may not need
 
     build_id = new_build_id()
     now = utc_now()
-    record = store.create_build(queue.builds_table, build_id, commit, now, upload_id)
+    record = store.create_build(queue.builds_table, build_id, commit, now, upload_id, requested_by)
     message = BuildMessage(buildId=build_id, commit=commit, upload=upload_id)
     try:
         queue.sqs_client.send_message(QueueUrl=queue.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
@@ -53,12 +55,18 @@ def submit_build(queue: BuildQueue, commit: str, upload_id: str | None = None) -
 
 
 def submit_upload_build(
-    queue: BuildQueue, s3_client, staging: upload.Staging, *, commit: str, upload_id: str
+    queue: BuildQueue,
+    s3_client,
+    staging: upload.Staging,
+    *,
+    commit: str,
+    upload_id: str,
+    requested_by: str | None = None,
 ) -> store.BuildRecord:
     """A build of a staged upload, recorded and queued only when the zip was PUT (UploadNotFound) and is
     within the size limit (UploadRefused): its other checks are the worker's, which reads it."""
     upload.check_staged(s3_client, staging, upload_id)
-    return submit_build(queue, commit, upload_id)
+    return submit_build(queue, commit, upload_id, requested_by)
 
 
 class SimulatedBuildFailure(Exception):

@@ -130,7 +130,10 @@ class BuildRecord:
         )
 
 
-def create_build(table, build_id: str, commit: str, now: str, upload_id: str | None = None) -> BuildRecord:
+def create_build(
+    table, build_id: str, commit: str, now: str, upload_id: str | None = None, requested_by: str | None = None
+) -> BuildRecord:
+    """Records the build QUEUED; `requested_by` (the caller's SigV4 principal) is kept in its first history entry."""
     item: dict[str, Any] = {
         "build_id": build_id,
         "record": BUILD_RECORD,
@@ -140,7 +143,9 @@ def create_build(table, build_id: str, commit: str, now: str, upload_id: str | N
         # the partition of the by-queued-month index, which lists builds newest first (code_deploy.paging)
         MONTH_ATTRIBUTE: paging.month_of(now),
         "updatedAt": now,
-        "statusHistory": [{"status": BuildStatus.QUEUED.value, "at": now}],
+        "statusHistory": [
+            {"status": BuildStatus.QUEUED.value, "at": now} | ({"by": requested_by} if requested_by else {})
+        ],
     }
     if upload_id:
         item["uploadId"] = upload_id

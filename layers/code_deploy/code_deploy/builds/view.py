@@ -142,7 +142,7 @@ def deployment_history(
     ROLLING_OUT when the first region started its rollout, DEPLOYED when the last one finished, or FAILED
     when the replication ended with failed copies."""
     history = [
-        BuildHistoryEntry(status=HistoryStatus(change.status), at=change.at, reason=change.reason)
+        BuildHistoryEntry(status=HistoryStatus(change.status), at=change.at, reason=change.reason, by=change.by)
         for change in build.history
     ]
     if build.status != BuildStatus.SUCCEEDED:

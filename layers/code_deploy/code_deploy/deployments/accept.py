@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import BuildStatus, artifact_key, build_id_for_artifact, utc_now
-from code_deploy.deployments import model, store, waits
+from code_deploy.deployments import freeze, model, store, waits
 from code_deploy.deployments.ids import new_deployment_id
 from code_deploy.deployments.model import (
     RUNNING_STATUSES,
@@ -98,6 +98,19 @@ class Rollouts:
     sfn_client: Any
     state_machine_arn: str
     fleet: SwarmParameters
+    # Of the alarms named, those that exist in none of the given regions (signals.unknown_alarms, with the
+    # home region added); None: the deployment may name no alarm.
+    unknown_alarms: Callable[[tuple[str, ...], tuple[str, ...]], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a deployment: the caller's SigV4 principal (None: AutoDeploy), how (api or auto), and
+    the reason given to pass a freeze (freezeOverride), recorded on the deployment with who gave it."""
+
+    by: str | None = None
+    trigger: str = "api"
+    freeze_override: str | None = None
 
 
 def deploy_build(
@@ -106,15 +119,30 @@ def deploy_build(
     regional_buckets: RegionalBuckets,
     spec: DeploymentSpec,
     s3_for_region: Callable[[str], Any] | None = None,
+    requester: Requester | None = None,
 ) -> Deployment:
     """A deployment asked for through the API: of a build that is SUCCEEDED and in the bucket of every
-    region it reaches (else build_store.BuildNotFound or BuildNotDeployable, and nothing written). With
-    `s3_for_region` (a region's S3 client) the regions' copies are tagged for their lifecycle rules."""
+    region it reaches (else build_store.BuildNotFound or BuildNotDeployable, and nothing written), naming
+    alarms that exist (else model.InvalidDeployment), while no freeze holds (else freeze.Frozen) unless
+    it overrides it. With `s3_for_region` (a region's S3 client) the regions' copies are tagged for their
+    lifecycle rules."""
+    requester = requester or Requester()
+    frozen = freeze.current(rollouts.tables.regions)
+    if frozen and not requester.freeze_override:
+        raise freeze.Frozen(frozen.refusal())
+    if spec.alarms:
+        if rollouts.unknown_alarms is None:
+            raise model.InvalidDeployment("alarms: this deployment path reads no alarms")
+        unknown = rollouts.unknown_alarms(spec.alarms, spec.regions)
+        if unknown:
+            raise model.InvalidDeployment(
+                f"alarms: no CloudWatch alarm {', '.join(unknown)} in the home region or {', '.join(spec.regions)}"
+            )
     artifact = deployable_artifact(
         rollouts.tables.builds, copy_tracking_table, spec.build_id, regional_buckets, spec.regions
     )
     copies = RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None
-    return create_deployment(rollouts, spec, artifact, copies=copies)
+    return create_deployment(rollouts, spec, artifact, copies=copies, requester=requester)
 
 
 def create_deployment(
@@ -122,9 +150,9 @@ def create_deployment(
     spec: DeploymentSpec,
     artifact: build_store.ArtifactLocation,
     *,
-    trigger: str = "api",
     deployment_id: str | None = None,
     copies: RegionalCopies | None = None,
+    requester: Requester | None = None,
 ) -> Deployment:
     """Accepts a deployment: it becomes the goal of every region it reaches (the later deployment wins:
     a conditional transaction), then its rollout workflow starts. Nothing is left half-done: a workflow
@@ -135,6 +163,12 @@ def create_deployment(
     goals no longer name are released."""
     tables = rollouts.tables
     now = utc_now()
+    requester = requester or Requester()
+    override = (
+        (store.Act(requester.by, now).entry("freezeOverride", reason=requester.freeze_override),)
+        if requester.freeze_override
+        else ()
+    )
     deployment_id = deployment_id or new_deployment_id()
     if copies:
         _pin(tables, copies, spec.regions, artifact.key, spec.build_id)
@@ -148,11 +182,13 @@ def create_deployment(
             artifact_bytes=artifact.size,
             spec=spec,
             status=DeploymentStatus.QUEUED,
-            trigger=trigger,
+            trigger=requester.trigger,
+            created_by=requester.by,
+            actions=override,
             created_at=now,
             updated_at=now,
             predicted_seconds=plan.seconds,
-            history=(DeploymentStatusChange(DeploymentStatus.QUEUED.value, now),),
+            history=(DeploymentStatusChange(DeploymentStatus.QUEUED.value, now, by=requester.by),),
             regions={
                 region: RegionRollout(
                     region=region,
@@ -196,7 +232,7 @@ def create_deployment(
             DeploymentStatus.FAILED,
             utc_now(),
             RUNNING_STATUSES,
-            reason=f"the rollout workflow did not start: {error}",
+            move=store.StatusMove(reason=f"the rollout workflow did not start: {error}"),
         )
         for region, rollout in accepted.regions.items():
             store.restore_goal(tables.regions, region, deployment_id, rollout.previous_build_id, utc_now())
@@ -309,6 +345,10 @@ def auto_deploy(
 ) -> Deployment | None:
     """AutoDeploy: a build that was just replicated deploys to every region it reached, one wave, through
     the same path as any deployment. The replication's execution name keeps a retry to one deployment."""
+    frozen = freeze.current(rollouts.tables.regions)
+    if frozen:
+        logger.warning("AutoDeploy skipped: %s", frozen.refusal())
+        return None
     succeeded = [copy for copy in replicated.copies if copy.get("status") == "SUCCEEDED"]
     reached = {copy.get("bucket") for copy in succeeded}
     regions = [region for region in regional_buckets.regions if regional_buckets.bucket_for(region) in reached]
@@ -321,7 +361,7 @@ def auto_deploy(
         rollouts,
         spec,
         build_store.ArtifactLocation("", replicated.source_key, "", size, 0),
-        trigger="auto",
+        requester=Requester(trigger="auto"),
         deployment_id=new_deployment_id(replicated.started_at, unique=replicated.execution_name),
         copies=RegionalCopies(regional_buckets, s3_for_region) if s3_for_region else None,
     )

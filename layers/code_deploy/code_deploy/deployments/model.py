@@ -30,6 +30,12 @@ MIN_WAVE_TIMEOUT_SECONDS = 10
 # health gate failed (the regions under way go back; those that finished keep the build), or its workflow
 # failed (a step kept failing: every region it changed goes back, and it ends FAILED).
 ABORT, ROLLBACK, FAIL = "ABORT", "ROLLBACK", "FAIL"
+# Rolled back by request (POST /deployments/{id}/rollback), running or ended: every region it changed goes
+# back at once, skipping its bakes and waves left, and it ends ROLLED_BACK.
+REVERT = "REVERT"
+# What a failed health gate does (onGateFailure): stop and roll back, or hold the deployment PAUSED for a
+# person to resume it past the gate, or roll it back.
+ON_GATE_FAILURE = ("rollback", "pause")
 
 
 class DeploymentStatus(StrEnum):
@@ -101,6 +107,12 @@ class DeploymentSpec:
     simulation: Simulation = field(default_factory=Simulation)
     # How long a wave waits for its real hosts' reports: a host silent by then counts as failed.
     wave_timeout_seconds: int = 600
+    # CloudWatch alarms (in the home region or the deployment's regions) any of which in ALARM during a
+    # wave or its bake fails the gate.
+    alarms: tuple[str, ...] = ()
+    on_gate_failure: str = "rollback"
+    # 1-based waves that wait, in every region, for POST /deployments/{id}/approve before they start.
+    approval_waves: tuple[int, ...] = ()
 
 
 class DeploymentAsked(TypedDict, total=False):
@@ -113,6 +125,9 @@ class DeploymentAsked(TypedDict, total=False):
     max_failure_percent: float  # 5
     simulation: Simulation | None  # no fault injected
     wave_timeout_seconds: int  # 600
+    alarms: list[str] | None  # none
+    on_gate_failure: str  # rollback
+    approval_waves: list[int] | None  # none
 
 
 def spec_from_request(
@@ -162,6 +177,12 @@ def spec_from_request(
     simulation = simulation or Simulation()
     if not 0 <= simulation.host_failure_percent <= 100:
         raise InvalidDeployment("simulate.hostFailurePercent: must be between 0 and 100")
+    on_gate_failure = asked.get("on_gate_failure", "rollback")
+    if on_gate_failure not in ON_GATE_FAILURE:
+        raise InvalidDeployment(f"onGateFailure: one of {', '.join(ON_GATE_FAILURE)}")
+    approval_waves = tuple(sorted(set(asked.get("approval_waves") or ())))
+    if any(not 1 <= wave <= len(wave_percents) for wave in approval_waves):
+        raise InvalidDeployment(f"approvalRequired: wave numbers between 1 and {len(wave_percents)} (1-based)")
     return DeploymentSpec(
         build_id=build_id,
         regions=chosen,
@@ -171,6 +192,9 @@ def spec_from_request(
         max_failure_percent=max_failure_percent,
         simulation=simulation,
         wave_timeout_seconds=wave_timeout_seconds,
+        alarms=tuple(dict.fromkeys(asked.get("alarms") or ())),
+        on_gate_failure=on_gate_failure,
+        approval_waves=approval_waves,
     )
 
 

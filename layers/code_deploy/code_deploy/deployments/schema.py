@@ -3,7 +3,9 @@ the plan, an action), and the regions' goals (GET /regions[/{region}])."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from code_deploy.schema import HistoryEntry, Schema
 
@@ -21,6 +23,15 @@ class SimulationRequest(Schema):
 
     hostFailurePercent: float = Field(default=0, ge=0, le=100, description="share of each wave's hosts that fail")
     seed: int = Field(default=1, description="picks which hosts fail, the same ones every time")
+
+
+class FreezeOverrideRequest(Schema):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str = Field(min_length=1, max_length=500, description="why this deployment may pass a freeze (recorded)")
+
+
+AlarmName = Annotated[str, Field(min_length=1, max_length=255)]
 
 
 class DeploymentRequest(Schema):
@@ -48,6 +59,23 @@ class DeploymentRequest(Schema):
     )
     maxFailurePercent: float = Field(default=5, ge=0, le=100, description="A wave with more failures rolls back")
     simulate: SimulationRequest | None = Field(default=None, description="Deterministic fault injection")
+    alarms: list[AlarmName] = Field(
+        default=[],
+        max_length=10,
+        description="CloudWatch alarms (in the home region or the deployment's regions): any in ALARM during a wave "
+        "or its bake fails the gate",
+    )
+    onGateFailure: Literal["rollback", "pause"] = Field(
+        default="rollback", description="What a failed gate does: roll back, or hold the deployment PAUSED"
+    )
+    approvalRequired: list[int] = Field(
+        default=[],
+        max_length=20,
+        description="1-based waves that wait, in every region, for POST /deployments/{id}/approve before they start",
+    )
+    freezeOverride: FreezeOverrideRequest | None = Field(
+        default=None, description="Deploy through a freeze, saying why (recorded with who asked)"
+    )
 
 
 class WavePlanView(Schema):
@@ -85,6 +113,19 @@ class DeploymentAccepted(DeploymentIdentity):
     predictedSeconds: float = Field(description="The plan's time (POST /deployments/plan)")
 
 
+class ActionView(Schema):
+    """Who did what to a deployment, and when."""
+
+    action: str = Field(
+        description="pause, resume, promote, approve (with its wave), abort, rollback, or freezeOverride (with its "
+        "reason)"
+    )
+    at: str
+    by: str | None = Field(default=None, description="the caller's SigV4 principal")
+    wave: int | None = None
+    reason: str | None = None
+
+
 class SimulationView(Schema):
     hostFailurePercent: float
     seed: int
@@ -98,6 +139,9 @@ class DeploymentSpecView(Schema):
     regionWaves: list[list[str]]
     maxFailurePercent: float
     simulate: SimulationView
+    alarms: list[str] = Field(default_factory=list)
+    onGateFailure: str = "rollback"
+    approvalRequired: list[int] = Field(default_factory=list)
 
 
 class WaveTimeView(Schema):
@@ -164,6 +208,12 @@ class DeploymentView(DeploymentIdentity):
     predictedSeconds: float = Field(description="the plan's time, when the deployment was accepted")
     modelSeconds: float = Field(description="the swarm model's time of what ran: each region wave's slowest region")
     promoted: bool = False
+    createdBy: str | None = Field(default=None, description="the caller's SigV4 principal (none: AutoDeploy)")
+    actions: list[ActionView] = Field(default_factory=list, description="who did what to it, in order")
+    awaitingApproval: int | None = Field(
+        default=None, description="the wave (1-based) an approval lets start, while one waits for it"
+    )
+    pausedByFreeze: bool = Field(default=False, description="held PAUSED by a freeze, until it is lifted")
     spec: DeploymentSpecView
     regions: dict[str, RegionRolloutView]
     history: list[DeploymentHistoryEntry]
@@ -181,6 +231,35 @@ class DeploymentSummary(DeploymentIdentity):
 class DeploymentList(Schema):
     deployments: list[DeploymentSummary] = Field(description="Newest first.")
     nextCursor: str | None = None
+
+
+class FreezeRequest(Schema):
+    """POST /freeze."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str = Field(min_length=1, max_length=500, description="quoted to every deployment it refuses")
+    until: AwareDatetime | None = Field(
+        default=None, strict=False, description="when it ends by itself (ISO 8601 with a zone)"
+    )
+    service: str | None = Field(
+        default=None, min_length=1, max_length=64, description="freeze one service's deployments; all when left out"
+    )
+
+
+class FreezeView(Schema):
+    service: str | None = Field(default=None, description="the service frozen; none: everything")
+    reason: str
+    frozenBy: str | None = Field(default=None, description="the caller's SigV4 principal")
+    frozenAt: str
+    until: str | None = None
+    pausedDeployments: list[str] = Field(default_factory=list, description="running deployments it holds PAUSED")
+
+
+class FreezeLifted(Schema):
+    lifted: FreezeView | None = Field(description="the freeze lifted (none: there was none)")
+    liftedBy: str | None = None
+    liftedAt: str
 
 
 class DeploymentActionResult(Schema):

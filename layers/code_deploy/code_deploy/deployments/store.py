@@ -67,6 +67,9 @@ def spec_to_json(spec: DeploymentSpec) -> str:
             "maxFailurePercent": spec.max_failure_percent,
             "simulate": {"hostFailurePercent": spec.simulation.host_failure_percent, "seed": spec.simulation.seed},
             "waveTimeoutSeconds": spec.wave_timeout_seconds,
+            "alarms": list(spec.alarms),
+            "onGateFailure": spec.on_gate_failure,
+            "approvalRequired": list(spec.approval_waves),
         }
     )
 
@@ -82,11 +85,30 @@ def spec_from_json(build_id: str, text: str) -> DeploymentSpec:
         max_failure_percent=spec["maxFailurePercent"],
         simulation=Simulation(spec["simulate"]["hostFailurePercent"], spec["simulate"]["seed"]),
         wave_timeout_seconds=spec.get("waveTimeoutSeconds", 600),
+        alarms=tuple(spec.get("alarms", ())),
+        on_gate_failure=spec.get("onGateFailure", "rollback"),
+        approval_waves=tuple(spec.get("approvalRequired", ())),
     )
 
 
 # A deployment's history keeps its statuses as strings.
 DeploymentStatusChange = StatusChange
+
+
+@dataclass(frozen=True)
+class Act:
+    """Who did something to a deployment, and when: the caller's SigV4 principal (None: the system)."""
+
+    by: str | None
+    at: str
+
+    def entry(self, action: str, **detail: Any) -> dict[str, Any]:
+        """The entry of the deployment's `actions` list that records `action` (with its detail: a reason ...)."""
+        return (
+            {"action": action, "at": self.at}
+            | ({"by": self.by} if self.by else {})
+            | {name: value for name, value in detail.items() if value is not None}
+        )
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,8 @@ class RegionRollout:
     simulated_outcome: tuple[int, int] | None = None
     real_deployed_by_wave: tuple[int, ...] = ()
     real_hosts_left_out: tuple[str, ...] = ()
+    # The wave (0-based) whose gate failed with onGateFailure "pause": a resume lets it pass.
+    held_at_gate: int | None = None
 
     @property
     def hosts_failed(self) -> int:
@@ -177,6 +201,7 @@ class RegionRollout:
             "simulatedOutcome": list(self.simulated_outcome) if self.simulated_outcome else None,
             "realDeployedByWave": list(self.real_deployed_by_wave) if self.real_deployed_by_wave else None,
             "realHostsLeftOut": list(self.real_hosts_left_out) if self.real_hosts_left_out else None,
+            "heldAtGate": self.held_at_gate,
         }
         return item | {name: value for name, value in optional.items() if value is not None}
 
@@ -212,6 +237,7 @@ class RegionRollout:
             simulated_outcome=tuple(int(n) for n in item["simulatedOutcome"]) if "simulatedOutcome" in item else None,
             real_deployed_by_wave=tuple(int(n) for n in item.get("realDeployedByWave", [])),
             real_hosts_left_out=tuple(item.get("realHostsLeftOut", [])),
+            held_at_gate=int(item["heldAtGate"]) if "heldAtGate" in item else None,
         )
 
 
@@ -234,6 +260,19 @@ class Deployment:
     failure: str | None = None  # why its workflow failed (a step kept failing), if it did
     promoted: bool = False
     regions: dict[str, RegionRollout] = field(default_factory=dict)
+    created_by: str | None = None  # the caller's SigV4 principal (None: AutoDeploy)
+    # Who did what to it, in order: {"action", "by", "at", ...} (pause, resume, promote, abort, rollback,
+    # approve with its wave, freezeOverride with its reason).
+    actions: tuple[dict[str, Any], ...] = ()
+    paused_by_freeze: str | None = None  # the freeze's scope, while a freeze holds it PAUSED
+
+    @property
+    def approved_waves(self) -> set[int]:
+        return {int(action["wave"]) for action in self.actions if action["action"] == "approve"}
+
+    @property
+    def freeze_override(self) -> dict[str, Any] | None:
+        return next((action for action in self.actions if action["action"] == "freezeOverride"), None)
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -251,11 +290,21 @@ class Deployment:
             "predictedSeconds": decimal(self.predicted_seconds),
             "promoted": self.promoted,
             "history": [
-                {"status": change.status, "at": change.at} | ({"reason": change.reason} if change.reason else {})
+                {"status": change.status, "at": change.at}
+                | ({"reason": change.reason} if change.reason else {})
+                | ({"by": change.by} if change.by else {})
                 for change in self.history
             ],
         }
-        optional = {"reason": self.reason, "completedAt": self.completed_at, "stop": self.stop, "failure": self.failure}
+        optional = {
+            "reason": self.reason,
+            "completedAt": self.completed_at,
+            "stop": self.stop,
+            "failure": self.failure,
+            "createdBy": self.created_by,
+            "pausedByFreeze": self.paused_by_freeze,
+        }
+        item["actions"] = list(self.actions)
         return item | {name: value for name, value in optional.items() if value is not None}
 
     @classmethod
@@ -278,6 +327,9 @@ class Deployment:
             failure=item.get("failure"),
             promoted=bool(item.get("promoted", False)),
             regions=regions or {},
+            created_by=item.get("createdBy"),
+            actions=tuple(item.get("actions", [])),
+            paused_by_freeze=item.get("pausedByFreeze"),
         )
 
 
@@ -500,73 +552,198 @@ def set_wait_token(deployments_table, deployment_id: str, region: str, token: st
     )
 
 
+@dataclass(frozen=True)
+class StatusMove:
+    """What else a change of status writes with it: why (or, `clear_reason`, that the reason of a pause no
+    longer holds), who asked (an action, recorded in the deployment's `actions`), and whether a freeze holds
+    it (`pausedByFreeze`: its scope; "" lifts the mark)."""
+
+    reason: str | None = None
+    clear_reason: bool = False
+    action: str | None = None
+    act: Act | None = None
+    paused_by_freeze: str | None = None
+
+
+# --- the alarms a bake waits on --------------------------------------------------------------------------
+# A region baking under a deployment that names alarms keeps its wait's token under each alarm
+# (deployment_id = "ALARM#<name>", record = "<deployment>#<region>"), where the alarm's action finds it.
+ALARM_WATCH_PREFIX = "ALARM#"
+
+
+def watch_alarms(deployments_table, alarms: tuple[str, ...], deployment_id: str, region: str, token: str) -> None:
+    for alarm in alarms:
+        deployments_table.put_item(
+            Item={
+                "deployment_id": f"{ALARM_WATCH_PREFIX}{alarm}",
+                "record": f"{deployment_id}#{region}",
+                "waitToken": token,
+            }
+        )
+
+
+def drop_alarm_watches(deployments_table, alarms: tuple[str, ...], deployment_id: str, region: str) -> None:
+    for alarm in alarms:
+        deployments_table.delete_item(
+            Key={"deployment_id": f"{ALARM_WATCH_PREFIX}{alarm}", "record": f"{deployment_id}#{region}"}
+        )
+
+
+def alarm_watches(deployments_table, alarm: str) -> list[dict[str, Any]]:
+    """The waits an alarm wakes: {"record": "<deployment>#<region>", "waitToken"} each."""
+    return query_all(
+        deployments_table,
+        KeyConditionExpression="deployment_id = :alarm",
+        ExpressionAttributeValues={":alarm": f"{ALARM_WATCH_PREFIX}{alarm}"},
+        ConsistentRead=True,
+    )
+
+
 def change_status(
     deployments_table,
     deployment_id: str,
     to: DeploymentStatus,
     now: str,
     allowed_from: tuple[DeploymentStatus, ...],
-    reason: str | None = None,
+    move: StatusMove | None = None,
 ) -> bool:
     """Moves the deployment to `to` if it is in one of `allowed_from`, recording the change in its
-    history. Returns whether it moved (a conditional write, so of two racing changes one wins)."""
+    history (and, with `move`, who asked for it). Returns whether it moved (a conditional write, so of two
+    racing changes one wins)."""
+    move = move or StatusMove()
+    reason = move.reason
+    by = move.act.by if move.act else None
     sets = ["#status = :to", "updatedAt = :now", "history = list_append(history, :entry)"]
+    removes = []
     condition, values = _status_in(allowed_from)
     values |= {
         ":to": to.value,
         ":now": now,
-        ":entry": [{"status": to.value, "at": now} | ({"reason": reason} if reason else {})],
+        ":entry": [
+            {"status": to.value, "at": now} | ({"reason": reason} if reason else {}) | ({"by": by} if by else {})
+        ],
     }
     if reason:
         sets.append("reason = :reason")
         values[":reason"] = reason
     if to.finished:
         sets.append("completedAt = :now")
+    if move.action and move.act:
+        sets.append("actions = list_append(if_not_exists(actions, :none), :action)")
+        values |= {":none": [], ":action": [move.act.entry(move.action)]}
+    if move.paused_by_freeze:
+        sets.append("pausedByFreeze = :freeze")
+        values[":freeze"] = move.paused_by_freeze
+    elif move.paused_by_freeze == "":
+        removes.append("pausedByFreeze")
+    if move.clear_reason and not reason:
+        removes.append("reason")
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-        UpdateExpression="SET " + ", ".join(sets),
+        UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
         ConditionExpression=condition,
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=values,
     )
 
 
-def set_promoted(deployments_table, deployment_id: str, now: str) -> bool:
+def record_action(
+    deployments_table, deployment_id: str, entry: dict[str, Any], allowed_from: tuple[DeploymentStatus, ...]
+) -> bool:
+    """Appends `entry` (Act.entry) to the deployment's actions while it is in one of `allowed_from`."""
+    condition, values = _status_in(allowed_from)
+    return update_if(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET actions = list_append(if_not_exists(actions, :none), :action), updatedAt = :now",
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":none": [], ":action": [entry], ":now": entry["at"], **values},
+    )
+
+
+def set_promoted(deployments_table, deployment_id: str, act: Act) -> bool:
     """Marks a deployment that may still go on promoted: its regions skip what is left of their bakes."""
     condition, values = _status_in(ACTIVE_STATUSES)
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
-        UpdateExpression="SET promoted = :promoted, updatedAt = :now",
+        UpdateExpression=(
+            "SET promoted = :promoted, updatedAt = :now, actions = list_append(if_not_exists(actions, :none), :action)"
+        ),
         ConditionExpression=condition,
         ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":promoted": True, ":now": now, **values},
+        ExpressionAttributeValues={
+            ":promoted": True,
+            ":now": act.at,
+            ":none": [],
+            ":action": [act.entry("promote")],
+            **values,
+        },
     )
 
 
-def set_stop(deployments_table, deployment_id: str, stop: str, reason: str, now: str) -> bool:
-    """Stops a deployment that may still go on and was not stopped before (the first reason stays): it is
-    ROLLING_BACK from this write on, so its end can only be the rollback's (a SUCCEEDED that read it
-    before is refused, see `workflow.finish`). Returns whether it stopped."""
-    condition, values = _status_in(ACTIVE_STATUSES)
+@dataclass(frozen=True)
+class Stop:
+    """Why a deployment stops (`kind`: model.ABORT, ROLLBACK, REVERT or FAIL, and a reason), when, and who
+    asked (`act`, recorded as `action`) when someone did; `allowed_from`: the statuses it may stop from
+    (a deployment that may still go on; REVERT also one that ended)."""
+
+    kind: str
+    reason: str
+    at: str
+    act: Act | None = None
+    action: str | None = None
+    allowed_from: tuple[DeploymentStatus, ...] = ACTIVE_STATUSES
+
+
+def set_stop(deployments_table, deployment_id: str, stop: Stop) -> bool:
+    """Stops a deployment that was not stopped before (the first reason stays): it is ROLLING_BACK from this
+    write on, so its end can only be the rollback's (a SUCCEEDED that read it before is refused, see
+    `workflow.finish`). Returns whether it stopped."""
+    condition, values = _status_in(stop.allowed_from)
     rolling_back = DeploymentStatus.ROLLING_BACK.value
+    by = stop.act.by if stop.act else None
+    entry = {"status": rolling_back, "at": stop.at, "reason": stop.reason} | ({"by": by} if by else {})
+    action = [stop.act.entry(stop.action or stop.kind.lower())] if stop.act else []
     return update_if(
         deployments_table,
         Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
         UpdateExpression=(
             "SET #stop = :stop, reason = :reason, #status = :to, updatedAt = :now, "
-            "history = list_append(history, :entry)"
+            "history = list_append(history, :entry), actions = list_append(if_not_exists(actions, :none), :action) "
+            "REMOVE completedAt"
         ),
         ConditionExpression=f"attribute_not_exists(#stop) AND {condition}",
         ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
         ExpressionAttributeValues={
-            ":stop": stop,
-            ":reason": reason,
+            ":stop": stop.kind,
+            ":reason": stop.reason,
             ":to": rolling_back,
-            ":now": now,
-            ":entry": [{"status": rolling_back, "at": now, "reason": reason}],
+            ":now": stop.at,
+            ":entry": [entry],
+            ":none": [],
+            ":action": action,
             **values,
+        },
+    )
+
+
+def unstop(deployments_table, deployment_id: str, kind: str, back_to: DeploymentStatus, now: str) -> bool:
+    """Takes back a stop of `kind` that nothing will carry out (its rollback's execution did not start): the
+    deployment is `back_to` again, with what it was, while it is still ROLLING_BACK for that stop."""
+    return update_if(
+        deployments_table,
+        Key={"deployment_id": deployment_id, "record": DEPLOYMENT_RECORD},
+        UpdateExpression="SET #status = :back, updatedAt = :now, completedAt = :now REMOVE #stop, reason",
+        ConditionExpression="#stop = :kind AND #status = :rolling",
+        ExpressionAttributeNames={"#stop": "stop", "#status": "status"},
+        ExpressionAttributeValues={
+            ":back": back_to.value,
+            ":now": now,
+            ":kind": kind,
+            ":rolling": DeploymentStatus.ROLLING_BACK.value,
         },
     )
 

@@ -7,14 +7,17 @@ from typing import Any
 from code_deploy import paging
 from code_deploy.builds.store import ArtifactLocation
 from code_deploy.deployments import store
+from code_deploy.deployments.freeze import Freeze
 from code_deploy.deployments.model import DeploymentPlan
 from code_deploy.deployments.schema import (
+    ActionView,
     DeploymentHistoryEntry,
     DeploymentList,
     DeploymentPlanView,
     DeploymentSpecView,
     DeploymentSummary,
     DeploymentView,
+    FreezeView,
     RegionList,
     RegionPlanView,
     RegionRolloutView,
@@ -81,7 +84,16 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
         predictedSeconds=round(deployment.predicted_seconds, 6),
         modelSeconds=round(model_seconds, 6),
         promoted=deployment.promoted,
-        spec=DeploymentSpecView.of(spec, simulate=SimulationView.of(spec.simulation)),
+        createdBy=deployment.created_by,
+        actions=[ActionView(**action) for action in deployment.actions],
+        awaitingApproval=_awaiting_approval(deployment),
+        pausedByFreeze=deployment.paused_by_freeze is not None,
+        spec=DeploymentSpecView.of(
+            spec,
+            simulate=SimulationView.of(spec.simulation),
+            alarms=list(spec.alarms),
+            approvalRequired=list(spec.approval_waves),
+        ),
         regions={
             region: RegionRolloutView.of(
                 rollout,
@@ -94,6 +106,30 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
             for region, rollout in deployment.regions.items()
         },
         history=[DeploymentHistoryEntry.of(change) for change in deployment.history],
+    )
+
+
+def _awaiting_approval(deployment: Deployment) -> int | None:
+    """The wave an approval lets start, while a region of the deployment waits for it before that wave."""
+    if deployment.status.finished or deployment.stop:
+        return None
+    waiting = [wave for wave in deployment.spec.approval_waves if wave not in deployment.approved_waves]
+    reached = (
+        any(not rollout.status.finished and rollout.wave + 1 == waiting[0] for rollout in deployment.regions.values())
+        if waiting
+        else False
+    )
+    return waiting[0] if reached else None
+
+
+def freeze_view(freeze: Freeze) -> FreezeView:
+    return FreezeView(
+        service=freeze.service,
+        reason=freeze.reason,
+        frozenBy=freeze.by,
+        frozenAt=freeze.at,
+        until=freeze.until,
+        pausedDeployments=list(freeze.paused),
     )
 
 

@@ -44,3 +44,15 @@ def wake_regions(sfn_client, deployment: Deployment, why: str) -> list[str]:
         for region, rollout in deployment.regions.items()
         if (token := waiting_token(rollout)) and wake(sfn_client, token, why)
     ]
+
+
+def wake_for_alarm(sfn_client, deployments_table, alarm: str) -> int:
+    """Wakes every bake waiting under `alarm` (an alarm in ALARM: its action told us), each of which then
+    fails its gate; each watch is dropped once woken. The number of waits woken."""
+    from code_deploy.deployments import store  # deferred: the actions' path never needs it
+
+    woken = 0
+    for watch in store.alarm_watches(deployments_table, alarm):
+        woken += wake(sfn_client, watch["waitToken"], f"alarm {alarm} in ALARM")
+        deployments_table.delete_item(Key={"deployment_id": watch["deployment_id"], "record": watch["record"]})
+    return woken

@@ -14,21 +14,24 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from code_deploy.builds import store as build_store
 from code_deploy.builds.model import artifact_key, utc_now
-from code_deploy.deployments import model, store, waits
+from code_deploy.deployments import freeze, model, store, waits
 from code_deploy.deployments.model import (
     ABORT,
     ACTIVE_STATUSES,
     FAIL,
+    REVERT,
     ROLLBACK,
     RUNNING_STATUSES,
     DeploymentStatus,
     RegionRolloutStatus,
 )
-from code_deploy.deployments.store import Deployment, RegionRollout, Tables
+from code_deploy.deployments.signals import Signals, event
+from code_deploy.deployments.store import Act, Deployment, RegionRollout, StatusMove, Stop, Tables
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +45,20 @@ PAUSE_POLL_SECONDS = model.MAX_BAKE_SECONDS
 RegionalInvoker = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def start(tables: Tables, deployment_id: str) -> dict[str, Any]:
-    store.change_status(
+def start(tables: Tables, deployment_id: str, signals: Signals | None = None) -> dict[str, Any]:
+    started = store.change_status(
         tables.deployments, deployment_id, DeploymentStatus.IN_PROGRESS, utc_now(), (DeploymentStatus.QUEUED,)
     )
     deployment = store.get(tables.deployments, deployment_id)
+    if started:
+        _tell(signals, event("STARTED", deployment, by=deployment.created_by))
     return {"deploymentId": deployment_id, "regionWaves": [list(wave) for wave in deployment.spec.region_waves]}
+
+
+def _tell(signals: Signals | None, deployment_event: dict[str, Any]) -> None:
+    """Publishes a deployment event (signals.py) where the step was given the means to."""
+    if signals is not None:
+        signals.publish(deployment_event)
 
 
 def _step(next_step: str, wave: int = 0, wait_seconds: float = 0, **extra: Any) -> dict[str, Any]:
@@ -94,17 +105,35 @@ def _finish_region(
 ) -> RegionRollout:
     finished = replace(rollout, status=status, reason=reason, completed_at=utc_now(), bake_until=None, wait_token=None)
     store.put_region(tables.deployments, deployment.deployment_id, finished)
+    store.drop_alarm_watches(tables.deployments, deployment.spec.alarms, deployment.deployment_id, rollout.region)
     return finished
 
 
-def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
-    """Rolls wave `wave_index` out in the region, then its health gate: too many failures stop the
-    deployment and roll the region back; else the bake, or the next wave, or the region is done."""
+def wave(
+    tables: Tables,
+    invoke: RegionalInvoker,
+    deployment_id: str,
+    region: str,
+    wave_index: int,
+    signals: Signals | None = None,
+) -> dict[str, Any]:
+    """Rolls wave `wave_index` out in the region, then its health gate: too many failures (or a named
+    alarm in ALARM) stop the deployment and roll the region back (or hold it PAUSED, onGateFailure
+    "pause"); else the bake, or the next wave, or the region is done. A paused or frozen deployment, or a
+    wave waiting for its approval, waits first."""
     deployment, rollout, stopped = _region_at_step(tables, deployment_id, region)
     if stopped:
         return stopped
-    if deployment.status == DeploymentStatus.PAUSED:
-        return _step("PAUSED", wave_index, PAUSE_POLL_SECONDS)
+    held = _held(tables, deployment, wave_index, signals)
+    if held:
+        return held
+    if deployment.status == DeploymentStatus.PAUSED:  # resumed in _held: its freeze has ended
+        deployment = store.get(tables.deployments, deployment_id)
+    if rollout.held_at_gate is not None:
+        # Resumed past the wave's failed gate (onGateFailure "pause"): a person let it through.
+        gate_wave, rollout = rollout.held_at_gate, replace(rollout, held_at_gate=None)
+        store.put_region(tables.deployments, deployment_id, rollout)
+        return _next_wave_or_done(tables, deployment, rollout, gate_wave)
     spec = deployment.spec
     # As many hosts as the plan said (the hosts not on the build yet, split by the waves), from where
     # the wave before ended; the last wave takes every host left.
@@ -154,7 +183,29 @@ def wave(tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: st
         rollout = replace(rollout, host_waves=host_waves, simulated_outcome=(result["updated"], result["failed"]))
         store.put_region(tables.deployments, deployment_id, rollout)
         return _step("HOSTS", wave_index, spec.wave_timeout_seconds)
-    return _gate(tables, deployment, rollout, wave_index, {"": (result["updated"], result["failed"])})
+    return _gate(tables, deployment, rollout, wave_index, {"": (result["updated"], result["failed"])}, signals=signals)
+
+
+def _held(tables: Tables, deployment: Deployment, wave_index: int, signals: Signals | None) -> dict[str, Any] | None:
+    """The wait before a wave, if it must wait: the deployment is PAUSED (by a person, a failed gate, or
+    a freeze that still holds: one that ended resumes it here), a freeze holds it now (it pauses, unless
+    it was deployed with an override), or the wave waits for its approval."""
+    now = datetime.now(UTC)
+    if deployment.status == DeploymentStatus.PAUSED:
+        scope = deployment.paused_by_freeze
+        holding = freeze.current(tables.regions, now=now) if scope else None
+        if not scope or holding:
+            seconds = (holding.seconds_left(now) if holding else None) or PAUSE_POLL_SECONDS
+            return _step("PAUSED", wave_index, min(seconds, PAUSE_POLL_SECONDS))
+        freeze.resume_held(tables, deployment.deployment_id, scope, Act(None, utc_now()))
+    frozen = None if deployment.freeze_override else freeze.current(tables.regions, now=now)
+    if frozen:
+        if freeze.hold(tables, deployment.deployment_id, frozen, utc_now()):
+            _tell(signals, event("PAUSED", deployment, status=DeploymentStatus.PAUSED, reason=frozen.refusal()))
+        return _step("PAUSED", wave_index, min(frozen.seconds_left(now) or PAUSE_POLL_SECONDS, PAUSE_POLL_SECONDS))
+    if wave_index + 1 in deployment.spec.approval_waves and wave_index + 1 not in deployment.approved_waves:
+        return _step("APPROVAL", wave_index, PAUSE_POLL_SECONDS)
+    return None
 
 
 def _awaited_waves(steered: list[dict[str, Any]]) -> dict[str, str]:
@@ -171,20 +222,74 @@ def _gate(
     rollout: RegionRollout,
     wave_index: int,
     outcomes: dict[str, tuple[int, int]],
+    signals: Signals | None = None,
 ) -> dict[str, Any]:
     """The wave's health gate over the hosts it tried (`outcomes`: updated and failed, of its simulated
     hosts and of its real ones, each judged on its own, so a handful of real hosts failing is not lost
-    among thousands of simulated ones): too many failures stop the deployment and roll the region back;
-    else the bake, or the next wave, or the region is done."""
+    among thousands of simulated ones), and over the alarms the deployment names: too many failures, or
+    an alarm in ALARM, fail it (_gate_failed); else the bake, or the next wave, or the region is done.
+    The wave's failure rate is published as a metric either way."""
     rollout = replace(rollout, wave_ended_at=(*rollout.wave_ended_at[:wave_index], utc_now()))
+    failure = None
     for which, (updated, failed) in outcomes.items():
         gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)
         if not gate.passed:
-            reason = f"{gate.reason} among its {which}" if which else gate.reason or ""
-            store.put_region(tables.deployments, deployment.deployment_id, rollout)
-            store.set_stop(tables.deployments, deployment.deployment_id, ROLLBACK, reason, utc_now())
-            return _step("ROLLBACK", wave_index)
+            failure = f"{gate.reason} among its {which}" if which else gate.reason or ""
+            break
+    if signals is not None:
+        tried = sum(updated + failed for updated, failed in outcomes.values())
+        failed_hosts = sum(failed for _, failed in outcomes.values())
+        signals.wave_failure(rollout.region, 100 * failed_hosts / tried if tried else 0.0)
+    failure = failure or _alarm_failure(deployment, rollout, f"wave {wave_index + 1}", signals)
+    if failure:
+        return _gate_failed(tables, deployment, rollout, wave_index, failure, signals)
+    _tell(signals, event("WAVE_PASSED", deployment, region=rollout.region, wave=wave_index + 1))
     return _after_wave(tables, deployment, rollout, wave_index)
+
+
+def _alarm_failure(deployment: Deployment, rollout: RegionRollout, when: str, signals: Signals | None) -> str | None:
+    """The gate's failure when an alarm the deployment names is in ALARM (in the home region or one of
+    its regions), naming the alarms; else None."""
+    if not deployment.spec.alarms:
+        return None
+    if signals is None:
+        raise RuntimeError(f"deployment {deployment.deployment_id} names alarms, and this step cannot read them")
+    firing = signals.alarms_firing(deployment.spec.alarms, deployment.spec.regions)
+    if not firing:
+        return None
+    return f"{rollout.region} {when}: alarm {', '.join(firing)} in ALARM"
+
+
+def _gate_failed(
+    tables: Tables,
+    deployment: Deployment,
+    rollout: RegionRollout,
+    wave_index: int,
+    failure: str,
+    signals: Signals | None,
+) -> dict[str, Any]:
+    """A failed gate stops the deployment and rolls the region back (onGateFailure "rollback"), or holds
+    it PAUSED at this wave (onGateFailure "pause"): a resume lets the region go on past it, an abort or a
+    rollback undoes it."""
+    if deployment.spec.on_gate_failure == "pause":
+        store.put_region(tables.deployments, deployment.deployment_id, replace(rollout, held_at_gate=wave_index))
+        paused = store.change_status(
+            tables.deployments,
+            deployment.deployment_id,
+            DeploymentStatus.PAUSED,
+            utc_now(),
+            (DeploymentStatus.QUEUED, DeploymentStatus.IN_PROGRESS),
+            StatusMove(reason=failure),
+        )
+        if paused:
+            _tell(
+                signals,
+                event("PAUSED", deployment, status=DeploymentStatus.PAUSED, region=rollout.region, reason=failure),
+            )
+        return _step("PAUSED", wave_index, PAUSE_POLL_SECONDS)
+    store.put_region(tables.deployments, deployment.deployment_id, rollout)
+    store.set_stop(tables.deployments, deployment.deployment_id, Stop(ROLLBACK, failure, utc_now()))
+    return _step("ROLLBACK", wave_index)
 
 
 def real_hosts_order(
@@ -237,7 +342,12 @@ def await_hosts(
 
 
 def hosts_gate(
-    tables: Tables, invoke: RegionalInvoker, deployment_id: str, region: str, wave_index: int
+    tables: Tables,
+    invoke: RegionalInvoker,
+    deployment_id: str,
+    region: str,
+    wave_index: int,
+    signals: Signals | None = None,
 ) -> dict[str, Any]:
     """The wave's gate once its real hosts reported or its deadline passed: each real host of the wave
     that did not report its build DEPLOYED counts as failed, beside the simulated hosts' outcome."""
@@ -256,7 +366,7 @@ def hosts_gate(
         "simulated hosts": (simulated_updated, simulated_failed),
         "real hosts": (counted["deployed"], counted["failed"]),
     }
-    return _gate(tables, deployment, rollout, wave_index, outcomes)
+    return _gate(tables, deployment, rollout, wave_index, outcomes, signals=signals)
 
 
 def _after_wave(tables: Tables, deployment: Deployment, rollout: RegionRollout, wave_index: int) -> dict[str, Any]:
@@ -296,18 +406,32 @@ def _next_wave_or_done(
     return _step("END")
 
 
-def bake(tables: Tables, deployment_id: str, region: str, wave_index: int) -> dict[str, Any]:
-    """A baking region looks again: promoted (skip the rest), interrupted, still baking, or on."""
+def bake(
+    tables: Tables, deployment_id: str, region: str, wave_index: int, signals: Signals | None = None
+) -> dict[str, Any]:
+    """A baking region looks again: interrupted, a named alarm in ALARM (the gate fails), promoted (skip
+    the rest), still baking, or on."""
     deployment, rollout, stopped = _region_at_step(tables, deployment_id, region)
     if stopped:
         return stopped
+    failure = _alarm_failure(deployment, rollout, f"wave {wave_index + 1} bake", signals)
+    if failure:
+        return _gate_failed(tables, deployment, rollout, wave_index, failure, signals)
     remaining = (rollout.bake_until or 0) - time.time()
     if remaining > 0 and not deployment.promoted:
         return _step("BAKE", wave_index, remaining)
     return _next_wave_or_done(tables, deployment, rollout, wave_index)
 
 
-def wait(tables: Tables, sfn_client, deployment_id: str, region: str, waiting_for: str, token: str) -> dict[str, Any]:
+def wait(  # noqa: PLR0913 - the wait's task names each of these, and the alarms' reader
+    tables: Tables,
+    sfn_client,
+    deployment_id: str,
+    region: str,
+    waiting_for: str,
+    token: str,
+    signals: Signals | None = None,
+) -> dict[str, Any]:
     """The start of a region's wait (`waiting_for` BAKE or PAUSED): keeps the task's token on the region's
     item, where what ends the wait early finds it (waits.py), and returns at once; the task then waits
     for SendTaskSuccess or its deadline. Kept first, read after: what happened before the token was kept
@@ -315,7 +439,13 @@ def wait(tables: Tables, sfn_client, deployment_id: str, region: str, waiting_fo
     itself."""
     store.set_wait_token(tables.deployments, deployment_id, region, token)
     deployment = store.get(tables.deployments, deployment_id)
+    if waiting_for == "BAKE":
+        # An alarm the deployment names wakes its bake (gate_alarms): kept first, read after, as the token.
+        store.watch_alarms(tables.deployments, deployment.spec.alarms, deployment_id, region, token)
     why = _wait_over(tables, deployment, deployment.regions[region], waiting_for)
+    if why is None and waiting_for == "BAKE" and deployment.spec.alarms and signals is not None:
+        firing = signals.alarms_firing(deployment.spec.alarms, deployment.spec.regions)
+        why = f"alarm {', '.join(firing)} in ALARM" if firing else None
     if why:
         waits.wake(sfn_client, token, why)
     return {"waiting": why is None, "woken": why}
@@ -336,6 +466,8 @@ def _wait_over(tables: Tables, deployment: Deployment, rollout: RegionRollout, w
         return None  # the hosts' last report wakes it, or its deadline
     if waiting_for == "PAUSED":
         return None if deployment.status == DeploymentStatus.PAUSED else f"the deployment is {deployment.status}"
+    if waiting_for == "APPROVAL":
+        return "approved" if rollout.wave + 1 in deployment.approved_waves else None
     if deployment.promoted:
         return "promoted"
     return "the bake ended" if (rollout.bake_until or 0) <= time.time() else None
@@ -460,7 +592,7 @@ def _report_rollout(
 FINISH_ATTEMPTS = 3
 
 
-def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
+def finish(tables: Tables, deployment_id: str, signals: Signals | None = None) -> dict[str, Any]:
     """The deployment's end, once every region it must undo is undone: a stopped deployment first answers
     UNDO with the regions to roll back (the workflow rolls them back and asks again). Then ABORTED or
     ROLLED_BACK when it stopped, SUPERSEDED when a later deployment took a region over before it finished
@@ -477,7 +609,8 @@ def finish(tables: Tables, deployment_id: str) -> dict[str, Any]:
             deployment = store.get(tables.deployments, deployment_id)  # as settling its regions left it
         final, reason = _outcome(tables, deployment)
         allowed = RUNNING_STATUSES if deployment.stop else ACTIVE_STATUSES
-        if store.change_status(tables.deployments, deployment_id, final, utc_now(), allowed, reason=reason):
+        if store.change_status(tables.deployments, deployment_id, final, utc_now(), allowed, StatusMove(reason=reason)):
+            _tell(signals, event(final.value, deployment, status=final, reason=reason))
             return {"next": "END", "status": final.value}
     raise RuntimeError(f"deployment {deployment_id} kept changing while it ended")
 
@@ -487,7 +620,7 @@ def _regions_to_undo(tables: Tables, deployment: Deployment) -> list[str]:
     reached is SKIPPED and its goal given back, a region a later deployment took is SUPERSEDED, here), and,
     when it was aborted or its workflow failed, those it finished too. A region a later deployment took is
     left to it."""
-    undo_all = deployment.stop == ABORT or deployment.failure is not None
+    undo_all = deployment.stop in (ABORT, REVERT) or deployment.failure is not None
     undo = []
     for region in deployment.spec.regions:
         rollout = deployment.regions[region]
@@ -509,7 +642,7 @@ def _outcome(tables: Tables, deployment: Deployment) -> tuple[DeploymentStatus, 
         return DeploymentStatus.FAILED, _undo_report(tables, deployment, deployment.failure)
     if deployment.stop == ABORT:
         return DeploymentStatus.ABORTED, _undo_report(tables, deployment, deployment.reason or "", failures_only=True)
-    if deployment.stop == ROLLBACK:
+    if deployment.stop in (ROLLBACK, REVERT):
         return DeploymentStatus.ROLLED_BACK, _undo_report(
             tables, deployment, deployment.reason or "", failures_only=True
         )
@@ -552,7 +685,7 @@ def fail(tables: Tables, deployment_id: str, error: str, cause: str, undoing: bo
     it ends FAILED here, saying which regions are not back."""
     failure = f"the rollout workflow failed: {error}: {cause}"[:1000]
     now = utc_now()
-    store.set_stop(tables.deployments, deployment_id, FAIL, failure, now)
+    store.set_stop(tables.deployments, deployment_id, Stop(FAIL, failure, now))
     store.record_failure(tables.deployments, deployment_id, failure, now)
     if not undoing:
         return {"next": "FINISH"}
@@ -562,7 +695,14 @@ def fail(tables: Tables, deployment_id: str, error: str, cause: str, undoing: bo
     reason = _undo_report(tables, deployment, deployment.failure or failure)
     if deployment.failure and deployment.failure != failure:
         reason += f"; then its undo failed too: {error}: {cause}"[:1000]
-    store.change_status(tables.deployments, deployment_id, DeploymentStatus.FAILED, utc_now(), RUNNING_STATUSES, reason)
+    store.change_status(
+        tables.deployments,
+        deployment_id,
+        DeploymentStatus.FAILED,
+        utc_now(),
+        RUNNING_STATUSES,
+        StatusMove(reason=reason),
+    )
     return {"next": "END", "status": DeploymentStatus.FAILED.value}
 
 

@@ -20,7 +20,7 @@ counts as failed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -534,7 +534,9 @@ def groups(table) -> list[str]:
     return sorted(item.get("groups", set()))
 
 
-def take_report(table, host_item: dict[str, Any]) -> Tally | None:
+def take_report(
+    table, host_item: dict[str, Any], on_counted: Callable[[dict[str, Any]], None] | None = None
+) -> Tally | None:
     """Counts a host's report for its group's wave under way, once, if it is one of the wave's hosts and
     the report is about the wave's build in its deployment. Returns the tally when this report completed
     the wave (the caller wakes its wait), else None.
@@ -542,7 +544,8 @@ def take_report(table, host_item: dict[str, Any]) -> Tally | None:
     The item is the stream record's new image: a report it shows counted (`countedFor`) reads nothing, so
     the heartbeats of hosts that reported cost no read of the group's tally, one hot item. A report not
     counted yet (a new one, or one that came before its wave's tally opened) reads it; the transaction's
-    condition still counts it once whatever the stream delivers again."""
+    condition still counts it once whatever the stream delivers again, and `on_counted(report)` is called
+    when this call counted it (once a report: its metrics are published there)."""
     if not str(host_item.get("pk", "")).startswith("HOST#") or not host_item.get("report"):
         return None
     host = FleetHost.from_item(host_item)
@@ -554,4 +557,6 @@ def take_report(table, host_item: dict[str, Any]) -> Tally | None:
     if host.reported(tally.deployment_id, tally.build_id) is None or host.counted_for == tally.wave_id:
         return None
     after = count_report(table, tally, host.host_id)
+    if after is not None and on_counted is not None:
+        on_counted(host_item["report"])
     return after if after is not None and after.complete else None
