@@ -416,7 +416,7 @@ async function refreshHosts(regions) {
 }
 
 // A build's colour in the regions panel: the goal build green, each other one a colour of its own (never green).
-const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#6e7781", "#1b7c83"];
+const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#1b7c83"]; // no grey: grey is a lost host
 function buildColour(buildId, goalBuildId) {
   if (buildId === goalBuildId) return "var(--ok)";
   let hash = 0;

@@ -13,7 +13,8 @@ const HostGrid = (() => {
   const LOST = [87, 96, 106];
   const BUSY = [212, 167, 44]; // a real host downloading or installing
   const GOAL = [26, 127, 55]; // the region's goal build
-  const OTHER_BUILDS = [[130, 80, 223], [9, 105, 218], [191, 135, 0], [188, 76, 0], [110, 119, 129], [27, 124, 131]];
+  // The regions panel's colours (dashboard.js), by the same hash; no grey: grey is a lost host.
+  const OTHER_BUILDS = [[130, 80, 223], [9, 105, 218], [191, 135, 0], [188, 76, 0], [27, 124, 131]];
 
   function buildRgb(buildId, goalBuildId) {
     if (buildId === goalBuildId) return GOAL;
