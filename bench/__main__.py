@@ -11,7 +11,8 @@ The latency and throughput runs use the deployed stack (STACK_NAME) as it is. Th
 scratch stack (`sam deploy` of the same build with the deployed stack's parameters but other HostsPerRegion
 and Regions), update it from one size to the next and delete it at the end, so the deployed stack is left
 as `make deploy` made it. The real fleets (bench/fleets.py) are agents started in the deployed stack's
-first region, a group of their own, stopped at the end.
+first region, a group of their own, stopped at the end. The dashboard's host grid is drawn in headless
+Chromium at 3,000 and 100,000 hosts (bench/host_grid.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cold_imports, p2p_report
+from bench import cold_imports, host_grid, p2p_report
 from bench import deployments as bench_deployments
 from bench import fleets as bench_fleets
 from bench import plots as bench_plots
@@ -174,11 +175,14 @@ def main() -> int:
     results["plots"] = bench_plots.draw_all(results, median_run.offsets(), plots_dir)
     # The P2P model's figures and plots (no emulator); a smoke run leaves out its 15-second simulation.
     results["p2p"] = p2p_report.report(plots_dir, quick=args.smoke)
+    # The dashboard's host grid, drawn in headless Chromium (no emulator).
+    results["hostGrid"] = host_grid.summaries(host_grid.measure())
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print("\n".join(report_lines(results)))
     print("\n".join(bench_deployments.report_lines(deployment_figures)))
     print("\n".join(bench_fleets.report_lines(fleet_figures)))
     print("\n".join(cold_imports.report_lines(imports)))
+    print("\n".join(host_grid.report_lines(results["hostGrid"])))
     print("\n".join(p2p_report.lines(results["p2p"])))
     for name, frames in profiled.items():
         print(f"Profile of {name}: share of CPU samples by module of the innermost frame")

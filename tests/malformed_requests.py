@@ -134,9 +134,14 @@ MALFORMED_REQUESTS = [
     get("NUL byte", "/builds/%00", 404, NO_ROUTE),
     # (GET /builds/ with no build id is GET /builds, the list: Powertools routes it without the slash)
     get("nested path", "/builds/a/b", 404, NO_ROUTE),
-    # A region's hosts: of one of the stack's regions only, listed as a whole (no host by its id)
+    # A region's hosts: of one of the stack's regions only; one by its id, when there is one
     get("unknown region's hosts", "/regions/mars-north-1/hosts", 404, "no region mars-north-1: the regions are"),
-    get("one host", "/regions/us-west-2/hosts/us-west-2-agent-001", 404, NO_ROUTE),
+    get("unknown host", "/regions/us-west-2/hosts/us-west-2-agent-001", 404, "no real host us-west-2-agent-001"),
+    get("malformed host id", "/regions/us-west-2/hosts/a%20b", 422, "hostId"),
+    get("under a host", "/regions/us-west-2/hosts/us-west-2-agent-001/logs", 404, NO_ROUTE),
+    get("unknown region's grid", "/regions/mars-north-1/grid", 404, "no region mars-north-1: the regions are"),
+    # (a name no AWS client would take for a region: refused before any client is made for it)
+    get("grid of a region no client takes", f"/regions/{'0' * 63}/grid", 404, "the regions are"),
     get("unknown path", "/etc/passwd", 404, NO_ROUTE),
     MalformedRequest("unknown method", "DELETE", f"/builds/{UNKNOWN_BUILD_ID}", 404, NO_ROUTE, content_type=None),
     MalformedRequest(

@@ -1,8 +1,9 @@
 // Polls the API through deployctl's proxy (/api/...) and redraws: the recent builds and deployments, the
 // selected one (the URL's #buildId or #deploymentId, else the newest build): a build's replication and hosts
-// rolled out per region, or a deployment's wave and hosts updated/failed/pending per region; and the regions
-// panel, the builds each region's hosts run, and each region's real hosts. The deployments and regions are drawn when the API has them:
-// a stack without them still shows its builds.
+// rolled out per region, or a deployment's wave and hosts updated/failed/pending per region, its timeline
+// (timeline.js) and the operator's actions on it, each confirmed first; the regions panel, the builds each
+// region's hosts run, every host of each region on a grid (grid.js) and each region's real hosts. The
+// deployments and regions are drawn when the API has them: a stack without them still shows its builds.
 "use strict";
 
 const POLL_MS = 1000;
@@ -25,8 +26,15 @@ const seconds = (value) => (value === null || value === undefined ? "-" : `${val
 const percentOf = (part, whole) => (whole ? (100 * part) / whole : 0);
 const isDeployment = (id) => Boolean(id) && id.startsWith(DEPLOYMENT_PREFIX);
 
-async function api(path) {
-  const response = await fetch(`/api${path}`, { cache: "no-store" });
+let actionToken = null; // what the proxy asks of an action: this page's token, from /api/stack
+
+async function api(path, method = "GET", body = undefined) {
+  const request = { method, cache: "no-store" };
+  if (method !== "GET") {
+    request.headers = { "Content-Type": "application/json", "X-Deployctl-Action-Token": actionToken };
+    request.body = JSON.stringify(body || {});
+  }
+  const response = await fetch(`/api${path}`, request);
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.message || `${path} answered ${response.status}`);
   return answer;
@@ -68,11 +76,25 @@ function showOnly(id) {
   for (const panel of ["detail", "deployment-detail"]) document.getElementById(panel).hidden = panel !== id;
 }
 
+// A build's or a deployment's history; `by`, where the API records who made a change (a build's submitter).
 function drawHistory(selector, changes) {
   document.querySelector(`${selector} tbody`).replaceChildren(
-    ...changes.map((change) =>
-      el("tr", {}, el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""))),
+    ...changes.map((change) => el("tr", {},
+      el("td", {}, change.at), el("td", {}, state(change.status)), el("td", {}, change.reason || ""),
+      el("td", { class: "id" }, change.by || ""))),
   );
+}
+
+// Who did what to a deployment and when (the API records each action's caller, its SigV4 principal).
+function drawActionLog(view) {
+  const entries = [
+    ...(view.createdBy ? [{ action: "deploy", at: view.createdAt, by: view.createdBy }] : []),
+    ...(view.actions || []),
+  ];
+  document.getElementById("dep-action-log").hidden = !entries.length;
+  document.querySelector("#dep-action-log tbody").replaceChildren(...entries.map((entry) => el("tr", { "data-action": entry.action },
+    el("td", {}, entry.at), el("td", {}, entry.action + (entry.wave ? ` wave ${entry.wave}` : "")),
+    el("td", { class: "id" }, entry.by || "-"), el("td", {}, entry.reason || ""))));
 }
 
 // The two detail panels, by the ids of their elements: the panel (its data attribute named `key` holds the
@@ -138,7 +160,8 @@ function hostsBar(region) {
 }
 
 function drawDeployment(view) {
-  drawHeading(DEPLOYMENT_PANEL, view.deploymentId, view.status, `build ${view.buildId} · trigger ${view.trigger}`, view.reason || "");
+  const by = view.createdBy ? ` · by ${view.createdBy}` : "";
+  drawHeading(DEPLOYMENT_PANEL, view.deploymentId, view.status, `build ${view.buildId} · trigger ${view.trigger}${by}`, view.reason || "");
   const regions = Object.values(view.regions);
   const sum = (field) => regions.reduce((total, region) => total + region[field], 0);
   document.getElementById("dep-hosts").textContent =
@@ -164,6 +187,167 @@ function drawDeployment(view) {
     )),
   );
   drawHistory("#dep-history", view.history);
+  drawActionLog(view);
+  drawActions(view);
+  Timeline.draw(document.getElementById("timeline"), view);
+}
+
+// --- the operator's actions, each confirmed first ------------------------------------------------------------
+
+// What each action does, in the words the confirmation asks with, and the statuses it applies to.
+const ACTIVE = ["QUEUED", "IN_PROGRESS", "PAUSED"];
+const DEPLOYMENT_ACTIONS = [
+  { name: "pause", asks: "Pause {id} before its next wave?", appliesTo: ["QUEUED", "IN_PROGRESS"] },
+  { name: "resume", asks: "Resume {id}?", appliesTo: ["PAUSED"] },
+  { name: "promote", asks: "Promote {id}: skip the bakes left?", appliesTo: ACTIVE },
+  { name: "abort", asks: "Abort {id}? Every region it changed goes back to its build before.", appliesTo: ACTIVE },
+  { name: "rollback", asks: "Rollback {id}? Its regions go back to the build before, from the hosts' caches.", appliesTo: [...ACTIVE, "SUCCEEDED", "SUPERSEDED"] },
+];
+
+// Asks in the page's dialog; resolves to the reason typed (or "" without one) when confirmed, null when not.
+function confirmed(question, withReason = false) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-question").textContent = question;
+  const reason = document.getElementById("confirm-reason");
+  reason.hidden = !withReason;
+  reason.value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes" ? reason.value.trim() : null), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function perform(label, method, path, body) {
+  const result = document.getElementById("action-result");
+  result.hidden = false;
+  result.className = "muted";
+  result.textContent = `${label}…`;
+  try {
+    const answer = await api(path, method, body);
+    result.textContent = `${label}: ${answer.status || answer.message || "done"}`;
+  } catch (problem) {
+    result.className = "FAILED";
+    result.textContent = `${label} refused: ${problem.message}`;
+  }
+}
+
+// The actions' buttons, and an approval's while a wave waits for one.
+function drawActions(view) {
+  const waiting = view.awaitingApproval;
+  const approve = { name: "approve", asks: `Approve wave ${waiting} of {id}: let it start?`, appliesTo: ACTIVE };
+  const offered = waiting ? [approve, ...DEPLOYMENT_ACTIONS] : DEPLOYMENT_ACTIONS;
+  document.getElementById("dep-actions").replaceChildren(...offered.map((action) => {
+    const label = action.name === "approve" ? `approve wave ${waiting}` : action.name;
+    const button = el("button", { type: "button", "data-action": action.name }, label);
+    button.disabled = !action.appliesTo.includes(view.status);
+    button.addEventListener("click", async () => {
+      if ((await confirmed(action.asks.replace("{id}", view.deploymentId))) === null) return;
+      await perform(`${action.name} ${view.deploymentId}`, "POST", `/deployments/${encodeURIComponent(view.deploymentId)}/${action.name}`);
+    });
+    return button;
+  }));
+  document.getElementById("dep-freeze-note").hidden = !view.pausedByFreeze;
+}
+
+// A freeze refuses new deployments and pauses the running ones until it is lifted; it says why, so the
+// dialog asks for the reason.
+function setUpFreeze() {
+  document.getElementById("freeze").addEventListener("click", async () => {
+    const reason = await confirmed("Freeze deployments? New ones are refused and running ones pause until it is lifted. Why:", true);
+    // (without a reason, the API's refusal says a freeze needs one)
+    if (reason !== null) await perform("freeze", "POST", "/freeze", reason ? { reason } : {});
+    freezeReadAt = 0;
+  });
+  document.getElementById("thaw").addEventListener("click", async () => {
+    if ((await confirmed("Lift the freeze: let deployments start and go on again?")) !== null) await perform("lift the freeze", "DELETE", "/freeze");
+    freezeReadAt = 0;
+  });
+}
+
+// The freeze in force, if any (GET /freeze answers 404 when there is none).
+const FREEZE_POLL_MS = 5000;
+let freezeReadAt = 0;
+
+async function refreshFreeze() {
+  if (Date.now() - freezeReadAt < FREEZE_POLL_MS) return;
+  freezeReadAt = Date.now();
+  const banner = document.getElementById("frozen");
+  const response = await fetch("/api/freeze", { cache: "no-store" });
+  const freeze = response.ok ? await response.json() : null;
+  banner.hidden = !freeze;
+  if (freeze) {
+    banner.textContent = `deployments frozen by ${freeze.frozenBy || "-"} at ${freeze.frozenAt}: ${freeze.reason}` +
+      (freeze.until ? ` (until ${freeze.until})` : "") +
+      (freeze.pausedDeployments.length ? ` · holding ${freeze.pausedDeployments.join(", ")} paused` : "");
+  }
+}
+
+// --- every host of each region, on a grid ------------------------------------------------------------------
+
+const GRID_POLL_MS = 2000;
+let gridsReadAt = 0;
+const grids = {}; // region -> { grid, drawn }: what each region's canvas shows, for a click to find its host
+
+function gridCard(region) {
+  let card = document.querySelector(`#grids .grid-region[data-region="${region}"]`);
+  if (card) return card;
+  const canvas = el("canvas", { "aria-label": `every host of ${region}` });
+  canvas.addEventListener("click", (event) => showHost(region, event));
+  card = el("div", { class: "grid-region", "data-region": region },
+    el("h3", {}, region, " ", el("span", { class: "muted grid-count" })), canvas, el("div", { class: "legend" }));
+  document.getElementById("grids").append(card);
+  return card;
+}
+
+function drawGrid(region, grid, goalBuildId) {
+  const card = gridCard(region);
+  const canvas = card.querySelector("canvas");
+  const width = Math.max(200, document.getElementById("grids").clientWidth - 4);
+  const drawn = HostGrid.draw(canvas, grid, goalBuildId, width);
+  grids[region] = { grid, drawn };
+  canvas.dataset.hosts = drawn.hosts;
+  card.querySelector(".grid-count").textContent =
+    `${count(drawn.hosts)} hosts: ${count(grid.simulated.hostsTotal)} simulated, ${count(grid.real.length)} real`;
+  card.querySelector(".legend").replaceChildren(...drawn.legend.map((entry) => el("span", { class: "legend-entry" },
+    el("span", { class: "swatch", style: `background:rgb(${entry.rgb.join(",")})` }), `${count(entry.hosts)} ${entry.label}`)));
+}
+
+async function refreshGrids(regions) {
+  if (Date.now() - gridsReadAt < GRID_POLL_MS) return;
+  gridsReadAt = Date.now();
+  const answers = await Promise.all(regions.map((region) => api(`/regions/${encodeURIComponent(region.region)}/grid`)));
+  document.getElementById("grid-panel").hidden = false;
+  answers.forEach((grid, index) => drawGrid(grid.region, grid, regions[index].goalBuildId));
+}
+
+// A click on a host: what it runs; a real host's last report and a failed hook's output, read for it.
+async function showHost(region, event) {
+  const { grid, drawn } = grids[region];
+  const canvas = event.currentTarget;
+  const scale = canvas.width / canvas.getBoundingClientRect().width;
+  const found = HostGrid.hostAt(grid, drawn, event.offsetX * scale, event.offsetY * scale);
+  const detail = document.getElementById("host-detail");
+  if (!found) return;
+  detail.hidden = false;
+  if (found.simulated) {
+    const host = found.simulated;
+    detail.dataset.hostId = host.hostId;
+    detail.replaceChildren(el("h3", {}, `${host.hostId} `, el("span", { class: "muted" }, "simulated")),
+      el("div", {}, `runs ${host.currentBuildId || "nothing yet"}, caches ${host.previousBuildId || "nothing"}`),
+      el("div", { class: host.change === "failed" ? "FAILED" : "muted" },
+        host.change ? `the last deployment to change it: ${host.change}` : "no deployment has changed it"));
+    return;
+  }
+  const host = await api(`/regions/${encodeURIComponent(region)}/hosts/${encodeURIComponent(found.real.hostId)}`);
+  const failure = failureOf(host);
+  detail.dataset.hostId = host.hostId;
+  detail.replaceChildren(
+    el("h3", {}, `${host.hostId} `, state(host.state), el("span", { class: "muted" }, ` group ${host.group} · ${host.address}:${host.appPort}`)),
+    el("div", {}, `runs ${host.currentBuildId || "nothing yet"}, caches ${host.previousBuildId || "nothing"} · heartbeat ${host.heartbeatAt}`),
+    el("div", { class: "last-report" }, `last report: ${lastReportText(host.lastReport)}${host.lastReport ? ` at ${host.lastReport.at}` : ""}`),
+    failure ? el("div", { class: "FAILED" }, `failed: ${lastReportText(failure)} (${failure.deploymentId})`) : "",
+    failure && failure.outputTail ? el("pre", { class: "hook-output" }, failure.outputTail) : "",
+  );
 }
 
 // Each region's real hosts (the agents), a small table a region, read less often than the rest: a region's
@@ -236,7 +420,7 @@ async function refreshHosts(regions) {
 }
 
 // A build's colour in the regions panel: the goal build green, each other one a colour of its own (never green).
-const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#6e7781", "#1b7c83"];
+const OTHER_BUILD_COLOURS = ["#8250df", "#0969da", "#bf8700", "#bc4c00", "#1b7c83"]; // no grey: grey is a lost host
 function buildColour(buildId, goalBuildId) {
   if (buildId === goalBuildId) return "var(--ok)";
   let hash = 0;
@@ -278,7 +462,7 @@ async function refreshDeployments() {
     drawDeploymentList(page.deployments);
     drawFleet(regions.regions);
     note.hidden = true;
-    await refreshHosts(regions.regions);
+    await Promise.all([refreshHosts(regions.regions), refreshGrids(regions.regions)]);
   } catch (problem) {
     note.hidden = false;
     note.textContent = `no deployments to show: ${problem.message}`;
@@ -288,7 +472,7 @@ async function refreshDeployments() {
 async function refresh() {
   const error = document.getElementById("error");
   try {
-    const [page] = await Promise.all([api(ofService("/builds?limit=20")), refreshDeployments()]);
+    const [page] = await Promise.all([api(ofService("/builds?limit=20")), refreshDeployments(), refreshFreeze()]);
     if (!selected && page.builds.length) selected = page.builds[0].buildId;
     drawList(page.builds);
     if (isDeployment(selected)) drawDeployment(await api(`/deployments/${encodeURIComponent(selected)}`));
@@ -309,7 +493,10 @@ window.addEventListener("hashchange", () => {
     li.classList.toggle("selected", (li.dataset.buildId || li.dataset.deploymentId) === selected));
 });
 
-api("/stack").then((stack) => { document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`; });
+api("/stack").then((stack) => {
+  actionToken = stack.actionToken;
+  document.getElementById("where").textContent = `stack ${stack.stack} on ${stack.where}`;
+});
 // The services, in the header's picker: choosing one shows its builds, deployments and regions alone.
 api("/services").then((answer) => {
   const picker = document.getElementById("service");
@@ -322,4 +509,5 @@ api("/services").then((answer) => {
     history.replaceState(null, "", `${location.pathname}${service ? `?service=${encodeURIComponent(service)}` : ""}${location.hash}`);
   });
 }).catch(() => { document.getElementById("service").hidden = true; });
+setUpFreeze();
 refresh();

@@ -32,6 +32,11 @@ def fleet_table(region: str):
     return aws.dynamodb(region).Table(settings().fleet_table_name(region))
 
 
+def host_state_table(region: str):
+    """A region's host-state table (its simulated hosts, in blocks), in that region."""
+    return aws.dynamodb(region).Table(settings().host_state_table_name(region))
+
+
 def caller(resolver: BaseRouter) -> str | None:
     """Who is asking: the caller's SigV4 principal (its IAM ARN) as API Gateway's IAM authorization found
     it in the request context (`identity.userArn`, else `identity.caller`)."""

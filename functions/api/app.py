@@ -93,8 +93,8 @@ def no_such_route(error: NotFoundError) -> Response:
         "the API serves POST /builds, POST /builds/uploads, GET /builds, GET /builds/{buildId}, POST /deployments, "
         "POST /deployments/plan, GET /deployments, GET /deployments/{deploymentId}, "
         "POST /deployments/{deploymentId}/pause|resume|promote|approve|abort|rollback, POST|GET|DELETE /freeze, "
-        "GET /regions, GET /regions/{region}, GET /regions/{region}/hosts, POST /services, GET /services, "
-        "GET /services/{name} and DELETE /services/{name}",
+        "GET /regions, GET /regions/{region}, GET /regions/{region}/hosts, GET /regions/{region}/hosts/{hostId}, "
+        "GET /regions/{region}/grid, POST /services, GET /services, GET /services/{name} and DELETE /services/{name}",
     )
 
 

@@ -1,5 +1,6 @@
 """GET /regions[/{region}]: which build each region should run (its goal) and its live hosts per build;
-GET /regions/{region}/hosts: the region's real hosts one by one, its simulated hosts summarised."""
+GET /regions/{region}/hosts[/{hostId}]: the region's real hosts one by one (or one in full), its simulated
+hosts summarised; GET /regions/{region}/grid: every host of the region, compactly (the dashboard's grid)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from service_routes import ServiceQuery, service_named
 
 from code_deploy import paging
 from code_deploy.deployments.schema import RegionList, RegionView
-from code_deploy.hosts.schema import HostList
+from code_deploy.hosts.schema import HostGrid, HostList, HostView
 
 if TYPE_CHECKING:
     from code_deploy.hosts.view import HostsReading
@@ -22,6 +23,9 @@ router = Router()
 
 RegionName = Annotated[str, Path(max_length=64, description="An AWS region of the stack")]
 HostsOnPage = answers.page_limit("Hosts")
+HostId = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$", description="A real host's id")
+]
 GroupName = Annotated[
     str | None,
     Query(min_length=1, max_length=128, description="One group's hosts only (simulated: the simulated hosts' summary)"),
@@ -101,3 +105,33 @@ def list_region_hosts(
     from code_deploy.hosts import view
 
     return view.list_hosts(hosts_reading(service), region=region, group=group, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/regions/<region>/hosts/<hostId>",
+    summary="One real host of a region: what it runs, its last report and its last failure (a hook's output)",
+    responses=answers.lookup_responses(
+        HostView,
+        "The host",
+        "Not one of the stack's regions, or no real host of that id in it",
+        "The region's name is too long or the host id is not one",
+    ),
+)
+def get_region_host(region: RegionName, hostId: HostId) -> HostView:  # noqa: N803
+    from code_deploy.hosts import grid
+
+    return grid.read_host(hosts_reading(), region, hostId)
+
+
+@router.get(
+    "/regions/<region>/grid",
+    summary="Every host of a region at once, compactly: the simulated ones as runs of hosts alike, the real ones a "
+    "row each (build and state), for drawing",
+    responses=answers.lookup_responses(
+        HostGrid, "The region's hosts", "Not one of the stack's regions", "The region's name is too long"
+    ),
+)
+def get_region_grid(region: RegionName) -> HostGrid:
+    from code_deploy.hosts import grid
+
+    return grid.host_grid(hosts_reading(), answers.host_state_table, region)

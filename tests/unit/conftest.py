@@ -293,6 +293,7 @@ def _create_stack(monkeypatch) -> Stack:
         "REGIONAL_BUCKET_PATTERN": BUCKET_PATTERN,
         "HOSTS_PER_REGION": str(HOSTS_PER_REGION),
         "FLEET_TABLE_PATTERN": f"{STACK}-{{region}}-fleet",
+        "HOST_STATE_TABLE_PATTERN": f"{STACK}-{{region}}-host-state",
         "HOST_LOST_AFTER_SECONDS": str(HOST_LOST_AFTER_SECONDS),
         "SEED_HOSTS": "3",
         "P2P_FANOUT": "4",

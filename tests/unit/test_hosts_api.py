@@ -259,9 +259,11 @@ def test_a_regions_counts_add_its_live_real_hosts_and_count_the_lost_apart(api, 
     assert (other["hostsTotal"], other["hostsByBuild"], other["hostsLost"]) == (HOSTS_PER_REGION, {}, 0)
 
 
-def test_the_answer_for_no_route_names_the_hosts_route(api, stack, context):
-    status, answer = get(api, context, f"/regions/{REGION}/hosts/web-1")
-    assert status == 404 and "GET /regions/{region}/hosts" in answer["message"]
+def test_the_answer_for_no_route_names_the_hosts_routes(api, stack, context):
+    status, answer = get(api, context, f"/regions/{REGION}/hosts/web-1/logs")
+    assert status == 404
+    for route in ("GET /regions/{region}/hosts,", "GET /regions/{region}/hosts/{hostId}", "GET /regions/{region}/grid"):
+        assert route in answer["message"]
 
 
 # --- the rules, without the API ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ def test_the_document_describes_every_route_and_the_commit_rule():
         "/regions/{region}/hosts",
         "/services",
         "/services/{name}",
+        "/regions/{region}/hosts/{hostId}",
+        "/regions/{region}/grid",
     }
     assert "202" in document["paths"]["/builds"]["post"]["responses"]
     commit = document["components"]["schemas"]["BuildRequest"]["properties"]["commit"]

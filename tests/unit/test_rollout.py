@@ -761,3 +761,28 @@ def test_real_hosts_lost_before_their_wave_are_left_out_and_listed_not_failed(ta
     assert (region.status, region.real_hosts_left_out, region.hosts_failed) == ("SUCCEEDED", ("web-lost",), 0)
     view = deployment_view(deployment_store.get(tables.deployments, deployment_id))
     assert view.regions[REGIONS[0]].realHostsLeftOut == ["web-lost"]
+
+
+def test_each_wave_keeps_its_predicted_time_and_when_it_began_and_ended(tables, invoke):
+    # Given a deployment in three waves, run through; and one whose first wave fails its gate
+    deployment = run(tables, invoke, accept(tables, NEW, waves=[10, 50, 100]))
+    view = deployment_view(deployment).regions[REGIONS[0]]
+    # Then each wave has the plan's time, the model's, and when it began and ended, in order
+    assert [wave.wave for wave in view.waveTimes] == [1, 2, 3]
+    for wave, earlier in zip(view.waveTimes, [None, *view.waveTimes[:-1]], strict=True):
+        assert wave.predictedSeconds > 0 and wave.modelSeconds > 0 and wave.hostsFailed == 0
+        assert view.startedAt <= wave.startedAt <= wave.endedAt <= view.completedAt
+        assert earlier is None or earlier.endedAt <= wave.startedAt
+    assert sum(wave.predictedSeconds for wave in view.waveTimes) == pytest.approx(view.predictedSeconds)
+    failing = run(
+        tables, invoke, accept(tables, THIRD, waves=[10, 100], simulation=deployment_model.Simulation(60, seed=3))
+    )
+    first, second = deployment_view(failing).regions[REGIONS[0]].waveTimes
+    # and a wave not run has its prediction alone
+    assert first.endedAt is not None and first.hostsFailed > 0
+    assert (second.predictedSeconds > 0, second.startedAt, second.endedAt, second.modelSeconds) == (
+        True,
+        None,
+        None,
+        None,
+    )

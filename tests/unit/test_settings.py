@@ -58,6 +58,7 @@ def test_the_api_names_each_regions_bucket_by_the_templates_rule():
             "ROLLOUT_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:app-roll-out",
             "HOSTS_PER_REGION": "1000",
             "FLEET_TABLE_PATTERN": "app-{region}-fleet",
+            "HOST_STATE_TABLE_PATTERN": "app-{region}-host-state",
             "STAGING_BUCKET_NAME": "app-staging-123456789012-us-east-1",
             "MAX_UPLOAD_BYTES": "536870912",
         }
@@ -69,6 +70,7 @@ def test_the_api_names_each_regions_bucket_by_the_templates_rule():
     ]
     # and each region's fleet table by the regional stacks' rule, a silent host lost after 90 s
     assert settings.fleet_table_name("eu-west-1") == "app-eu-west-1-fleet"
+    assert settings.host_state_table_name("eu-west-1") == "app-eu-west-1-host-state"
     assert settings.host_lost_after_seconds == 90
 
 

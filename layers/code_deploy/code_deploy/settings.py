@@ -92,9 +92,14 @@ class ApiSettings(_RolloutSettings, _StagingSettings):
     # silent one counts as lost.
     fleet_table_pattern: str = Field(alias="FLEET_TABLE_PATTERN", pattern=r"\{region\}")
     host_lost_after_seconds: float = Field(alias="HOST_LOST_AFTER_SECONDS", default=90, gt=0)
+    # The simulated hosts: each region's host-state table (in its region), by the regional stacks' rule.
+    host_state_table_pattern: str = Field(alias="HOST_STATE_TABLE_PATTERN", pattern=r"\{region\}")
 
     def fleet_table_name(self, region: str) -> str:
         return self.fleet_table_pattern.format(region=region)
+
+    def host_state_table_name(self, region: str) -> str:
+        return self.host_state_table_pattern.format(region=region)
 
 
 class BuildWorkerSettings(_StagingSettings):

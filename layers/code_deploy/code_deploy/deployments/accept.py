@@ -231,6 +231,7 @@ def create_deployment(
                     hosts_total=rollouts.fleet.hosts,
                     waves=len(spec.waves),
                     predicted_seconds=plan.regions[region].seconds,
+                    predicted_seconds_by_wave=tuple(wave.seconds for wave in plan.regions[region].waves),
                     hosts_already_on_build=plan.regions[region].hosts_already_on_build,
                 )
                 for region in spec.regions

@@ -152,6 +152,17 @@ class DeploymentSpecView(Schema):
     approvalRequired: list[int] = Field(default_factory=list)
 
 
+class WaveTimeView(Schema):
+    """One wave of a region: the plan's time for it against when it ran (the dashboard's timeline)."""
+
+    wave: int = Field(description="1-based")
+    predictedSeconds: float | None = Field(description="the plan's time for the wave when the deployment was accepted")
+    modelSeconds: float | None = Field(default=None, description="the swarm model's time of the wave, once it ran")
+    startedAt: str | None = Field(default=None, description="when the wave began (None: not yet)")
+    endedAt: str | None = Field(default=None, description="when its health gate judged it (None: not yet)")
+    hostsFailed: int | None = Field(default=None, description="hosts that failed their update in it, once it ran")
+
+
 class RegionRolloutView(Schema):
     status: str = Field(
         description="PENDING, IN_PROGRESS, BAKING, ROLLING_BACK (waiting for its real hosts' return), SUCCEEDED, "
@@ -180,6 +191,11 @@ class RegionRolloutView(Schema):
         default_factory=list,
         description="real hosts its waves left out: lost (silent for HostLostAfterSeconds) before their wave "
         "began, so not counted as failed; GET /regions/{region}/hosts lists them lost",
+    )
+    waveTimes: list[WaveTimeView] = Field(
+        default_factory=list,
+        description="each wave, predicted against actual; a bake of the spec's bakeSeconds follows each wave "
+        "but the last",
     )
 
 

@@ -135,6 +135,11 @@ class RegionRollout:
     wave_ends: tuple[int, ...] = ()  # where each wave's hosts ended: the next wave starts there
     failed_by_wave: tuple[int, ...] = ()  # hosts that failed their update, per wave
     seconds_by_wave: tuple[float, ...] = ()  # the swarm model's time of each wave
+    # The plan's time of each wave when the deployment was accepted, and when each wave began and ended (its
+    # gate judged it): what the dashboard's timeline sets against each other.
+    predicted_seconds_by_wave: tuple[float, ...] = ()
+    wave_started_at: tuple[str, ...] = ()
+    wave_ended_at: tuple[str, ...] = ()
     bakes: int = 0  # bakes started
     wave: int = 0  # waves started (the current wave, 1-based)
     started_at: str | None = None
@@ -184,6 +189,9 @@ class RegionRollout:
             "wave": self.wave,
             "waves": self.waves,
             "predictedSeconds": decimal(self.predicted_seconds),
+            "predictedSecondsByWave": [decimal(seconds) for seconds in self.predicted_seconds_by_wave],
+            "waveStartedAt": list(self.wave_started_at),
+            "waveEndedAt": list(self.wave_ended_at),
         }
         optional = {
             "previousBuildId": self.previous_build_id,
@@ -220,6 +228,9 @@ class RegionRollout:
             wave_ends=tuple(int(n) for n in item.get("waveEnds", [])),
             failed_by_wave=tuple(int(n) for n in item.get("failedByWave", [])),
             seconds_by_wave=tuple(float(n) for n in item.get("secondsByWave", [])),
+            predicted_seconds_by_wave=tuple(float(n) for n in item.get("predictedSecondsByWave", [])),
+            wave_started_at=tuple(item.get("waveStartedAt", [])),
+            wave_ended_at=tuple(item.get("waveEndedAt", [])),
             bakes=int(item.get("bakes", 0)),
             wave=int(item["wave"]),
             started_at=item.get("startedAt"),

@@ -24,6 +24,7 @@ from code_deploy.deployments.schema import (
     RegionView,
     SimulationView,
     WavePlanView,
+    WaveTimeView,
 )
 from code_deploy.deployments.store import Deployment, RegionGoal, RegionRollout
 from code_deploy.hosts.view import HostsReading, RealHosts, regions_real_hosts
@@ -32,6 +33,29 @@ from code_deploy.regions import check_region
 
 def _region_model_seconds(deployment: Deployment, rollout: RegionRollout) -> float:
     return sum(rollout.seconds_by_wave) + deployment.spec.bake_seconds * rollout.bakes
+
+
+def _at(values: tuple, index: int):
+    return values[index] if index < len(values) else None
+
+
+def wave_times(rollout: RegionRollout) -> list[WaveTimeView]:
+    """Each of the region's waves: the plan's time for it, and what it took and when, as far as it ran."""
+    return [
+        WaveTimeView(
+            wave=index + 1,
+            predictedSeconds=_rounded(_at(rollout.predicted_seconds_by_wave, index)),
+            modelSeconds=_rounded(_at(rollout.seconds_by_wave, index)),
+            startedAt=_at(rollout.wave_started_at, index),
+            endedAt=_at(rollout.wave_ended_at, index),
+            hostsFailed=_at(rollout.failed_by_wave, index),
+        )
+        for index in range(rollout.waves)
+    ]
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 6)
 
 
 def _identity(deployment: Deployment) -> dict[str, Any]:
@@ -78,6 +102,7 @@ def deployment_view(deployment: Deployment) -> DeploymentView:
                 hostsUpdated=rollout.hosts_updated + sum(rollout.real_deployed_by_wave),
                 predictedSeconds=round(rollout.predicted_seconds, 6),
                 modelSeconds=round(region_seconds[region], 6),
+                waveTimes=wave_times(rollout),
             )
             for region, rollout in deployment.regions.items()
         },

@@ -144,8 +144,13 @@ def wave(
     # the wave before ended; the last wave takes every host left.
     wave_hosts = model.wave_sizes(rollout.hosts_total, rollout.hosts_already_on_build, spec.waves)[wave_index]
     last_wave = wave_index == len(spec.waves) - 1
+    now = utc_now()
     rollout = replace(
-        rollout, status=RegionRolloutStatus.IN_PROGRESS, wave=wave_index + 1, started_at=rollout.started_at or utc_now()
+        rollout,
+        status=RegionRolloutStatus.IN_PROGRESS,
+        wave=wave_index + 1,
+        started_at=rollout.started_at or now,
+        wave_started_at=(*rollout.wave_started_at[:wave_index], now),
     )
     store.put_region(tables.deployments, deployment_id, rollout)
     result = invoke(
@@ -230,6 +235,7 @@ def _gate(
     among thousands of simulated ones), and over the alarms the deployment names: too many failures, or
     an alarm in ALARM, fail it (_gate_failed); else the bake, or the next wave, or the region is done.
     The wave's failure rate is published as a metric either way."""
+    rollout = replace(rollout, wave_ended_at=(*rollout.wave_ended_at[:wave_index], utc_now()))
     failure = None
     for which, (updated, failed) in outcomes.items():
         gate = model.gate(rollout.region, wave_index, updated, failed, deployment.spec.max_failure_percent)

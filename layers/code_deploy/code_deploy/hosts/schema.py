@@ -110,3 +110,36 @@ class HostList(Schema):
     simulated: SimulatedHostsView | None = Field(
         default=None, description="the simulated group, summarised (when every group or that group is asked for)"
     )
+
+
+# --- GET /regions/{region}/grid: every host of the region, compactly -------------------------------------
+
+
+class SimulatedHostRuns(Schema):
+    """The region's simulated hosts in host order, as runs of neighbours alike."""
+
+    hostsTotal: int
+    runs: list[tuple[int, int | None, int | None, str | None]] = Field(
+        description="[hosts, current build, previous build, change]: that many hosts in a row run the build at "
+        "that place in `builds` (null: none yet), cache the previous one, and the last deployment to change them "
+        "fetched, cached (switched to a build it held) or failed (they run what they ran), or none yet (null)"
+    )
+
+
+class RealHostCell(Schema):
+    """A real host as the grid draws it; GET /regions/{region}/hosts/{hostId} tells the rest."""
+
+    hostId: str
+    group: str
+    state: str = Field(description="as HostView's: deployed, failed, lost, idle, downloading or installing")
+    build: int | None = Field(description="the build it runs, its place in `builds` (null: none installed)")
+
+
+class HostGrid(Schema):
+    """Every host of a region, small enough to redraw live: the simulated ones in runs, the real ones a row each."""
+
+    region: str
+    builds: list[str] = Field(description="the builds the hosts run or cache, referred to by place")
+    lostAfterSeconds: float
+    simulated: SimulatedHostRuns
+    real: list[RealHostCell]
