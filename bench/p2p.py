@@ -328,7 +328,8 @@ def markdown(found: dict[str, Any]) -> str:
             f"| {run_found['p99Seconds'] / run_found['p50Seconds']:.2f}{mark('p99OverP50')} "
             f"| {run_found['modelP50Seconds']:.1f} s{mark('modelP50')} "
             f"| {run_found['modelP99Seconds']:.1f} s{mark('modelP99')} "
-            f"| {run_found['bucketEgressBytes'] / run_found['artifactBytes']:.2f}x{mark('bucketEgress')} "
+            f"| at most {run_found['bucketEgressBytes'] / run_found['artifactBytes']:.2f}x{mark('bucketEgress')}, "
+            f"at least {run_found.get('bucketEgressAtLeastBytes', 0) / run_found['artifactBytes']:.2f}x "
             f"| {run_found['cpuPercent']:.0f} % | {run_found['machineCpuPercent']:.0f} % |"
         )
     return "\n".join(rows)
