@@ -63,13 +63,15 @@ def service_named(name: str | None) -> Service:
     responses=answers.responses(
         201,
         ServiceView,
-        "The service, created (200: the same service existed already)",
+        "The service, created",
         {
             409: "Another service of that name exists (delete it first), or the name is `default`",
             422: "The name is not a service name, a region is unknown, or the policy is not a valid deployment",
         },
         takes_body=True,
-    ),
+    )
+    # A request made again (the same definition) answers the service as it is, created earlier
+    | {200: answers.json_response(ServiceView, "The same service existed already: it, as it was created")},
 )
 def create_service(request: ServiceRequest) -> Response[ServiceView]:
     from code_deploy.services import lifecycle, model
