@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass
 
 from code_deploy.builds.torrent import torrent_piece_bytes
 from code_deploy.swarm import SwarmParameters, simulate_swarm
+from code_deploy_agent import p2p
+from code_deploy_agent.agent import POLL_JITTER
+from tools.fleet import POLL_SECONDS  # the local fleet's agents' poll interval
 
-ORIGIN_SLOTS = 2  # code_deploy_agent.p2p.ORIGIN_SLOTS: the swarm's seeds from the bucket
-UNCHOKED_PEERS = 4  # code_deploy_agent.p2p.ENGINE_SETTINGS["unchoke_slots_limit"]: a host's upload fan-out
-POLL_SECONDS = 2.0  # tools/fleet.py's agents' poll interval
-POLL_JITTER = 0.2
+ORIGIN_SLOTS = p2p.ORIGIN_SLOTS  # the swarm's seeds from the bucket
+UNCHOKED_PEERS = p2p.ENGINE_SETTINGS["unchoke_slots_limit"]  # a host's upload fan-out
 SAMPLES = 400
 
 

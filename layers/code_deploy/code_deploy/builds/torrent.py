@@ -14,6 +14,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from code_deploy.builds.artifact import is_piece_list, pieces_key
+
 TORRENT_SUFFIX = ".torrent"
 # Small pieces spread through a swarm fast (a piece is passed on once it is whole); big artifacts get
 # bigger pieces so the info dictionary stays small (at most MAX_PIECES hashes of 20 bytes: 640 KB).
@@ -28,6 +30,16 @@ def torrent_key(artifact_key: str) -> str:
 
 def is_torrent(key: str) -> bool:
     return key.endswith(TORRENT_SUFFIX)
+
+
+def companion_keys(artifact_key: str) -> tuple[str, str]:
+    """What travels beside an artifact in every bucket: its piece list and its torrent."""
+    return pieces_key(artifact_key), torrent_key(artifact_key)
+
+
+def is_companion(key: str) -> bool:
+    """Whether the key is an artifact's piece list or torrent: copied with its artifact, never on its own."""
+    return is_piece_list(key) or is_torrent(key)
 
 
 def torrent_piece_bytes(artifact_bytes: int) -> int:

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from code_deploy.builds.artifact import pieces_key
-from code_deploy.builds.torrent import torrent_key
+from code_deploy.builds.torrent import companion_keys
 from code_deploy.replication import retention, transfer
 from code_deploy.replication.model import execution_input, execution_name
 
@@ -105,7 +104,7 @@ def _copy_companions(s3_client, destination_client, request: CopyRequest) -> Non
     """The artifact's piece list and torrent, copied before the artifact itself, so a region that has the
     artifact has them too. An artifact uploaded by hand has neither (and an older build no torrent): nothing
     to copy."""
-    for key in (pieces_key(request.sourceKey), torrent_key(request.sourceKey)):
+    for key in companion_keys(request.sourceKey):
         try:
             s3_client.head_object(Bucket=request.sourceBucket, Key=key)
         except ClientError as error:

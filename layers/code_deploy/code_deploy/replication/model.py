@@ -6,9 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from code_deploy.builds.artifact import is_piece_list
 from code_deploy.builds.model import decoded_s3_key
-from code_deploy.builds.torrent import is_torrent
+from code_deploy.builds.torrent import is_companion
 
 # Step Functions execution names: 1-80 characters, no whitespace, brackets, wildcards or control chars.
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -43,11 +42,7 @@ def replication_requests(event: object) -> list[ReplicationRequest]:
         raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got {type(event).__name__}")
     if "Records" in event:
         # A piece list or a torrent travels with its artifact (the copy takes them): never replicated alone.
-        return [
-            request
-            for request in _s3_event_requests(event["Records"])
-            if not (is_piece_list(request.source_key) or is_torrent(request.source_key))
-        ]
+        return [request for request in _s3_event_requests(event["Records"]) if not is_companion(request.source_key)]
     if any(field in event for field in DIRECT_INPUT_FIELDS):
         return [_direct_request(event)]
     raise InvalidReplicationRequest(f"expected {EXPECTED_INPUT}; got fields {sorted(event)}")
